@@ -1,0 +1,82 @@
+//! The command line: `serve` (the default), `migrate`, `create-admin`.
+
+use crate::config::Settings;
+use crate::db::{connection::build_pool, models::user::Role};
+use crate::secrets::Keys;
+use crate::security::password;
+use crate::services::accounts;
+use crate::startup::{migrate, AppState, Application};
+use actix_web::web;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use frontend::api::RegisterRequest;
+use secrecy::ExposeSecret;
+use std::io::BufRead;
+
+#[derive(Parser)]
+#[command(name = "backend", about = "Secure reference app server", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the app on APP_ADDR (the default command).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator. The password is read from standard input
+    /// (one line), so it never appears in the shell history or process list.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            let applied = migrate(&pool).await?;
+            println!("{applied} migration(s) applied");
+        }
+        Command::CreateAdmin { username, email } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']).to_owned();
+            let pool = build_pool(settings.database_url.expose_secret(), 2)?;
+            migrate(&pool).await?;
+            let state = AppState {
+                keys: Keys::load(&settings)?,
+                dummy_hash: web::block(password::dummy_hash)
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?,
+                settings,
+                pool,
+            };
+            let request = RegisterRequest { email, username, password };
+            match accounts::register(&state, None, request, &[Role::Admin, Role::User]).await {
+                Ok(user) => println!("created administrator {} ({})", user.username, user.id),
+                Err(crate::error::AppError::Validation(fields)) => {
+                    for f in fields {
+                        eprintln!("{}: {}", f.field, f.message);
+                    }
+                    anyhow::bail!("the administrator was not created");
+                }
+                Err(e) => anyhow::bail!("the administrator was not created: {e}"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! The one typed settings struct, read from environment variables (and `.env`,
+//! loaded by `main`), validated once at start-up.
+//!
+//! Any secret may also be given as `<NAME>_FILE`, a path whose contents are the
+//! value (Docker secrets). Every problem is reported at once, naming the
+//! variable, so a misconfigured deployment fails fast and clearly.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local development: missing keys are generated, demo-friendly defaults.
+    Dev,
+    /// Every key and the database URL must be given; nothing is generated.
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub env: AppEnv,
+    /// `APP_ADDR`, default `127.0.0.1:3000`; port 0 picks a free port (tests).
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://<path>` or `postgres://…`.
+    pub database_url: SecretString,
+    /// `APP_DATA_DIR`, default `./data`: the SQLite file and dev-mode keys.
+    pub data_dir: PathBuf,
+    /// `LEPTOS_SITE_ROOT` (set by cargo-leptos), default `target/site`.
+    pub site_root: PathBuf,
+    /// `LEPTOS_OUTPUT_NAME` (set by cargo-leptos), default `frontend`.
+    pub output_name: String,
+    /// `SESSION_IDLE_TIMEOUT_SECS`, default 3600 (the catalogue's SESSION_LIFETIME).
+    pub session_idle: Duration,
+    /// `SESSION_ABSOLUTE_TIMEOUT_SECS`, default 7 days.
+    pub session_absolute: Duration,
+    /// `DB_POOL_SIZE`, default 8.
+    pub db_pool_size: u32,
+    /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
+    pub log_format: LogFormat,
+    /// `APP_TRUSTED_ORIGINS`: extra origins (comma-separated, like
+    /// `https://app.example.org`) accepted by the CSRF origin check, for
+    /// deployments behind a proxy that rewrites `Host`.
+    pub trusted_origins: Vec<String>,
+}
+
+/// A bad or missing variable, named.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+/// All problems found, one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let reader = Reader {
+            lookup: &lookup,
+            errors: std::cell::RefCell::new(&mut errors),
+        };
+
+        let env = match reader.plain("APP_ENV").as_deref() {
+            None | Some("dev") | Some("development") => AppEnv::Dev,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                reader.fail("APP_ENV", format!("must be `dev` or `production`, not `{other}`"));
+                AppEnv::Dev
+            }
+        };
+        let addr = reader.parsed("APP_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let data_dir = PathBuf::from(reader.plain("APP_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match reader.secret("DATABASE_URL") {
+            Some(url) => {
+                let s = url.expose_secret();
+                if !(s.starts_with("sqlite://")
+                    || s.starts_with("postgres://")
+                    || s.starts_with("postgresql://"))
+                {
+                    reader.fail(
+                        "DATABASE_URL",
+                        "must start with sqlite://, postgres:// or postgresql://".into(),
+                    );
+                }
+                url
+            }
+            None if env == AppEnv::Production => {
+                reader.fail("DATABASE_URL", "is required in production mode".into());
+                SecretString::from(String::new())
+            }
+            None => SecretString::from(format!("sqlite://{}", data_dir.join("app.db").display())),
+        };
+        let site_root =
+            PathBuf::from(reader.plain("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
+        let output_name = reader.plain("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "frontend".into());
+        let session_idle =
+            Duration::from_secs(reader.parsed("SESSION_IDLE_TIMEOUT_SECS", 3600u64));
+        let session_absolute = Duration::from_secs(
+            reader.parsed("SESSION_ABSOLUTE_TIMEOUT_SECS", 7 * 24 * 3600u64),
+        );
+        if session_idle.is_zero() {
+            reader.fail("SESSION_IDLE_TIMEOUT_SECS", "must be greater than 0".into());
+        }
+        if session_absolute < session_idle {
+            reader.fail(
+                "SESSION_ABSOLUTE_TIMEOUT_SECS",
+                "must not be shorter than SESSION_IDLE_TIMEOUT_SECS".into(),
+            );
+        }
+        let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
+        if db_pool_size == 0 {
+            reader.fail("DB_POOL_SIZE", "must be at least 1".into());
+        }
+        let log_format = match reader.plain("LOG_FORMAT").as_deref() {
+            None => match env {
+                AppEnv::Dev => LogFormat::Pretty,
+                AppEnv::Production => LogFormat::Json,
+            },
+            Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                reader.fail("LOG_FORMAT", format!("must be `pretty` or `json`, not `{other}`"));
+                LogFormat::Pretty
+            }
+        };
+        let trusted_origins = reader
+            .plain("APP_TRUSTED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for origin in &trusted_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                reader.fail(
+                    "APP_TRUSTED_ORIGINS",
+                    format!("`{origin}` must start with http:// or https://"),
+                );
+            }
+        }
+        drop(reader);
+
+        if errors.is_empty() {
+            Ok(Self {
+                env,
+                addr,
+                database_url,
+                data_dir,
+                site_root,
+                output_name,
+                session_idle,
+                session_absolute,
+                db_pool_size,
+                log_format,
+                trusted_origins,
+            })
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == AppEnv::Production
+    }
+}
+
+struct Reader<'a, F: Fn(&str) -> Option<String>> {
+    lookup: &'a F,
+    errors: std::cell::RefCell<&'a mut Vec<ConfigError>>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    fn fail(&self, variable: &str, problem: String) {
+        self.errors.borrow_mut().push(ConfigError {
+            variable: variable.to_owned(),
+            problem,
+        });
+    }
+
+    /// A non-secret value; empty counts as unset.
+    fn plain(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A secret value, from `NAME` or from the file named by `NAME_FILE`.
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        read_secret(self.lookup, name).unwrap_or_else(|problem| {
+            self.fail(&format!("{name}_FILE"), problem);
+            None
+        })
+    }
+
+    /// A parsed value, or `default` when unset (and when invalid, after
+    /// recording the error).
+    fn parsed<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
+        match self.plain(name) {
+            Some(raw) => raw.trim().parse().unwrap_or_else(|_| {
+                self.fail(name, format!("`{raw}` is not a valid value"));
+                default
+            }),
+            None => default,
+        }
+    }
+}
+
+/// `NAME`, else the trimmed contents of the file at `NAME_FILE`. Setting both
+/// is an error, so it is always clear which one is in force.
+pub fn read_secret(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<SecretString>, String> {
+    let direct = lookup(name).filter(|v| !v.is_empty());
+    let file = lookup(&format!("{name}_FILE")).filter(|v| !v.is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => Err(format!("set either {name} or {name}_FILE, not both")),
+        (Some(v), None) => Ok(Some(SecretString::from(v))),
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map(|s| Some(SecretString::from(s.trim().to_owned())))
+            .map_err(|e| format!("cannot read `{path}`: {}", e.kind())),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_a_dev_server_on_sqlite() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.env, AppEnv::Dev);
+        assert_eq!(s.addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(s.database_url.expose_secret(), "sqlite://./data/app.db");
+        assert_eq!(s.session_idle, Duration::from_secs(3600));
+        assert_eq!(s.session_absolute, Duration::from_secs(604_800));
+    }
+
+    #[test]
+    fn production_requires_a_database_url() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(err.0.iter().any(|e| e.variable == "DATABASE_URL"));
+    }
+
+    #[test]
+    fn every_bad_variable_is_named() {
+        let err = settings(&[
+            ("APP_ENV", "staging"),
+            ("APP_ADDR", "not-an-address"),
+            ("DATABASE_URL", "mysql://x"),
+            ("SESSION_IDLE_TIMEOUT_SECS", "soon"),
+            ("LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
+        for v in ["APP_ENV", "APP_ADDR", "DATABASE_URL", "SESSION_IDLE_TIMEOUT_SECS", "LOG_FORMAT"] {
+            assert!(named.contains(&v), "{v} missing from {named:?}");
+        }
+        assert!(err.to_string().contains("APP_ADDR"));
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db_url");
+        std::fs::write(&path, "postgres://app@db/app\n").unwrap();
+        let s = settings(&[("DATABASE_URL_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(s.database_url.expose_secret(), "postgres://app@db/app");
+    }
+
+    #[test]
+    fn a_secret_given_twice_or_unreadable_is_an_error() {
+        let err = settings(&[("DATABASE_URL", "sqlite://a"), ("DATABASE_URL_FILE", "/x")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "DATABASE_URL_FILE");
+        let err = settings(&[("DATABASE_URL_FILE", "/does/not/exist")]).unwrap_err();
+        assert!(err.0[0].problem.contains("cannot read"));
+        // The error names the file problem, never a secret value.
+        assert!(!err.to_string().contains("sqlite://"));
+    }
+}

@@ -1,0 +1,92 @@
+//! One connection type for both engines (as vaultwarden does): queries are
+//! written once against the portable schema and run on either.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2;
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Which engine a `DATABASE_URL` names, decided once from its scheme.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Postgres(String),
+    /// A file path (the part after `sqlite://`).
+    Sqlite(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            Ok(Self::Sqlite(path.to_owned()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite://, postgres:// or postgresql://")
+        }
+    }
+}
+
+/// An r2d2 manager that opens the right kind of connection and prepares it.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            Target::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // Foreign keys are off by default in SQLite; WAL lets readers
+                // work while one writer writes; busy_timeout waits for the lock
+                // instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds the pool; for SQLite, creates the file's folder first.
+pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let target = Target::parse(url)?;
+    if let Target::Sqlite(path) = &target {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager { target })?;
+    Ok(pool)
+}

@@ -1,0 +1,7 @@
+//! One file per entity: the row types ("local methods") and the queries that
+//! read and write them ("database methods"). Every query goes through Diesel's
+//! query builder, so every value is a bound parameter.
+
+pub mod audit_entry;
+pub mod session;
+pub mod user;

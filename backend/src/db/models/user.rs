@@ -1,0 +1,108 @@
+use crate::db::schema::{user_roles, users};
+use crate::db::DbConn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on SQLite and PostgreSQL.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    /// Argon2id PHC string. Never serialized, never logged.
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The roles a user may hold. Permissions derive from these in one place
+/// (the policy module, with the zero-trust work).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Auditor,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+            Role::User => "user",
+        }
+    }
+}
+
+impl User {
+    pub fn find_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::id.eq(id))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// By username (any case) or by e-mail (stored lower-case).
+    pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>> {
+        let login = login.trim().to_lowercase();
+        users::table
+            .filter(lower(users::username).eq(&login).or(users::email.eq(&login)))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn username_or_email_taken(
+        conn: &mut DbConn,
+        username: &str,
+        email: &str,
+    ) -> QueryResult<bool> {
+        let count: i64 = users::table
+            .filter(
+                lower(users::username)
+                    .eq(username.to_lowercase())
+                    .or(users::email.eq(email)),
+            )
+            .count()
+            .get_result(conn)?;
+        Ok(count > 0)
+    }
+
+    /// Inserts the user and their roles in one transaction.
+    pub fn create(conn: &mut DbConn, new: &NewUser<'_>, roles: &[Role]) -> QueryResult<()> {
+        conn.transaction(|conn| {
+            diesel::insert_into(users::table).values(new).execute(conn)?;
+            for role in roles {
+                diesel::insert_into(user_roles::table)
+                    .values((user_roles::user_id.eq(new.id), user_roles::role.eq(role.as_str())))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .select(user_roles::role)
+            .order(user_roles::role.asc())
+            .load(conn)
+    }
+}

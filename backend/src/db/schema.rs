@@ -1,0 +1,52 @@
+//! The portable schema: every column type here maps on SQLite and PostgreSQL.
+//! Keep it in step with `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, user_roles, sessions, audit_log);

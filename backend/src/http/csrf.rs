@@ -1,0 +1,149 @@
+//! CSRF protection for cookie-authenticated requests (ASVS 4.2.2, 13.2.3).
+//!
+//! The session cookie is `SameSite=Strict`, so browsers do not send it on
+//! cross-site requests at all. As a second layer, every state-changing request
+//! must come from our own origin: its `Origin` (or, failing that, `Referer`)
+//! must name this host or a configured trusted origin. A request with neither
+//! header is accepted only when it carries no session cookie (an API client,
+//! which authenticates some other way).
+
+use super::SESSION_COOKIE;
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::error::AppError;
+use crate::http::client::RequestMeta;
+use crate::startup::AppState;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, Error};
+
+/// The verdict for one request. Pure, so it is tested on its own.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny(&'static str),
+}
+
+pub fn check(
+    method: &Method,
+    origin: Option<&str>,
+    referer: Option<&str>,
+    host: Option<&str>,
+    has_session_cookie: bool,
+    trusted: &[String],
+) -> Verdict {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Verdict::Allow;
+    }
+    let claimed = origin
+        .filter(|o| *o != "null")
+        .map(str::to_owned)
+        .or_else(|| referer.and_then(origin_of));
+    match claimed {
+        Some(claimed) => {
+            let claimed = claimed.trim_end_matches('/');
+            let same_host = host
+                .zip(claimed.split_once("://").map(|(_, rest)| rest))
+                .is_some_and(|(h, rest)| h.eq_ignore_ascii_case(rest));
+            if same_host || trusted.iter().any(|t| t.eq_ignore_ascii_case(claimed)) {
+                Verdict::Allow
+            } else {
+                Verdict::Deny("cross-origin request")
+            }
+        }
+        None if has_session_cookie => Verdict::Deny("missing Origin header"),
+        None => Verdict::Allow,
+    }
+}
+
+/// `scheme://host[:port]` of a URL, or `None` if it is not an http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+}
+
+pub async fn csrf(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let headers = req.headers();
+    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let trusted = state
+        .as_ref()
+        .map(|s| s.settings.trusted_origins.clone())
+        .unwrap_or_default();
+    let verdict = check(
+        req.method(),
+        text(header::ORIGIN),
+        text(header::REFERER),
+        text(header::HOST),
+        req.cookie(SESSION_COOKIE).is_some(),
+        &trusted,
+    );
+    match verdict {
+        Verdict::Allow => Ok(next.call(req).await?.map_into_left_body()),
+        Verdict::Deny(reason) => {
+            if let Some(state) = state {
+                let meta = RequestMeta::of(req.request());
+                let event = AuditEvent::new("csrf.rejected", Outcome::Denied)
+                    .detail(serde_json::json!({ "reason": reason, "path": req.path() }));
+                audit::record(&state.pool, Some(&meta), event).await?;
+            }
+            let err = AppError::Forbidden("request refused: it did not come from this site".into());
+            Ok(req.error_response(err).map_into_right_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: Option<&str> = Some("app.example.org");
+
+    #[test]
+    fn safe_methods_pass() {
+        assert_eq!(check(&Method::GET, Some("https://evil.test"), None, HOST, true, &[]), Verdict::Allow);
+    }
+
+    #[test]
+    fn asvs_4_2_2_cross_origin_posts_are_refused() {
+        assert_eq!(
+            check(&Method::POST, Some("https://evil.test"), None, HOST, true, &[]),
+            Verdict::Deny("cross-origin request")
+        );
+        assert_eq!(
+            check(&Method::POST, None, Some("https://evil.test/page"), HOST, false, &[]),
+            Verdict::Deny("cross-origin request")
+        );
+        // A look-alike host is not the same host.
+        assert!(matches!(
+            check(&Method::POST, Some("https://app.example.org.evil.test"), None, HOST, true, &[]),
+            Verdict::Deny(_)
+        ));
+        assert!(matches!(check(&Method::POST, Some("null"), None, HOST, true, &[]), Verdict::Deny(_)));
+    }
+
+    #[test]
+    fn same_origin_and_trusted_origins_pass() {
+        assert_eq!(check(&Method::POST, Some("https://app.example.org"), None, HOST, true, &[]), Verdict::Allow);
+        assert_eq!(
+            check(&Method::DELETE, None, Some("https://app.example.org/account?x=1"), HOST, true, &[]),
+            Verdict::Allow
+        );
+        let trusted = vec!["https://login.example.org".to_owned()];
+        assert_eq!(check(&Method::POST, Some("https://login.example.org"), None, HOST, true, &trusted), Verdict::Allow);
+    }
+
+    #[test]
+    fn cookie_requests_without_origin_are_refused_but_api_clients_pass() {
+        assert_eq!(check(&Method::POST, None, None, HOST, true, &[]), Verdict::Deny("missing Origin header"));
+        assert_eq!(check(&Method::POST, None, None, HOST, false, &[]), Verdict::Allow);
+    }
+}

@@ -1,0 +1,49 @@
+use crate::telemetry::{log_safe, with_request_id};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, also available from request extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Outermost middleware: assigns the request id, scopes logging to it, turns
+/// any error from inner layers into a response (so it also gets the id and the
+/// security headers), and logs one line per request.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let http_req = req.request().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %log_safe(req.path()),
+    );
+    let started = Instant::now();
+    let result = with_request_id(id.clone(), next.call(req).instrument(span.clone())).await;
+    let mut res = match result {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => ServiceResponse::new(http_req, err.error_response()),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = res.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
+    });
+    Ok(res)
+}

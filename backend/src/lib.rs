@@ -1,0 +1,18 @@
+//! The backend of the secure reference app: an actix-web server that serves
+//! the JSON API under `/api/v1`, renders the Leptos pages, and applies the
+//! security layers (headers, CSRF, sessions, audit) to every request.
+//!
+//! See ARCHITECTURE.md for the map.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod routes;
+pub mod secrets;
+pub mod security;
+pub mod services;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,106 @@
+//! The same use cases as the JSON API, for HTML forms posted without
+//! JavaScript. Each answers `303 See Other`: to the next page on success, or
+//! back to the form with error *codes* in the query string (never a value the
+//! user typed), which the page turns into messages.
+
+use crate::db::models::user::Role;
+use crate::error::AppError;
+use crate::http::{client::RequestMeta, SESSION_COOKIE};
+use crate::routes::session_cookie;
+use crate::services::accounts;
+use crate::startup::AppState;
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpRequest, HttpResponse};
+use frontend::api::{LoginRequest, RegisterRequest};
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
+}
+
+/// Where to send the browser back to after `err`, on the form at `page`.
+fn back_with(page: &str, err: &AppError) -> HttpResponse {
+    let query = match err {
+        AppError::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("e={}", f.key()))
+            .collect::<Vec<_>>()
+            .join("&"),
+        AppError::InvalidCredentials => "error=invalid_credentials".into(),
+        AppError::Conflict(_) => "error=conflict".into(),
+        AppError::BadRequest(_) => "error=bad_request".into(),
+        other => {
+            // Logged with the request id, like any 5xx.
+            tracing::error!(error = ?other, "form submission failed");
+            "error=server".into()
+        }
+    };
+    see_other(&format!("{page}?{query}"))
+}
+
+pub async fn register(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    form: web::Form<RegisterRequest>,
+) -> HttpResponse {
+    match accounts::register(&state, Some(&meta), form.into_inner(), &[Role::User]).await {
+        Ok(_) => see_other("/login?registered=1"),
+        Err(e) => back_with("/register", &e),
+    }
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    form: web::Form<LoginRequest>,
+) -> HttpResponse {
+    match accounts::login(&state, &meta, form.into_inner()).await {
+        Ok(logged_in) => {
+            let mut resp = see_other("/account");
+            let cookie = session_cookie::issue(logged_in.token.expose(), state.settings.session_absolute);
+            if resp.add_cookie(&cookie).is_err() {
+                return back_with("/login", &AppError::internal(anyhow::anyhow!("cookie")));
+            }
+            resp
+        }
+        Err(e) => back_with("/login", &e),
+    }
+}
+
+pub async fn logout(state: web::Data<AppState>, meta: RequestMeta, req: HttpRequest) -> HttpResponse {
+    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+    match accounts::logout(&state, &meta, token.as_deref()).await {
+        Ok(()) => {
+            let mut resp = see_other("/");
+            let _ = resp.add_cookie(&session_cookie::clear());
+            resp
+        }
+        Err(e) => back_with("/account", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontend::api::FieldError;
+
+    fn location(resp: &HttpResponse) -> String {
+        resp.headers().get(LOCATION).unwrap().to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn errors_travel_as_codes_only() {
+        let resp = back_with(
+            "/register",
+            &AppError::Validation(vec![
+                FieldError::new("username", "too_short"),
+                FieldError::new("password", "common"),
+            ]),
+        );
+        assert_eq!(resp.status(), 303);
+        assert_eq!(location(&resp), "/register?e=username.too_short&e=password.common");
+        assert_eq!(
+            location(&back_with("/login", &AppError::InvalidCredentials)),
+            "/login?error=invalid_credentials"
+        );
+    }
+}

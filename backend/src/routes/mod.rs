@@ -1,0 +1,29 @@
+//! HTTP handlers: thin functions that parse the request, call a service and
+//! shape the response. Every route is registered in [`configure`].
+
+pub mod api;
+pub mod forms;
+pub mod health;
+pub mod openapi;
+pub mod session_cookie;
+
+use actix_web::web;
+
+/// Registers every non-page route: health checks, the JSON API, the no-JS form
+/// endpoints. (Pages are registered by the Leptos integration in `startup`.)
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/api")
+                .route("/openapi.json", web::get().to(openapi::document))
+                .service(web::scope("/v1").configure(api::v1::configure))
+                .default_service(web::to(api::not_found)),
+        )
+        .service(
+            web::scope("/auth")
+                .route("/register", web::post().to(forms::register))
+                .route("/login", web::post().to(forms::login))
+                .route("/logout", web::post().to(forms::logout)),
+        );
+}

@@ -1,0 +1,129 @@
+//! Keys the server needs, from the environment (or `<NAME>_FILE`) or — in dev
+//! mode only — generated once under `APP_DATA_DIR/keys/` with mode 0600.
+//!
+//! In production a missing key stops start-up: a generated key there would be
+//! lost on the next deploy (logging everyone out) or differ between replicas.
+
+use crate::config::{read_secret, AppEnv, Settings};
+use anyhow::{bail, Context};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretSlice};
+use std::path::Path;
+
+/// Every key the server loads at start-up.
+pub struct Keys {
+    /// `SESSION_KEY`: 32 bytes, hex. Session tokens are stored only as an
+    /// HMAC under this key, so a copy of the sessions table alone is useless.
+    pub session: SecretSlice<u8>,
+}
+
+impl Keys {
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            session: load_key(settings, "SESSION_KEY", "session.key")?,
+        })
+    }
+}
+
+fn load_key(settings: &Settings, name: &str, file_name: &str) -> anyhow::Result<SecretSlice<u8>> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    if let Some(value) = read_secret(&lookup, name).map_err(|p| anyhow::anyhow!("{name}: {p}"))? {
+        return decode_key(name, value.expose_secret());
+    }
+    match settings.env {
+        AppEnv::Production => bail!(
+            "{name} is required in production mode (set {name} or {name}_FILE to 64 hex characters)"
+        ),
+        AppEnv::Dev => dev_key(name, &settings.data_dir.join("keys").join(file_name)),
+    }
+}
+
+fn decode_key(name: &str, hex_value: &str) -> anyhow::Result<SecretSlice<u8>> {
+    let bytes = hex::decode(hex_value.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .with_context(|| format!("{name} must be 64 hex characters (32 bytes)"))?;
+    Ok(SecretSlice::from(bytes))
+}
+
+/// Reads the dev key at `path`, creating it (0600, in a 0700 folder) if absent.
+fn dev_key(name: &str, path: &Path) -> anyhow::Result<SecretSlice<u8>> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read dev key {}", path.display()))?;
+        return decode_key(name, &text);
+    }
+    let dir = path.parent().context("key path has no parent folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    restrict(dir, 0o700)?;
+    let mut bytes = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    write_private(path, hex::encode(&bytes).as_bytes())?;
+    tracing::warn!(
+        key = name,
+        path = %path.display(),
+        "dev mode: generated a new key; set {name} or {name}_FILE in production"
+    );
+    Ok(SecretSlice::from(bytes))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot create {}", path.display()))
+}
+
+#[cfg(unix)]
+fn restrict(dir: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set permissions on {}", dir.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict(_dir: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_keys_are_generated_once_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("k.key");
+        let first = dev_key("K", &path).unwrap();
+        let second = dev_key("K", &path).unwrap();
+        assert_eq!(first.expose_secret(), second.expose_secret());
+        assert_eq!(first.expose_secret().len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn malformed_keys_are_refused_without_echoing_them() {
+        let err = decode_key("SESSION_KEY", "zz-not-hex").err().unwrap().to_string();
+        assert!(err.contains("SESSION_KEY"));
+        assert!(!err.contains("zz-not-hex"));
+        assert!(decode_key("SESSION_KEY", &"ab".repeat(16)).is_err());
+        assert!(decode_key("SESSION_KEY", &"ab".repeat(32)).is_ok());
+    }
+}

@@ -1,0 +1,4 @@
+//! Use cases, between the thin HTTP handlers and the models: each function
+//! validates, calls the pure security code and the database, and audits.
+
+pub mod accounts;

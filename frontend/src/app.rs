@@ -1,0 +1,76 @@
+//! The HTML shell, the router and the routes.
+
+use crate::components::nav::Nav;
+use crate::current_user::provide_current_user;
+use crate::pages::{
+    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    register::RegisterPage,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The document around the app. The hydration script carries the per-request
+/// nonce that the Content-Security-Policy header allows; there is no other
+/// inline script and nothing is loaded from another origin.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_current_user();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="app-style" href="/pkg/frontend.css"/>
+        <Title text="Secure Reference App"/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Nav/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"A reference application for secure web architecture patterns."</p>
+            </footer>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated="true"` on `<html>` once the wasm has taken over, so
+/// people (and the browser tests) can tell a hydrated page from a static one.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,55 @@
+//! Calls from the browser to the JSON API (hydrate builds only). The session
+//! cookie is HttpOnly: this code never sees it, the browser attaches it.
+
+use crate::api::{ErrorBody, LoginRequest, MeResponse, RegisterRequest};
+use gloo_net::http::{Request, Response};
+
+pub async fn me() -> Option<MeResponse> {
+    let resp = Request::get("/api/v1/me").send().await.ok()?;
+    if resp.ok() {
+        resp.json().await.ok()
+    } else {
+        None
+    }
+}
+
+pub async fn login(body: &LoginRequest) -> Result<(), ErrorBody> {
+    post_json("/api/v1/auth/login", body).await
+}
+
+pub async fn register(body: &RegisterRequest) -> Result<(), ErrorBody> {
+    post_json("/api/v1/auth/register", body).await
+}
+
+async fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), ErrorBody> {
+    let request = Request::post(url).json(body).map_err(|_| network_error())?;
+    let resp = request.send().await.map_err(|_| network_error())?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(error_body(resp).await)
+    }
+}
+
+async fn error_body(resp: Response) -> ErrorBody {
+    resp.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
+        error: format!("The server answered {}.", resp.status()),
+        request_id: String::new(),
+        fields: Vec::new(),
+    })
+}
+
+fn network_error() -> ErrorBody {
+    ErrorBody {
+        error: "Could not reach the server. Check your connection and try again.".into(),
+        request_id: String::new(),
+        fields: Vec::new(),
+    }
+}
+
+/// A full page load, so the server renders the next page with the new session.
+pub fn go_to(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+}

@@ -1,0 +1,33 @@
+//! The site header: where you are, and who you are signed in as.
+
+use crate::current_user::use_current_user;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn Nav() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <header class="site-header">
+            <nav aria-label="Main">
+                <A href="/" attr:class="brand">"Secure Reference"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Some(me) => view! {
+                                <A href="/account">"Account (" {me.username} ")"</A>
+                                <form method="post" action="/auth/logout" class="inline-form">
+                                    <button type="submit" class="link-button">"Log out"</button>
+                                </form>
+                            }.into_any(),
+                            None => view! {
+                                <A href="/login">"Log in"</A>
+                                <A href="/register">"Register"</A>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
+    }
+}

@@ -1,0 +1,23 @@
+//! The Leptos application: pages rendered on the server (feature `ssr`, linked
+//! into the backend) and hydrated in the browser (feature `hydrate`, built to
+//! wasm), plus the wire types both sides share.
+
+pub mod api;
+pub mod app;
+mod components;
+pub mod current_user;
+mod pages;
+
+#[cfg(feature = "hydrate")]
+mod client;
+
+pub use app::{shell, App};
+
+/// Entry point of the wasm bundle: attach the reactive system to the
+/// server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

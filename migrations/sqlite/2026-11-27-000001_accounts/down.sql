@@ -1,0 +1,3 @@
+DROP TABLE sessions;
+DROP TABLE user_roles;
+DROP TABLE users;
