@@ -69,7 +69,11 @@ impl AuditEvent {
 }
 
 /// Records `event`; `meta` is `None` for events outside a request (the CLI).
-pub async fn record(pool: &Pool, meta: Option<&RequestMeta>, event: AuditEvent) -> Result<(), AppError> {
+pub async fn record(
+    pool: &Pool,
+    meta: Option<&RequestMeta>,
+    event: AuditEvent,
+) -> Result<(), AppError> {
     let meta = meta.cloned().unwrap_or_default();
     tracing::info!(
         audit.action = event.action,

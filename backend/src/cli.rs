@@ -65,7 +65,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 settings,
                 pool,
             };
-            let request = RegisterRequest { email, username, password };
+            let request = RegisterRequest {
+                email,
+                username,
+                password,
+            };
             match accounts::register(&state, None, request, &[Role::Admin, Role::User]).await {
                 Ok(user) => println!("created administrator {} ({})", user.username, user.id),
                 Err(crate::error::AppError::Validation(fields)) => {

@@ -89,22 +89,28 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests can pass a map.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
-        let mut errors = Vec::new();
         let reader = Reader {
             lookup: &lookup,
-            errors: std::cell::RefCell::new(&mut errors),
+            errors: std::cell::RefCell::new(Vec::new()),
         };
 
         let env = match reader.plain("APP_ENV").as_deref() {
             None | Some("dev") | Some("development") => AppEnv::Dev,
             Some("production") | Some("prod") => AppEnv::Production,
             Some(other) => {
-                reader.fail("APP_ENV", format!("must be `dev` or `production`, not `{other}`"));
+                reader.fail(
+                    "APP_ENV",
+                    format!("must be `dev` or `production`, not `{other}`"),
+                );
                 AppEnv::Dev
             }
         };
         let addr = reader.parsed("APP_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)));
-        let data_dir = PathBuf::from(reader.plain("APP_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let data_dir = PathBuf::from(
+            reader
+                .plain("APP_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
         let database_url = match reader.secret("DATABASE_URL") {
             Some(url) => {
                 let s = url.expose_secret();
@@ -125,14 +131,17 @@ impl Settings {
             }
             None => SecretString::from(format!("sqlite://{}", data_dir.join("app.db").display())),
         };
-        let site_root =
-            PathBuf::from(reader.plain("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
-        let output_name = reader.plain("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "frontend".into());
-        let session_idle =
-            Duration::from_secs(reader.parsed("SESSION_IDLE_TIMEOUT_SECS", 3600u64));
-        let session_absolute = Duration::from_secs(
-            reader.parsed("SESSION_ABSOLUTE_TIMEOUT_SECS", 7 * 24 * 3600u64),
+        let site_root = PathBuf::from(
+            reader
+                .plain("LEPTOS_SITE_ROOT")
+                .unwrap_or_else(|| "target/site".into()),
         );
+        let output_name = reader
+            .plain("LEPTOS_OUTPUT_NAME")
+            .unwrap_or_else(|| "frontend".into());
+        let session_idle = Duration::from_secs(reader.parsed("SESSION_IDLE_TIMEOUT_SECS", 3600u64));
+        let session_absolute =
+            Duration::from_secs(reader.parsed("SESSION_ABSOLUTE_TIMEOUT_SECS", 7 * 24 * 3600u64));
         if session_idle.is_zero() {
             reader.fail("SESSION_IDLE_TIMEOUT_SECS", "must be greater than 0".into());
         }
@@ -154,7 +163,10 @@ impl Settings {
             Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                reader.fail("LOG_FORMAT", format!("must be `pretty` or `json`, not `{other}`"));
+                reader.fail(
+                    "LOG_FORMAT",
+                    format!("must be `pretty` or `json`, not `{other}`"),
+                );
                 LogFormat::Pretty
             }
         };
@@ -175,7 +187,7 @@ impl Settings {
                 );
             }
         }
-        drop(reader);
+        let errors = reader.errors.into_inner();
 
         if errors.is_empty() {
             Ok(Self {
@@ -203,7 +215,7 @@ impl Settings {
 
 struct Reader<'a, F: Fn(&str) -> Option<String>> {
     lookup: &'a F,
-    errors: std::cell::RefCell<&'a mut Vec<ConfigError>>,
+    errors: std::cell::RefCell<Vec<ConfigError>>,
 }
 
 impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
@@ -298,7 +310,13 @@ mod tests {
         ])
         .unwrap_err();
         let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
-        for v in ["APP_ENV", "APP_ADDR", "DATABASE_URL", "SESSION_IDLE_TIMEOUT_SECS", "LOG_FORMAT"] {
+        for v in [
+            "APP_ENV",
+            "APP_ADDR",
+            "DATABASE_URL",
+            "SESSION_IDLE_TIMEOUT_SECS",
+            "LOG_FORMAT",
+        ] {
             assert!(named.contains(&v), "{v} missing from {named:?}");
         }
         assert!(err.to_string().contains("APP_ADDR"));
@@ -315,7 +333,8 @@ mod tests {
 
     #[test]
     fn a_secret_given_twice_or_unreadable_is_an_error() {
-        let err = settings(&[("DATABASE_URL", "sqlite://a"), ("DATABASE_URL_FILE", "/x")]).unwrap_err();
+        let err =
+            settings(&[("DATABASE_URL", "sqlite://a"), ("DATABASE_URL_FILE", "/x")]).unwrap_err();
         assert_eq!(err.0[0].variable, "DATABASE_URL_FILE");
         let err = settings(&[("DATABASE_URL_FILE", "/does/not/exist")]).unwrap_err();
         assert!(err.0[0].problem.contains("cannot read"));

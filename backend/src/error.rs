@@ -27,6 +27,8 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request headers too large")]
+    HeadersTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("service unavailable")]
@@ -74,6 +76,7 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,8 +122,9 @@ mod tests {
 
     #[test]
     fn asvs_7_4_1_server_errors_hide_their_cause() {
-        let (status, body) =
-            body_of(AppError::internal(anyhow::anyhow!("connection to db.internal:5432 refused")));
+        let (status, body) = body_of(AppError::internal(anyhow::anyhow!(
+            "connection to db.internal:5432 refused"
+        )));
         assert_eq!(status, 500);
         assert!(body.contains("internal server error"));
         assert!(!body.contains("db.internal"));
@@ -128,7 +132,10 @@ mod tests {
 
     #[test]
     fn validation_errors_list_the_fields() {
-        let (status, body) = body_of(AppError::Validation(vec![FieldError::new("username", "too_short")]));
+        let (status, body) = body_of(AppError::Validation(vec![FieldError::new(
+            "username",
+            "too_short",
+        )]));
         assert_eq!(status, 422);
         assert!(body.contains("\"field\":\"username\""));
         assert!(body.contains("\"code\":\"too_short\""));

@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused_without_echoing_them() {
-        let err = decode_key("SESSION_KEY", "zz-not-hex").err().unwrap().to_string();
+        let err = decode_key("SESSION_KEY", "zz-not-hex")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("SESSION_KEY"));
         assert!(!err.contains("zz-not-hex"));
         assert!(decode_key("SESSION_KEY", &"ab".repeat(16)).is_err());

@@ -4,8 +4,11 @@
 use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
 use crate::error::AppError;
-use crate::http::{csrf::csrf, request_id::request_id, security_headers::security_headers, SESSION_COOKIE};
 use crate::http::security_headers::X_CSP_NONCE;
+use crate::http::{
+    csrf::csrf, header_limits::header_limits, request_id::request_id,
+    security_headers::security_headers, SESSION_COOKIE,
+};
 use crate::routes;
 use crate::secrets::Keys;
 use crate::security::password;
@@ -61,7 +64,11 @@ impl Application {
             dummy_hash,
         });
         let server = run(listener, state.clone())?;
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -109,7 +116,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(
                 web::FormConfig::default()
                     .limit(crate::http::json::MAX_BODY_BYTES)
-                    .error_handler(|_, _| AppError::bad_request("the form could not be read").into()),
+                    .error_handler(|_, _| {
+                        AppError::bad_request("the form could not be read").into()
+                    }),
             )
             .app_data(
                 web::PathConfig::default()
@@ -117,6 +126,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             )
             // Registered innermost first: request_id runs first and last.
             .wrap(from_fn(csrf))
+            .wrap(from_fn(header_limits))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_id))
             .configure(routes::configure)
@@ -129,7 +139,10 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 page_context(state.clone()),
                 {
                     let options = leptos_options.clone();
-                    move || frontend::shell(options.clone())
+                    move || {
+                        forward_nonce();
+                        frontend::shell(options.clone())
+                    }
                 },
                 leptos_router::Method::Get,
             ))

@@ -36,7 +36,11 @@ pub fn init(format: LogFormat) {
 /// Makes a value safe to put in a log line: control characters (CR, LF, ANSI
 /// escapes) are escaped, so user input cannot forge extra lines (ASVS 7.3.1).
 pub fn log_safe(value: &str) -> String {
-    value.chars().flat_map(char::escape_default).take(200).collect()
+    value
+        .chars()
+        .flat_map(char::escape_default)
+        .take(200)
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The document around the app. The hydration script carries the per-request
@@ -34,6 +34,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every route renders in `Async` mode: the server waits for the signed-in
+/// user before sending the page, so the HTML is complete without JavaScript
+/// (streamed fragments would need inline script to be put in place).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -48,10 +51,10 @@ pub fn App() -> impl IntoView {
             <Nav/>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/register") view=RegisterPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -32,11 +32,13 @@ async fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), Error
 }
 
 async fn error_body(resp: Response) -> ErrorBody {
-    resp.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
-        error: format!("The server answered {}.", resp.status()),
-        request_id: String::new(),
-        fields: Vec::new(),
-    })
+    resp.json::<ErrorBody>()
+        .await
+        .unwrap_or_else(|_| ErrorBody {
+            error: format!("The server answered {}.", resp.status()),
+            request_id: String::new(),
+            fields: Vec::new(),
+        })
 }
 
 fn network_error() -> ErrorBody {

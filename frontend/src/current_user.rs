@@ -9,17 +9,15 @@
 use crate::api::MeResponse;
 use leptos::prelude::*;
 
+/// A future that resolves to the signed-in user, if any.
+#[cfg(feature = "ssr")]
+pub type UserFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<MeResponse>> + Send>>;
+
 /// The server side's way to load the current user for this request.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
-pub struct CurrentUserSource(
-    pub  std::sync::Arc<
-        dyn Fn() -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = Option<MeResponse>> + Send>,
-            > + Send
-            + Sync,
-    >,
-);
+pub struct CurrentUserSource(pub std::sync::Arc<dyn Fn() -> UserFuture + Send + Sync>);
 
 pub type CurrentUser = Resource<Option<MeResponse>>;
 

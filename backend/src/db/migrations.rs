@@ -41,7 +41,9 @@ mod tests {
     use std::path::Path;
 
     fn names(backend: &str) -> BTreeSet<String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(backend);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../migrations")
+            .join(backend);
         std::fs::read_dir(&dir)
             .unwrap()
             .filter_map(|e| e.ok())

@@ -21,7 +21,9 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
         f(&mut conn)
     })
     .await

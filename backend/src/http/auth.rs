@@ -19,7 +19,8 @@ impl FromRequest for Authenticated {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+            let state =
+                state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
             accounts::current_user(&state, token.as_deref())
                 .await?
                 .map(Authenticated)

@@ -72,7 +72,11 @@ pub async fn csrf(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let headers = req.headers();
-    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let trusted = state
         .as_ref()
@@ -109,41 +113,108 @@ mod tests {
 
     #[test]
     fn safe_methods_pass() {
-        assert_eq!(check(&Method::GET, Some("https://evil.test"), None, HOST, true, &[]), Verdict::Allow);
+        assert_eq!(
+            check(
+                &Method::GET,
+                Some("https://evil.test"),
+                None,
+                HOST,
+                true,
+                &[]
+            ),
+            Verdict::Allow
+        );
     }
 
     #[test]
     fn asvs_4_2_2_cross_origin_posts_are_refused() {
         assert_eq!(
-            check(&Method::POST, Some("https://evil.test"), None, HOST, true, &[]),
+            check(
+                &Method::POST,
+                Some("https://evil.test"),
+                None,
+                HOST,
+                true,
+                &[]
+            ),
             Verdict::Deny("cross-origin request")
         );
         assert_eq!(
-            check(&Method::POST, None, Some("https://evil.test/page"), HOST, false, &[]),
+            check(
+                &Method::POST,
+                None,
+                Some("https://evil.test/page"),
+                HOST,
+                false,
+                &[]
+            ),
             Verdict::Deny("cross-origin request")
         );
         // A look-alike host is not the same host.
         assert!(matches!(
-            check(&Method::POST, Some("https://app.example.org.evil.test"), None, HOST, true, &[]),
+            check(
+                &Method::POST,
+                Some("https://app.example.org.evil.test"),
+                None,
+                HOST,
+                true,
+                &[]
+            ),
             Verdict::Deny(_)
         ));
-        assert!(matches!(check(&Method::POST, Some("null"), None, HOST, true, &[]), Verdict::Deny(_)));
+        assert!(matches!(
+            check(&Method::POST, Some("null"), None, HOST, true, &[]),
+            Verdict::Deny(_)
+        ));
     }
 
     #[test]
     fn same_origin_and_trusted_origins_pass() {
-        assert_eq!(check(&Method::POST, Some("https://app.example.org"), None, HOST, true, &[]), Verdict::Allow);
         assert_eq!(
-            check(&Method::DELETE, None, Some("https://app.example.org/account?x=1"), HOST, true, &[]),
+            check(
+                &Method::POST,
+                Some("https://app.example.org"),
+                None,
+                HOST,
+                true,
+                &[]
+            ),
+            Verdict::Allow
+        );
+        assert_eq!(
+            check(
+                &Method::DELETE,
+                None,
+                Some("https://app.example.org/account?x=1"),
+                HOST,
+                true,
+                &[]
+            ),
             Verdict::Allow
         );
         let trusted = vec!["https://login.example.org".to_owned()];
-        assert_eq!(check(&Method::POST, Some("https://login.example.org"), None, HOST, true, &trusted), Verdict::Allow);
+        assert_eq!(
+            check(
+                &Method::POST,
+                Some("https://login.example.org"),
+                None,
+                HOST,
+                true,
+                &trusted
+            ),
+            Verdict::Allow
+        );
     }
 
     #[test]
     fn cookie_requests_without_origin_are_refused_but_api_clients_pass() {
-        assert_eq!(check(&Method::POST, None, None, HOST, true, &[]), Verdict::Deny("missing Origin header"));
-        assert_eq!(check(&Method::POST, None, None, HOST, false, &[]), Verdict::Allow);
+        assert_eq!(
+            check(&Method::POST, None, None, HOST, true, &[]),
+            Verdict::Deny("missing Origin header")
+        );
+        assert_eq!(
+            check(&Method::POST, None, None, HOST, false, &[]),
+            Verdict::Allow
+        );
     }
 }

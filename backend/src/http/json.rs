@@ -37,7 +37,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
+                let chunk =
+                    chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(AppError::PayloadTooLarge);
                 }
@@ -50,7 +51,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
 /// Parses a JSON body under the limits above.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let text = std::str::from_utf8(body).map_err(|_| AppError::bad_request("request body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::bad_request("request body is not valid UTF-8"))?;
     if depth(text) > MAX_DEPTH {
         return Err(AppError::bad_request(format!(
             "JSON is nested more than {MAX_DEPTH} levels deep"
@@ -138,7 +140,10 @@ mod tests {
         assert!(err_text(parse(b"\xff\xfe")).contains("UTF-8"));
         assert!(err_text(parse(b"{\"login\":")).contains("malformed JSON"));
         assert!(err_text(parse(br#"{"login":"a"}"#)).contains("missing field `password`"));
-        assert!(err_text(parse(br#"{"login":"a","password":"b","admin":true}"#)).contains("unknown field `admin`"));
+        assert!(
+            err_text(parse(br#"{"login":"a","password":"b","admin":true}"#))
+                .contains("unknown field `admin`")
+        );
         let wrong_type = err_text(parse(br#"{"login":"a","password":987654321}"#));
         assert!(!wrong_type.contains("987654321"), "{wrong_type}");
     }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod csrf;
+pub mod header_limits;
 pub mod json;
 pub mod request_id;
 pub mod security_headers;

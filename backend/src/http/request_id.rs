@@ -13,16 +13,14 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-/// Outermost middleware: assigns the request id, scopes logging to it, turns
-/// any error from inner layers into a response (so it also gets the id and the
-/// security headers), and logs one line per request.
+/// Outermost middleware: assigns the request id, scopes logging to it, puts
+/// it on the response, and logs one line per request.
 pub async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let http_req = req.request().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -31,10 +29,10 @@ pub async fn request_id(
     );
     let started = Instant::now();
     let result = with_request_id(id.clone(), next.call(req).instrument(span.clone())).await;
-    let mut res = match result {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(err) => ServiceResponse::new(http_req, err.error_response()),
-    };
+    // Handlers and extractors turn their errors into responses themselves;
+    // an `Err` here is exceptional and is passed on unchanged. (Cloning the
+    // request to build a response would break actix's routing.)
+    let mut res = result?.map_into_boxed_body();
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, value);
     }

@@ -47,7 +47,10 @@ pub async fn security_headers(
         .remove(X_CSP_NONCE)
         .next()
         .and_then(|v| v.to_str().ok().map(str::to_owned))
-        .filter(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b)));
+        .filter(|n| {
+            n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
+        });
     let csp = content_security_policy(nonce.as_deref());
     let set = |headers: &mut header::HeaderMap, name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -57,15 +60,42 @@ pub async fn security_headers(
     set(headers, header::CONTENT_SECURITY_POLICY, &csp);
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    set(headers, HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY);
-    set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        headers,
+        header::REFERRER_POLICY,
+        "strict-origin-when-cross-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("permissions-policy"),
+        PERMISSIONS_POLICY,
+    );
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     if over_tls {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains");
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
     }
     if private {
         set(headers, header::CACHE_CONTROL, "no-store");
+    }
+    // ASVS 14.4.1: HTML always declares its charset.
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"text/html")
+    {
+        set(headers, header::CONTENT_TYPE, "text/html; charset=utf-8");
     }
     headers.remove(header::SERVER);
     headers.remove(HeaderName::from_static("x-powered-by"));

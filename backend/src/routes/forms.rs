@@ -14,7 +14,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{LoginRequest, RegisterRequest};
 
 fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location.to_owned()))
+        .finish()
 }
 
 /// Where to send the browser back to after `err`, on the form at `page`.
@@ -56,7 +58,8 @@ pub async fn login(
     match accounts::login(&state, &meta, form.into_inner()).await {
         Ok(logged_in) => {
             let mut resp = see_other("/account");
-            let cookie = session_cookie::issue(logged_in.token.expose(), state.settings.session_absolute);
+            let cookie =
+                session_cookie::issue(logged_in.token.expose(), state.settings.session_absolute);
             if resp.add_cookie(&cookie).is_err() {
                 return back_with("/login", &AppError::internal(anyhow::anyhow!("cookie")));
             }
@@ -66,7 +69,11 @@ pub async fn login(
     }
 }
 
-pub async fn logout(state: web::Data<AppState>, meta: RequestMeta, req: HttpRequest) -> HttpResponse {
+pub async fn logout(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    req: HttpRequest,
+) -> HttpResponse {
     let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     match accounts::logout(&state, &meta, token.as_deref()).await {
         Ok(()) => {
@@ -84,7 +91,12 @@ mod tests {
     use frontend::api::FieldError;
 
     fn location(resp: &HttpResponse) -> String {
-        resp.headers().get(LOCATION).unwrap().to_str().unwrap().to_owned()
+        resp.headers()
+            .get(LOCATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
@@ -97,7 +109,10 @@ mod tests {
             ]),
         );
         assert_eq!(resp.status(), 303);
-        assert_eq!(location(&resp), "/register?e=username.too_short&e=password.common");
+        assert_eq!(
+            location(&resp),
+            "/register?e=username.too_short&e=password.common"
+        );
         assert_eq!(
             location(&back_with("/login", &AppError::InvalidCredentials)),
             "/login?error=invalid_credentials"

@@ -17,7 +17,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api")
                 .route("/openapi.json", web::get().to(openapi::document))
-                .service(web::scope("/v1").configure(api::v1::configure))
+                .service(
+                    web::scope("/v1")
+                        .configure(api::v1::configure)
+                        .default_service(web::to(api::not_found)),
+                )
                 .default_service(web::to(api::not_found)),
         )
         .service(

@@ -11,7 +11,9 @@ pub fn issue(token: &str, lifetime: Duration) -> Cookie<'static> {
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Strict)
-        .max_age(time::Duration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)))
+        .max_age(time::Duration::seconds(
+            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
+        ))
         .finish()
 }
 
@@ -29,7 +31,14 @@ mod tests {
     #[test]
     fn asvs_3_4_cookie_has_every_protective_attribute() {
         let text = issue("tok", Duration::from_secs(60)).to_string();
-        for part in ["__Host-session=tok", "HttpOnly", "SameSite=Strict", "Secure", "Path=/", "Max-Age=60"] {
+        for part in [
+            "__Host-session=tok",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Secure",
+            "Path=/",
+            "Max-Age=60",
+        ] {
             assert!(text.contains(part), "{text} lacks {part}");
         }
         assert!(!text.contains("Domain"));

@@ -2,7 +2,9 @@
 //! ASVS 2.4.1's minimum). These calls take tens of milliseconds of CPU: callers
 //! run them on a blocking thread, never on an async worker.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 pub const MEMORY_KIB: u32 = 19_456;
@@ -20,13 +22,17 @@ fn argon2() -> Argon2<'static> {
 /// random salt from the OS generator.
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Whether `password` matches `phc`. A malformed stored hash counts as no match.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -35,7 +41,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// user verifies against it, so that takes as long as a wrong password for a
 /// real user and the timing does not tell which accounts exist.
 pub fn dummy_hash() -> Result<String, argon2::password_hash::Error> {
-    hash(&SaltString::generate(&mut OsRng).to_string())
+    hash(SaltString::generate(&mut OsRng).as_str())
 }
 
 #[cfg(test)]
@@ -58,7 +64,10 @@ mod tests {
 
     #[test]
     fn salts_differ_between_hashes_of_the_same_password() {
-        assert_ne!(hash("Same-Password-1!").unwrap(), hash("Same-Password-1!").unwrap());
+        assert_ne!(
+            hash("Same-Password-1!").unwrap(),
+            hash("Same-Password-1!").unwrap()
+        );
     }
 
     #[test]

@@ -59,7 +59,13 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_refused() {
-        for bad in ["", "short", &"a".repeat(44), &format!("{}=", "a".repeat(42)), &"é".repeat(43)] {
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(44),
+            &format!("{}=", "a".repeat(42)),
+            &"é".repeat(43),
+        ] {
             assert!(SessionToken::parse(bad).is_none(), "{bad:?}");
         }
     }

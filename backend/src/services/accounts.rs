@@ -45,7 +45,9 @@ impl SignedIn {
 fn parse_registration(req: &RegisterRequest) -> Result<(Email, Username), Vec<FieldError>> {
     let mut errors = Vec::new();
     let email = Email::parse(&req.email).map_err(|e| errors.push(e)).ok();
-    let username = Username::parse(&req.username).map_err(|e| errors.push(e)).ok();
+    let username = Username::parse(&req.username)
+        .map_err(|e| errors.push(e))
+        .ok();
     errors.extend(PasswordPolicy::violations(
         &req.password,
         PasswordContext {
@@ -70,7 +72,10 @@ pub async fn register(
 
     let taken = {
         let (u, e) = (username.clone(), email.clone());
-        db::run(&state.pool, move |c| Ok(User::username_or_email_taken(c, u.as_str(), e.as_str())?)).await?
+        db::run(&state.pool, move |c| {
+            Ok(User::username_or_email_taken(c, u.as_str(), e.as_str())?)
+        })
+        .await?
     };
     if taken {
         audit::record(
@@ -117,7 +122,8 @@ pub async fn register(
                 }
                 Err(e) => return Err(e.into()),
             }
-            User::find_by_id(c, &id)?.ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))
+            User::find_by_id(c, &id)?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))
         })
         .await?
     };
@@ -146,7 +152,9 @@ pub struct LoggedIn {
 /// and give the same answer.
 pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> AppResult<LoggedIn> {
     let mut errors = Vec::new();
-    let login = LoginName::parse(&req.login).map_err(|e| errors.push(e)).ok();
+    let login = LoginName::parse(&req.login)
+        .map_err(|e| errors.push(e))
+        .ok();
     if req.password.is_empty() {
         errors.push(FieldError::new("password", "required"));
     }
@@ -171,7 +179,11 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> A
     let user = match (user, matches) {
         (Some(user), true) => user,
         (user, _) => {
-            let reason = if user.is_some() { "wrong_password" } else { "unknown_account" };
+            let reason = if user.is_some() {
+                "wrong_password"
+            } else {
+                "unknown_account"
+            };
             let mut event = AuditEvent::new("auth.login", Outcome::Failure)
                 .detail(serde_json::json!({ "reason": reason }));
             if let Some(u) = &user {
@@ -185,8 +197,8 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> A
     let token = SessionToken::generate();
     let digest = token.digest(state.keys.session.expose_secret());
     let now = chrono::Utc::now().naive_utc();
-    let absolute = chrono::Duration::from_std(state.settings.session_absolute)
-        .map_err(AppError::internal)?;
+    let absolute =
+        chrono::Duration::from_std(state.settings.session_absolute).map_err(AppError::internal)?;
     let session_id = uuid::Uuid::new_v4().to_string();
     let (ip, ua) = (meta.client_ip.clone(), meta.user_agent.clone());
     let user_id = user.id.clone();
@@ -223,7 +235,11 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> A
     )
     .await?;
     Ok(LoggedIn {
-        signed_in: SignedIn { user, roles, session },
+        signed_in: SignedIn {
+            user,
+            roles,
+            session,
+        },
         token,
     })
 }
@@ -234,7 +250,8 @@ pub async fn current_user(state: &AppState, token: Option<&str>) -> AppResult<Op
         return Ok(None);
     };
     let digest = token.digest(state.keys.session.expose_secret());
-    let idle = chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)?;
+    let idle =
+        chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)?;
     db::run(&state.pool, move |c| {
         let Some(session) = Session::find_by_token_hash(c, &digest)? else {
             return Ok(None);
@@ -250,7 +267,11 @@ pub async fn current_user(state: &AppState, token: Option<&str>) -> AppResult<Op
             Session::touch(c, &session.id, now)?;
         }
         let roles = User::roles(c, &user.id)?;
-        Ok(Some(SignedIn { user, roles, session }))
+        Ok(Some(SignedIn {
+            user,
+            roles,
+            session,
+        }))
     })
     .await
 }
@@ -265,7 +286,10 @@ pub async fn logout(state: &AppState, meta: &RequestMeta, token: Option<&str>) -
     let now = chrono::Utc::now().naive_utc();
     {
         let session_id = session_id.clone();
-        db::run(&state.pool, move |c| Ok(Session::revoke(c, &session_id, now)?)).await?;
+        db::run(&state.pool, move |c| {
+            Ok(Session::revoke(c, &session_id, now)?)
+        })
+        .await?;
     }
     audit::record(
         &state.pool,

@@ -121,9 +121,7 @@ impl Email {
     pub const MAX: usize = 255;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let invalid = || {
-            FieldError::new("email", "invalid")
-        };
+        let invalid = || FieldError::new("email", "invalid");
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(FieldError::new("email", "required"));
@@ -174,13 +172,13 @@ impl LoginName {
         if raw.is_empty() {
             return Err(FieldError::new("login", "required"));
         }
-        let shape = || {
-            FieldError::new("login", "invalid")
-        };
+        let shape = || FieldError::new("login", "invalid");
         if raw.contains('@') {
             Email::parse(raw).map(Self::Email).map_err(|_| shape())
         } else {
-            Username::parse(raw).map(Self::Username).map_err(|_| shape())
+            Username::parse(raw)
+                .map(Self::Username)
+                .map_err(|_| shape())
         }
     }
 }

@@ -180,7 +180,12 @@ mod tests {
 
     #[test]
     fn asvs_2_1_7_common_passwords_rejected_even_decorated() {
-        for pw in ["Password123!", "P@ssw0rd2024!", "Qwertyuiop1!", "!!Welcome2025"] {
+        for pw in [
+            "Password123!",
+            "P@ssw0rd2024!",
+            "Qwertyuiop1!",
+            "!!Welcome2025",
+        ] {
             assert!(
                 codes(pw, "alice").contains(&"common".to_owned()),
                 "{pw} should count as common"

@@ -50,26 +50,28 @@ pub fn LoginPage() -> impl IntoView {
             ev.prevent_default();
             alert.set(None);
             errors.set(found);
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            pending.set(true);
-            let body = crate::api::LoginRequest {
-                login: login.get_untracked(),
-                password: password.get_untracked(),
-            };
-            leptos::task::spawn_local(async move {
-                match crate::client::login(&body).await {
-                    Ok(()) => crate::client::go_to("/account"),
-                    Err(e) => {
-                        pending.set(false);
-                        errors.set(e.fields);
-                        alert.set(Some(e.error));
+        } else {
+            // Hydrated: send it ourselves and show the answer in place.
+            // (Without the wasm, the browser posts the form natively.)
+            #[cfg(feature = "hydrate")]
+            {
+                ev.prevent_default();
+                pending.set(true);
+                let body = crate::api::LoginRequest {
+                    login: login.get_untracked(),
+                    password: password.get_untracked(),
+                };
+                leptos::task::spawn_local(async move {
+                    match crate::client::login(&body).await {
+                        Ok(()) => crate::client::go_to("/account"),
+                        Err(e) => {
+                            pending.set(false);
+                            errors.set(e.fields);
+                            alert.set(Some(e.error));
+                        }
                     }
-                }
-            });
+                });
+            }
         }
     };
 

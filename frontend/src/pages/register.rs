@@ -1,7 +1,9 @@
 //! The registration form, checked in the browser by the very code the server
 //! runs (`api::fields`, `api::password_policy`).
 
-use crate::api::{form_error_message, Email, FieldError, PasswordContext, PasswordPolicy, Username};
+use crate::api::{
+    form_error_message, Email, FieldError, PasswordContext, PasswordPolicy, Username,
+};
 use crate::components::form::{FormAlert, TextField};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -57,27 +59,29 @@ pub fn RegisterPage() -> impl IntoView {
             ev.prevent_default();
             alert.set(None);
             errors.set(found);
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            pending.set(true);
-            let body = crate::api::RegisterRequest {
-                email: email.get_untracked(),
-                username: username.get_untracked(),
-                password: password.get_untracked(),
-            };
-            leptos::task::spawn_local(async move {
-                match crate::client::register(&body).await {
-                    Ok(()) => crate::client::go_to("/login?registered=1"),
-                    Err(e) => {
-                        pending.set(false);
-                        errors.set(e.fields);
-                        alert.set(Some(e.error));
+        } else {
+            // Hydrated: send it ourselves and show the answer in place.
+            // (Without the wasm, the browser posts the form natively.)
+            #[cfg(feature = "hydrate")]
+            {
+                ev.prevent_default();
+                pending.set(true);
+                let body = crate::api::RegisterRequest {
+                    email: email.get_untracked(),
+                    username: username.get_untracked(),
+                    password: password.get_untracked(),
+                };
+                leptos::task::spawn_local(async move {
+                    match crate::client::register(&body).await {
+                        Ok(()) => crate::client::go_to("/login?registered=1"),
+                        Err(e) => {
+                            pending.set(false);
+                            errors.set(e.fields);
+                            alert.set(Some(e.error));
+                        }
                     }
-                }
-            });
+                });
+            }
         }
     };
 
@@ -104,7 +108,10 @@ mod tests {
 
     #[test]
     fn reports_every_field() {
-        let keys: Vec<_> = check("nope", "a", "short").into_iter().map(|e| e.key()).collect();
+        let keys: Vec<_> = check("nope", "a", "short")
+            .into_iter()
+            .map(|e| e.key())
+            .collect();
         assert!(keys.contains(&"email.invalid".to_owned()));
         assert!(keys.contains(&"username.too_short".to_owned()));
         assert!(keys.contains(&"password.too_short".to_owned()));

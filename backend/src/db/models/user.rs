@@ -63,7 +63,11 @@ impl User {
     pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>> {
         let login = login.trim().to_lowercase();
         users::table
-            .filter(lower(users::username).eq(&login).or(users::email.eq(&login)))
+            .filter(
+                lower(users::username)
+                    .eq(&login)
+                    .or(users::email.eq(&login)),
+            )
             .select(User::as_select())
             .first(conn)
             .optional()
@@ -88,10 +92,15 @@ impl User {
     /// Inserts the user and their roles in one transaction.
     pub fn create(conn: &mut DbConn, new: &NewUser<'_>, roles: &[Role]) -> QueryResult<()> {
         conn.transaction(|conn| {
-            diesel::insert_into(users::table).values(new).execute(conn)?;
+            diesel::insert_into(users::table)
+                .values(new)
+                .execute(conn)?;
             for role in roles {
                 diesel::insert_into(user_roles::table)
-                    .values((user_roles::user_id.eq(new.id), user_roles::role.eq(role.as_str())))
+                    .values((
+                        user_roles::user_id.eq(new.id),
+                        user_roles::role.eq(role.as_str()),
+                    ))
                     .execute(conn)?;
             }
             Ok(())

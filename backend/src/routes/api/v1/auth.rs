@@ -61,5 +61,7 @@ pub async fn logout(
 ) -> AppResult<HttpResponse> {
     let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     accounts::logout(&state, &meta, token.as_deref()).await?;
-    Ok(HttpResponse::NoContent().cookie(session_cookie::clear()).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie::clear())
+        .finish())
 }

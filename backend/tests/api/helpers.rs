@@ -1,0 +1,179 @@
+use backend::config::Settings;
+use backend::startup::{AppState, Application};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::{redirect::Policy, Client, Response};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "Tr0ub4dor&Zebra!";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub state: actix_web::web::Data<AppState>,
+    /// Kept so the data folder lives as long as the server.
+    _data_dir: TempDir,
+}
+
+/// A database for one test: a new SQLite file, or a new PostgreSQL schema
+/// when `TEST_DATABASE_URL` is set.
+pub fn fresh_database(dir: &TempDir) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn =
+                diesel::PgConnection::establish(&base).expect("TEST_DATABASE_URL is reachable");
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-csearch_path%3D{schema}")
+        }
+        _ => format!("sqlite://{}", dir.path().join("app.db").display()),
+    }
+}
+
+pub fn settings_for(dir: &TempDir, database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("APP_ADDR".into(), "127.0.0.1:0".into()),
+        ("APP_DATA_DIR".into(), dir.path().display().to_string()),
+        ("DATABASE_URL".into(), database_url.to_owned()),
+        ("DB_POOL_SIZE".into(), "4".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(&dir);
+    spawn_on(dir, database_url, extra).await
+}
+
+/// Starts a server on an existing data dir and database.
+pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        backend::telemetry::init(backend::config::LogFormat::Pretty);
+    }
+    let app = Application::build(settings_for(&dir, &database_url, extra))
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .expect("client"),
+        state,
+        _data_dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A same-origin JSON POST, as the app's own pages send it.
+    pub async fn post_json(&self, path: &str, body: &Value, cookie: Option<&str>) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .json(body);
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, username: &str, email: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "username": username, "password": PASSWORD }),
+            None,
+        )
+        .await
+    }
+
+    /// Registers `username` and logs in; returns the `Cookie` header value.
+    pub async fn signed_in(&self, username: &str) -> String {
+        let r = self
+            .register(username, &format!("{username}@example.org"))
+            .await;
+        assert_eq!(r.status(), 201, "registration of {username} failed");
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let r = self
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({ "login": login, "password": password }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), 200, "login as {login} failed");
+        session_cookie(r.headers()).expect("a session cookie")
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(String, String, Option<String>, String)> {
+        let pool = self.state.pool.clone();
+        let rows = backend::db::run(&pool, |c| {
+            Ok(backend::db::models::audit_entry::AuditEntry::recent(
+                c, 1000,
+            )?)
+        })
+        .await
+        .expect("audit rows");
+        rows.into_iter()
+            .rev()
+            .map(|r| (r.action, r.outcome, r.request_id, r.detail))
+            .collect()
+    }
+}
+
+/// `name=value` of the `__Host-session` cookie set by a response, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    set_cookie_header(headers).and_then(|h| {
+        let pair = h.split(';').next()?.trim().to_owned();
+        let value = pair.split_once('=')?.1;
+        (!value.is_empty()).then_some(pair)
+    })
+}
+
+/// The raw `Set-Cookie` header for the session cookie.
+pub fn set_cookie_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-session="))
+        .map(str::to_owned)
+}
+
+pub fn header<'a>(r: &'a Response, name: &str) -> &'a str {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}

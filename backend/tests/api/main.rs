@@ -1,0 +1,18 @@
+//! Integration tests: one binary, each test starting the real server on port 0.
+//!
+//! Without `TEST_DATABASE_URL` every test runs on a fresh SQLite file; with it
+//! (as `scripts/test` and CI do in a second pass), on a fresh PostgreSQL schema.
+
+// Test helpers may fail loudly: a panic is a failed test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod audit;
+mod auth;
+mod cli;
+mod csrf;
+mod forms;
+mod headers;
+mod health;
+mod helpers;
+mod limits;
+mod pages;

@@ -1,0 +1,70 @@
+import { defineConfig } from '@playwright/test';
+import * as os from 'os';
+import * as path from 'path';
+import * as fs from 'fs';
+
+// Playwright drives Debian's chromium: no browser is downloaded.
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const root = path.resolve(__dirname, '..');
+const binary = path.join(root, 'target', 'debug', 'backend');
+
+type Db = { name: string; port: number; databaseUrl?: string };
+const databases: Db[] = [{ name: 'sqlite', port: Number(process.env.E2E_SQLITE_PORT ?? 3100) }];
+if (process.env.E2E_DATABASE_URL) {
+  databases.push({
+    name: 'postgres',
+    port: Number(process.env.E2E_POSTGRES_PORT ?? 3101),
+    databaseUrl: process.env.E2E_DATABASE_URL,
+  });
+}
+
+function server(db: Db) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${db.name}-`));
+  const env: Record<string, string> = {
+    APP_ADDR: `127.0.0.1:${db.port}`,
+    APP_DATA_DIR: dataDir,
+    LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+    RUST_LOG: process.env.RUST_LOG ?? 'warn',
+  };
+  if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
+  return {
+    command: binary,
+    cwd: root,
+    env,
+    url: `http://127.0.0.1:${db.port}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+  };
+}
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  reporter: [['list']],
+  webServer: databases.map(server),
+  use: {
+    launchOptions: {
+      executablePath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: databases.map((db) => ({
+    name: db.name,
+    use: { baseURL: `http://127.0.0.1:${db.port}` },
+  })),
+});
