@@ -1,7 +1,8 @@
 //! Embedded migrations, one set per engine, applied at start-up.
 
 use super::DbConn;
-use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -17,9 +18,13 @@ pub fn run(conn: &mut DbConn) -> anyhow::Result<usize> {
     match conn {
         DbConn::Sqlite(c) => apply(c, SQLITE),
         DbConn::Postgres(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK_ID)
+                .execute(c)?;
             let result = apply(c, POSTGRES);
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK_ID)
+                .execute(c)?;
             result
         }
     }

@@ -225,3 +225,23 @@ async fn registration_validation_is_the_shared_policy() {
         .iter()
         .any(|f| f["code"] == "contains_username"));
 }
+
+#[tokio::test]
+async fn refused_requests_are_audited_as_access_denied() {
+    let app = spawn_app().await;
+    app.get("/api/v1/me", None).await;
+    app.get(
+        "/api/v1/me",
+        Some(&format!("__Host-session={}", "B".repeat(43))),
+    )
+    .await;
+    let rows = app.audit_actions().await;
+    let denied: Vec<_> = rows.iter().filter(|r| r.0 == "access.denied").collect();
+    assert_eq!(denied.len(), 2);
+    assert!(denied[0].3.contains("no_session"));
+    assert!(denied[1].3.contains("invalid_or_expired_session"));
+    assert!(
+        !denied[1].3.contains("BBBB"),
+        "the presented token is not recorded"
+    );
+}

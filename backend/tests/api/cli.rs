@@ -64,3 +64,51 @@ async fn create_admin_refuses_a_weak_password() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at least 12 characters"), "{stderr}");
 }
+
+#[test]
+fn production_mode_refuses_to_start_without_its_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
+        cmd.arg("migrate")
+            .env_clear()
+            .env("APP_DATA_DIR", dir.path());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&[("APP_ENV", "production")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("DATABASE_URL: is required in production mode"));
+
+    let out = run(&[("APP_ENV", "production"), ("APP_ADDR", "nowhere")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("APP_ADDR") && stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn production_mode_refuses_to_serve_without_a_session_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(&dir);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("APP_ENV", "production")
+        .env("APP_ADDR", "127.0.0.1:0")
+        .env("APP_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SESSION_KEY is required in production mode"),
+        "{stderr}"
+    );
+    // No key was generated.
+    assert!(!dir.path().join("keys").exists());
+}
