@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+#[cfg(test)]
+mod invariants;
 pub mod routes;
 pub mod secrets;
 pub mod security;

@@ -1,7 +1,7 @@
 //! Calls from the browser to the JSON API (hydrate builds only). The session
 //! cookie is HttpOnly: this code never sees it, the browser attaches it.
 
-use crate::api::{ErrorBody, LoginRequest, MeResponse, RegisterRequest};
+use crate::api::{ErrorBody, MeResponse};
 use gloo_net::http::{Request, Response};
 
 pub async fn me() -> Option<MeResponse> {
@@ -13,15 +13,8 @@ pub async fn me() -> Option<MeResponse> {
     }
 }
 
-pub async fn login(body: &LoginRequest) -> Result<(), ErrorBody> {
-    post_json("/api/v1/auth/login", body).await
-}
-
-pub async fn register(body: &RegisterRequest) -> Result<(), ErrorBody> {
-    post_json("/api/v1/auth/register", body).await
-}
-
-async fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), ErrorBody> {
+/// POSTs `body` as JSON; the error body the API returned, or a stand-in.
+pub async fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), ErrorBody> {
     let request = Request::post(url).json(body).map_err(|_| network_error())?;
     let resp = request.send().await.map_err(|_| network_error())?;
     if resp.ok() {

@@ -46,7 +46,8 @@ fn load() -> impl std::future::Future<Output = Option<MeResponse>> + Send {
     send_wrapper::SendWrapper::new(async { crate::client::me().await })
 }
 
+/// Built with neither feature (e.g. `cargo check -p frontend`): nobody is signed in.
 #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-fn load() -> impl std::future::Future<Output = Option<MeResponse>> + Send {
-    async { None }
+async fn load() -> Option<MeResponse> {
+    None
 }
