@@ -26,6 +26,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Add a new current RS256 signing key to SIGNING_KEYS_DIR. Tokens signed
+    /// by older keys keep verifying until they expire; running servers pick
+    /// the new key up within 30 seconds.
+    RotateSigningKey,
     /// Create an administrator. The password is read from standard input
     /// (one line), so it never appears in the shell history or process list.
     CreateAdmin {
@@ -47,6 +51,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             let applied = migrate(&pool).await?;
             println!("{applied} migration(s) applied");
+        }
+        Command::RotateSigningKey => {
+            let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
+            let kid = crate::secrets::rotate_signing_key(&settings.signing_keys_dir, ttl)?;
+            println!(
+                "new signing key {kid} in {}",
+                settings.signing_keys_dir.display()
+            );
         }
         Command::CreateAdmin { username, email } => {
             let mut line = String::new();

@@ -42,6 +42,18 @@ pub struct Settings {
     pub session_idle: Duration,
     /// `SESSION_ABSOLUTE_TIMEOUT_SECS`, default 7 days.
     pub session_absolute: Duration,
+    /// `ACCESS_TOKEN_TTL_SECS`, default 900 (the catalogue's TOKEN_EXPIRY).
+    pub access_token_ttl: Duration,
+    /// `REFRESH_GRACE_SECS`, default 10: a refresh token used twice within
+    /// this window (two tabs refreshing at once) is not treated as stolen.
+    pub refresh_grace: Duration,
+    /// `JWT_ISSUER`, default `secure-reference`: the `iss` of our tokens.
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`, default `secure-reference-api`: the `aud` of our tokens.
+    pub jwt_audience: String,
+    /// `SIGNING_KEYS_DIR`, default `$APP_DATA_DIR/keys/signing`: the RS256
+    /// private keys, one `<kid>.pem` each (a mounted secret in production).
+    pub signing_keys_dir: PathBuf,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
@@ -151,6 +163,24 @@ impl Settings {
                 "must not be shorter than SESSION_IDLE_TIMEOUT_SECS".into(),
             );
         }
+        let access_token_ttl = Duration::from_secs(reader.parsed("ACCESS_TOKEN_TTL_SECS", 900u64));
+        if access_token_ttl.is_zero() || access_token_ttl > Duration::from_secs(3600) {
+            reader.fail("ACCESS_TOKEN_TTL_SECS", "must be between 1 and 3600".into());
+        }
+        let refresh_grace = Duration::from_secs(reader.parsed("REFRESH_GRACE_SECS", 10u64));
+        if refresh_grace > Duration::from_secs(60) {
+            reader.fail("REFRESH_GRACE_SECS", "must be at most 60".into());
+        }
+        let jwt_issuer = reader
+            .plain("JWT_ISSUER")
+            .unwrap_or_else(|| "secure-reference".into());
+        let jwt_audience = reader
+            .plain("JWT_AUDIENCE")
+            .unwrap_or_else(|| "secure-reference-api".into());
+        let signing_keys_dir = reader
+            .plain("SIGNING_KEYS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("keys").join("signing"));
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -199,6 +229,11 @@ impl Settings {
                 output_name,
                 session_idle,
                 session_absolute,
+                access_token_ttl,
+                refresh_grace,
+                jwt_issuer,
+                jwt_audience,
+                signing_keys_dir,
                 db_pool_size,
                 log_format,
                 trusted_origins,

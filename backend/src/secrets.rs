@@ -5,24 +5,124 @@
 //! lost on the next deploy (logging everyone out) or differ between replicas.
 
 use crate::config::{read_secret, AppEnv, Settings};
+use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretSlice};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// Every key the server loads at start-up.
 pub struct Keys {
     /// `SESSION_KEY`: 32 bytes, hex. Session tokens are stored only as an
     /// HMAC under this key, so a copy of the sessions table alone is useless.
     pub session: SecretSlice<u8>,
+    /// The RS256 keys that sign and verify access tokens.
+    pub signing: SigningKeys,
 }
 
 impl Keys {
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
             session: load_key(settings, "SESSION_KEY", "session.key")?,
+            signing: SigningKeys::load(settings)?,
         })
     }
+}
+
+/// The signing keys in `SIGNING_KEYS_DIR`, reloadable while the server runs
+/// (so a key added by `backend rotate-signing-key` is picked up).
+pub struct SigningKeys {
+    dir: PathBuf,
+    token_ttl_secs: i64,
+    set: RwLock<Arc<KeySet>>,
+}
+
+impl SigningKeys {
+    /// Loads the folder. When it holds no key: dev mode generates one,
+    /// production refuses to start.
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let dir = settings.signing_keys_dir.clone();
+        let token_ttl_secs = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
+        if read_key_dir(&dir)?.is_empty() {
+            match settings.env {
+                AppEnv::Production => bail!(
+                    "SIGNING_KEYS_DIR ({}) holds no signing key: run `backend rotate-signing-key` \
+                     or mount the keys there",
+                    dir.display()
+                ),
+                AppEnv::Dev => {
+                    let kid = write_new_key(&dir)?;
+                    tracing::warn!(kid, dir = %dir.display(), "dev mode: generated a signing key");
+                }
+            }
+        }
+        let set = KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?;
+        Ok(Self {
+            dir,
+            token_ttl_secs,
+            set: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    /// The keys as of the last (re)load.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.set.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Re-reads the folder; keeps the old set if the folder is unreadable or empty.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let set = KeySet::new(read_key_dir(&self.dir)?, self.token_ttl_secs)?;
+        *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        Ok(())
+    }
+}
+
+/// Adds a new current key to `dir` and deletes the files of keys that can no
+/// longer verify anything. Returns the new kid.
+pub fn rotate_signing_key(dir: &Path, token_ttl_secs: i64) -> anyhow::Result<String> {
+    let kid = write_new_key(dir)?;
+    let set = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?;
+    let now = chrono::Utc::now().timestamp();
+    for old in set.kids() {
+        if set.verifying_key(old, now).is_none() {
+            std::fs::remove_file(dir.join(format!("{old}.pem")))
+                .with_context(|| format!("cannot remove the expired key {old}"))?;
+        }
+    }
+    Ok(kid)
+}
+
+fn write_new_key(dir: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    restrict(dir, 0o700)?;
+    let (kid, pem) = signing_keys::generate(chrono::Utc::now().timestamp())?;
+    write_private(&dir.join(format!("{kid}.pem")), pem.as_bytes())?;
+    Ok(kid)
+}
+
+/// Every `<kid>.pem` in `dir` (a missing folder holds none).
+fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut keys = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "pem") {
+            continue;
+        }
+        let kid = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("key file name is not UTF-8")?;
+        let pem =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        keys.push(SigningKey::from_pem(kid, &pem)?);
+    }
+    Ok(keys)
 }
 
 fn load_key(settings: &Settings, name: &str, file_name: &str) -> anyhow::Result<SecretSlice<u8>> {

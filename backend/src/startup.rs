@@ -4,22 +4,24 @@
 use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
 use crate::error::AppError;
+use crate::http::auth::FreshAccess;
 use crate::http::security_headers::X_CSP_NONCE;
 use crate::http::{
     csrf::csrf, header_limits::header_limits, request_id::request_id,
-    security_headers::security_headers, SESSION_COOKIE,
+    security_headers::security_headers, session_refresh::session_refresh, ACCESS_COOKIE,
 };
 use crate::routes;
 use crate::secrets::Keys;
 use crate::security::password;
-use crate::services::accounts;
+use crate::services::sessions;
 use actix_files::Files;
 use actix_web::dev::Server;
 use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpServer};
 use anyhow::Context;
-use frontend::current_user::CurrentUserSource;
+use frontend::api::{MeResponse, SessionInfo};
+use frontend::page_data::{PageData, PageDataSource, PageFuture};
 use leptos::prelude::*;
 use leptos_actix::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
@@ -64,6 +66,7 @@ impl Application {
             dummy_hash,
         });
         let server = run(listener, state.clone())?;
+        reload_signing_keys_periodically(&state);
         Ok(Self {
             port,
             server,
@@ -125,6 +128,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .error_handler(|_, _| AppError::bad_request("invalid path").into()),
             )
             // Registered innermost first: request_id runs first and last.
+            .wrap(from_fn(session_refresh))
             .wrap(from_fn(csrf))
             .wrap(from_fn(header_limits))
             .wrap(from_fn(security_headers))
@@ -156,24 +160,68 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     Ok(server)
 }
 
-/// Per page request: how the pages load the signed-in user on the server.
+/// Picks up keys added by `backend rotate-signing-key` (or mounted by a
+/// deployment) without a restart. Stops when the application is dropped.
+fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            let Some(state) = weak.upgrade() else { break };
+            if let Err(e) = state.keys.signing.reload() {
+                tracing::error!(error = %e, "could not reload the signing keys; keeping the loaded ones");
+            }
+        }
+    });
+}
+
+/// What the pages may load on the server, for the request being rendered:
+/// the same services the API uses, with the request's access token.
+struct RequestPageData {
+    state: web::Data<AppState>,
+    access_token: Option<String>,
+}
+
+impl PageData for RequestPageData {
+    fn current_user(&self) -> PageFuture<Option<MeResponse>> {
+        let (state, token) = (self.state.clone(), self.access_token.clone());
+        Box::pin(async move {
+            sessions::authenticate(&state, token.as_deref())
+                .await
+                .ok()
+                .map(|s| s.to_me())
+        })
+    }
+
+    fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>> {
+        let (state, token) = (self.state.clone(), self.access_token.clone());
+        Box::pin(async move {
+            let who = sessions::authenticate(&state, token.as_deref())
+                .await
+                .ok()?;
+            match sessions::list(&state, &who.user.id, Some(&who.session.id)).await {
+                Ok(list) => Some(list),
+                Err(e) => {
+                    tracing::error!(error = ?e, "could not list sessions for a page");
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Per page request: gives the pages their [`PageData`].
 fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'static {
     move || {
-        let token = use_context::<leptos_actix::Request>()
-            .and_then(|req| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()));
-        let state = state.clone();
-        provide_context(CurrentUserSource(Arc::new(move || {
-            let state = state.clone();
-            let token = token.clone();
-            Box::pin(async move {
-                match accounts::current_user(&state, token.as_deref()).await {
-                    Ok(user) => user.map(|u| u.to_me()),
-                    Err(e) => {
-                        tracing::error!(error = ?e, "could not load the current user for a page");
-                        None
-                    }
-                }
-            })
+        let access_token = use_context::<leptos_actix::Request>().and_then(|req| {
+            req.extensions()
+                .get::<FreshAccess>()
+                .map(|f| f.0.clone())
+                .or_else(|| req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned()))
+        });
+        provide_context(PageDataSource(Arc::new(RequestPageData {
+            state: state.clone(),
+            access_token,
         })));
     }
 }

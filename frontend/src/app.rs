@@ -1,10 +1,10 @@
 //! The HTML shell, the router and the routes.
 
 use crate::components::nav::Nav;
-use crate::current_user::provide_current_user;
+use crate::page_data::provide_current_user;
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    register::RegisterPage,
+    register::RegisterPage, sessions::SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -1,11 +1,12 @@
 //! Calls from the browser to the JSON API (hydrate builds only). The session
 //! cookie is HttpOnly: this code never sees it, the browser attaches it.
 
-use crate::api::{ErrorBody, MeResponse};
+use crate::api::ErrorBody;
 use gloo_net::http::{Request, Response};
 
-pub async fn me() -> Option<MeResponse> {
-    let resp = Request::get("/api/v1/me").send().await.ok()?;
+/// GETs `url` and parses the JSON answer; `None` on any failure (a 401 included).
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
+    let resp = Request::get(url).send().await.ok()?;
     if resp.ok() {
         resp.json().await.ok()
     } else {

@@ -5,7 +5,7 @@
 pub mod api;
 pub mod app;
 mod components;
-pub mod current_user;
+pub mod page_data;
 mod pages;
 
 #[cfg(feature = "hydrate")]

@@ -22,14 +22,25 @@ diesel::table! {
 diesel::table! {
     sessions (id) {
         id -> Text,
-        token_hash -> Text,
         user_id -> Text,
+        device_label -> Text,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
-        client_ip -> Nullable<Text>,
-        user_agent -> Nullable<Text>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        session_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -49,4 +60,11 @@ diesel::table! {
 
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, user_roles, sessions, audit_log);
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_roles,
+    sessions,
+    refresh_tokens,
+    audit_log
+);

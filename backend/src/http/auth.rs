@@ -1,16 +1,43 @@
-//! The signed-in user, as an extractor: a handler that takes [`Authenticated`]
-//! only runs for a live session, and answers 401 otherwise. Every refusal is
-//! an `access.denied` audit event.
+//! Who is calling. A handler that takes [`Authenticated`] only runs for a
+//! request whose access token verifies and whose session is live; otherwise
+//! it answers 401 with a generic body, and the refusal is an `access.denied`
+//! audit event carrying the precise reason.
 
-use super::SESSION_COOKIE;
+use super::ACCESS_COOKIE;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
-use crate::services::accounts::{self, SignedIn};
+use crate::services::sessions::{self, SignedIn};
 use crate::startup::AppState;
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+
+/// An access token issued during this very request by the refresh
+/// middleware; it takes precedence over the (expired) cookie.
+#[derive(Clone)]
+pub struct FreshAccess(pub String);
+
+/// The access token a request presents: one just refreshed, else
+/// `Authorization: Bearer …` (API clients), else the `__Host-access` cookie
+/// (browsers). Both are verified the same way.
+pub fn presented_access_token(req: &HttpRequest) -> Option<String> {
+    if let Some(fresh) = req.extensions().get::<FreshAccess>() {
+        return Some(fresh.0.clone());
+    }
+    if let Some(value) = req.headers().get(AUTHORIZATION) {
+        // Any other scheme counts as a bad token, not as "no token".
+        let text = value.to_str().unwrap_or_default();
+        return Some(
+            text.strip_prefix("Bearer ")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        );
+    }
+    req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned())
+}
 
 pub struct Authenticated(pub SignedIn);
 
@@ -20,24 +47,21 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let token = presented_access_token(req);
         let meta = RequestMeta::of(req);
         let path = req.path().to_owned();
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-            if let Some(signed_in) = accounts::current_user(&state, token.as_deref()).await? {
-                return Ok(Authenticated(signed_in));
+            match sessions::authenticate(&state, token.as_deref()).await {
+                Ok(signed_in) => Ok(Authenticated(signed_in)),
+                Err(denied) => {
+                    let event = AuditEvent::new("access.denied", Outcome::Denied)
+                        .detail(serde_json::json!({ "reason": denied.as_str(), "path": path }));
+                    audit::record(&state.pool, Some(&meta), event).await?;
+                    Err(AppError::Unauthenticated)
+                }
             }
-            let reason = if token.is_some() {
-                "invalid_or_expired_session"
-            } else {
-                "no_session"
-            };
-            let event = AuditEvent::new("access.denied", Outcome::Denied)
-                .detail(serde_json::json!({ "reason": reason, "path": path }));
-            audit::record(&state.pool, Some(&meta), event).await?;
-            Err(AppError::Unauthenticated)
         })
     }
 }

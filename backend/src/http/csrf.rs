@@ -7,7 +7,7 @@
 //! header is accepted only when it carries no session cookie (an API client,
 //! which authenticates some other way).
 
-use super::SESSION_COOKIE;
+use super::has_auth_cookie;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
@@ -87,7 +87,7 @@ pub async fn csrf(
         text(header::ORIGIN),
         text(header::REFERER),
         text(header::HOST),
-        req.cookie(SESSION_COOKIE).is_some(),
+        has_auth_cookie(req.request()),
         &trusted,
     );
     match verdict {

@@ -9,7 +9,17 @@ pub mod header_limits;
 pub mod json;
 pub mod request_id;
 pub mod security_headers;
+pub mod session_refresh;
 
-/// The session cookie. `__Host-` makes the browser insist on `Secure`,
-/// `Path=/` and no `Domain`, so no sibling sub-domain can set or read it.
-pub const SESSION_COOKIE: &str = "__Host-session";
+/// The browser's access token (RS256 JWT, 15 minutes). `__Host-` makes the
+/// browser insist on `Secure`, `Path=/` and no `Domain`, so no sibling
+/// sub-domain can set or read it.
+pub const ACCESS_COOKIE: &str = "__Host-access";
+
+/// The browser's refresh token (opaque, single use).
+pub const REFRESH_COOKIE: &str = "__Host-refresh";
+
+/// Whether the request carries either of our auth cookies.
+pub fn has_auth_cookie(req: &actix_web::HttpRequest) -> bool {
+    req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some()
+}

@@ -1,6 +1,6 @@
 //! The catalogue's fail-safe defaults, on every response.
 
-use super::SESSION_COOKIE;
+use super::has_auth_cookie;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -35,7 +35,7 @@ pub async fn security_headers(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let over_tls = req.app_config().secure() || req.connection_info().scheme() == "https";
-    let private = req.cookie(SESSION_COOKIE).is_some()
+    let private = has_auth_cookie(req.request())
         || req.headers().contains_key(header::AUTHORIZATION)
         || req.path().starts_with("/api/")
         || req.path().starts_with("/auth/");

@@ -5,13 +5,13 @@
 
 use crate::db::models::user::Role;
 use crate::error::AppError;
-use crate::http::{client::RequestMeta, SESSION_COOKIE};
-use crate::routes::session_cookie;
-use crate::services::accounts;
+use crate::http::{auth::Authenticated, client::RequestMeta};
+use crate::routes::{api::v1::auth::end_session, session_cookie};
+use crate::services::{accounts, sessions};
 use crate::startup::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::{LoginRequest, RegisterRequest};
+use frontend::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -56,14 +56,14 @@ pub async fn login(
     form: web::Form<LoginRequest>,
 ) -> HttpResponse {
     match accounts::login(&state, &meta, form.into_inner()).await {
-        Ok(logged_in) => {
-            let mut resp = see_other("/account");
-            let cookie =
-                session_cookie::issue(logged_in.token.expose(), state.settings.session_absolute);
-            if resp.add_cookie(&cookie).is_err() {
-                return back_with("/login", &AppError::internal(anyhow::anyhow!("cookie")));
-            }
-            resp
+        Ok((_, tokens)) => {
+            let mut resp = HttpResponse::SeeOther();
+            resp.insert_header((LOCATION, "/account"));
+            session_cookie::attach(
+                &mut resp,
+                session_cookie::issue(&tokens, state.settings.session_absolute),
+            );
+            resp.finish()
         }
         Err(e) => back_with("/login", &e),
     }
@@ -74,13 +74,68 @@ pub async fn logout(
     meta: RequestMeta,
     req: HttpRequest,
 ) -> HttpResponse {
-    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    match accounts::logout(&state, &meta, token.as_deref()).await {
+    match end_session(&state, &meta, &req).await {
         Ok(()) => {
-            let mut resp = see_other("/");
-            let _ = resp.add_cookie(&session_cookie::clear());
-            resp
+            let mut resp = HttpResponse::SeeOther();
+            resp.insert_header((LOCATION, "/"));
+            session_cookie::attach(&mut resp, session_cookie::clear());
+            resp.finish()
         }
+        Err(e) => back_with("/account", &e),
+    }
+}
+
+/// "Revoke" on the Sessions page.
+pub async fn revoke_session(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    who: Option<Authenticated>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some(Authenticated(who)) = who else {
+        return see_other("/login");
+    };
+    match sessions::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await {
+        Ok(()) | Err(AppError::NotFound) => see_other("/account/sessions"),
+        Err(e) => back_with("/account/sessions", &e),
+    }
+}
+
+/// "Log out everywhere else" on the Sessions page.
+pub async fn revoke_others(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    who: Option<Authenticated>,
+) -> HttpResponse {
+    let Some(Authenticated(who)) = who else {
+        return see_other("/login");
+    };
+    let result = sessions::revoke_all_except(
+        &state,
+        &meta,
+        &who.user.id,
+        Some(&who.session.id),
+        "revoked_by_user",
+    )
+    .await;
+    match result {
+        Ok(_) => see_other("/account/sessions"),
+        Err(e) => back_with("/account/sessions", &e),
+    }
+}
+
+/// The change-password form on the account page.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    who: Option<Authenticated>,
+    form: web::Form<ChangePasswordRequest>,
+) -> HttpResponse {
+    let Some(Authenticated(who)) = who else {
+        return see_other("/login");
+    };
+    match accounts::change_password(&state, &meta, &who, form.into_inner()).await {
+        Ok(_) => see_other("/account?password_changed=1"),
         Err(e) => back_with("/account", &e),
     }
 }

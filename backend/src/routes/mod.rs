@@ -6,6 +6,7 @@ pub mod forms;
 pub mod health;
 pub mod openapi;
 pub mod session_cookie;
+pub mod wellknown;
 
 use actix_web::web;
 
@@ -13,6 +14,7 @@ use actix_web::web;
 /// endpoints. (Pages are registered by the Leptos integration in `startup`.)
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/.well-known/jwks.json", web::get().to(wellknown::jwks))
         .route("/readyz", web::get().to(health::readyz))
         .service(
             web::scope("/api")
@@ -28,6 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/auth")
                 .route("/register", web::post().to(forms::register))
                 .route("/login", web::post().to(forms::login))
-                .route("/logout", web::post().to(forms::logout)),
+                .route("/logout", web::post().to(forms::logout))
+                .route("/password", web::post().to(forms::change_password))
+                .route(
+                    "/sessions/revoke-others",
+                    web::post().to(forms::revoke_others),
+                )
+                .route(
+                    "/sessions/{id}/revoke",
+                    web::post().to(forms::revoke_session),
+                ),
         );
 }

@@ -8,15 +8,25 @@ use utoipa::OpenApi;
     info(
         title = "Secure Reference App API",
         description = "JSON API of the secure reference application. Browsers authenticate with the \
-                       `__Host-session` cookie; state-changing requests must come from the app's own origin.",
+                       `__Host-access` / `__Host-refresh` cookies; API clients with `Authorization: Bearer` \
+                       (tokens from `/api/v1/auth/token`). State-changing cookie requests must come from the app's own origin.",
     ),
     paths(
         super::health::healthz,
         super::health::readyz,
         super::api::v1::auth::register,
         super::api::v1::auth::login,
+        super::api::v1::auth::token,
+        super::api::v1::auth::refresh,
         super::api::v1::auth::logout,
         super::api::v1::me::me,
+        super::api::v1::me::change_password,
+        super::api::v1::me::sessions,
+        super::api::v1::me::revoke_session,
+        super::api::v1::me::revoke_others,
+        super::api::v1::admin::user_sessions,
+        super::api::v1::admin::revoke_session,
+        super::wellknown::jwks,
     ),
     components(schemas(
         frontend::api::RegisterRequest,
@@ -25,11 +35,17 @@ use utoipa::OpenApi;
         frontend::api::RegisteredResponse,
         frontend::api::StatusResponse,
         frontend::api::ErrorBody,
+        frontend::api::SessionInfo,
+        frontend::api::TokenResponse,
+        frontend::api::RefreshRequest,
+        frontend::api::ChangePasswordRequest,
+        frontend::api::RevokedResponse,
         frontend::api::wire::FieldErrorSchema,
     )),
     tags(
         (name = "auth", description = "Registration and sessions"),
-        (name = "account", description = "The signed-in user"),
+        (name = "account", description = "The signed-in user, their password and sessions"),
+        (name = "admin", description = "Administration (role `admin`)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -1,12 +1,14 @@
-//! Building the session cookie: `__Host-` prefix, `Secure`, `HttpOnly`,
-//! `SameSite=Strict`, `Path=/` (ASVS 3.4.1–3.4.4).
+//! The auth cookies: `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Strict`,
+//! `Path=/` (ASVS 3.4.1–3.4.4). Page scripts can read neither.
 
-use crate::http::SESSION_COOKIE;
+use crate::http::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::services::sessions::IssuedTokens;
 use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::HttpResponseBuilder;
 use std::time::Duration;
 
-pub fn issue(token: &str, lifetime: Duration) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token.to_owned())
+fn build(name: &'static str, value: &str, lifetime: Duration) -> Cookie<'static> {
+    Cookie::build(name, value.to_owned())
         .path("/")
         .secure(true)
         .http_only(true)
@@ -17,11 +19,34 @@ pub fn issue(token: &str, lifetime: Duration) -> Cookie<'static> {
         .finish()
 }
 
-/// A cookie that makes the browser forget the session cookie.
-pub fn clear() -> Cookie<'static> {
-    let mut c = issue("", Duration::ZERO);
-    c.make_removal();
-    c
+/// The two cookies for freshly issued tokens. The access cookie lives as long
+/// as its token; the refresh cookie as long as the session may.
+pub fn issue(tokens: &IssuedTokens, session_lifetime: Duration) -> [Cookie<'static>; 2] {
+    let access_lifetime = Duration::from_secs(u64::try_from(tokens.expires_in).unwrap_or(0));
+    [
+        build(ACCESS_COOKIE, &tokens.access_token, access_lifetime),
+        build(
+            REFRESH_COOKIE,
+            tokens.refresh_token.expose(),
+            session_lifetime,
+        ),
+    ]
+}
+
+/// Cookies that make the browser forget both.
+pub fn clear() -> [Cookie<'static>; 2] {
+    [ACCESS_COOKIE, REFRESH_COOKIE].map(|name| {
+        let mut c = build(name, "", Duration::ZERO);
+        c.make_removal();
+        c
+    })
+}
+
+/// Adds `cookies` to a response being built.
+pub fn attach(builder: &mut HttpResponseBuilder, cookies: [Cookie<'static>; 2]) {
+    for c in cookies {
+        builder.cookie(c);
+    }
 }
 
 #[cfg(test)]
@@ -29,18 +54,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn asvs_3_4_cookie_has_every_protective_attribute() {
-        let text = issue("tok", Duration::from_secs(60)).to_string();
-        for part in [
-            "__Host-session=tok",
-            "HttpOnly",
-            "SameSite=Strict",
-            "Secure",
-            "Path=/",
-            "Max-Age=60",
+    fn asvs_3_4_cookies_have_every_protective_attribute() {
+        for (name, text) in [
+            (
+                ACCESS_COOKIE,
+                build(ACCESS_COOKIE, "tok", Duration::from_secs(60)).to_string(),
+            ),
+            (
+                REFRESH_COOKIE,
+                build(REFRESH_COOKIE, "tok", Duration::from_secs(60)).to_string(),
+            ),
         ] {
-            assert!(text.contains(part), "{text} lacks {part}");
+            for part in [
+                &format!("{name}=tok") as &str,
+                "HttpOnly",
+                "SameSite=Strict",
+                "Secure",
+                "Path=/",
+                "Max-Age=60",
+            ] {
+                assert!(text.contains(part), "{text} lacks {part}");
+            }
+            assert!(!text.contains("Domain"));
         }
-        assert!(!text.contains("Domain"));
+    }
+
+    #[test]
+    fn clearing_expires_both() {
+        for c in clear() {
+            assert!(c.to_string().contains("Max-Age=0"));
+        }
     }
 }

@@ -3,5 +3,5 @@
 
 pub mod jwt;
 pub mod password;
-pub mod session_token;
+pub mod refresh_token;
 pub mod signing_keys;

@@ -1,45 +1,20 @@
-//! Registration, login, logout and "who is this session".
+//! Registration, login and password changes. (Sessions and tokens: `sessions`.)
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
-    models::session::{NewSession, Session},
     models::user::{NewUser, Role, User},
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
-use crate::security::{password, session_token::SessionToken};
+use crate::security::password;
+use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::startup::AppState;
 use actix_web::web;
 use frontend::api::{
-    Email, FieldError, LoginName, LoginRequest, MeResponse, PasswordContext, PasswordPolicy,
-    RegisterRequest, Username,
+    ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
+    PasswordPolicy, RegisterRequest, Username,
 };
-use secrecy::ExposeSecret;
-
-/// Only refresh `last_seen_at` when it is older than this, so reading pages
-/// does not turn into one database write per request.
-const TOUCH_INTERVAL_SECS: i64 = 60;
-
-/// A live session and the user it belongs to.
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user: User,
-    pub roles: Vec<String>,
-    pub session: Session,
-}
-
-impl SignedIn {
-    pub fn to_me(&self) -> MeResponse {
-        MeResponse {
-            id: self.user.id.clone(),
-            username: self.user.username.clone(),
-            email: self.user.email.clone(),
-            roles: self.roles.clone(),
-            created_at: self.user.created_at.and_utc().to_rfc3339(),
-        }
-    }
-}
 
 /// Parses every field, collecting all problems (the form shows them together).
 fn parse_registration(req: &RegisterRequest) -> Result<(Email, Username), Vec<FieldError>> {
@@ -141,16 +116,14 @@ pub async fn register(
     Ok(user)
 }
 
-/// A successful login: the user and the session token for the cookie.
-pub struct LoggedIn {
-    pub signed_in: SignedIn,
-    pub token: SessionToken,
-}
-
-/// Checks the password and opens a new session (ASVS 3.2.1: a fresh id at
-/// every login). An unknown account and a wrong password take the same time
-/// and give the same answer.
-pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> AppResult<LoggedIn> {
+/// Checks the password and opens a new session (ASVS 3.2.1: a fresh session
+/// at every login). An unknown account and a wrong password take the same
+/// time and give the same answer.
+pub async fn login(
+    state: &AppState,
+    meta: &RequestMeta,
+    req: LoginRequest,
+) -> AppResult<(User, IssuedTokens)> {
     let mut errors = Vec::new();
     let login = LoginName::parse(&req.login)
         .map_err(|e| errors.push(e))
@@ -194,110 +167,90 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: LoginRequest) -> A
         }
     };
 
-    let token = SessionToken::generate();
-    let digest = token.digest(state.keys.session.expose_secret());
-    let now = chrono::Utc::now().naive_utc();
-    let absolute =
-        chrono::Duration::from_std(state.settings.session_absolute).map_err(AppError::internal)?;
-    let session_id = uuid::Uuid::new_v4().to_string();
-    let (ip, ua) = (meta.client_ip.clone(), meta.user_agent.clone());
-    let user_id = user.id.clone();
-    let (session, roles) = {
-        let session_id = session_id.clone();
-        db::run(&state.pool, move |c| {
-            Session::create(
-                c,
-                &NewSession {
-                    id: &session_id,
-                    token_hash: &digest,
-                    user_id: &user_id,
-                    created_at: now,
-                    last_seen_at: now,
-                    expires_at: now + absolute,
-                    client_ip: ip.as_deref(),
-                    user_agent: ua.as_deref(),
-                },
-            )?;
-            let session = Session::find_by_token_hash(c, &digest)?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("session vanished")))?;
-            Ok((session, User::roles(c, &user_id)?))
-        })
-        .await?
-    };
-
+    let tokens = sessions::open(state, meta, &user).await?;
     audit::record(
         &state.pool,
         Some(meta),
         AuditEvent::new("auth.login", Outcome::Success)
             .actor(user.id.clone())
             .target(user.id.clone())
-            .detail(serde_json::json!({ "session_id": session_id })),
+            .detail(serde_json::json!({ "session_id": tokens.session_id })),
     )
     .await?;
-    Ok(LoggedIn {
-        signed_in: SignedIn {
-            user,
-            roles,
-            session,
+    Ok((user, tokens))
+}
+
+/// Changes the password after checking the current one, and ends every other
+/// session (ASVS 3.3.3); the session making the change stays signed in.
+pub async fn change_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    req: ChangePasswordRequest,
+) -> AppResult<usize> {
+    let violations = PasswordPolicy::violations(
+        &req.new_password,
+        PasswordContext {
+            username: &who.user.username,
+            email: &who.user.email,
         },
-        token,
-    })
-}
-
-/// The live session for a presented cookie value, if any.
-pub async fn current_user(state: &AppState, token: Option<&str>) -> AppResult<Option<SignedIn>> {
-    let Some(token) = token.and_then(SessionToken::parse) else {
-        return Ok(None);
-    };
-    let digest = token.digest(state.keys.session.expose_secret());
-    let idle =
-        chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)?;
-    db::run(&state.pool, move |c| {
-        let Some(session) = Session::find_by_token_hash(c, &digest)? else {
-            return Ok(None);
-        };
-        let now = chrono::Utc::now().naive_utc();
-        if !session.is_live(now, idle) {
-            return Ok(None);
-        }
-        let Some(user) = User::find_by_id(c, &session.user_id)? else {
-            return Ok(None);
-        };
-        if (now - session.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
-            Session::touch(c, &session.id, now)?;
-        }
-        let roles = User::roles(c, &user.id)?;
-        Ok(Some(SignedIn {
-            user,
-            roles,
-            session,
-        }))
-    })
-    .await
-}
-
-/// Ends the session server-side (ASVS 3.3.1). Logging out without a live
-/// session is not an error: the outcome is the same.
-pub async fn logout(state: &AppState, meta: &RequestMeta, token: Option<&str>) -> AppResult<()> {
-    let Some(signed_in) = current_user(state, token).await? else {
-        return Ok(());
-    };
-    let session_id = signed_in.session.id.clone();
-    let now = chrono::Utc::now().naive_utc();
-    {
-        let session_id = session_id.clone();
-        db::run(&state.pool, move |c| {
-            Ok(Session::revoke(c, &session_id, now)?)
+    );
+    let mut fields: Vec<FieldError> = violations
+        .into_iter()
+        .map(|mut e| {
+            e.field = "new_password".into();
+            e
         })
-        .await?;
+        .collect();
+    if req.current_password.is_empty() {
+        fields.push(FieldError::new("current_password", "required"));
     }
+    if !fields.is_empty() {
+        return Err(AppError::Validation(fields));
+    }
+    let (current, phc) = (req.current_password, who.user.password_hash.clone());
+    let matches = web::block(move || password::verify(&current, &phc))
+        .await
+        .map_err(AppError::internal)?;
+    if !matches {
+        audit::record(
+            &state.pool,
+            Some(meta),
+            AuditEvent::new("account.password_change", Outcome::Failure)
+                .actor(who.user.id.clone())
+                .target(who.user.id.clone())
+                .detail(serde_json::json!({ "reason": "wrong_current_password" })),
+        )
+        .await?;
+        return Err(AppError::Validation(vec![FieldError::new(
+            "current_password",
+            "wrong",
+        )]));
+    }
+    let new = req.new_password;
+    let phc = web::block(move || password::hash(&new))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+    let uid = who.user.id.clone();
+    db::run(&state.pool, move |c| {
+        Ok(User::set_password_hash(c, &uid, &phc, sessions::now())?)
+    })
+    .await?;
     audit::record(
         &state.pool,
         Some(meta),
-        AuditEvent::new("auth.logout", Outcome::Success)
-            .actor(signed_in.user.id.clone())
-            .target(signed_in.user.id)
-            .detail(serde_json::json!({ "session_id": session_id })),
+        AuditEvent::new("account.password_change", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(who.user.id.clone()),
+    )
+    .await?;
+    sessions::revoke_all_except(
+        state,
+        meta,
+        &who.user.id,
+        Some(&who.session.id),
+        "password_changed",
     )
     .await
 }

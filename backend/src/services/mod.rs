@@ -2,3 +2,4 @@
 //! validates, calls the pure security code and the database, and audits.
 
 pub mod accounts;
+pub mod sessions;

@@ -49,7 +49,8 @@ async fn security_events_are_recorded_with_request_ids_and_no_secrets() {
             PASSWORD,
             "Not-The-Password-9",
             "Whatever-Pass-1",
-            "__Host-session",
+            "__Host-access",
+            "__Host-refresh",
         ] {
             assert!(
                 !row.3.contains(secret),

@@ -63,17 +63,20 @@ async fn asvs_3_4_session_cookie_flags() {
             None,
         )
         .await;
-    let raw = set_cookie_header(r.headers()).unwrap();
-    for attr in [
-        "__Host-session=",
-        "HttpOnly",
-        "Secure",
-        "SameSite=Strict",
-        "Path=/",
-    ] {
-        assert!(raw.contains(attr), "{raw} lacks {attr}");
+    for name in ["__Host-access=", "__Host-refresh="] {
+        let raw = crate::helpers::set_cookie_for(r.headers(), name).unwrap();
+        for attr in [
+            name,
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=",
+        ] {
+            assert!(raw.contains(attr), "{raw} lacks {attr}");
+        }
+        assert!(!raw.contains("Domain"));
     }
-    assert!(!raw.contains("Domain"));
 }
 
 #[tokio::test]
@@ -117,10 +120,10 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
 async fn me_requires_a_live_session() {
     let app = spawn_app().await;
     assert_eq!(app.get("/api/v1/me", None).await.status(), 401);
-    let forged = format!("__Host-session={}", "A".repeat(43));
+    let forged = format!("__Host-access={}", "A".repeat(43));
     assert_eq!(app.get("/api/v1/me", Some(&forged)).await.status(), 401);
     assert_eq!(
-        app.get("/api/v1/me", Some("__Host-session=garbage"))
+        app.get("/api/v1/me", Some("__Host-access=garbage.token.here"))
             .await
             .status(),
         401
@@ -232,14 +235,14 @@ async fn refused_requests_are_audited_as_access_denied() {
     app.get("/api/v1/me", None).await;
     app.get(
         "/api/v1/me",
-        Some(&format!("__Host-session={}", "B".repeat(43))),
+        Some(&format!("__Host-access={}", "B".repeat(43))),
     )
     .await;
     let rows = app.audit_actions().await;
     let denied: Vec<_> = rows.iter().filter(|r| r.0 == "access.denied").collect();
     assert_eq!(denied.len(), 2);
-    assert!(denied[0].3.contains("no_session"));
-    assert!(denied[1].3.contains("invalid_or_expired_session"));
+    assert!(denied[0].3.contains("no_token"));
+    assert!(denied[1].3.contains("malformed"));
     assert!(
         !denied[1].3.contains("BBBB"),
         "the presented token is not recorded"

@@ -152,23 +152,42 @@ impl TestApp {
     }
 }
 
-/// `name=value` of the `__Host-session` cookie set by a response, if any.
+/// The `Cookie` header a browser would send after this response: both auth
+/// cookies as `name=value; name=value`, if the response set them.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    set_cookie_header(headers).and_then(|h| {
-        let pair = h.split(';').next()?.trim().to_owned();
-        let value = pair.split_once('=')?.1;
-        (!value.is_empty()).then_some(pair)
-    })
+    let pairs: Vec<String> = ["__Host-access=", "__Host-refresh="]
+        .iter()
+        .filter_map(|prefix| {
+            let raw = set_cookie_for(headers, prefix)?;
+            let pair = raw.split(';').next()?.trim().to_owned();
+            (pair.len() > prefix.len()).then_some(pair)
+        })
+        .collect();
+    (pairs.len() == 2).then(|| pairs.join("; "))
 }
 
-/// The raw `Set-Cookie` header for the session cookie.
-pub fn set_cookie_header(headers: &HeaderMap) -> Option<String> {
+/// The raw `Set-Cookie` header whose value starts with `prefix`.
+pub fn set_cookie_for(headers: &HeaderMap, prefix: &str) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-session="))
+        .find(|v| v.starts_with(prefix))
         .map(str::to_owned)
+}
+
+/// The raw `Set-Cookie` header for the access cookie.
+pub fn set_cookie_header(headers: &HeaderMap) -> Option<String> {
+    set_cookie_for(headers, "__Host-access=")
+}
+
+/// Only the access cookie of a `Cookie` header (a client that lost its refresh cookie).
+pub fn access_only(cookie: &str) -> String {
+    cookie
+        .split("; ")
+        .find(|c| c.starts_with("__Host-access="))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub fn header<'a>(r: &'a Response, name: &str) -> &'a str {

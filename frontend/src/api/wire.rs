@@ -33,6 +33,60 @@ pub struct MeResponse {
     pub created_at: String,
 }
 
+/// One of my sessions, as `GET /api/v1/me/sessions` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub id: String,
+    /// "Firefox on Linux", from the user agent at login.
+    pub device: String,
+    pub ip: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub last_seen_at: String,
+    /// The session making this request.
+    pub current: bool,
+}
+
+/// Tokens for API clients (`POST /api/v1/auth/token`, `POST /api/v1/auth/refresh`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single use: each refresh returns the next one.
+    pub refresh_token: String,
+}
+
+/// `POST /api/v1/auth/refresh`: API clients send the token; browsers send
+/// nothing here (their refresh token travels in an HttpOnly cookie).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RevokedResponse {
+    /// How many sessions were ended.
+    pub revoked: usize,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RegisteredResponse {
@@ -76,6 +130,7 @@ pub fn form_error_message(code: &str) -> Option<&'static str> {
         "conflict" => "An account with this username or e-mail already exists.",
         "bad_request" => "The form could not be read. Please try again.",
         "forbidden" => "The request was refused. Reload the page and try again.",
+        "wrong_password" => "Your current password is not correct.",
         "server" => "Something went wrong on our side. Please try again.",
         _ => return None,
     })

@@ -1,6 +1,6 @@
 //! The site header: where you are, and who you are signed in as.
 
-use crate::current_user::use_current_user;
+use crate::page_data::use_current_user;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

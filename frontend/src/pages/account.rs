@@ -1,7 +1,27 @@
-use crate::current_user::use_current_user;
+use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
+use crate::components::form::{FormAlert, FormState, TextField};
+use crate::page_data::use_current_user;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// What the browser checks before sending a password change.
+pub fn check_password_change(
+    current: &str,
+    new: &str,
+    ctx: PasswordContext<'_>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(FieldError::new("current_password", "required"));
+    }
+    errors.extend(
+        PasswordPolicy::violations(new, ctx)
+            .into_iter()
+            .map(|e| FieldError::new("new_password", &e.code)),
+    );
+    errors
+}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -14,11 +34,13 @@ pub fn AccountPage() -> impl IntoView {
                     Some(me) => view! {
                         <h1>"Your account"</h1>
                         <dl class="details">
-                            <dt>"Username"</dt><dd data-testid="username">{me.username}</dd>
-                            <dt>"E-mail"</dt><dd data-testid="email">{me.email}</dd>
+                            <dt>"Username"</dt><dd data-testid="username">{me.username.clone()}</dd>
+                            <dt>"E-mail"</dt><dd data-testid="email">{me.email.clone()}</dd>
                             <dt>"Roles"</dt><dd data-testid="roles">{me.roles.join(", ")}</dd>
-                            <dt>"Member since"</dt><dd>{me.created_at}</dd>
+                            <dt>"Member since"</dt><dd>{me.created_at.clone()}</dd>
                         </dl>
+                        <p><A href="/account/sessions">"Sessions: where you are signed in"</A></p>
+                        <ChangePassword username=me.username.clone() email=me.email.clone()/>
                         <form method="post" action="/auth/logout">
                             <button type="submit">"Log out"</button>
                         </form>
@@ -30,5 +52,55 @@ pub fn AccountPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn ChangePassword(username: String, email: String) -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let form = FormState::from_query();
+    let changed = use_query_map()
+        .read_untracked()
+        .get("password_changed")
+        .is_some();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let (c, n) = (current.get_untracked(), new.get_untracked());
+        let found = check_password_change(
+            &c,
+            &n,
+            PasswordContext {
+                username: &username,
+                email: &email,
+            },
+        );
+        let body = move || ChangePasswordRequest {
+            current_password: c,
+            new_password: n,
+        };
+        form.submit(
+            ev,
+            found,
+            "/api/v1/me/password",
+            body,
+            "/account?password_changed=1",
+        );
+    };
+    view! {
+        <section aria-labelledby="change-password">
+            <h2 id="change-password">"Change password"</h2>
+            {changed.then(|| view! {
+                <p class="notice" role="status">"Your password was changed. Your other sessions were signed out."</p>
+            })}
+            <FormAlert message=form.alert.into()/>
+            <form method="post" action="/auth/password" on:submit=on_submit novalidate class="card-form">
+                <TextField name="current_password" label="Current password" input_type="password"
+                    autocomplete="current-password" value=current errors=form.errors/>
+                <TextField name="new_password" label="New password" input_type="password"
+                    autocomplete="new-password" value=new errors=form.errors
+                    hint="12 to 128 characters with upper- and lower-case letters, a digit and a special character."/>
+                <button type="submit" disabled=move || form.pending.get()>"Change password"</button>
+            </form>
+        </section>
     }
 }

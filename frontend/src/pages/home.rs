@@ -1,4 +1,4 @@
-use crate::current_user::use_current_user;
+use crate::page_data::use_current_user;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

@@ -3,5 +3,6 @@
 //! query builder, so every value is a bound parameter.
 
 pub mod audit_entry;
+pub mod refresh_token;
 pub mod session;
 pub mod user;

@@ -1,33 +1,36 @@
-use crate::db::schema::sessions;
+use crate::db::schema::{sessions, users};
 use crate::db::DbConn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+
+use super::user::User;
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
     pub id: String,
-    pub token_hash: String,
     pub user_id: String,
+    pub device_label: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
-    pub client_ip: Option<String>,
-    pub user_agent: Option<String>,
+    pub revoked_reason: Option<String>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
 pub struct NewSession<'a> {
     pub id: &'a str,
-    pub token_hash: &'a str,
     pub user_id: &'a str,
+    pub device_label: &'a str,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
-    pub client_ip: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
 }
 
 impl Session {
@@ -44,12 +47,39 @@ impl Session {
             .map(|_| ())
     }
 
-    pub fn find_by_token_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Session>> {
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Session>> {
         sessions::table
-            .filter(sessions::token_hash.eq(hash))
+            .filter(sessions::id.eq(id))
             .select(Session::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// The session and its user in one query (the per-request check). A
+    /// deleted user has no row, so their sessions find nothing.
+    pub fn find_with_user(conn: &mut DbConn, id: &str) -> QueryResult<Option<(Session, User)>> {
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(id))
+            .select((Session::as_select(), User::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    /// A user's sessions that have not been revoked or reached their
+    /// absolute expiry, newest first (idle ones are filtered by the caller).
+    pub fn list_open_for_user(
+        conn: &mut DbConn,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<Session>> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .order(sessions::created_at.desc())
+            .select(Session::as_select())
+            .load(conn)
     }
 
     pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
@@ -60,15 +90,43 @@ impl Session {
     }
 
     /// Ends a session; returns whether a live one was ended.
-    pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    pub fn revoke(
+        conn: &mut DbConn,
+        id: &str,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
         let n = diesel::update(
             sessions::table
                 .filter(sessions::id.eq(id))
                 .filter(sessions::revoked_at.is_null()),
         )
-        .set(sessions::revoked_at.eq(Some(now)))
+        .set((
+            sessions::revoked_at.eq(Some(now)),
+            sessions::revoked_reason.eq(Some(reason)),
+        ))
         .execute(conn)?;
         Ok(n > 0)
+    }
+
+    /// Ends every open session of `user_id` except `keep`; returns how many.
+    pub fn revoke_all_except(
+        conn: &mut DbConn,
+        user_id: &str,
+        keep: Option<&str>,
+        reason: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let targets = sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::id.ne(keep.unwrap_or("")));
+        diesel::update(targets)
+            .set((
+                sessions::revoked_at.eq(Some(now)),
+                sessions::revoked_reason.eq(Some(reason)),
+            ))
+            .execute(conn)
     }
 }
 
@@ -84,14 +142,15 @@ mod tests {
     fn session(last_seen: i64, expires: i64, revoked: bool) -> Session {
         Session {
             id: "s".into(),
-            token_hash: "h".into(),
             user_id: "u".into(),
+            device_label: "Firefox on Linux".into(),
+            client_ip: None,
+            user_agent: None,
             created_at: at(0),
             last_seen_at: at(last_seen),
             expires_at: at(expires),
             revoked_at: revoked.then(|| at(1)),
-            client_ip: None,
-            user_agent: None,
+            revoked_reason: None,
         }
     }
 

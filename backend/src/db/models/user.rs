@@ -107,6 +107,18 @@ impl User {
         })
     }
 
+    pub fn set_password_hash(
+        conn: &mut DbConn,
+        id: &str,
+        phc: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.filter(users::id.eq(id)))
+            .set((users::password_hash.eq(phc), users::updated_at.eq(now)))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
         user_roles::table
             .filter(user_roles::user_id.eq(user_id))

@@ -1,11 +1,15 @@
 use crate::db::models::user::Role;
-use crate::error::AppResult;
-use crate::http::{client::RequestMeta, json::ApiJson, SESSION_COOKIE};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::presented_access_token;
+use crate::http::{client::RequestMeta, json::ApiJson, REFRESH_COOKIE};
 use crate::routes::session_cookie;
-use crate::services::accounts;
+use crate::services::{accounts, sessions};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::{ErrorBody, LoginRequest, MeResponse, RegisterRequest, RegisteredResponse};
+use frontend::api::{
+    ErrorBody, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, RegisteredResponse,
+    TokenResponse,
+};
 
 /// Create an account (role `user`). Does not sign in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
@@ -29,11 +33,12 @@ pub async fn register(
     }))
 }
 
-/// Sign in with username or e-mail and password; sets the session cookie.
+/// Browser sign-in: sets the `__Host-access` and `__Host-refresh` cookies
+/// (HttpOnly: page scripts never see the tokens).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = MeResponse, headers(("Set-Cookie" = String, description = "__Host-session, HttpOnly, Secure, SameSite=Strict"))),
+        (status = 200, body = MeResponse, headers(("Set-Cookie" = String, description = "__Host-access and __Host-refresh; HttpOnly, Secure, SameSite=Strict"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid credentials"),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
@@ -42,16 +47,103 @@ pub async fn login(
     meta: RequestMeta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let logged_in = accounts::login(&state, &meta, body).await?;
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie::issue(
-            logged_in.token.expose(),
-            state.settings.session_absolute,
-        ))
-        .json(logged_in.signed_in.to_me()))
+    let (user, tokens) = accounts::login(&state, &meta, body).await?;
+    let roles = {
+        let uid = user.id.clone();
+        crate::db::run(&state.pool, move |c| {
+            Ok(crate::db::models::user::User::roles(c, &uid)?)
+        })
+        .await?
+    };
+    let me = MeResponse {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        roles,
+        created_at: user.created_at.and_utc().to_rfc3339(),
+    };
+    let mut resp = HttpResponse::Ok();
+    session_cookie::attach(
+        &mut resp,
+        session_cookie::issue(&tokens, state.settings.session_absolute),
+    );
+    Ok(resp.json(me))
 }
 
-/// End the current session server-side and clear the cookie.
+/// API-client sign-in: returns the tokens in the body, sets no cookie.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid credentials"),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn token(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> AppResult<HttpResponse> {
+    let (_, tokens) = accounts::login(&state, &meta, body).await?;
+    Ok(HttpResponse::Ok().json(token_response(tokens)))
+}
+
+fn token_response(tokens: sessions::IssuedTokens) -> TokenResponse {
+    TokenResponse {
+        access_token: tokens.access_token,
+        token_type: "Bearer".into(),
+        expires_in: tokens.expires_in,
+        refresh_token: tokens.refresh_token.expose().to_owned(),
+    }
+}
+
+/// Rotate a refresh token: from the body (API clients, answered with
+/// `TokenResponse`) or from the `__Host-refresh` cookie (browsers, answered
+/// with new cookies and 204). A token already used, outside the short grace
+/// window, revokes its whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenResponse, description = "API client"),
+        (status = 204, description = "browser: new cookies set"),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    req: HttpRequest,
+    body: Option<ApiJson<RefreshRequest>>,
+) -> AppResult<HttpResponse> {
+    if let Some(presented) = body.and_then(|b| b.0.refresh_token) {
+        let tokens = sessions::refresh(&state, &meta, &presented).await?;
+        return Ok(HttpResponse::Ok().json(token_response(tokens)));
+    }
+    let Some(cookie) = req.cookie(REFRESH_COOKIE) else {
+        return Err(AppError::Unauthenticated);
+    };
+    match sessions::refresh(&state, &meta, cookie.value()).await {
+        Ok(tokens) => {
+            let mut resp = HttpResponse::NoContent();
+            session_cookie::attach(
+                &mut resp,
+                session_cookie::issue(&tokens, state.settings.session_absolute),
+            );
+            Ok(resp.finish())
+        }
+        Err(AppError::Unauthenticated) => {
+            let mut resp = HttpResponse::Unauthorized();
+            session_cookie::attach(&mut resp, session_cookie::clear());
+            Ok(resp.json(ErrorBody {
+                error: AppError::Unauthenticated.to_string(),
+                request_id: crate::telemetry::current_request_id().unwrap_or_default(),
+                fields: Vec::new(),
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// End the current session server-side and clear the cookies. Works with an
+/// expired access token too (the refresh cookie identifies the session).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 403, body = ErrorBody, description = "cross-origin request")))]
 pub async fn logout(
@@ -59,9 +151,28 @@ pub async fn logout(
     meta: RequestMeta,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-    accounts::logout(&state, &meta, token.as_deref()).await?;
-    Ok(HttpResponse::NoContent()
-        .cookie(session_cookie::clear())
-        .finish())
+    end_session(&state, &meta, &req).await?;
+    let mut resp = HttpResponse::NoContent();
+    session_cookie::attach(&mut resp, session_cookie::clear());
+    Ok(resp.finish())
+}
+
+/// Shared by the API and the form logout.
+pub async fn end_session(state: &AppState, meta: &RequestMeta, req: &HttpRequest) -> AppResult<()> {
+    match sessions::authenticate(state, presented_access_token(req).as_deref()).await {
+        Ok(signed_in) => {
+            sessions::end(
+                state,
+                meta,
+                &signed_in.user.id,
+                &signed_in.session.id,
+                "logout",
+            )
+            .await
+        }
+        Err(_) => match req.cookie(REFRESH_COOKIE) {
+            Some(c) => sessions::end_by_refresh_token(state, meta, c.value()).await,
+            None => Ok(()),
+        },
+    }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1`: the JSON API the pages call and API clients use.
 
+pub mod admin;
 pub mod auth;
 pub mod me;
 
@@ -8,6 +9,23 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/register", web::post().to(auth::register))
         .route("/auth/login", web::post().to(auth::login))
+        .route("/auth/token", web::post().to(auth::token))
+        .route("/auth/refresh", web::post().to(auth::refresh))
         .route("/auth/logout", web::post().to(auth::logout))
-        .route("/me", web::get().to(me::me));
+        .route("/me", web::get().to(me::me))
+        .route("/me/password", web::post().to(me::change_password))
+        .route("/me/sessions", web::get().to(me::sessions))
+        .route(
+            "/me/sessions/revoke-others",
+            web::post().to(me::revoke_others),
+        )
+        .route("/me/sessions/{id}", web::delete().to(me::revoke_session))
+        .route(
+            "/admin/users/{id}/sessions",
+            web::get().to(admin::user_sessions),
+        )
+        .route(
+            "/admin/sessions/{id}",
+            web::delete().to(admin::revoke_session),
+        );
 }

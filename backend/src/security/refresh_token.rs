@@ -1,6 +1,6 @@
-//! Opaque session tokens: 256 random bits from the OS generator, given to the
-//! browser once (in the cookie) and stored only as HMAC-SHA-256 under the
-//! session key, so neither a database dump nor a log line can be replayed.
+//! Opaque refresh tokens: 256 random bits from the OS generator, handed out
+//! once and stored only as HMAC-SHA-256 under the session key, so neither a
+//! database dump nor a log line can be replayed.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,9 +9,9 @@ use rand::RngCore;
 use sha2::Sha256;
 
 /// What the browser holds. Not `Debug`, so it cannot be logged by accident.
-pub struct SessionToken(String);
+pub struct RefreshToken(String);
 
-impl SessionToken {
+impl RefreshToken {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -51,10 +51,10 @@ mod tests {
 
     #[test]
     fn tokens_are_unique_and_well_formed() {
-        let a = SessionToken::generate();
-        let b = SessionToken::generate();
+        let a = RefreshToken::generate();
+        let b = RefreshToken::generate();
         assert_ne!(a.expose(), b.expose());
-        assert!(SessionToken::parse(a.expose()).is_some());
+        assert!(RefreshToken::parse(a.expose()).is_some());
     }
 
     #[test]
@@ -66,17 +66,17 @@ mod tests {
             &format!("{}=", "a".repeat(42)),
             &"é".repeat(43),
         ] {
-            assert!(SessionToken::parse(bad).is_none(), "{bad:?}");
+            assert!(RefreshToken::parse(bad).is_none(), "{bad:?}");
         }
     }
 
     #[test]
     fn digest_depends_on_key_and_token() {
-        let t = SessionToken::generate();
+        let t = RefreshToken::generate();
         let d1 = t.digest(&[1; 32]);
         assert_eq!(d1.len(), 64);
         assert_eq!(d1, t.digest(&[1; 32]));
         assert_ne!(d1, t.digest(&[2; 32]));
-        assert_ne!(d1, SessionToken::generate().digest(&[1; 32]));
+        assert_ne!(d1, RefreshToken::generate().digest(&[1; 32]));
     }
 }

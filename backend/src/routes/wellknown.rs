@@ -1,0 +1,14 @@
+//! `/.well-known/jwks.json`: the public halves of the keys that may verify
+//! our access tokens right now (retired keys leave once their tokens expire).
+
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "JSON Web Key Set (RFC 7517), public keys only")))]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let keys = state.keys.signing.current();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(keys.jwks(chrono::Utc::now().timestamp()))
+}

@@ -1,0 +1,546 @@
+//! Sessions and the tokens that stand for them.
+//!
+//! A login opens a server-side session. The client holds two tokens for it:
+//! a short-lived RS256 access token (15 minutes) presented on every request,
+//! and an opaque refresh token that is rotated on every use. Every request
+//! also checks that the session is still live, so revoking a session ends it
+//! at once, whatever access tokens are still unexpired.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::refresh_token::RefreshTokenRow,
+    models::session::{NewSession, Session},
+    models::user::User,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::security::jwt::{self, AccessClaims, TokenError, TokenPolicy};
+use crate::security::refresh_token::RefreshToken;
+use crate::startup::AppState;
+use chrono::NaiveDateTime;
+use frontend::api::{MeResponse, SessionInfo};
+use secrecy::ExposeSecret;
+
+/// Only refresh `last_seen_at` when it is older than this, so reading pages
+/// does not turn into one database write per request.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// A verified request: the live session, its user and roles (read from the
+/// database, never from the token), and the token's claims.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub roles: Vec<String>,
+    pub session: Session,
+    pub claims: AccessClaims,
+}
+
+impl SignedIn {
+    pub fn to_me(&self) -> MeResponse {
+        MeResponse {
+            id: self.user.id.clone(),
+            username: self.user.username.clone(),
+            email: self.user.email.clone(),
+            roles: self.roles.clone(),
+            created_at: self.user.created_at.and_utc().to_rfc3339(),
+        }
+    }
+}
+
+/// What a login or a refresh hands to the client.
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: RefreshToken,
+    pub session_id: String,
+}
+
+/// Why a request was not authenticated (for the audit trail only; the
+/// client always gets the same 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    NoToken,
+    Token(TokenError),
+    SessionRevoked,
+    SessionExpired,
+    UnknownSession,
+    Internal,
+}
+
+impl Denied {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Denied::NoToken => "no_token",
+            Denied::Token(e) => e.as_str(),
+            Denied::SessionRevoked => "session_revoked",
+            Denied::SessionExpired => "session_expired",
+            Denied::UnknownSession => "unknown_session_or_user",
+            Denied::Internal => "internal_error",
+        }
+    }
+}
+
+pub fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+pub fn token_policy(state: &AppState) -> TokenPolicy {
+    TokenPolicy {
+        issuer: state.settings.jwt_issuer.clone(),
+        audience: state.settings.jwt_audience.clone(),
+        ttl_secs: i64::try_from(state.settings.access_token_ttl.as_secs()).unwrap_or(900),
+    }
+}
+
+fn idle(state: &AppState) -> AppResult<chrono::Duration> {
+    chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)
+}
+
+fn issue_access(
+    state: &AppState,
+    user_id: &str,
+    sid: &str,
+    roles: &[String],
+) -> AppResult<(String, i64)> {
+    let policy = token_policy(state);
+    let keys = state.keys.signing.current();
+    let (token, claims) = jwt::issue(
+        &keys,
+        &policy,
+        user_id,
+        sid,
+        roles,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(|e| AppError::internal(anyhow::anyhow!("signing failed: {}", e.as_str())))?;
+    Ok((token, claims.exp - claims.iat))
+}
+
+/// Opens a session for `user` (ASVS 3.2.1: a new session at every login).
+pub async fn open(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<IssuedTokens> {
+    let refresh = RefreshToken::generate();
+    let digest = refresh.digest(state.keys.session.expose_secret());
+    let now = now();
+    let absolute =
+        chrono::Duration::from_std(state.settings.session_absolute).map_err(AppError::internal)?;
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let label = device_label(meta.user_agent.as_deref());
+    let (ip, ua, user_id, sid) = (
+        meta.client_ip.clone(),
+        meta.user_agent.clone(),
+        user.id.clone(),
+        session_id.clone(),
+    );
+    let roles = db::run(&state.pool, move |c| {
+        c_transaction(c, |c| {
+            Session::create(
+                c,
+                &NewSession {
+                    id: &sid,
+                    user_id: &user_id,
+                    device_label: &label,
+                    client_ip: ip.as_deref(),
+                    user_agent: ua.as_deref(),
+                    created_at: now,
+                    last_seen_at: now,
+                    expires_at: now + absolute,
+                },
+            )?;
+            RefreshTokenRow::create(c, &sid, &digest, now)?;
+            Ok(User::roles(c, &user_id)?)
+        })
+    })
+    .await?;
+    let (access_token, expires_in) = issue_access(state, &user.id, &session_id, &roles)?;
+    Ok(IssuedTokens {
+        access_token,
+        expires_in,
+        refresh_token: refresh,
+        session_id,
+    })
+}
+
+fn c_transaction<T>(
+    c: &mut db::DbConn,
+    f: impl FnOnce(&mut db::DbConn) -> AppResult<T>,
+) -> AppResult<T> {
+    use diesel::Connection;
+    c.transaction(f)
+}
+
+/// What using a refresh token found.
+enum Rotation {
+    Rotated { user_id: String, roles: Vec<String> },
+    Reused { session_id: String, user_id: String },
+    Invalid,
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token.
+///
+/// A token is good once. Presenting one that was already used revokes the
+/// whole session (the token was copied) — unless the first use was less than
+/// `REFRESH_GRACE_SECS` ago, which is two tabs refreshing at once.
+pub async fn refresh(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+) -> AppResult<IssuedTokens> {
+    let Some(token) = RefreshToken::parse(presented) else {
+        return deny_refresh(state, meta, "malformed").await;
+    };
+    let digest = token.digest(state.keys.session.expose_secret());
+    let next = RefreshToken::generate();
+    let next_digest = next.digest(state.keys.session.expose_secret());
+    let idle = idle(state)?;
+    let grace =
+        chrono::Duration::from_std(state.settings.refresh_grace).map_err(AppError::internal)?;
+    let now = now();
+
+    let rotation = db::run(&state.pool, move |c| {
+        c_transaction(c, |c| {
+            let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+                return Ok((Rotation::Invalid, None));
+            };
+            let Some((session, user)) = Session::find_with_user(c, &row.session_id)? else {
+                return Ok((Rotation::Invalid, None));
+            };
+            if !session.is_live(now, idle) {
+                return Ok((Rotation::Invalid, Some(session.id)));
+            }
+            let first_use = RefreshTokenRow::mark_rotated(c, &row.id, now)?;
+            // Not the first use: fine if the first was moments ago. (No
+            // rotated_at in our read means a concurrent request marked it
+            // just now: the same tab racing itself.)
+            let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
+            if !first_use && !within_grace {
+                Session::revoke(c, &session.id, "refresh_token_reuse", now)?;
+                return Ok((
+                    Rotation::Reused {
+                        session_id: session.id,
+                        user_id: user.id,
+                    },
+                    None,
+                ));
+            }
+            RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
+            Session::touch(c, &session.id, now)?;
+            let roles = User::roles(c, &user.id)?;
+            Ok((
+                Rotation::Rotated {
+                    user_id: user.id,
+                    roles,
+                },
+                Some(session.id),
+            ))
+        })
+    })
+    .await?;
+
+    match rotation {
+        (Rotation::Rotated { user_id, roles }, Some(session_id)) => {
+            let (access_token, expires_in) = issue_access(state, &user_id, &session_id, &roles)?;
+            Ok(IssuedTokens {
+                access_token,
+                expires_in,
+                refresh_token: next,
+                session_id,
+            })
+        }
+        (
+            Rotation::Reused {
+                session_id,
+                user_id,
+            },
+            _,
+        ) => {
+            audit::record(
+                &state.pool,
+                Some(meta),
+                AuditEvent::new("auth.refresh_reuse", Outcome::Denied)
+                    .target(user_id)
+                    .detail(serde_json::json!({ "session_id": session_id, "action": "session_revoked" })),
+            )
+            .await?;
+            Err(AppError::Unauthenticated)
+        }
+        _ => deny_refresh(state, meta, "invalid_or_expired").await,
+    }
+}
+
+async fn deny_refresh<T>(state: &AppState, meta: &RequestMeta, reason: &str) -> AppResult<T> {
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("auth.refresh", Outcome::Denied)
+            .detail(serde_json::json!({ "reason": reason })),
+    )
+    .await?;
+    Err(AppError::Unauthenticated)
+}
+
+/// Verifies an access token and that its session is live: the check every
+/// authenticated request makes (one indexed query for session and user, one
+/// for roles).
+pub async fn authenticate(
+    state: &AppState,
+    access_token: Option<&str>,
+) -> Result<SignedIn, Denied> {
+    let token = access_token.ok_or(Denied::NoToken)?;
+    let keys = state.keys.signing.current();
+    let claims = jwt::verify(
+        &keys,
+        &token_policy(state),
+        token,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(Denied::Token)?;
+    let idle = idle(state).map_err(|_| Denied::Internal)?;
+    let sid = claims.sid.clone();
+    let sub = claims.sub.clone();
+    let found = db::run(&state.pool, move |c| {
+        let Some((session, user)) = Session::find_with_user(c, &sid)? else {
+            return Ok(Err(Denied::UnknownSession));
+        };
+        if user.id != sub {
+            return Ok(Err(Denied::UnknownSession));
+        }
+        if session.revoked_at.is_some() {
+            return Ok(Err(Denied::SessionRevoked));
+        }
+        let now = now();
+        if !session.is_live(now, idle) {
+            return Ok(Err(Denied::SessionExpired));
+        }
+        if (now - session.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
+            Session::touch(c, &session.id, now)?;
+        }
+        let roles = User::roles(c, &user.id)?;
+        Ok(Ok((session, user, roles)))
+    })
+    .await
+    .map_err(|_| Denied::Internal)?;
+    let (session, user, roles) = found?;
+    Ok(SignedIn {
+        user,
+        roles,
+        session,
+        claims,
+    })
+}
+
+/// Ends one session (logout). Revoking an already-ended session is not an error.
+pub async fn end(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    session_id: &str,
+    reason: &'static str,
+) -> AppResult<()> {
+    let now = now();
+    let sid = session_id.to_owned();
+    let ended = db::run(&state.pool, move |c| {
+        Ok(Session::revoke(c, &sid, reason, now)?)
+    })
+    .await?;
+    if ended {
+        let action = if reason == "logout" {
+            "auth.logout"
+        } else {
+            "session.revoke"
+        };
+        audit::record(
+            &state.pool,
+            Some(meta),
+            AuditEvent::new(action, Outcome::Success)
+                .actor(user_id.to_owned())
+                .target(session_id.to_owned())
+                .detail(serde_json::json!({ "reason": reason })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Logout from a refresh token alone (when the access token has expired).
+pub async fn end_by_refresh_token(
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &str,
+) -> AppResult<()> {
+    let Some(token) = RefreshToken::parse(presented) else {
+        return Ok(());
+    };
+    let digest = token.digest(state.keys.session.expose_secret());
+    let found = db::run(&state.pool, move |c| {
+        let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+            return Ok(None);
+        };
+        Ok(Session::find(c, &row.session_id)?)
+    })
+    .await?;
+    match found {
+        Some(session) => end(state, meta, &session.user_id, &session.id, "logout").await,
+        None => Ok(()),
+    }
+}
+
+/// A user's open sessions, for "Sessions" pages (idle ones left out).
+pub async fn list(
+    state: &AppState,
+    user_id: &str,
+    current: Option<&str>,
+) -> AppResult<Vec<SessionInfo>> {
+    let idle = idle(state)?;
+    let uid = user_id.to_owned();
+    let now = now();
+    let sessions = db::run(&state.pool, move |c| {
+        Ok(Session::list_open_for_user(c, &uid, now)?)
+    })
+    .await?;
+    Ok(sessions
+        .into_iter()
+        .filter(|s| s.is_live(now, idle))
+        .map(|s| SessionInfo {
+            current: current == Some(s.id.as_str()),
+            id: s.id,
+            device: s.device_label,
+            ip: s.client_ip,
+            created_at: s.created_at.and_utc().to_rfc3339(),
+            last_seen_at: s.last_seen_at.and_utc().to_rfc3339(),
+        })
+        .collect())
+}
+
+/// Revokes `session_id` if it belongs to `owner` (or to anyone, for an admin
+/// passing `owner = None`). Someone else's session is "not found" (no IDOR,
+/// and no hint that the id exists).
+pub async fn revoke(
+    state: &AppState,
+    meta: &RequestMeta,
+    actor: &str,
+    owner: Option<&str>,
+    session_id: &str,
+) -> AppResult<()> {
+    let sid = session_id.to_owned();
+    let session = db::run(&state.pool, move |c| Ok(Session::find(c, &sid)?)).await?;
+    let session = match (session, owner) {
+        (Some(s), Some(owner)) if s.user_id == owner => s,
+        (Some(s), None) => s,
+        _ => return Err(AppError::NotFound),
+    };
+    let reason = if owner.is_some() {
+        "revoked_by_user"
+    } else {
+        "revoked_by_admin"
+    };
+    let now = now();
+    let sid = session.id.clone();
+    let ended = db::run(&state.pool, move |c| {
+        Ok(Session::revoke(c, &sid, reason, now)?)
+    })
+    .await?;
+    if ended {
+        audit::record(
+            &state.pool,
+            Some(meta),
+            AuditEvent::new("session.revoke", Outcome::Success)
+                .actor(actor.to_owned())
+                .target(session.id.clone())
+                .detail(serde_json::json!({ "reason": reason, "owner": session.user_id })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Ends every session of `user_id` except `keep`; returns how many ended.
+pub async fn revoke_all_except(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &'static str,
+) -> AppResult<usize> {
+    let (uid, keep_owned) = (user_id.to_owned(), keep.map(str::to_owned));
+    let now = now();
+    let n = db::run(&state.pool, move |c| {
+        Ok(Session::revoke_all_except(
+            c,
+            &uid,
+            keep_owned.as_deref(),
+            reason,
+            now,
+        )?)
+    })
+    .await?;
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("session.revoke_others", Outcome::Success)
+            .actor(user_id.to_owned())
+            .target(user_id.to_owned())
+            .detail(serde_json::json!({ "reason": reason, "count": n })),
+    )
+    .await?;
+    Ok(n)
+}
+
+/// A short, human label for a user agent: "Firefox on Linux", "curl", ...
+/// Shown in session lists so people recognise their devices.
+pub fn device_label(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|u| !u.trim().is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("python-requests", "Python"),
+        ("reqwest", "reqwest"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => format!("Browser on {o}"),
+        (None, None) => "Unknown device".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_labels_are_recognisable() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_label(Some(chrome)), "Chrome on Linux");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(device_label(Some(firefox)), "Firefox on Windows");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_label(Some(safari)), "Safari on iOS");
+        assert_eq!(device_label(Some("curl/8.5.0")), "curl");
+        assert_eq!(device_label(None), "Unknown device");
+        assert_eq!(device_label(Some("<script>")), "Unknown device");
+    }
+}

@@ -1,0 +1,94 @@
+//! "Sessions": every place I am signed in, with a way to end any of them.
+//! The buttons are plain forms, so they work with and without JavaScript.
+
+use crate::page_data::sessions_resource;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+/// "2026-11-28T00:20:31+00:00" -> "2026-11-28 00:20 UTC".
+pub fn short_time(rfc3339: &str) -> String {
+    match rfc3339.get(..16) {
+        Some(head) => format!("{} UTC", head.replace('T', " ")),
+        None => rfc3339.to_owned(),
+    }
+}
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let sessions = sessions_resource();
+    view! {
+        <Title text="Sessions"/>
+        <h1>"Sessions"</h1>
+        <p>
+            "Everywhere you are signed in. Revoke a session you do not recognise: "
+            "that device is signed out on its next request."
+        </p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match sessions.await {
+                    None => view! {
+                        <p>"You are not signed in. " <A href="/login">"Log in"</A> " to see your sessions."</p>
+                    }.into_any(),
+                    Some(list) => view! {
+                        <div class="table-wrap">
+                            <table class="sessions">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Device"</th>
+                                        <th scope="col">"IP address"</th>
+                                        <th scope="col">"Signed in"</th>
+                                        <th scope="col">"Last active"</th>
+                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {list.into_iter().map(|s| {
+                                        let action = format!("/auth/sessions/{}/revoke", s.id);
+                                        let label = format!("Revoke {} session", s.device);
+                                        view! {
+                                            <tr data-testid="session-row" data-current=s.current.to_string()>
+                                                <td>
+                                                    {s.device.clone()}
+                                                    {s.current.then(|| view! { " " <span class="badge">"This device"</span> })}
+                                                </td>
+                                                <td>{s.ip.unwrap_or_else(|| "—".into())}</td>
+                                                <td>{short_time(&s.created_at)}</td>
+                                                <td>{short_time(&s.last_seen_at)}</td>
+                                                <td>
+                                                    {(!s.current).then(|| view! {
+                                                        <form method="post" action=action class="inline-form">
+                                                            <button type="submit" class="small" aria-label=label>"Revoke"</button>
+                                                        </form>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <form method="post" action="/auth/sessions/revoke-others">
+                            <button type="submit" class="secondary-button">"Log out everywhere else"</button>
+                        </form>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+        <p><A href="/account">"Back to your account"</A></p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shortened_for_reading() {
+        assert_eq!(
+            short_time("2026-11-28T00:20:31+00:00"),
+            "2026-11-28 00:20 UTC"
+        );
+        assert_eq!(short_time("bad"), "bad");
+    }
+}
