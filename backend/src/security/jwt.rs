@@ -9,8 +9,11 @@ use super::signing_keys::KeySet;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-/// Clock skew tolerated on `exp` and `nbf`.
-pub const LEEWAY_SECS: u64 = 30;
+/// Clock skew tolerated on `exp` and `nbf`: a tenth of the token lifetime,
+/// at most 30 seconds (so a short test lifetime is not swamped by it).
+pub fn leeway_secs(ttl_secs: i64) -> u64 {
+    u64::try_from(ttl_secs / 10).unwrap_or(0).min(30)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -130,7 +133,7 @@ pub fn verify(
     validation.set_required_spec_claims(&["iss", "sub", "aud", "iat", "nbf", "exp"]);
     validation.validate_exp = true;
     validation.validate_nbf = true;
-    validation.leeway = LEEWAY_SECS;
+    validation.leeway = leeway_secs(policy.ttl_secs);
 
     let data = decode::<AccessClaims>(token, key.decoding(), &validation).map_err(|e| {
         use jsonwebtoken::errors::ErrorKind as K;

@@ -16,3 +16,5 @@ mod health;
 mod helpers;
 mod limits;
 mod pages;
+mod sessions;
+mod tokens;
