@@ -16,21 +16,23 @@ test('register, log in, see the account page, log out (JavaScript on)', async ({
   await expect(page.getByTestId('username')).toHaveText(user.username);
   await expect(page.getByTestId('email')).toHaveText(user.email);
 
-  // ASVS 3.4: the session cookie's flags, as the browser stored them.
+  // ASVS 3.4: the auth cookies' flags, as the browser stored them.
   const cookies = await context.cookies();
-  const session = cookies.find((c) => c.name === '__Host-session');
-  expect(session, 'a session cookie').toBeDefined();
-  expect(session!.httpOnly).toBe(true);
-  expect(session!.secure).toBe(true);
-  expect(session!.sameSite).toBe('Strict');
-  expect(session!.path).toBe('/');
-  // HttpOnly: page scripts cannot read it.
-  expect(await page.evaluate(() => document.cookie)).not.toContain('__Host-session');
+  for (const name of ['__Host-access', '__Host-refresh']) {
+    const cookie = cookies.find((c) => c.name === name);
+    expect(cookie, name).toBeDefined();
+    expect(cookie!.httpOnly).toBe(true);
+    expect(cookie!.secure).toBe(true);
+    expect(cookie!.sameSite).toBe('Strict');
+    expect(cookie!.path).toBe('/');
+  }
+  // HttpOnly: page scripts cannot read the tokens.
+  expect(await page.evaluate(() => document.cookie)).not.toContain('__Host-');
 
   await page.getByRole('main').getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole('navigation').getByRole('link', { name: 'Log in' })).toBeVisible();
-  expect((await context.cookies()).find((c) => c.name === '__Host-session')).toBeUndefined();
+  expect((await context.cookies()).filter((c) => c.name.startsWith('__Host-'))).toEqual([]);
 
   await page.goto('/account');
   await expect(page.getByText('You are not signed in')).toBeVisible();
