@@ -112,3 +112,54 @@ async fn production_mode_refuses_to_serve_without_a_session_key() {
     // No key was generated.
     assert!(!dir.path().join("keys").exists());
 }
+
+#[test]
+fn rotate_signing_key_adds_a_key_and_production_needs_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("signing");
+    let rotate = || {
+        Command::new(env!("CARGO_BIN_EXE_backend"))
+            .arg("rotate-signing-key")
+            .env_clear()
+            .env("APP_DATA_DIR", dir.path())
+            .env("SIGNING_KEYS_DIR", &keys)
+            .output()
+            .unwrap()
+    };
+    let out = rotate();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new signing key"));
+    let out = rotate();
+    assert!(out.status.success());
+    let pems = std::fs::read_dir(&keys).unwrap().count();
+    assert_eq!(pems, 2, "the older key stays while its tokens may live");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&keys).unwrap() {
+            let mode = entry.unwrap().metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    // Production with a session key but an empty key folder refuses to serve.
+    let empty = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", empty.path().join("app.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("serve")
+        .env_clear()
+        .env("APP_ENV", "production")
+        .env("APP_ADDR", "127.0.0.1:0")
+        .env("APP_DATA_DIR", empty.path())
+        .env("DATABASE_URL", &url)
+        .env("SESSION_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SIGNING_KEYS_DIR"), "{stderr}");
+}
