@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 mod components;
+mod format;
 pub mod page_data;
 mod pages;
 

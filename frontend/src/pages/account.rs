@@ -1,5 +1,6 @@
 use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
 use crate::components::form::{FormAlert, FormState, TextField};
+use crate::format::short_time;
 use crate::page_data::use_current_user;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,13 +38,16 @@ pub fn AccountPage() -> impl IntoView {
                             <dt>"Username"</dt><dd data-testid="username">{me.username.clone()}</dd>
                             <dt>"E-mail"</dt><dd data-testid="email">{me.email.clone()}</dd>
                             <dt>"Roles"</dt><dd data-testid="roles">{me.roles.join(", ")}</dd>
-                            <dt>"Member since"</dt><dd>{me.created_at.clone()}</dd>
+                            <dt>"Member since"</dt><dd>{short_time(&me.created_at)}</dd>
                         </dl>
                         <p><A href="/account/sessions">"Sessions: where you are signed in"</A></p>
                         <ChangePassword username=me.username.clone() email=me.email.clone()/>
-                        <form method="post" action="/auth/logout">
-                            <button type="submit">"Log out"</button>
-                        </form>
+                        <section aria-labelledby="sign-out">
+                            <h2 id="sign-out">"Sign out"</h2>
+                            <form method="post" action="/auth/logout">
+                                <button type="submit">"Log out"</button>
+                            </form>
+                        </section>
                     }.into_any(),
                     None => view! {
                         <h1>"Your account"</h1>

@@ -1,18 +1,11 @@
 //! "Sessions": every place I am signed in, with a way to end any of them.
 //! The buttons are plain forms, so they work with and without JavaScript.
 
+use crate::format::short_time;
 use crate::page_data::sessions_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-
-/// "2026-11-28T00:20:31+00:00" -> "2026-11-28 00:20 UTC".
-pub fn short_time(rfc3339: &str) -> String {
-    match rfc3339.get(..16) {
-        Some(head) => format!("{} UTC", head.replace('T', " ")),
-        None => rfc3339.to_owned(),
-    }
-}
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
@@ -76,19 +69,5 @@ pub fn SessionsPage() -> impl IntoView {
             })}
         </Suspense>
         <p><A href="/account">"Back to your account"</A></p>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_shortened_for_reading() {
-        assert_eq!(
-            short_time("2026-11-28T00:20:31+00:00"),
-            "2026-11-28 00:20 UTC"
-        );
-        assert_eq!(short_time("bad"), "bad");
     }
 }
