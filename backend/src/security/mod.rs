@@ -1,7 +1,10 @@
 //! Security-critical logic, free of any web or database framework so it can be
 //! read and unit-tested in isolation. Nothing in here imports actix-web or diesel.
 
+pub mod field_crypto;
 pub mod jwt;
 pub mod password;
+pub mod recovery_codes;
 pub mod refresh_token;
 pub mod signing_keys;
+pub mod totp;

@@ -1,0 +1,257 @@
+//! Field-level encryption at rest: AES-256-GCM (ASVS 6.1.1, 6.2.6).
+//!
+//! - A fresh random 96-bit nonce from the OS generator for every encryption.
+//! - Associated data binds each ciphertext to its table, column and row id,
+//!   so a value copied to another row or column fails to decrypt.
+//! - A versioned text format carries the key id: `v1:<kid>:<base64url(nonce ‖ ciphertext ‖ tag)>`,
+//!   so several keys can be loaded (the current one and older ones) and
+//!   values can be re-encrypted under a new key later.
+//!
+//! Keys come from the secret provider, never from the database.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use std::collections::HashMap;
+
+const VERSION: &str = "v1";
+
+/// Where a value lives: the associated data of its ciphertext.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldRef<'a> {
+    pub table: &'a str,
+    pub column: &'a str,
+    pub row_id: &'a str,
+}
+
+impl FieldRef<'_> {
+    fn aad(&self) -> String {
+        format!("{}:{}:{}", self.table, self.column, self.row_id)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("field key `{0}` is not 64 hex characters")]
+    BadKey(String),
+    #[error("field key id `{0}` must be 1-32 letters, digits, '-' or '_'")]
+    BadKeyId(String),
+    #[error("no field encryption key is configured")]
+    NoKey,
+    #[error("the value is not in a known encrypted format")]
+    Format,
+    #[error("the value was encrypted with an unknown key")]
+    UnknownKey,
+    #[error("the value could not be decrypted")]
+    Decrypt,
+    #[error("encryption failed")]
+    Encrypt,
+}
+
+/// The loaded keys: the current one encrypts; any of them decrypts.
+pub struct FieldKeys {
+    current: String,
+    keys: HashMap<String, Aes256Gcm>,
+}
+
+impl FieldKeys {
+    /// Parses `kid:hex,kid:hex,…` — the first entry is the current key.
+    pub fn parse(spec: &str) -> Result<Self, CryptoError> {
+        let mut keys = HashMap::new();
+        let mut current = None;
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (kid, hex_key) = entry
+                .split_once(':')
+                .ok_or_else(|| CryptoError::BadKey("?".into()))?;
+            let kid_ok = !kid.is_empty()
+                && kid.len() <= 32
+                && kid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !kid_ok {
+                return Err(CryptoError::BadKeyId(kid.chars().take(32).collect()));
+            }
+            let bytes = hex::decode(hex_key.trim())
+                .ok()
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| CryptoError::BadKey(kid.to_owned()))?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|_| CryptoError::BadKey(kid.to_owned()))?;
+            current.get_or_insert_with(|| kid.to_owned());
+            keys.insert(kid.to_owned(), cipher);
+        }
+        let current = current.ok_or(CryptoError::NoKey)?;
+        Ok(Self { current, keys })
+    }
+
+    /// A new random key, as one `kid:hex` entry.
+    pub fn generate_entry(kid: &str) -> String {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        format!("{kid}:{}", hex::encode(key))
+    }
+
+    pub fn current_kid(&self) -> &str {
+        &self.current
+    }
+
+    pub fn encrypt(&self, field: FieldRef<'_>, plaintext: &[u8]) -> Result<String, CryptoError> {
+        let cipher = self.keys.get(&self.current).ok_or(CryptoError::NoKey)?;
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let aad = field.aad();
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&sealed);
+        Ok(format!(
+            "{VERSION}:{}:{}",
+            self.current,
+            URL_SAFE_NO_PAD.encode(blob)
+        ))
+    }
+
+    pub fn decrypt(&self, field: FieldRef<'_>, stored: &str) -> Result<Vec<u8>, CryptoError> {
+        let mut parts = stored.splitn(3, ':');
+        let (Some(VERSION), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CryptoError::Format);
+        };
+        let cipher = self.keys.get(kid).ok_or(CryptoError::UnknownKey)?;
+        let blob = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| CryptoError::Format)?;
+        if blob.len() < 12 + 16 {
+            return Err(CryptoError::Format);
+        }
+        let (nonce, sealed) = blob.split_at(12);
+        let aad = field.aad();
+        cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// The key id a stored value was encrypted with (for re-encryption).
+    pub fn key_id_of(stored: &str) -> Option<&str> {
+        let mut parts = stored.splitn(3, ':');
+        match (parts.next(), parts.next()) {
+            (Some(VERSION), Some(kid)) => Some(kid),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const K2: &str = "k2:1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+    fn field(row: &str) -> FieldRef<'_> {
+        FieldRef {
+            table: "user_mfa",
+            column: "secret",
+            row_id: row,
+        }
+    }
+
+    #[test]
+    fn round_trips_with_a_versioned_format() {
+        let keys = FieldKeys::parse(K1).unwrap();
+        let stored = keys.encrypt(field("u1"), b"JBSWY3DPEHPK3PXP").unwrap();
+        assert!(stored.starts_with("v1:k1:"));
+        assert!(!stored.contains("JBSWY3DPEHPK3PXP"));
+        assert_eq!(
+            keys.decrypt(field("u1"), &stored).unwrap(),
+            b"JBSWY3DPEHPK3PXP"
+        );
+        assert_eq!(FieldKeys::key_id_of(&stored), Some("k1"));
+    }
+
+    #[test]
+    fn asvs_6_2_6_every_encryption_uses_a_fresh_nonce() {
+        let keys = FieldKeys::parse(K1).unwrap();
+        let a = keys.encrypt(field("u1"), b"same").unwrap();
+        let b = keys.encrypt(field("u1"), b"same").unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_ciphertext_moved_to_another_row_or_column_does_not_decrypt() {
+        let keys = FieldKeys::parse(K1).unwrap();
+        let stored = keys.encrypt(field("u1"), b"secret").unwrap();
+        assert_eq!(
+            keys.decrypt(field("u2"), &stored),
+            Err(CryptoError::Decrypt)
+        );
+        let other_column = FieldRef {
+            table: "user_mfa",
+            column: "other",
+            row_id: "u1",
+        };
+        assert_eq!(
+            keys.decrypt(other_column, &stored),
+            Err(CryptoError::Decrypt)
+        );
+    }
+
+    #[test]
+    fn tampering_and_unknown_keys_are_detected() {
+        let keys = FieldKeys::parse(K1).unwrap();
+        let stored = keys.encrypt(field("u1"), b"secret").unwrap();
+        let mut tampered = stored.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(keys
+            .decrypt(field("u1"), &String::from_utf8(tampered).unwrap())
+            .is_err());
+        assert_eq!(
+            keys.decrypt(field("u1"), "plain text"),
+            Err(CryptoError::Format)
+        );
+        let k2_only = FieldKeys::parse(K2).unwrap();
+        assert_eq!(
+            k2_only.decrypt(field("u1"), &stored),
+            Err(CryptoError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn old_keys_still_decrypt_after_a_new_current_key() {
+        let old = FieldKeys::parse(K1).unwrap();
+        let stored = old.encrypt(field("u1"), b"secret").unwrap();
+        let both = FieldKeys::parse(&format!("{K2},{K1}")).unwrap();
+        assert_eq!(both.current_kid(), "k2");
+        assert_eq!(both.decrypt(field("u1"), &stored).unwrap(), b"secret");
+        assert!(both
+            .encrypt(field("u1"), b"x")
+            .unwrap()
+            .starts_with("v1:k2:"));
+    }
+
+    #[test]
+    fn bad_key_specs_are_refused_without_echoing_key_material() {
+        let err = FieldKeys::parse("k1:zz").err().unwrap().to_string();
+        assert!(err.contains("k1") && !err.contains("zz"));
+        assert!(FieldKeys::parse("").is_err());
+        assert!(FieldKeys::parse("bad kid:00").is_err());
+        assert!(FieldKeys::generate_entry("k9").starts_with("k9:"));
+        assert!(FieldKeys::parse(&FieldKeys::generate_entry("k9")).is_ok());
+    }
+}
