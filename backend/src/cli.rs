@@ -76,6 +76,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?,
                 settings,
                 pool,
+                clock: Default::default(),
             };
             let request = RegisterRequest {
                 email,

@@ -54,6 +54,14 @@ pub struct Settings {
     /// `SIGNING_KEYS_DIR`, default `$APP_DATA_DIR/keys/signing`: the RS256
     /// private keys, one `<kid>.pem` each (a mounted secret in production).
     pub signing_keys_dir: PathBuf,
+    /// `MFA_REQUIRED_FOR_ROLES`, default `admin`: users holding any of these
+    /// roles must enrol in MFA before any admin page or API answers them.
+    pub mfa_required_for_roles: Vec<String>,
+    /// `STEP_UP_WINDOW_SECS`, default 300: how recent a second-factor check
+    /// must be for a sensitive action.
+    pub step_up_window: Duration,
+    /// `MFA_ISSUER`, default `Secure Reference`: the name authenticator apps show.
+    pub mfa_issuer: String,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
@@ -181,6 +189,28 @@ impl Settings {
             .plain("SIGNING_KEYS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("keys").join("signing"));
+        let mfa_required_for_roles: Vec<String> = reader
+            .plain("MFA_REQUIRED_FOR_ROLES")
+            .unwrap_or_else(|| "admin".into())
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty() && r != "none")
+            .collect();
+        for role in &mfa_required_for_roles {
+            if !["admin", "auditor", "user"].contains(&role.as_str()) {
+                reader.fail(
+                    "MFA_REQUIRED_FOR_ROLES",
+                    format!("`{role}` is not a role (admin, auditor, user, or none)"),
+                );
+            }
+        }
+        let step_up_window = Duration::from_secs(reader.parsed("STEP_UP_WINDOW_SECS", 300u64));
+        let mfa_issuer = reader
+            .plain("MFA_ISSUER")
+            .unwrap_or_else(|| "Secure Reference".into());
+        if mfa_issuer.contains(':') {
+            reader.fail("MFA_ISSUER", "must not contain ':'".into());
+        }
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -234,6 +264,9 @@ impl Settings {
                 jwt_issuer,
                 jwt_audience,
                 signing_keys_dir,
+                mfa_required_for_roles,
+                step_up_window,
+                mfa_issuer,
                 db_pool_size,
                 log_format,
                 trusted_origins,

@@ -19,6 +19,14 @@ pub enum AppError {
     Unauthenticated,
     #[error("invalid username, e-mail or password")]
     InvalidCredentials,
+    #[error("invalid or expired code")]
+    InvalidCode,
+    /// A sensitive action needs a recent second-factor check.
+    #[error("step_up_required")]
+    StepUpRequired,
+    /// The caller's role requires MFA and they have not enrolled yet.
+    #[error("mfa_enrollment_required")]
+    MfaEnrollmentRequired,
     #[error("{0}")]
     Forbidden(String),
     #[error("not found")]
@@ -71,7 +79,11 @@ impl ResponseError for AppError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::InvalidCode
+            | Self::StepUpRequired => StatusCode::UNAUTHORIZED,
+            Self::MfaEnrollmentRequired => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,

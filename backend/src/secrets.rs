@@ -5,6 +5,7 @@
 //! lost on the next deploy (logging everyone out) or differ between replicas.
 
 use crate::config::{read_secret, AppEnv, Settings};
+use crate::security::field_crypto::FieldKeys;
 use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
 use rand::RngCore;
@@ -19,6 +20,9 @@ pub struct Keys {
     pub session: SecretSlice<u8>,
     /// The RS256 keys that sign and verify access tokens.
     pub signing: SigningKeys,
+    /// `FIELD_KEYS`: AES-256-GCM keys for encrypted columns, `kid:hex,…`,
+    /// the first one current.
+    pub fields: FieldKeys,
 }
 
 impl Keys {
@@ -26,6 +30,7 @@ impl Keys {
         Ok(Self {
             session: load_key(settings, "SESSION_KEY", "session.key")?,
             signing: SigningKeys::load(settings)?,
+            fields: load_field_keys(settings)?,
         })
     }
 }
@@ -136,6 +141,31 @@ fn load_key(settings: &Settings, name: &str, file_name: &str) -> anyhow::Result<
         ),
         AppEnv::Dev => dev_key(name, &settings.data_dir.join("keys").join(file_name)),
     }
+}
+
+fn load_field_keys(settings: &Settings) -> anyhow::Result<FieldKeys> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    if let Some(spec) =
+        read_secret(&lookup, "FIELD_KEYS").map_err(|p| anyhow::anyhow!("FIELD_KEYS: {p}"))?
+    {
+        return FieldKeys::parse(spec.expose_secret())
+            .map_err(|e| anyhow::anyhow!("FIELD_KEYS: {e}"));
+    }
+    if settings.env == AppEnv::Production {
+        bail!("FIELD_KEYS is required in production mode (set FIELD_KEYS or FIELD_KEYS_FILE to `kid:64-hex-chars`)");
+    }
+    let path = settings.data_dir.join("keys").join("field.keys");
+    if !path.exists() {
+        let dir = path.parent().context("key path has no parent folder")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        restrict(dir, 0o700)?;
+        let entry = FieldKeys::generate_entry(&format!("k{}", chrono::Utc::now().timestamp()));
+        write_private(&path, entry.as_bytes())?;
+        tracing::warn!(path = %path.display(), "dev mode: generated a field encryption key; set FIELD_KEYS in production");
+    }
+    let spec = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    FieldKeys::parse(&spec).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn decode_key(name: &str, hex_value: &str) -> anyhow::Result<SecretSlice<u8>> {

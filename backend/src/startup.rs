@@ -1,6 +1,7 @@
 //! Building the application: state, database, middleware, routes, server.
 //! `main` and the integration tests both go through [`Application::build`].
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
 use crate::error::AppError;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub keys: Keys,
     /// See `security::password::dummy_hash`.
     pub dummy_hash: String,
+    /// The time the second-factor checks use.
+    pub clock: Clock,
 }
 
 pub struct Application {
@@ -64,6 +67,7 @@ impl Application {
             pool,
             keys,
             dummy_hash,
+            clock: Clock::default(),
         });
         let server = run(listener, state.clone())?;
         reload_signing_keys_periodically(&state);

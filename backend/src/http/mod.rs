@@ -19,6 +19,9 @@ pub const ACCESS_COOKIE: &str = "__Host-access";
 /// The browser's refresh token (opaque, single use).
 pub const REFRESH_COOKIE: &str = "__Host-refresh";
 
+/// A login waiting for its second factor (no-JavaScript flow only).
+pub const MFA_COOKIE: &str = "__Host-mfa";
+
 /// Whether the request carries either of our auth cookies.
 pub fn has_auth_cookie(req: &actix_web::HttpRequest) -> bool {
     req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some()

@@ -5,9 +5,10 @@
 
 use crate::db::models::user::Role;
 use crate::error::AppError;
-use crate::http::{auth::Authenticated, client::RequestMeta};
+use crate::http::{auth::Authenticated, client::RequestMeta, MFA_COOKIE};
 use crate::routes::{api::v1::auth::end_session, session_cookie};
-use crate::services::{accounts, sessions};
+use crate::services::accounts::{self, LoginOutcome};
+use crate::services::{mfa, sessions};
 use crate::startup::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -30,6 +31,8 @@ fn back_with(page: &str, err: &AppError) -> HttpResponse {
         AppError::InvalidCredentials => "error=invalid_credentials".into(),
         AppError::Conflict(_) => "error=conflict".into(),
         AppError::BadRequest(_) => "error=bad_request".into(),
+        AppError::InvalidCode => "error=invalid_code".into(),
+        AppError::StepUpRequired => "error=step_up_required".into(),
         other => {
             // Logged with the request id, like any 5xx.
             tracing::error!(error = ?other, "form submission failed");
@@ -56,15 +59,48 @@ pub async fn login(
     form: web::Form<LoginRequest>,
 ) -> HttpResponse {
     match accounts::login(&state, &meta, form.into_inner()).await {
-        Ok((_, tokens)) => {
+        Ok(LoginOutcome::SignedIn(_, tokens)) => signed_in_redirect(&state, &tokens),
+        // The pending login's token travels in a short-lived HttpOnly cookie,
+        // never in the URL.
+        Ok(LoginOutcome::MfaRequired(token)) => {
             let mut resp = HttpResponse::SeeOther();
-            resp.insert_header((LOCATION, "/account"));
-            session_cookie::attach(
-                &mut resp,
-                session_cookie::issue(&tokens, state.settings.session_absolute),
-            );
+            resp.insert_header((LOCATION, "/login?step=mfa"));
+            resp.cookie(session_cookie::mfa_pending(&token));
             resp.finish()
         }
+        Err(e) => back_with("/login", &e),
+    }
+}
+
+fn signed_in_redirect(state: &AppState, tokens: &sessions::IssuedTokens) -> HttpResponse {
+    let mut resp = HttpResponse::SeeOther();
+    resp.insert_header((LOCATION, "/account"));
+    session_cookie::attach(
+        &mut resp,
+        session_cookie::issue(tokens, state.settings.session_absolute),
+    );
+    resp.cookie(session_cookie::clear_mfa_pending());
+    resp.finish()
+}
+
+#[derive(serde::Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+/// The second login step without JavaScript.
+pub async fn login_mfa(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let Some(token) = req.cookie(MFA_COOKIE).map(|c| c.value().to_owned()) else {
+        return see_other("/login?error=mfa_expired");
+    };
+    match mfa::complete_login(&state, &meta, &token, &form.code).await {
+        Ok((_, tokens)) => signed_in_redirect(&state, &tokens),
+        Err(AppError::InvalidCode) => see_other("/login?step=mfa&error=invalid_code"),
         Err(e) => back_with("/login", &e),
     }
 }

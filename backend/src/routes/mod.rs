@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/auth")
                 .route("/register", web::post().to(forms::register))
                 .route("/login", web::post().to(forms::login))
+                .route("/login/mfa", web::post().to(forms::login_mfa))
                 .route("/logout", web::post().to(forms::logout))
                 .route("/password", web::post().to(forms::change_password))
                 .route(

@@ -1,7 +1,7 @@
 //! The auth cookies: `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Strict`,
 //! `Path=/` (ASVS 3.4.1–3.4.4). Page scripts can read neither.
 
-use crate::http::{ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::http::{ACCESS_COOKIE, MFA_COOKIE, REFRESH_COOKIE};
 use crate::services::sessions::IssuedTokens;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::HttpResponseBuilder;
@@ -40,6 +40,17 @@ pub fn clear() -> [Cookie<'static>; 2] {
         c.make_removal();
         c
     })
+}
+
+/// The pending second login step of a no-JavaScript login (five minutes).
+pub fn mfa_pending(token: &str) -> Cookie<'static> {
+    build(MFA_COOKIE, token, Duration::from_secs(300))
+}
+
+pub fn clear_mfa_pending() -> Cookie<'static> {
+    let mut c = build(MFA_COOKIE, "", Duration::ZERO);
+    c.make_removal();
+    c
 }
 
 /// Adds `cookies` to a response being built.

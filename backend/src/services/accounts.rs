@@ -8,6 +8,7 @@ use crate::db::{
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::password;
+use crate::services::mfa;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::startup::AppState;
 use actix_web::web;
@@ -116,14 +117,22 @@ pub async fn register(
     Ok(user)
 }
 
+/// What a correct password leads to.
+pub enum LoginOutcome {
+    /// Signed in: a new session and its tokens.
+    SignedIn(User, IssuedTokens),
+    /// MFA is on: no session yet, only the token for the second step.
+    MfaRequired(String),
+}
+
 /// Checks the password and opens a new session (ASVS 3.2.1: a fresh session
-/// at every login). An unknown account and a wrong password take the same
-/// time and give the same answer.
+/// at every login), or asks for the second factor when MFA is on. An unknown
+/// account and a wrong password take the same time and give the same answer.
 pub async fn login(
     state: &AppState,
     meta: &RequestMeta,
     req: LoginRequest,
-) -> AppResult<(User, IssuedTokens)> {
+) -> AppResult<LoginOutcome> {
     let mut errors = Vec::new();
     let login = LoginName::parse(&req.login)
         .map_err(|e| errors.push(e))
@@ -167,6 +176,10 @@ pub async fn login(
         }
     };
 
+    if mfa::enabled(state, &user.id).await? {
+        let token = mfa::start_login(state, meta, &user).await?;
+        return Ok(LoginOutcome::MfaRequired(token));
+    }
     let tokens = sessions::open(state, meta, &user).await?;
     audit::record(
         &state.pool,
@@ -177,7 +190,7 @@ pub async fn login(
             .detail(serde_json::json!({ "session_id": tokens.session_id })),
     )
     .await?;
-    Ok((user, tokens))
+    Ok(LoginOutcome::SignedIn(user, tokens))
 }
 
 /// Changes the password after checking the current one, and ends every other
@@ -188,6 +201,7 @@ pub async fn change_password(
     who: &SignedIn,
     req: ChangePasswordRequest,
 ) -> AppResult<usize> {
+    mfa::require_recent(state, who).await?;
     let violations = PasswordPolicy::violations(
         &req.new_password,
         PasswordContext {

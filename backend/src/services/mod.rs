@@ -2,4 +2,5 @@
 //! validates, calls the pure security code and the database, and audits.
 
 pub mod accounts;
+pub mod mfa;
 pub mod sessions;

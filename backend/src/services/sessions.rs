@@ -119,6 +119,16 @@ fn issue_access(
 
 /// Opens a session for `user` (ASVS 3.2.1: a new session at every login).
 pub async fn open(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<IssuedTokens> {
+    open_with_mfa(state, meta, user, false).await
+}
+
+/// Opens a session; `mfa_verified` when the login proved the second factor.
+pub async fn open_with_mfa(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    mfa_verified: bool,
+) -> AppResult<IssuedTokens> {
     let refresh = RefreshToken::generate();
     let digest = refresh.digest(state.keys.session.expose_secret());
     let now = now();
@@ -145,6 +155,7 @@ pub async fn open(state: &AppState, meta: &RequestMeta, user: &User) -> AppResul
                     created_at: now,
                     last_seen_at: now,
                     expires_at: now + absolute,
+                    mfa_verified_at: mfa_verified.then_some(now),
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;

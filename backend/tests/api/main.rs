@@ -15,6 +15,7 @@ mod headers;
 mod health;
 mod helpers;
 mod limits;
+mod mfa;
 mod pages;
 mod sessions;
 mod tokens;

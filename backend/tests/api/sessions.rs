@@ -138,7 +138,8 @@ async fn asvs_3_3_3_a_password_change_ends_the_other_sessions() {
 
 #[tokio::test]
 async fn admins_list_and_revoke_anyones_sessions_and_users_cannot() {
-    let app = spawn_app().await;
+    // MFA for admins is covered in mfa.rs; here it is switched off.
+    let app = crate::helpers::spawn_app_with(&[("MFA_REQUIRED_FOR_ROLES", "none")]).await;
     backend::services::accounts::register(
         &app.state,
         None,

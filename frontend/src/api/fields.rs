@@ -57,6 +57,10 @@ pub fn describe(field: &str, code: &str) -> Option<&'static str> {
         ("login", "invalid") => "That is neither a valid username nor a valid e-mail address.",
         ("password", "required") => "Enter your password.",
         ("current_password", "required") => "Enter your current password.",
+        ("code", "required") => "Enter the code from your authenticator app.",
+        ("code", "invalid") => {
+            "That code is not valid. Check the time on your device and try the current code."
+        }
         ("current_password", "wrong") => "Your current password is not correct.",
         ("new_password", code) => return describe("password", code),
         ("password", "too_short") => "Password must be at least 12 characters.",

@@ -33,6 +33,74 @@ pub struct MeResponse {
     pub created_at: String,
 }
 
+/// What `POST /api/v1/auth/login` (and `/auth/token`) answer: either the user
+/// (signed in) or a request for the second factor, with the token that
+/// `POST /api/v1/auth/login/mfa` takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoginResponse {
+    pub mfa_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<MeResponse>,
+}
+
+/// The second step of a login with MFA.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaLoginRequest {
+    pub mfa_token: String,
+    /// A 6-digit TOTP code or a recovery code.
+    pub code: String,
+}
+
+/// A one-time code: TOTP (6 digits) or, where allowed, a recovery code.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaCodeRequest {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisableMfaRequest {
+    pub password: String,
+    pub code: String,
+}
+
+/// A new (not yet enabled) TOTP enrolment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MfaSetupResponse {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, as an SVG document.
+    pub qr_svg: String,
+}
+
+/// Shown once: at enrolment and when regenerated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RecoveryCodesResponse {
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MfaStatus {
+    pub enabled: bool,
+    /// RFC 3339, UTC.
+    pub enabled_at: Option<String>,
+    pub recovery_codes_remaining: i64,
+    /// Whether my roles require MFA (`MFA_REQUIRED_FOR_ROLES`).
+    pub required: bool,
+}
+
 /// One of my sessions, as `GET /api/v1/me/sessions` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -131,6 +199,9 @@ pub fn form_error_message(code: &str) -> Option<&'static str> {
         "bad_request" => "The form could not be read. Please try again.",
         "forbidden" => "The request was refused. Reload the page and try again.",
         "wrong_password" => "Your current password is not correct.",
+        "invalid_code" => "That code is not valid. Enter the current code from your authenticator app, or a recovery code.",
+        "step_up_required" => "For this change, first confirm it is you with a code from your authenticator app.",
+        "mfa_expired" => "The sign-in took too long. Enter your password again.",
         "server" => "Something went wrong on our side. Please try again.",
         _ => return None,
     })

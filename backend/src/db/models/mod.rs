@@ -3,6 +3,7 @@
 //! query builder, so every value is a bound parameter.
 
 pub mod audit_entry;
+pub mod mfa;
 pub mod refresh_token;
 pub mod session;
 pub mod user;

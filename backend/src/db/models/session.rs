@@ -18,6 +18,8 @@ pub struct Session {
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_reason: Option<String>,
+    /// When this session last proved the second factor (login or step-up).
+    pub mfa_verified_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -31,6 +33,7 @@ pub struct NewSession<'a> {
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub mfa_verified_at: Option<NaiveDateTime>,
 }
 
 impl Session {
@@ -80,6 +83,13 @@ impl Session {
             .order(sessions::created_at.desc())
             .select(Session::as_select())
             .load(conn)
+    }
+
+    pub fn mark_mfa_verified(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+        diesel::update(sessions::table.filter(sessions::id.eq(id)))
+            .set(sessions::mfa_verified_at.eq(Some(now)))
+            .execute(conn)
+            .map(|_| ())
     }
 
     pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
@@ -151,6 +161,7 @@ mod tests {
             expires_at: at(expires),
             revoked_at: revoked.then(|| at(1)),
             revoked_reason: None,
+            mfa_verified_at: None,
         }
     }
 

@@ -1,9 +1,11 @@
-//! Administration of other users' sessions. Requires the `admin` role, read
-//! from the database for this request (never from the token or a header).
+//! Administration of other users' sessions and MFA. Requires the `admin` role,
+//! read from the database for this request (never from the token or a
+//! header), and — for roles in `MFA_REQUIRED_FOR_ROLES` — an enrolled MFA.
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::http::{auth::Authenticated, client::RequestMeta};
+use crate::services::mfa;
 use crate::services::sessions::{self, SignedIn};
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
@@ -16,7 +18,7 @@ async fn require_admin(
     path: &str,
 ) -> AppResult<()> {
     if who.roles.iter().any(|r| r == "admin") {
-        return Ok(());
+        return mfa::require_enrolled_if_required(state, who).await;
     }
     audit::record(
         &state.pool,
@@ -56,5 +58,20 @@ pub async fn revoke_session(
 ) -> AppResult<HttpResponse> {
     require_admin(&state, &meta, &who, "/api/v1/admin/sessions/{id}").await?;
     sessions::revoke(&state, &meta, &who.user.id, None, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove a user's MFA (lost device); ends all of that user's sessions.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/mfa/reset", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reset_mfa(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/mfa/reset").await?;
+    mfa::admin_reset(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,14 +1,16 @@
-use crate::db::models::user::Role;
+use crate::db::{self, models::user::Role, models::user::User};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
 use crate::http::{client::RequestMeta, json::ApiJson, REFRESH_COOKIE};
 use crate::routes::session_cookie;
-use crate::services::{accounts, sessions};
+use crate::services::accounts::{self, LoginOutcome};
+use crate::services::sessions::IssuedTokens;
+use crate::services::{mfa, sessions};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{
-    ErrorBody, LoginRequest, MeResponse, RefreshRequest, RegisterRequest, RegisteredResponse,
-    TokenResponse,
+    ErrorBody, LoginRequest, LoginResponse, MeResponse, MfaLoginRequest, RefreshRequest,
+    RegisterRequest, RegisteredResponse, TokenResponse,
 };
 
 /// Create an account (role `user`). Does not sign in.
@@ -33,12 +35,53 @@ pub async fn register(
     }))
 }
 
+/// The signed-in user's view, for a login response.
+async fn me_of(state: &AppState, user: User) -> AppResult<MeResponse> {
+    let uid = user.id.clone();
+    let roles = db::run(&state.pool, move |c| Ok(User::roles(c, &uid)?)).await?;
+    Ok(MeResponse {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        roles,
+        created_at: user.created_at.and_utc().to_rfc3339(),
+    })
+}
+
+/// A browser's signed-in answer: the user, and both cookies.
+async fn signed_in_response(
+    state: &AppState,
+    user: User,
+    tokens: &IssuedTokens,
+) -> AppResult<HttpResponse> {
+    let me = me_of(state, user).await?;
+    let mut resp = HttpResponse::Ok();
+    session_cookie::attach(
+        &mut resp,
+        session_cookie::issue(tokens, state.settings.session_absolute),
+    );
+    Ok(resp.json(LoginResponse {
+        mfa_required: false,
+        mfa_token: None,
+        user: Some(me),
+    }))
+}
+
+fn mfa_required_response(mfa_token: String) -> HttpResponse {
+    HttpResponse::Ok().json(LoginResponse {
+        mfa_required: true,
+        mfa_token: Some(mfa_token),
+        user: None,
+    })
+}
+
 /// Browser sign-in: sets the `__Host-access` and `__Host-refresh` cookies
-/// (HttpOnly: page scripts never see the tokens).
+/// (HttpOnly: page scripts never see the tokens). With MFA on, answers
+/// `{mfa_required: true, mfa_token}` instead and creates no session.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = MeResponse, headers(("Set-Cookie" = String, description = "__Host-access and __Host-refresh; HttpOnly, Secure, SameSite=Strict"))),
+        (status = 200, body = LoginResponse, headers(("Set-Cookie" = String, description = "__Host-access and __Host-refresh; HttpOnly, Secure, SameSite=Strict (not when MFA is required)"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid credentials"),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
@@ -47,30 +90,28 @@ pub async fn login(
     meta: RequestMeta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (user, tokens) = accounts::login(&state, &meta, body).await?;
-    let roles = {
-        let uid = user.id.clone();
-        crate::db::run(&state.pool, move |c| {
-            Ok(crate::db::models::user::User::roles(c, &uid)?)
-        })
-        .await?
-    };
-    let me = MeResponse {
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        roles,
-        created_at: user.created_at.and_utc().to_rfc3339(),
-    };
-    let mut resp = HttpResponse::Ok();
-    session_cookie::attach(
-        &mut resp,
-        session_cookie::issue(&tokens, state.settings.session_absolute),
-    );
-    Ok(resp.json(me))
+    match accounts::login(&state, &meta, body).await? {
+        LoginOutcome::SignedIn(user, tokens) => signed_in_response(&state, user, &tokens).await,
+        LoginOutcome::MfaRequired(token) => Ok(mfa_required_response(token)),
+    }
 }
 
-/// API-client sign-in: returns the tokens in the body, sets no cookie.
+/// The second login step for browsers: the `mfa_token` from the first step
+/// and a TOTP or recovery code. Sets the cookies.
+#[utoipa::path(post, path = "/api/v1/auth/login/mfa", tag = "auth",
+    request_body = MfaLoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "invalid code or expired token")))]
+pub async fn login_mfa(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<MfaLoginRequest>,
+) -> AppResult<HttpResponse> {
+    let (user, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
+    signed_in_response(&state, user, &tokens).await
+}
+
+/// API-client sign-in: returns the tokens in the body, sets no cookie. With
+/// MFA on, answers `{mfa_required: true, mfa_token}`; finish at `/api/v1/auth/token/mfa`.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -83,7 +124,22 @@ pub async fn token(
     meta: RequestMeta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (_, tokens) = accounts::login(&state, &meta, body).await?;
+    match accounts::login(&state, &meta, body).await? {
+        LoginOutcome::SignedIn(_, tokens) => Ok(HttpResponse::Ok().json(token_response(tokens))),
+        LoginOutcome::MfaRequired(token) => Ok(mfa_required_response(token)),
+    }
+}
+
+/// The second step for API clients.
+#[utoipa::path(post, path = "/api/v1/auth/token/mfa", tag = "auth",
+    request_body = MfaLoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+pub async fn token_mfa(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<MfaLoginRequest>,
+) -> AppResult<HttpResponse> {
+    let (_, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
     Ok(HttpResponse::Ok().json(token_response(tokens)))
 }
 

@@ -1,0 +1,87 @@
+//! `/api/v1/me/mfa`: my two-factor authentication.
+
+use crate::error::AppResult;
+use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
+use crate::services::mfa;
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use frontend::api::{
+    DisableMfaRequest, ErrorBody, MfaCodeRequest, MfaSetupResponse, MfaStatus,
+    RecoveryCodesResponse,
+};
+
+/// Whether MFA is on, since when, and how many recovery codes are left.
+#[utoipa::path(get, path = "/api/v1/me/mfa", tag = "mfa",
+    responses((status = 200, body = MfaStatus), (status = 401, body = ErrorBody)))]
+pub async fn status(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(mfa::status(&state, &who).await?))
+}
+
+/// Start enrolment: a new secret, its `otpauth://` URI and QR code. Nothing is enabled yet.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/setup", tag = "mfa",
+    responses((status = 200, body = MfaSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "already on")))]
+pub async fn setup(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(mfa::setup(&state, &meta, &who).await?))
+}
+
+/// Finish enrolment with a current code; returns 10 recovery codes, shown once.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/confirm", tag = "mfa",
+    request_body = MfaCodeRequest,
+    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "wrong code")))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    ApiJson(body): ApiJson<MfaCodeRequest>,
+) -> AppResult<HttpResponse> {
+    let recovery_codes = mfa::confirm(&state, &meta, &who, &body.code).await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
+}
+
+/// Prove the second factor again, for the sensitive actions that require it.
+#[utoipa::path(post, path = "/api/v1/me/mfa/step-up", tag = "mfa",
+    request_body = MfaCodeRequest,
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn step_up(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    ApiJson(body): ApiJson<MfaCodeRequest>,
+) -> AppResult<HttpResponse> {
+    mfa::step_up(&state, &meta, &who, &body.code).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// New recovery codes; the old set stops working. Needs a recent step-up.
+#[utoipa::path(post, path = "/api/v1/me/mfa/recovery-codes", tag = "mfa",
+    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "step_up_required")))]
+pub async fn regenerate(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+) -> AppResult<HttpResponse> {
+    let recovery_codes = mfa::regenerate_recovery_codes(&state, &meta, &who).await?;
+    Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
+}
+
+/// Turn MFA off: needs the password and a current code.
+#[utoipa::path(post, path = "/api/v1/me/mfa/disable", tag = "mfa",
+    request_body = DisableMfaRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn disable(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    ApiJson(body): ApiJson<DisableMfaRequest>,
+) -> AppResult<HttpResponse> {
+    mfa::disable(&state, &meta, &who, body.password, &body.code).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,527 @@
+//! Two-factor authentication with TOTP: enrolment, the second login step,
+//! recovery codes, step-up for sensitive actions, disabling and admin reset.
+//!
+//! Every enrolment, confirmation, failure, replay, recovery-code use, reset
+//! and step-up is an audit event.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::mfa::{MfaChallenge, RecoveryCode, UserMfa},
+    models::session::Session,
+    models::user::User,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::security::field_crypto::FieldRef;
+use crate::security::refresh_token::RefreshToken;
+use crate::security::{password, recovery_codes, totp};
+use crate::services::sessions::{self, IssuedTokens, SignedIn};
+use crate::startup::AppState;
+use actix_web::web;
+use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
+use secrecy::ExposeSecret;
+
+/// How long the second login step may take.
+const CHALLENGE_TTL_SECS: i64 = 300;
+/// Wrong codes allowed per login attempt before the password must be entered again.
+const CHALLENGE_MAX_FAILURES: i32 = 5;
+
+fn secret_field(user_id: &str) -> FieldRef<'_> {
+    FieldRef {
+        table: "user_mfa",
+        column: "secret",
+        row_id: user_id,
+    }
+}
+
+fn decrypt_secret(state: &AppState, row: &UserMfa) -> AppResult<totp::TotpSecret> {
+    let bytes = state
+        .keys
+        .fields
+        .decrypt(secret_field(&row.user_id), &row.secret)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("cannot decrypt a TOTP secret: {e}")))?;
+    Ok(totp::TotpSecret::from_bytes(bytes))
+}
+
+async fn record(state: &AppState, meta: Option<&RequestMeta>, event: AuditEvent) -> AppResult<()> {
+    audit::record(&state.pool, meta, event).await
+}
+
+pub async fn enabled(state: &AppState, user_id: &str) -> AppResult<bool> {
+    let uid = user_id.to_owned();
+    let row = db::run(&state.pool, move |c| Ok(UserMfa::find(c, &uid)?)).await?;
+    Ok(row.is_some_and(|r| r.enabled_at.is_some()))
+}
+
+pub async fn status(state: &AppState, who: &SignedIn) -> AppResult<MfaStatus> {
+    let uid = who.user.id.clone();
+    let (row, remaining) = db::run(&state.pool, move |c| {
+        Ok((UserMfa::find(c, &uid)?, RecoveryCode::remaining(c, &uid)?))
+    })
+    .await?;
+    let enabled_at = row.and_then(|r| r.enabled_at);
+    Ok(MfaStatus {
+        enabled: enabled_at.is_some(),
+        enabled_at: enabled_at.map(|t| t.and_utc().to_rfc3339()),
+        recovery_codes_remaining: if enabled_at.is_some() { remaining } else { 0 },
+        required: requires_mfa(state, &who.roles),
+    })
+}
+
+/// Whether these roles must use MFA (`MFA_REQUIRED_FOR_ROLES`).
+pub fn requires_mfa(state: &AppState, roles: &[String]) -> bool {
+    roles
+        .iter()
+        .any(|r| state.settings.mfa_required_for_roles.contains(r))
+}
+
+/// Starts an enrolment: a new secret, stored encrypted, not enabled yet.
+pub async fn setup(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+) -> AppResult<MfaSetupResponse> {
+    if enabled(state, &who.user.id).await? {
+        return Err(AppError::Conflict(
+            "two-factor authentication is already on".into(),
+        ));
+    }
+    let secret = totp::TotpSecret::generate();
+    let stored = state
+        .keys
+        .fields
+        .encrypt(secret_field(&who.user.id), secret.bytes())
+        .map_err(AppError::internal)?;
+    let uri = totp::provisioning_uri(&secret, &state.settings.mfa_issuer, &who.user.username)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cannot build the otpauth URI")))?;
+    let qr_svg = totp::qr_svg(&uri)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cannot draw the QR code")))?;
+    let uid = who.user.id.clone();
+    db::run(&state.pool, move |c| {
+        Ok(UserMfa::start(c, &uid, &stored, sessions::now())?)
+    })
+    .await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.setup", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(who.user.id.clone()),
+    )
+    .await?;
+    Ok(MfaSetupResponse {
+        secret: secret.base32(),
+        otpauth_uri: uri,
+        qr_svg,
+    })
+}
+
+/// New recovery codes for `user_id` (replacing any old set); returns them in clear, once.
+async fn issue_recovery_codes(state: &AppState, user_id: &str) -> AppResult<Vec<String>> {
+    let codes = recovery_codes::generate();
+    let key = state.keys.session.expose_secret();
+    let digests: Vec<String> = codes
+        .iter()
+        .filter_map(|c| recovery_codes::normalize(c))
+        .map(|n| recovery_codes::digest(key, &n))
+        .collect();
+    let uid = user_id.to_owned();
+    db::run(&state.pool, move |c| {
+        Ok(RecoveryCode::replace(c, &uid, &digests, sessions::now())?)
+    })
+    .await?;
+    Ok(codes)
+}
+
+/// Enables MFA when `code` is valid for the pending secret; returns the recovery codes.
+pub async fn confirm(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    code: &str,
+) -> AppResult<Vec<String>> {
+    let uid = who.user.id.clone();
+    let row = db::run(&state.pool, move |c| Ok(UserMfa::find(c, &uid)?)).await?;
+    let Some(row) = row.filter(|r| r.enabled_at.is_none()) else {
+        return Err(AppError::Conflict(
+            "there is no pending two-factor setup: start it first".into(),
+        ));
+    };
+    let secret = decrypt_secret(state, &row)?;
+    let step = match totp::verify(&secret, code, state.clock.now_unix(), None) {
+        Ok(step) => step,
+        Err(_) => {
+            record(
+                state,
+                Some(meta),
+                AuditEvent::new("mfa.confirm", Outcome::Failure).actor(who.user.id.clone()),
+            )
+            .await?;
+            return Err(AppError::Validation(vec![FieldError::new(
+                "code", "invalid",
+            )]));
+        }
+    };
+    let (uid, sid) = (who.user.id.clone(), who.session.id.clone());
+    db::run(&state.pool, move |c| {
+        let now = sessions::now();
+        UserMfa::enable(c, &uid, step, now)?;
+        Session::mark_mfa_verified(c, &sid, now)?;
+        Ok(())
+    })
+    .await?;
+    let codes = issue_recovery_codes(state, &who.user.id).await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.enable", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(who.user.id.clone()),
+    )
+    .await?;
+    Ok(codes)
+}
+
+/// How a second factor was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    Totp,
+    RecoveryCode,
+}
+
+/// Checks a TOTP code (once per step) or, if `allow_recovery`, a recovery
+/// code (once ever) for `user_id`. Failures and replays are audited here.
+pub async fn verify_second_factor(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    code: &str,
+    allow_recovery: bool,
+    purpose: &'static str,
+) -> AppResult<Proof> {
+    let uid = user_id.to_owned();
+    let row = db::run(&state.pool, move |c| Ok(UserMfa::find(c, &uid)?)).await?;
+    let Some(row) = row.filter(|r| r.enabled_at.is_some()) else {
+        return Err(AppError::InvalidCode);
+    };
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
+        let secret = decrypt_secret(state, &row)?;
+        match totp::verify(
+            &secret,
+            &compact,
+            state.clock.now_unix(),
+            row.last_used_step,
+        ) {
+            Ok(step) => {
+                let uid = user_id.to_owned();
+                let fresh =
+                    db::run(&state.pool, move |c| Ok(UserMfa::use_step(c, &uid, step)?)).await?;
+                if fresh {
+                    return Ok(Proof::Totp);
+                }
+                replay(state, meta, user_id, purpose).await?;
+            }
+            Err(totp::TotpError::Replay) => replay(state, meta, user_id, purpose).await?,
+            Err(totp::TotpError::Invalid) => failure(state, meta, user_id, purpose).await?,
+        }
+        return Err(AppError::InvalidCode);
+    }
+    if allow_recovery {
+        if let Some(normalized) = recovery_codes::normalize(code) {
+            let digest = recovery_codes::digest(state.keys.session.expose_secret(), &normalized);
+            let uid = user_id.to_owned();
+            let (used, remaining) = db::run(&state.pool, move |c| {
+                let used = RecoveryCode::consume(c, &uid, &digest, sessions::now())?;
+                Ok((used, RecoveryCode::remaining(c, &uid)?))
+            })
+            .await?;
+            if used {
+                record(
+                    state,
+                    Some(meta),
+                    AuditEvent::new("mfa.recovery_code_used", Outcome::Success)
+                        .actor(user_id.to_owned())
+                        .detail(serde_json::json!({ "purpose": purpose, "remaining": remaining })),
+                )
+                .await?;
+                return Ok(Proof::RecoveryCode);
+            }
+        }
+    }
+    failure(state, meta, user_id, purpose).await?;
+    Err(AppError::InvalidCode)
+}
+
+async fn failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    purpose: &str,
+) -> AppResult<()> {
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.verify", Outcome::Failure)
+            .target(user_id.to_owned())
+            .detail(serde_json::json!({ "purpose": purpose, "reason": "invalid_code" })),
+    )
+    .await
+}
+
+async fn replay(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    purpose: &str,
+) -> AppResult<()> {
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.replay", Outcome::Denied)
+            .target(user_id.to_owned())
+            .detail(serde_json::json!({ "purpose": purpose })),
+    )
+    .await
+}
+
+/// After a correct password for a user with MFA: a short-lived, single-use
+/// token for the second step. No session exists yet.
+pub async fn start_login(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<String> {
+    let token = RefreshToken::generate();
+    let digest = token.digest(state.keys.session.expose_secret());
+    let uid = user.id.clone();
+    db::run(&state.pool, move |c| {
+        let now = sessions::now();
+        Ok(MfaChallenge::create(
+            c,
+            &digest,
+            &uid,
+            now,
+            now + chrono::Duration::seconds(CHALLENGE_TTL_SECS),
+        )?)
+    })
+    .await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("auth.login", Outcome::Success)
+            .target(user.id.clone())
+            .detail(serde_json::json!({ "step": "password", "next": "mfa" })),
+    )
+    .await?;
+    Ok(token.expose().to_owned())
+}
+
+/// The second login step: the pending login's token and a TOTP or recovery code.
+pub async fn complete_login(
+    state: &AppState,
+    meta: &RequestMeta,
+    mfa_token: &str,
+    code: &str,
+) -> AppResult<(User, IssuedTokens)> {
+    let Some(token) = RefreshToken::parse(mfa_token) else {
+        return Err(AppError::InvalidCode);
+    };
+    let digest = token.digest(state.keys.session.expose_secret());
+    let found = db::run(&state.pool, move |c| {
+        let Some(ch) = MfaChallenge::find_by_hash(c, &digest)? else {
+            return Ok(None);
+        };
+        let user = User::find_by_id(c, &ch.user_id)?;
+        Ok(user.map(|u| (ch, u)))
+    })
+    .await?;
+    let now = sessions::now();
+    let Some((challenge, user)) = found.filter(|(ch, _)| {
+        ch.used_at.is_none() && ch.expires_at > now && ch.failed_attempts < CHALLENGE_MAX_FAILURES
+    }) else {
+        record(
+            state,
+            Some(meta),
+            AuditEvent::new("mfa.verify", Outcome::Denied)
+                .detail(serde_json::json!({ "purpose": "login", "reason": "unknown_used_or_expired_token" })),
+        )
+        .await?;
+        return Err(AppError::InvalidCode);
+    };
+    match verify_second_factor(state, meta, &user.id, code, true, "login").await {
+        Ok(proof) => {
+            let id = challenge.id.clone();
+            let first = db::run(&state.pool, move |c| {
+                Ok(MfaChallenge::consume(c, &id, sessions::now())?)
+            })
+            .await?;
+            if !first {
+                return Err(AppError::InvalidCode);
+            }
+            let tokens = sessions::open_with_mfa(state, meta, &user, true).await?;
+            record(
+                state,
+                Some(meta),
+                AuditEvent::new("auth.login", Outcome::Success)
+                    .actor(user.id.clone())
+                    .target(user.id.clone())
+                    .detail(serde_json::json!({
+                        "step": "mfa",
+                        "method": if proof == Proof::Totp { "totp" } else { "recovery_code" },
+                        "session_id": tokens.session_id,
+                    })),
+            )
+            .await?;
+            Ok((user, tokens))
+        }
+        Err(e) => {
+            let id = challenge.id.clone();
+            db::run(&state.pool, move |c| {
+                Ok(MfaChallenge::record_failure(c, &id)?)
+            })
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Proves the second factor again for this session (step-up).
+pub async fn step_up(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    code: &str,
+) -> AppResult<()> {
+    verify_second_factor(state, meta, &who.user.id, code, false, "step_up").await?;
+    let sid = who.session.id.clone();
+    db::run(&state.pool, move |c| {
+        Ok(Session::mark_mfa_verified(c, &sid, sessions::now())?)
+    })
+    .await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.step_up", Outcome::Success).actor(who.user.id.clone()),
+    )
+    .await
+}
+
+/// For sensitive actions: a user with MFA must have proven it within
+/// `STEP_UP_WINDOW_SECS`, else `401 step_up_required`. (A user without MFA
+/// has no second factor to prove; those actions ask for the password.)
+pub async fn require_recent(state: &AppState, who: &SignedIn) -> AppResult<()> {
+    if !enabled(state, &who.user.id).await? {
+        return Ok(());
+    }
+    let window =
+        chrono::Duration::from_std(state.settings.step_up_window).map_err(AppError::internal)?;
+    let recent = who
+        .session
+        .mfa_verified_at
+        .is_some_and(|t| sessions::now() - t <= window);
+    if recent {
+        Ok(())
+    } else {
+        Err(AppError::StepUpRequired)
+    }
+}
+
+/// Admin routes: a user whose roles require MFA must have enrolled first.
+pub async fn require_enrolled_if_required(state: &AppState, who: &SignedIn) -> AppResult<()> {
+    if requires_mfa(state, &who.roles) && !enabled(state, &who.user.id).await? {
+        return Err(AppError::MfaEnrollmentRequired);
+    }
+    Ok(())
+}
+
+/// New recovery codes (the old ones stop working). Needs a recent step-up.
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+) -> AppResult<Vec<String>> {
+    if !enabled(state, &who.user.id).await? {
+        return Err(AppError::Conflict(
+            "two-factor authentication is off".into(),
+        ));
+    }
+    require_recent(state, who).await?;
+    let codes = issue_recovery_codes(state, &who.user.id).await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.recovery_codes_regenerated", Outcome::Success)
+            .actor(who.user.id.clone()),
+    )
+    .await?;
+    Ok(codes)
+}
+
+/// Turns MFA off: needs the password and a current code.
+pub async fn disable(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    password_input: String,
+    code: &str,
+) -> AppResult<()> {
+    let phc = who.user.password_hash.clone();
+    let ok = web::block(move || password::verify(&password_input, &phc))
+        .await
+        .map_err(AppError::internal)?;
+    if !ok {
+        record(
+            state,
+            Some(meta),
+            AuditEvent::new("mfa.disable", Outcome::Failure)
+                .actor(who.user.id.clone())
+                .detail(serde_json::json!({ "reason": "wrong_password" })),
+        )
+        .await?;
+        return Err(AppError::Validation(vec![FieldError::new(
+            "current_password",
+            "wrong",
+        )]));
+    }
+    verify_second_factor(state, meta, &who.user.id, code, false, "disable").await?;
+    let uid = who.user.id.clone();
+    db::run(&state.pool, move |c| Ok(UserMfa::remove(c, &uid)?)).await?;
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.disable", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(who.user.id.clone()),
+    )
+    .await
+}
+
+/// An administrator removes a user's MFA (lost device) and ends all of that
+/// user's sessions.
+pub async fn admin_reset(
+    state: &AppState,
+    meta: &RequestMeta,
+    admin: &SignedIn,
+    user_id: &str,
+) -> AppResult<()> {
+    let uid = user_id.to_owned();
+    let exists = db::run(&state.pool, move |c| {
+        let found = User::find_by_id(c, &uid)?.is_some();
+        if found {
+            UserMfa::remove(c, &uid)?;
+        }
+        Ok(found)
+    })
+    .await?;
+    if !exists {
+        return Err(AppError::NotFound);
+    }
+    record(
+        state,
+        Some(meta),
+        AuditEvent::new("mfa.admin_reset", Outcome::Success)
+            .actor(admin.user.id.clone())
+            .target(user_id.to_owned()),
+    )
+    .await?;
+    sessions::revoke_all_except(state, meta, user_id, None, "mfa_reset_by_admin").await?;
+    Ok(())
+}
