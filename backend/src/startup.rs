@@ -14,14 +14,14 @@ use crate::http::{
 use crate::routes;
 use crate::secrets::Keys;
 use crate::security::password;
-use crate::services::sessions;
+use crate::services::{mfa, sessions};
 use actix_files::Files;
 use actix_web::dev::Server;
 use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use anyhow::Context;
-use frontend::api::{MeResponse, SessionInfo};
+use frontend::api::{MeResponse, MfaStatus, SessionInfo};
 use frontend::page_data::{PageData, PageDataSource, PageFuture};
 use leptos::prelude::*;
 use leptos_actix::{generate_route_list, LeptosRoutes};
@@ -187,6 +187,22 @@ struct RequestPageData {
 }
 
 impl PageData for RequestPageData {
+    fn mfa_status(&self) -> PageFuture<Option<MfaStatus>> {
+        let (state, token) = (self.state.clone(), self.access_token.clone());
+        Box::pin(async move {
+            let who = sessions::authenticate(&state, token.as_deref())
+                .await
+                .ok()?;
+            match mfa::status(&state, &who).await {
+                Ok(status) => Some(status),
+                Err(e) => {
+                    tracing::error!(error = ?e, "could not load the MFA status for a page");
+                    None
+                }
+            }
+        })
+    }
+
     fn current_user(&self) -> PageFuture<Option<MeResponse>> {
         let (state, token) = (self.state.clone(), self.access_token.clone());
         Box::pin(async move {

@@ -16,10 +16,23 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
 
 /// POSTs `body` as JSON; the error body the API returned, or a stand-in.
 pub async fn post_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), ErrorBody> {
+    send(url, body).await.map(|_| ())
+}
+
+/// POSTs `body` as JSON and parses the JSON answer.
+pub async fn post_json_for<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+    url: &str,
+    body: &T,
+) -> Result<R, ErrorBody> {
+    let resp = send(url, body).await?;
+    resp.json().await.map_err(|_| network_error())
+}
+
+async fn send<T: serde::Serialize>(url: &str, body: &T) -> Result<Response, ErrorBody> {
     let request = Request::post(url).json(body).map_err(|_| network_error())?;
     let resp = request.send().await.map_err(|_| network_error())?;
     if resp.ok() {
-        Ok(())
+        Ok(resp)
     } else {
         Err(error_body(resp).await)
     }

@@ -6,7 +6,7 @@
 //! the JSON API. Either way the pages only display: every decision is taken
 //! again by the backend.
 
-use crate::api::{MeResponse, SessionInfo};
+use crate::api::{MeResponse, MfaStatus, SessionInfo};
 use leptos::prelude::*;
 
 /// A boxed future, as the server-side data source returns them.
@@ -18,6 +18,7 @@ pub type PageFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> +
 pub trait PageData: Send + Sync {
     fn current_user(&self) -> PageFuture<Option<MeResponse>>;
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>>;
+    fn mfa_status(&self) -> PageFuture<Option<MfaStatus>>;
 }
 
 #[cfg(feature = "ssr")]
@@ -38,6 +39,32 @@ pub fn use_current_user() -> CurrentUser {
 /// My sessions, for the Sessions page (`None` when not signed in).
 pub fn sessions_resource() -> Resource<Option<Vec<SessionInfo>>> {
     Resource::new(|| (), |_| load_sessions())
+}
+
+/// My MFA status, for the account page (`None` when not signed in).
+pub fn mfa_status_resource() -> Resource<Option<MfaStatus>> {
+    Resource::new(|| (), |_| load_mfa_status())
+}
+
+#[cfg(feature = "ssr")]
+fn load_mfa_status() -> impl std::future::Future<Output = Option<MfaStatus>> + Send {
+    let source = use_context::<PageDataSource>();
+    async move {
+        match source {
+            Some(source) => source.0.mfa_status().await,
+            None => None,
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn load_mfa_status() -> impl std::future::Future<Output = Option<MfaStatus>> + Send {
+    send_wrapper::SendWrapper::new(async { crate::client::get_json("/api/v1/me/mfa").await })
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+async fn load_mfa_status() -> Option<MfaStatus> {
+    None
 }
 
 #[cfg(feature = "ssr")]

@@ -22,6 +22,7 @@ pub fn TextField(
     #[prop(default = "text")] input_type: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
+    #[prop(default = "text")] input_mode: &'static str,
     value: RwSignal<String>,
     errors: RwSignal<Vec<FieldError>>,
 ) -> impl IntoView {
@@ -52,6 +53,7 @@ pub fn TextField(
                 name=name
                 type=input_type
                 autocomplete=autocomplete
+                inputmode=input_mode
                 aria-invalid=invalid
                 aria-describedby=described_by
                 bind:value=value
@@ -85,6 +87,18 @@ pub struct FormState {
     pub errors: RwSignal<Vec<FieldError>>,
     pub alert: RwSignal<Option<String>>,
     pub pending: RwSignal<bool>,
+    /// The server asked for a fresh second factor (`step_up_required`); the
+    /// submission waits in `retry` until the code is confirmed.
+    pub step_up: RwSignal<bool>,
+    retry: RwSignal<Option<Retry>>,
+}
+
+/// A submission to send again after a step-up.
+#[derive(Clone)]
+struct Retry {
+    url: &'static str,
+    body: serde_json::Value,
+    next: &'static str,
 }
 
 impl FormState {
@@ -107,6 +121,8 @@ impl FormState {
             errors: RwSignal::new(errors),
             alert: RwSignal::new(alert),
             pending: RwSignal::new(false),
+            step_up: RwSignal::new(false),
+            retry: RwSignal::new(None),
         }
     }
 
@@ -131,20 +147,81 @@ impl FormState {
         }
         #[cfg(feature = "hydrate")]
         {
-            self.pending.set(true);
-            let body = body();
-            leptos::task::spawn_local(async move {
-                match crate::client::post_json(url, &body).await {
-                    Ok(()) => crate::client::go_to(next),
-                    Err(e) => {
-                        self.pending.set(false);
+            let body = serde_json::to_value(body()).unwrap_or_default();
+            self.send(Retry { url, body, next });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (url, body, next);
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn send(self, attempt: Retry) {
+        self.pending.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::client::post_json(attempt.url, &attempt.body).await {
+                Ok(()) => crate::client::go_to(attempt.next),
+                Err(e) => {
+                    self.pending.set(false);
+                    if e.error == "step_up_required" {
+                        self.alert
+                            .set(form_error_message("step_up_required").map(str::to_owned));
+                        self.retry.set(Some(attempt));
+                        self.step_up.set(true);
+                    } else {
                         self.errors.set(e.fields);
                         self.alert.set(Some(e.error));
                     }
                 }
-            });
+            }
+        });
+    }
+
+    /// After a successful step-up: send the waiting submission again.
+    pub fn resume(self) {
+        self.step_up.set(false);
+        self.alert.set(None);
+        #[cfg(feature = "hydrate")]
+        if let Some(attempt) = self.retry.get_untracked() {
+            self.send(attempt);
         }
+    }
+}
+
+/// Asks for a code when the server wants a fresh second factor, confirms it
+/// with `POST /api/v1/me/mfa/step-up`, then resumes the form's submission.
+#[component]
+pub fn StepUpPrompt(form: FormState) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = code.get_untracked();
+        if value.trim().is_empty() {
+            errors.set(vec![FieldError::new("code", "required")]);
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let body = crate::api::MfaCodeRequest { code: value };
+            match crate::client::post_json("/api/v1/me/mfa/step-up", &body).await {
+                Ok(()) => {
+                    code.set(String::new());
+                    errors.set(Vec::new());
+                    form.resume();
+                }
+                Err(_) => errors.set(vec![FieldError::new("code", "invalid")]),
+            }
+        });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (url, body, next);
+        let _ = value;
+    };
+    view! {
+        <Show when=move || form.step_up.get()>
+            <form class="card-form step-up" on:submit=on_submit novalidate>
+                <TextField name="code" label="Authentication code" autocomplete="one-time-code"
+                    input_mode="numeric" value=code errors=errors/>
+                <button type="submit">"Confirm"</button>
+            </form>
+        </Show>
     }
 }

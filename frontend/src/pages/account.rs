@@ -1,7 +1,8 @@
 use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
-use crate::components::form::{FormAlert, FormState, TextField};
+use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
-use crate::page_data::use_current_user;
+use crate::page_data::{mfa_status_resource, use_current_user};
+use crate::pages::two_factor::TwoFactor;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -27,6 +28,7 @@ pub fn check_password_change(
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let user = use_current_user();
+    let mfa = mfa_status_resource();
     view! {
         <Title text="Your account"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -41,6 +43,11 @@ pub fn AccountPage() -> impl IntoView {
                             <dt>"Member since"</dt><dd>{short_time(&me.created_at)}</dd>
                         </dl>
                         <p><A href="/account/sessions">"Sessions: where you are signed in"</A></p>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                mfa.await.map(|status| view! { <TwoFactor status=status/> })
+                            })}
+                        </Suspense>
                         <ChangePassword username=me.username.clone() email=me.email.clone()/>
                         <section aria-labelledby="sign-out">
                             <h2 id="sign-out">"Sign out"</h2>
@@ -97,6 +104,7 @@ fn ChangePassword(username: String, email: String) -> impl IntoView {
                 <p class="notice" role="status">"Your password was changed. Your other sessions were signed out."</p>
             })}
             <FormAlert message=form.alert.into()/>
+            <StepUpPrompt form=form/>
             <form method="post" action="/auth/password" on:submit=on_submit novalidate class="card-form">
                 <TextField name="current_password" label="Current password" input_type="password"
                     autocomplete="current-password" value=current errors=form.errors/>

@@ -1,6 +1,9 @@
-//! The login form. Without JavaScript it posts to `/auth/login` and the server
-//! redirects; once hydrated it checks the fields first, then calls the JSON
-//! API and shows the server's answer in place.
+//! The login form, in two steps when MFA is on: password, then a code.
+//!
+//! Without JavaScript the forms post to `/auth/login` and `/auth/login/mfa`
+//! and the server redirects (the pending login travels in an HttpOnly
+//! cookie). Once hydrated, the page checks the fields first, calls the JSON
+//! API, and shows the code step or the server's answer in place.
 
 use crate::api::{FieldError, LoginName, LoginRequest};
 use crate::components::form::{FormAlert, FormState, TextField};
@@ -20,19 +23,88 @@ pub fn check(login: &str, password: &str) -> Vec<FieldError> {
     errors
 }
 
+/// The second step's check: something that could be a code.
+pub fn check_code(code: &str) -> Vec<FieldError> {
+    if code.trim().is_empty() {
+        vec![FieldError::new("code", "required")]
+    } else {
+        Vec::new()
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map().read_untracked();
+    let registered = query.get("registered").is_some();
+    // `step=mfa` comes from the no-JavaScript flow's redirect.
+    let server_mfa_step = query.get("step").as_deref() == Some("mfa");
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let registered = use_query_map().read_untracked().get("registered").is_some();
+    let code = RwSignal::new(String::new());
     let form = FormState::from_query();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+    // Hydrated flow: the pending login's token, in memory only.
+    let mfa_token = RwSignal::new(None::<String>);
+    let show_code_step = move || server_mfa_step || mfa_token.with(Option::is_some);
+
+    let on_password = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         let found = check(&login.get_untracked(), &password.get_untracked());
-        let body = move || LoginRequest {
-            login: login.get_untracked(),
-            password: password.get_untracked(),
+        if !found.is_empty() {
+            form.alert.set(None);
+            form.errors.set(found);
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            form.pending.set(true);
+            let body = LoginRequest {
+                login: login.get_untracked(),
+                password: password.get_untracked(),
+            };
+            leptos::task::spawn_local(async move {
+                let answer: Result<crate::api::LoginResponse, _> =
+                    crate::client::post_json_for("/api/v1/auth/login", &body).await;
+                form.pending.set(false);
+                match answer {
+                    Ok(r) if r.mfa_required => {
+                        form.errors.set(Vec::new());
+                        form.alert.set(None);
+                        password.set(String::new());
+                        mfa_token.set(r.mfa_token);
+                    }
+                    Ok(_) => crate::client::go_to("/account"),
+                    Err(e) => {
+                        form.errors.set(e.fields);
+                        form.alert.set(Some(e.error));
+                    }
+                }
+            });
+        }
+    };
+
+    let on_code = move |ev: leptos::ev::SubmitEvent| {
+        let found = check_code(&code.get_untracked());
+        if !found.is_empty() {
+            ev.prevent_default();
+            form.errors.set(found);
+            return;
+        }
+        // Without an in-memory token (the no-JavaScript step), post natively.
+        let Some(token) = mfa_token.get_untracked() else {
+            return;
         };
-        form.submit(ev, found, "/api/v1/auth/login", body, "/account");
+        ev.prevent_default();
+        let body = crate::api::MfaLoginRequest {
+            mfa_token: token,
+            code: code.get_untracked(),
+        };
+        form.submit(
+            ev,
+            Vec::new(),
+            "/api/v1/auth/login/mfa",
+            move || body,
+            "/account",
+        );
     };
 
     view! {
@@ -42,12 +114,25 @@ pub fn LoginPage() -> impl IntoView {
             <p class="notice" role="status">"Your account was created. You can log in now."</p>
         })}
         <FormAlert message=form.alert.into()/>
-        <form method="post" action="/auth/login" on:submit=on_submit novalidate class="card-form">
-            <TextField name="login" label="Username or e-mail" autocomplete="username" value=login errors=form.errors/>
-            <TextField name="password" label="Password" input_type="password" autocomplete="current-password" value=password errors=form.errors/>
-            <button type="submit" disabled=move || form.pending.get()>"Log in"</button>
-        </form>
-        <p>"No account yet? " <A href="/register">"Register"</A> "."</p>
+        <Show
+            when=show_code_step
+            fallback=move || view! {
+                <form method="post" action="/auth/login" on:submit=on_password novalidate class="card-form">
+                    <TextField name="login" label="Username or e-mail" autocomplete="username" value=login errors=form.errors/>
+                    <TextField name="password" label="Password" input_type="password" autocomplete="current-password" value=password errors=form.errors/>
+                    <button type="submit" disabled=move || form.pending.get()>"Log in"</button>
+                </form>
+                <p>"No account yet? " <A href="/register">"Register"</A> "."</p>
+            }
+        >
+            <p>"Two-factor authentication is on. Enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
+            <form method="post" action="/auth/login/mfa" on:submit=on_code novalidate class="card-form">
+                <TextField name="code" label="Authentication code" autocomplete="one-time-code"
+                    input_mode="numeric" value=code errors=form.errors/>
+                <button type="submit" disabled=move || form.pending.get()>"Verify"</button>
+            </form>
+            <p><a href="/login">"Start again"</a></p>
+        </Show>
     }
 }
 
@@ -60,5 +145,7 @@ mod tests {
         let codes: Vec<_> = check("", "").into_iter().map(|e| e.key()).collect();
         assert_eq!(codes, vec!["login.required", "password.required"]);
         assert!(check("alice", "anything").is_empty());
+        assert_eq!(check_code(" ")[0].key(), "code.required");
+        assert!(check_code("123456").is_empty());
     }
 }
