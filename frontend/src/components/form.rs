@@ -90,10 +90,12 @@ pub struct FormState {
     /// The server asked for a fresh second factor (`step_up_required`); the
     /// submission waits in `retry` until the code is confirmed.
     pub step_up: RwSignal<bool>,
+    #[cfg(feature = "hydrate")]
     retry: RwSignal<Option<Retry>>,
 }
 
 /// A submission to send again after a step-up.
+#[cfg(feature = "hydrate")]
 #[derive(Clone)]
 struct Retry {
     url: &'static str,
@@ -122,6 +124,7 @@ impl FormState {
             alert: RwSignal::new(alert),
             pending: RwSignal::new(false),
             step_up: RwSignal::new(false),
+            #[cfg(feature = "hydrate")]
             retry: RwSignal::new(None),
         }
     }
@@ -177,10 +180,10 @@ impl FormState {
     }
 
     /// After a successful step-up: send the waiting submission again.
+    #[cfg(feature = "hydrate")]
     pub fn resume(self) {
         self.step_up.set(false);
         self.alert.set(None);
-        #[cfg(feature = "hydrate")]
         if let Some(attempt) = self.retry.get_untracked() {
             self.send(attempt);
         }
@@ -213,7 +216,7 @@ pub fn StepUpPrompt(form: FormState) -> impl IntoView {
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = value;
+        let _ = (value, form);
     };
     view! {
         <Show when=move || form.step_up.get()>

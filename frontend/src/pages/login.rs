@@ -5,7 +5,7 @@
 //! cookie). Once hydrated, the page checks the fields first, calls the JSON
 //! API, and shows the code step or the server's answer in place.
 
-use crate::api::{FieldError, LoginName, LoginRequest};
+use crate::api::{FieldError, LoginName};
 use crate::components::form::{FormAlert, FormState, TextField};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -52,33 +52,9 @@ pub fn LoginPage() -> impl IntoView {
         if !found.is_empty() {
             form.alert.set(None);
             form.errors.set(found);
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        {
-            form.pending.set(true);
-            let body = LoginRequest {
-                login: login.get_untracked(),
-                password: password.get_untracked(),
-            };
-            leptos::task::spawn_local(async move {
-                let answer: Result<crate::api::LoginResponse, _> =
-                    crate::client::post_json_for("/api/v1/auth/login", &body).await;
-                form.pending.set(false);
-                match answer {
-                    Ok(r) if r.mfa_required => {
-                        form.errors.set(Vec::new());
-                        form.alert.set(None);
-                        password.set(String::new());
-                        mfa_token.set(r.mfa_token);
-                    }
-                    Ok(_) => crate::client::go_to("/account"),
-                    Err(e) => {
-                        form.errors.set(e.fields);
-                        form.alert.set(Some(e.error));
-                    }
-                }
-            });
+        } else {
+            #[cfg(feature = "hydrate")]
+            password_step(form, login, password, mfa_token);
         }
     };
 
@@ -134,6 +110,39 @@ pub fn LoginPage() -> impl IntoView {
             <p><a href="/login">"Start again"</a></p>
         </Show>
     }
+}
+
+/// The hydrated password step: send it, then show the code step or go on.
+#[cfg(feature = "hydrate")]
+fn password_step(
+    form: FormState,
+    login: RwSignal<String>,
+    password: RwSignal<String>,
+    mfa_token: RwSignal<Option<String>>,
+) {
+    form.pending.set(true);
+    let body = crate::api::LoginRequest {
+        login: login.get_untracked(),
+        password: password.get_untracked(),
+    };
+    leptos::task::spawn_local(async move {
+        let answer: Result<crate::api::LoginResponse, _> =
+            crate::client::post_json_for("/api/v1/auth/login", &body).await;
+        form.pending.set(false);
+        match answer {
+            Ok(r) if r.mfa_required => {
+                form.errors.set(Vec::new());
+                form.alert.set(None);
+                password.set(String::new());
+                mfa_token.set(r.mfa_token);
+            }
+            Ok(_) => crate::client::go_to("/account"),
+            Err(e) => {
+                form.errors.set(e.fields);
+                form.alert.set(Some(e.error));
+            }
+        }
+    });
 }
 
 #[cfg(test)]

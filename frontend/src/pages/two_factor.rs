@@ -63,28 +63,10 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
         let code = confirm_code.get_untracked();
         if code.trim().is_empty() {
             confirm_errors.set(vec![FieldError::new("code", "required")]);
-            return;
+        } else {
+            #[cfg(feature = "hydrate")]
+            confirm_code_step(code, setup, codes, confirm_errors);
         }
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let body = crate::api::MfaCodeRequest { code };
-            match crate::client::post_json_for::<_, crate::api::RecoveryCodesResponse>(
-                "/api/v1/me/mfa/totp/confirm",
-                &body,
-            )
-            .await
-            {
-                Ok(r) => {
-                    setup.set(None);
-                    codes.set(Some(r.recovery_codes));
-                }
-                Err(e) => confirm_errors.set(if e.fields.is_empty() {
-                    vec![FieldError::new("code", "invalid")]
-                } else {
-                    e.fields
-                }),
-            }
-        });
     };
 
     view! {
@@ -125,6 +107,32 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
     }
 }
 
+/// Sends the confirmation code; on success the recovery codes replace the setup.
+#[cfg(feature = "hydrate")]
+fn confirm_code_step(
+    code: String,
+    setup: RwSignal<Option<MfaSetupResponse>>,
+    codes: RwSignal<Option<Vec<String>>>,
+    errors: RwSignal<Vec<FieldError>>,
+) {
+    leptos::task::spawn_local(async move {
+        let body = crate::api::MfaCodeRequest { code };
+        let answer = crate::client::post_json_for::<_, crate::api::RecoveryCodesResponse>(
+            "/api/v1/me/mfa/totp/confirm",
+            &body,
+        )
+        .await;
+        match answer {
+            Ok(r) => {
+                setup.set(None);
+                codes.set(Some(r.recovery_codes));
+            }
+            Err(e) if e.fields.is_empty() => errors.set(vec![FieldError::new("code", "invalid")]),
+            Err(e) => errors.set(e.fields),
+        }
+    });
+}
+
 #[component]
 fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
     let text = format!("Recovery codes (each works once)\n\n{}\n", codes.join("\n"));
@@ -138,7 +146,7 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
             <p>
                 <a class="button secondary" href=data_url("text/plain;charset=utf-8", &text) download="recovery-codes.txt">"Download the codes"</a>
                 " "
-                <a class="button" href="/account">"I have saved them"</a>
+                <a class="button" href="/account" rel="external">"I have saved them"</a>
             </p>
         </div>
     }
@@ -182,6 +190,8 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
                 Err(e) => errors.set(e.fields),
             }
         });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (p, c);
     };
 
     // Regenerating needs a recent second factor: ask for a code when told to.
