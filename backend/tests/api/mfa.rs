@@ -440,3 +440,30 @@ async fn asvs_3_7_1_sensitive_actions_need_a_recent_second_factor() {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn regenerating_recovery_codes_invalidates_the_old_set() {
+    let app = spawn_app_with(&[]).await;
+    let cookie = app.signed_in("mfa_ivy").await;
+    let (_, old_codes) = enroll(&app, &cookie).await;
+    // The enrolment counts as a recent second factor for this session.
+    let r = app
+        .post_json("/api/v1/me/mfa/recovery-codes", &json!({}), Some(&cookie))
+        .await;
+    assert_eq!(r.status(), 200);
+    let new_codes: Vec<String> = r.json::<Value>().await.unwrap()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(new_codes.len(), 10);
+    let t = login_step1(&app, "mfa_ivy").await;
+    assert_eq!(
+        login_step2(&app, &t, &old_codes[0]).await.status(),
+        401,
+        "old set is void"
+    );
+    let t = login_step1(&app, "mfa_ivy").await;
+    assert_eq!(login_step2(&app, &t, &new_codes[0]).await.status(), 200);
+}
