@@ -5,6 +5,7 @@
 //! value (Docker secrets). Every problem is reported at once, naming the
 //! variable, so a misconfigured deployment fails fast and clearly.
 
+use crate::security::brute_force::BruteForcePolicy;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::net::SocketAddr;
@@ -62,6 +63,9 @@ pub struct Settings {
     pub step_up_window: Duration,
     /// `MFA_ISSUER`, default `Secure Reference`: the name authenticator apps show.
     pub mfa_issuer: String,
+    /// `LOGIN_DELAY_AFTER` (3), `LOGIN_LOCK_AFTER` (10), `LOGIN_LOCK_SECS`
+    /// (300): per-account brute-force protection.
+    pub brute_force: BruteForcePolicy,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
@@ -211,6 +215,21 @@ impl Settings {
         if mfa_issuer.contains(':') {
             reader.fail("MFA_ISSUER", "must not contain ':'".into());
         }
+        let defaults = BruteForcePolicy::default();
+        let brute_force = BruteForcePolicy {
+            delay_after: reader.parsed("LOGIN_DELAY_AFTER", defaults.delay_after),
+            lock_after: reader.parsed("LOGIN_LOCK_AFTER", defaults.lock_after),
+            lock_for: Duration::from_secs(
+                reader.parsed("LOGIN_LOCK_SECS", defaults.lock_for.as_secs()),
+            ),
+            ..defaults
+        };
+        if brute_force.lock_after == 0 || brute_force.lock_after > 100 {
+            reader.fail(
+                "LOGIN_LOCK_AFTER",
+                "must be between 1 and 100 (NIST SP 800-63B)".into(),
+            );
+        }
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -267,6 +286,7 @@ impl Settings {
                 mfa_required_for_roles,
                 step_up_window,
                 mfa_issuer,
+                brute_force,
                 db_pool_size,
                 log_format,
                 trusted_origins,

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         super::api::v1::admin::user_sessions,
         super::api::v1::admin::revoke_session,
         super::api::v1::admin::reset_mfa,
+        super::api::v1::admin::unlock,
         super::api::v1::mfa::status,
         super::api::v1::mfa::setup,
         super::api::v1::mfa::confirm,

@@ -8,8 +8,8 @@ use crate::db::{
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::password;
-use crate::services::mfa;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
+use crate::services::{lockout, mfa};
 use crate::startup::AppState;
 use actix_web::web;
 use frontend::api::{
@@ -159,12 +159,14 @@ pub async fn login(
         .map_err(AppError::internal)?;
 
     let user = match (user, matches) {
-        (Some(user), true) => user,
-        (user, _) => {
-            let reason = if user.is_some() {
-                "wrong_password"
-            } else {
-                "unknown_account"
+        // A locked account answers like a wrong password, right or not.
+        (Some(user), true) if !lockout::is_locked(&user) => user,
+        (user, matches) => {
+            let reason = match &user {
+                Some(u) if lockout::is_locked(u) => "account_locked",
+                Some(_) if !matches => "wrong_password",
+                Some(_) => "account_locked",
+                None => "unknown_account",
             };
             let mut event = AuditEvent::new("auth.login", Outcome::Failure)
                 .detail(serde_json::json!({ "reason": reason }));
@@ -172,14 +174,19 @@ pub async fn login(
                 event = event.target(u.id.clone());
             }
             audit::record(&state.pool, Some(meta), event).await?;
+            if let Some(u) = user.filter(|u| !lockout::is_locked(u)) {
+                lockout::record_failure(state, meta, &u.id).await?;
+            }
             return Err(AppError::InvalidCredentials);
         }
     };
 
+    // With MFA on, the failure count is cleared only once the code is proven too.
     if mfa::enabled(state, &user.id).await? {
         let token = mfa::start_login(state, meta, &user).await?;
         return Ok(LoginOutcome::MfaRequired(token));
     }
+    lockout::clear(state, &user).await?;
     let tokens = sessions::open(state, meta, &user).await?;
     audit::record(
         &state.pool,

@@ -16,6 +16,7 @@ use crate::http::client::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{password, recovery_codes, totp};
+use crate::services::lockout;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::startup::AppState;
 use actix_web::web;
@@ -334,8 +335,11 @@ pub async fn complete_login(
     })
     .await?;
     let now = sessions::now();
-    let Some((challenge, user)) = found.filter(|(ch, _)| {
-        ch.used_at.is_none() && ch.expires_at > now && ch.failed_attempts < CHALLENGE_MAX_FAILURES
+    let Some((challenge, user)) = found.filter(|(ch, user)| {
+        ch.used_at.is_none()
+            && ch.expires_at > now
+            && ch.failed_attempts < CHALLENGE_MAX_FAILURES
+            && !lockout::is_locked(user)
     }) else {
         record(
             state,
@@ -356,6 +360,7 @@ pub async fn complete_login(
             if !first {
                 return Err(AppError::InvalidCode);
             }
+            lockout::clear(state, &user).await?;
             let tokens = sessions::open_with_mfa(state, meta, &user, true).await?;
             record(
                 state,
@@ -378,6 +383,8 @@ pub async fn complete_login(
                 Ok(MfaChallenge::record_failure(c, &id)?)
             })
             .await?;
+            // Wrong codes count toward the same account limit as wrong passwords.
+            lockout::record_failure(state, meta, &user.id).await?;
             Err(e)
         }
     }

@@ -2,5 +2,6 @@
 //! validates, calls the pure security code and the database, and audits.
 
 pub mod accounts;
+pub mod lockout;
 pub mod mfa;
 pub mod sessions;

@@ -15,6 +15,7 @@ mod headers;
 mod health;
 mod helpers;
 mod limits;
+mod lockout;
 mod mfa;
 mod pages;
 mod sessions;

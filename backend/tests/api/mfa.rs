@@ -467,3 +467,23 @@ async fn regenerating_recovery_codes_invalidates_the_old_set() {
     let t = login_step1(&app, "mfa_ivy").await;
     assert_eq!(login_step2(&app, &t, &new_codes[0]).await.status(), 200);
 }
+
+#[tokio::test]
+async fn wrong_codes_count_toward_the_account_lock() {
+    let app = spawn_app_with(&[("LOGIN_LOCK_AFTER", "3"), ("LOGIN_DELAY_AFTER", "50")]).await;
+    let cookie = app.signed_in("mfa_jo").await;
+    enroll(&app, &cookie).await;
+    for _ in 0..3 {
+        let t = login_step1(&app, "mfa_jo").await;
+        assert_eq!(login_step2(&app, &t, "000000").await.status(), 401);
+    }
+    // Locked now: the password step answers like a wrong password.
+    let r = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "login": "mfa_jo", "password": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+}

@@ -18,6 +18,10 @@ pub struct User {
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Consecutive failed sign-in attempts (passwords and MFA codes).
+    pub failed_logins: i32,
+    /// Set while the account is temporarily locked.
+    pub locked_until: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -117,6 +121,38 @@ impl User {
             .set((users::password_hash.eq(phc), users::updated_at.eq(now)))
             .execute(conn)
             .map(|_| ())
+    }
+
+    /// Counts one more failure; returns the new count.
+    pub fn record_failure(conn: &mut DbConn, id: &str) -> QueryResult<i32> {
+        diesel::update(users::table.filter(users::id.eq(id)))
+            .set(users::failed_logins.eq(users::failed_logins + 1))
+            .execute(conn)?;
+        users::table
+            .filter(users::id.eq(id))
+            .select(users::failed_logins)
+            .first(conn)
+    }
+
+    /// Locks the account until `until` and starts counting afresh.
+    pub fn lock(conn: &mut DbConn, id: &str, until: NaiveDateTime) -> QueryResult<()> {
+        diesel::update(users::table.filter(users::id.eq(id)))
+            .set((
+                users::locked_until.eq(Some(until)),
+                users::failed_logins.eq(0),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// After a successful sign-in or an admin unlock.
+    pub fn clear_failures(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::id.eq(id)))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
     }
 
     pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {

@@ -5,8 +5,8 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::http::{auth::Authenticated, client::RequestMeta};
-use crate::services::mfa;
 use crate::services::sessions::{self, SignedIn};
+use crate::services::{lockout, mfa};
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 use frontend::api::{ErrorBody, SessionInfo};
@@ -73,5 +73,20 @@ pub async fn reset_mfa(
 ) -> AppResult<HttpResponse> {
     require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/mfa/reset").await?;
     mfa::admin_reset(&state, &meta, &who, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lift a temporary sign-in lock (and the failure count).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/unlock", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/unlock").await?;
+    lockout::admin_unlock(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/admin/users/{id}/sessions",
             web::get().to(admin::user_sessions),
         )
+        .route("/admin/users/{id}/unlock", web::post().to(admin::unlock))
         .route(
             "/admin/users/{id}/mfa/reset",
             web::post().to(admin::reset_mfa),
