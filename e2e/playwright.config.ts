@@ -25,6 +25,8 @@ function server(db: Db) {
     APP_DATA_DIR: dataDir,
     LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
+    // Every test signs in from 127.0.0.1: the default 10/minute would trip.
+    RATE_LIMIT_AUTH: '1000/minute',
   };
   if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
   return {

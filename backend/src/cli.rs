@@ -77,6 +77,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 settings,
                 pool,
                 clock: Default::default(),
+                rate_limits: Default::default(),
             };
             let request = RegisterRequest {
                 email,

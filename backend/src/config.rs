@@ -6,6 +6,7 @@
 //! variable, so a misconfigured deployment fails fast and clearly.
 
 use crate::security::brute_force::BruteForcePolicy;
+use crate::security::client_ip::Cidr;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::net::SocketAddr;
@@ -66,6 +67,16 @@ pub struct Settings {
     /// `LOGIN_DELAY_AFTER` (3), `LOGIN_LOCK_AFTER` (10), `LOGIN_LOCK_SECS`
     /// (300): per-account brute-force protection.
     pub brute_force: BruteForcePolicy,
+    /// `TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` /
+    /// `Forwarded` headers are believed. Empty (the default): none are.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `RATE_LIMIT_AUTH`, default `10/minute` per client IP (the catalogue's
+    /// RATE_LIMIT_AUTH): sign-in, registration, token and refresh endpoints.
+    pub rate_limit_auth: RateLimit,
+    /// `RATE_LIMIT_API`, default `300/minute` per client IP for `/api/v1`.
+    pub rate_limit_api: RateLimit,
+    /// `RATE_LIMIT_USER`, default `600/minute` per signed-in user for `/api/v1`.
+    pub rate_limit_user: RateLimit,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
@@ -230,6 +241,40 @@ impl Settings {
                 "must be between 1 and 100 (NIST SP 800-63B)".into(),
             );
         }
+        let trusted_proxies = reader
+            .plain("TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| {
+                        Cidr::parse(s).or_else(|| {
+                            reader.fail(
+                                "TRUSTED_PROXIES",
+                                format!("`{s}` is not an address or CIDR"),
+                            );
+                            None
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rate = |name: &str, default: &str| {
+            let raw = reader.plain(name).unwrap_or_else(|| default.to_owned());
+            RateLimit::parse(&raw).unwrap_or_else(|| {
+                reader.fail(
+                    name,
+                    format!("`{raw}` is not like `10/minute` (second, minute or hour)"),
+                );
+                RateLimit::parse(default).unwrap_or(RateLimit {
+                    count: 1,
+                    per_secs: 1,
+                })
+            })
+        };
+        let rate_limit_auth = rate("RATE_LIMIT_AUTH", "10/minute");
+        let rate_limit_api = rate("RATE_LIMIT_API", "300/minute");
+        let rate_limit_user = rate("RATE_LIMIT_USER", "600/minute");
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -287,6 +332,10 @@ impl Settings {
                 step_up_window,
                 mfa_issuer,
                 brute_force,
+                trusted_proxies,
+                rate_limit_auth,
+                rate_limit_api,
+                rate_limit_user,
                 db_pool_size,
                 log_format,
                 trusted_origins,
@@ -298,6 +347,27 @@ impl Settings {
 
     pub fn is_production(&self) -> bool {
         self.env == AppEnv::Production
+    }
+}
+
+/// `count` requests per `per_secs` seconds, as `10/minute`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per_secs: u64,
+}
+
+impl RateLimit {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (count, unit) = text.trim().split_once('/')?;
+        let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
+        let per_secs = match unit.trim() {
+            "second" | "s" => 1,
+            "minute" | "min" | "m" => 60,
+            "hour" | "h" => 3600,
+            _ => return None,
+        };
+        Some(Self { count, per_secs })
     }
 }
 
@@ -379,6 +449,33 @@ mod tests {
         assert_eq!(s.database_url.expose_secret(), "sqlite://./data/app.db");
         assert_eq!(s.session_idle, Duration::from_secs(3600));
         assert_eq!(s.session_absolute, Duration::from_secs(604_800));
+    }
+
+    #[test]
+    fn rate_limits_and_proxies_parse() {
+        assert_eq!(
+            RateLimit::parse("10/minute"),
+            Some(RateLimit {
+                count: 10,
+                per_secs: 60
+            })
+        );
+        assert_eq!(
+            RateLimit::parse("100/hour"),
+            Some(RateLimit {
+                count: 100,
+                per_secs: 3600
+            })
+        );
+        for bad in ["", "10", "0/minute", "ten/minute", "10/fortnight"] {
+            assert!(RateLimit::parse(bad).is_none(), "{bad}");
+        }
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        let err =
+            settings(&[("TRUSTED_PROXIES", "everyone"), ("RATE_LIMIT_AUTH", "lots")]).unwrap_err();
+        let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
+        assert!(named.contains(&"TRUSTED_PROXIES") && named.contains(&"RATE_LIMIT_AUTH"));
     }
 
     #[test]

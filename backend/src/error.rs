@@ -37,6 +37,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request headers too large")]
     HeadersTooLarge,
+    #[error("too many requests")]
+    TooManyRequests,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("service unavailable")]
@@ -89,6 +91,7 @@ impl ResponseError for AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

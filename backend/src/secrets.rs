@@ -101,7 +101,12 @@ pub fn rotate_signing_key(dir: &Path, token_ttl_secs: i64) -> anyhow::Result<Str
 fn write_new_key(dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     restrict(dir, 0o700)?;
-    let (kid, pem) = signing_keys::generate(chrono::Utc::now().timestamp())?;
+    // A new key must be strictly newer than every key already there, or two
+    // keys created in the same second could not be ordered.
+    let newest = read_key_dir(dir)?.iter().map(|k| k.created_at).max();
+    let now = chrono::Utc::now().timestamp();
+    let created = newest.map_or(now, |n| now.max(n + 1));
+    let (kid, pem) = signing_keys::generate(created)?;
     write_private(&dir.join(format!("{kid}.pem")), pem.as_bytes())?;
     Ok(kid)
 }

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
 use crate::error::AppError;
 use crate::http::auth::FreshAccess;
+use crate::http::rate_limit::{self, Limiters, RateLimitStats};
 use crate::http::security_headers::X_CSP_NONCE;
 use crate::http::{
     csrf::csrf, header_limits::header_limits, request_id::request_id,
@@ -39,6 +40,8 @@ pub struct AppState {
     pub dummy_hash: String,
     /// The time the second-factor checks use.
     pub clock: Clock,
+    /// Rate-limit hits, for the audit log and the dashboard.
+    pub rate_limits: Arc<RateLimitStats>,
 }
 
 pub struct Application {
@@ -68,9 +71,11 @@ impl Application {
             keys,
             dummy_hash,
             clock: Clock::default(),
+            rate_limits: Arc::default(),
         });
         let server = run(listener, state.clone())?;
         reload_signing_keys_periodically(&state);
+        flush_rate_limit_hits_periodically(&state);
         Ok(Self {
             port,
             server,
@@ -115,8 +120,10 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let routes = generate_route_list(frontend::App);
     let pkg_dir = site_root.join("pkg");
 
+    let limiters = Limiters::new(&state)?;
     let server = HttpServer::new(move || {
         let options = leptos_options.clone();
+        let limiters = limiters.clone();
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(leptos_options.clone()))
@@ -137,7 +144,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(from_fn(header_limits))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_id))
-            .configure(routes::configure)
+            .configure(|cfg| routes::configure(cfg, &limiters))
             .service(Files::new("/pkg", pkg_dir.clone()).prefer_utf8(true))
             .leptos_routes_with_context(routes.clone(), page_context(state.clone()), move || {
                 forward_nonce();
@@ -174,6 +181,20 @@ fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             if let Err(e) = state.keys.signing.reload() {
                 tracing::error!(error = %e, "could not reload the signing keys; keeping the loaded ones");
+            }
+        }
+    });
+}
+
+/// Writes the rate-limit hit counts to the audit log once a minute.
+fn flush_rate_limit_hits_periodically(state: &web::Data<AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let Some(state) = weak.upgrade() else { break };
+            if let Err(e) = rate_limit::flush(&state).await {
+                tracing::error!(error = ?e, "could not record rate-limit hits");
             }
         }
     });

@@ -29,3 +29,34 @@ where
     .await
     .map_err(|e| AppError::internal(anyhow::Error::new(e)))?
 }
+
+/// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`,
+/// taking the write lock up front: a transaction that reads and then writes
+/// would otherwise fail with "database is locked" when another one did the
+/// same at the same time (SQLite cannot wait out that deadlock). `f` must
+/// not open a nested transaction.
+pub fn write_transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    match conn {
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    conn.batch_execute("COMMIT")?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    if let Err(rollback) = conn.batch_execute("ROLLBACK") {
+                        tracing::error!(error = %rollback, "rollback failed");
+                    }
+                    Err(e)
+                }
+            }
+        }
+        DbConn::Postgres(_) => conn.transaction(f),
+    }
+}

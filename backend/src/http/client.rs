@@ -1,17 +1,41 @@
 //! Facts about the client that sent a request.
 
+use crate::security::client_ip;
+use crate::startup::AppState;
 use actix_web::dev::Payload;
-use actix_web::http::header::USER_AGENT;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::http::header::{HeaderName, FORWARDED, USER_AGENT};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::net::IpAddr;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 use std::future::{ready, Ready};
 
 use super::request_id::RequestId;
 
-/// The client's IP address: the TCP peer. Forwarded headers are not trusted
-/// here (a client could pick any value); the rate-limiting work adds an
-/// explicit trusted-proxy list.
+/// The client's IP address: the TCP peer, or — only when the peer is one of
+/// `TRUSTED_PROXIES` — the address the proxies report (see
+/// `security::client_ip`).
+pub fn client_ip_addr(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let proxies = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if proxies.is_empty() {
+        return Some(peer);
+    }
+    let values = |name| {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+    };
+    let chain = client_ip::forwarded_chain(&values(X_FORWARDED_FOR), &values(FORWARDED));
+    Some(client_ip::resolve(peer, &chain, proxies))
+}
+
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    client_ip_addr(req).map(|ip| ip.to_string())
 }
 
 /// What the audit trail and the session records want to know about a request.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod csrf;
 pub mod header_limits;
 pub mod json;
+pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
 pub mod session_refresh;

@@ -2,6 +2,7 @@
 //! read and unit-tested in isolation. Nothing in here imports actix-web or diesel.
 
 pub mod brute_force;
+pub mod client_ip;
 pub mod field_crypto;
 pub mod jwt;
 pub mod password;

@@ -143,7 +143,7 @@ pub async fn open_with_mfa(
         session_id.clone(),
     );
     let roles = db::run(&state.pool, move |c| {
-        c_transaction(c, |c| {
+        db::write_transaction(c, |c| {
             Session::create(
                 c,
                 &NewSession {
@@ -170,14 +170,6 @@ pub async fn open_with_mfa(
         refresh_token: refresh,
         session_id,
     })
-}
-
-fn c_transaction<T>(
-    c: &mut db::DbConn,
-    f: impl FnOnce(&mut db::DbConn) -> AppResult<T>,
-) -> AppResult<T> {
-    use diesel::Connection;
-    c.transaction(f)
 }
 
 /// What using a refresh token found.
@@ -209,7 +201,7 @@ pub async fn refresh(
     let now = now();
 
     let rotation = db::run(&state.pool, move |c| {
-        c_transaction(c, |c| {
+        db::write_transaction(c, |c| {
             let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
                 return Ok((Rotation::Invalid, None));
             };

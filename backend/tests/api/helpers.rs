@@ -41,6 +41,11 @@ pub fn settings_for(dir: &TempDir, database_url: &str, extra: &[(&str, &str)]) -
         ("APP_DATA_DIR".into(), dir.path().display().to_string()),
         ("DATABASE_URL".into(), database_url.to_owned()),
         ("DB_POOL_SIZE".into(), "4".into()),
+        // Generous limits: each test sends many requests from 127.0.0.1.
+        // rate_limits.rs sets the real ones.
+        ("RATE_LIMIT_AUTH".into(), "100000/minute".into()),
+        ("RATE_LIMIT_API".into(), "100000/minute".into()),
+        ("RATE_LIMIT_USER".into(), "100000/minute".into()),
     ]);
     for (k, v) in extra {
         vars.insert((*k).into(), (*v).into());

@@ -18,5 +18,6 @@ mod limits;
 mod lockout;
 mod mfa;
 mod pages;
+mod rate_limits;
 mod sessions;
 mod tokens;

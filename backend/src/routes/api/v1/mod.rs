@@ -7,15 +7,21 @@ pub mod mfa;
 
 use actix_web::web;
 
+/// `/api/v1/auth/*`: sign-in, registration, tokens. Registered by the caller
+/// under its own scope, behind the per-IP authentication limit only.
+pub fn configure_auth(cfg: &mut web::ServiceConfig) {
+    cfg.route("/register", web::post().to(auth::register))
+        .route("/login", web::post().to(auth::login))
+        .route("/login/mfa", web::post().to(auth::login_mfa))
+        .route("/token", web::post().to(auth::token))
+        .route("/token/mfa", web::post().to(auth::token_mfa))
+        .route("/refresh", web::post().to(auth::refresh))
+        .route("/logout", web::post().to(auth::logout));
+}
+
+/// The rest of `/api/v1`, behind the per-IP and per-user API limits.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/register", web::post().to(auth::register))
-        .route("/auth/login", web::post().to(auth::login))
-        .route("/auth/login/mfa", web::post().to(auth::login_mfa))
-        .route("/auth/token", web::post().to(auth::token))
-        .route("/auth/token/mfa", web::post().to(auth::token_mfa))
-        .route("/auth/refresh", web::post().to(auth::refresh))
-        .route("/auth/logout", web::post().to(auth::logout))
-        .route("/me", web::get().to(me::me))
+    cfg.route("/me", web::get().to(me::me))
         .route("/me/password", web::post().to(me::change_password))
         .route("/me/mfa", web::get().to(mfa::status))
         .route("/me/mfa/totp/setup", web::post().to(mfa::setup))

@@ -1,0 +1,172 @@
+//! Which address a request comes from, when proxies may stand in front.
+//!
+//! By default the TCP peer is the client and forwarding headers are ignored
+//! (a client could write anything there). Only when the peer is a trusted
+//! proxy (`TRUSTED_PROXIES`, CIDR list) are `X-Forwarded-For` / `Forwarded`
+//! read, from the right: each trusted hop is skipped and the first untrusted
+//! address is the client. So a client cannot pick its own rate-limit bucket
+//! or audit address by sending a header.
+
+use std::net::IpAddr;
+
+/// An address range, `10.0.0.0/8` or `2001:db8::/32` (a bare address is /32 or /128).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+            None => {
+                let a = text.trim().parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Self {
+            network: addr,
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn trusted(ip: IpAddr, proxies: &[Cidr]) -> bool {
+    proxies.iter().any(|c| c.contains(ip))
+}
+
+/// Addresses from `X-Forwarded-For` values and `Forwarded: for=…` values,
+/// in order, left to right. Unparseable entries end the chain (they cannot
+/// be trusted to say anything).
+pub fn forwarded_chain(x_forwarded_for: &[&str], forwarded: &[&str]) -> Vec<Option<IpAddr>> {
+    let mut chain = Vec::new();
+    for value in forwarded {
+        for element in value.split(',') {
+            for pair in element.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=') {
+                    if k.trim().eq_ignore_ascii_case("for") {
+                        let v = v.trim().trim_matches('"');
+                        let v = v
+                            .strip_prefix('[')
+                            .and_then(|s| s.split(']').next())
+                            .unwrap_or(v);
+                        let v = if v.matches(':').count() == 1 {
+                            v.split(':').next().unwrap_or(v)
+                        } else {
+                            v
+                        };
+                        chain.push(v.parse().ok());
+                    }
+                }
+            }
+        }
+    }
+    for value in x_forwarded_for {
+        chain.extend(value.split(',').map(|s| s.trim().parse().ok()));
+    }
+    chain
+}
+
+/// The client address for a request from `peer` carrying `chain`.
+pub fn resolve(peer: IpAddr, chain: &[Option<IpAddr>], proxies: &[Cidr]) -> IpAddr {
+    if !trusted(peer, proxies) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in chain.iter().rev() {
+        match hop {
+            Some(ip) if trusted(*ip, proxies) => client = *ip,
+            Some(ip) => return *ip,
+            None => return client,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn proxies() -> Vec<Cidr> {
+        vec![
+            Cidr::parse("10.0.0.0/8").unwrap(),
+            Cidr::parse("::1").unwrap(),
+        ]
+    }
+
+    #[test]
+    fn cidrs_parse_and_match() {
+        let c = Cidr::parse("192.168.1.0/24").unwrap();
+        assert!(c.contains(ip("192.168.1.77")));
+        assert!(!c.contains(ip("192.168.2.1")));
+        assert!(!c.contains(ip("::1")));
+        assert!(Cidr::parse("10.0.0.1").unwrap().contains(ip("10.0.0.1")));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        for bad in ["", "10.0.0.0/33", "nonsense", "10.0.0/8"] {
+            assert!(Cidr::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        let chain = forwarded_chain(&["1.2.3.4"], &[]);
+        assert_eq!(
+            resolve(ip("198.51.100.7"), &chain, &proxies()),
+            ip("198.51.100.7")
+        );
+        assert_eq!(resolve(ip("198.51.100.7"), &chain, &[]), ip("198.51.100.7"));
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_address_wins() {
+        // client spoofs 1.1.1.1; the real client is 203.0.113.5; 10.0.0.2 is our proxy chain.
+        let chain = forwarded_chain(&["1.1.1.1, 203.0.113.5", "10.0.0.2"], &[]);
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &chain, &proxies()),
+            ip("203.0.113.5")
+        );
+        let chain = forwarded_chain(
+            &[],
+            &["for=203.0.113.9;proto=https", "for=\"[2001:db8::1]:4711\""],
+        );
+        assert_eq!(resolve(ip("::1"), &chain, &proxies()), ip("2001:db8::1"));
+        let chain = forwarded_chain(&[], &["for=198.51.100.4:8080"]);
+        assert_eq!(
+            resolve(ip("10.1.1.1"), &chain, &proxies()),
+            ip("198.51.100.4")
+        );
+    }
+
+    #[test]
+    fn garbage_in_the_chain_stops_the_walk() {
+        let chain = forwarded_chain(&["203.0.113.5, not-an-ip"], &[]);
+        assert_eq!(resolve(ip("10.0.0.1"), &chain, &proxies()), ip("10.0.0.1"));
+        // Only trusted hops: the leftmost of them.
+        let chain = forwarded_chain(&["10.0.0.9"], &[]);
+        assert_eq!(resolve(ip("10.0.0.1"), &chain, &proxies()), ip("10.0.0.9"));
+    }
+}
