@@ -270,6 +270,7 @@ pub async fn change_password(
         state,
         meta,
         &who.user.id,
+        &who.user.id,
         Some(&who.session.id),
         "password_changed",
     )

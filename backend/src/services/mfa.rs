@@ -222,10 +222,14 @@ pub async fn verify_second_factor(
                 if fresh {
                     return Ok(Proof::Totp);
                 }
-                replay(state, meta, user_id, purpose).await?;
+                refused(state, meta, user_id, purpose, Refusal::Replay).await?;
             }
-            Err(totp::TotpError::Replay) => replay(state, meta, user_id, purpose).await?,
-            Err(totp::TotpError::Invalid) => failure(state, meta, user_id, purpose).await?,
+            Err(totp::TotpError::Replay) => {
+                refused(state, meta, user_id, purpose, Refusal::Replay).await?
+            }
+            Err(totp::TotpError::Invalid) => {
+                refused(state, meta, user_id, purpose, Refusal::Invalid).await?
+            }
         }
         return Err(AppError::InvalidCode);
     }
@@ -251,40 +255,33 @@ pub async fn verify_second_factor(
             }
         }
     }
-    failure(state, meta, user_id, purpose).await?;
+    refused(state, meta, user_id, purpose, Refusal::Invalid).await?;
     Err(AppError::InvalidCode)
 }
 
-async fn failure(
-    state: &AppState,
-    meta: &RequestMeta,
-    user_id: &str,
-    purpose: &str,
-) -> AppResult<()> {
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.verify", Outcome::Failure)
-            .target(user_id.to_owned())
-            .detail(serde_json::json!({ "purpose": purpose, "reason": "invalid_code" })),
-    )
-    .await
+/// How a second-factor check failed, for the audit trail.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// Not a valid code.
+    Invalid,
+    /// A valid code for a step already used.
+    Replay,
 }
 
-async fn replay(
+async fn refused(
     state: &AppState,
     meta: &RequestMeta,
     user_id: &str,
     purpose: &str,
+    why: Refusal,
 ) -> AppResult<()> {
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.replay", Outcome::Denied)
-            .target(user_id.to_owned())
+    let event = match why {
+        Refusal::Invalid => AuditEvent::new("mfa.verify", Outcome::Failure)
+            .detail(serde_json::json!({ "purpose": purpose, "reason": "invalid_code" })),
+        Refusal::Replay => AuditEvent::new("mfa.replay", Outcome::Denied)
             .detail(serde_json::json!({ "purpose": purpose })),
-    )
-    .await
+    };
+    record(state, Some(meta), event.target(user_id.to_owned())).await
 }
 
 /// After a correct password for a user with MFA: a short-lived, single-use
@@ -529,6 +526,14 @@ pub async fn admin_reset(
             .target(user_id.to_owned()),
     )
     .await?;
-    sessions::revoke_all_except(state, meta, user_id, None, "mfa_reset_by_admin").await?;
+    sessions::revoke_all_except(
+        state,
+        meta,
+        &admin.user.id,
+        user_id,
+        None,
+        "mfa_reset_by_admin",
+    )
+    .await?;
     Ok(())
 }

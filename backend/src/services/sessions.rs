@@ -461,6 +461,7 @@ pub async fn revoke(
 pub async fn revoke_all_except(
     state: &AppState,
     meta: &RequestMeta,
+    actor: &str,
     user_id: &str,
     keep: Option<&str>,
     reason: &'static str,
@@ -481,7 +482,7 @@ pub async fn revoke_all_except(
         &state.pool,
         Some(meta),
         AuditEvent::new("session.revoke_others", Outcome::Success)
-            .actor(user_id.to_owned())
+            .actor(actor.to_owned())
             .target(user_id.to_owned())
             .detail(serde_json::json!({ "reason": reason, "count": n })),
     )

@@ -64,6 +64,7 @@ pub async fn revoke_others(
         &state,
         &meta,
         &who.user.id,
+        &who.user.id,
         Some(&who.session.id),
         "revoked_by_user",
     )
