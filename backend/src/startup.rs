@@ -205,6 +205,28 @@ fn flush_rate_limit_hits_periodically(state: &web::Data<AppState>) {
 struct RequestPageData {
     state: web::Data<AppState>,
     access_token: Option<String>,
+    /// The request's verified identity, looked up once however many
+    /// resources on the page ask for it.
+    who: Arc<tokio::sync::OnceCell<Option<sessions::SignedIn>>>,
+}
+
+impl RequestPageData {
+    fn who(
+        &self,
+    ) -> impl std::future::Future<Output = Option<sessions::SignedIn>> + Send + 'static {
+        let (state, token, cell) = (
+            self.state.clone(),
+            self.access_token.clone(),
+            self.who.clone(),
+        );
+        async move {
+            cell.get_or_init(|| async {
+                sessions::authenticate(&state, token.as_deref()).await.ok()
+            })
+            .await
+            .clone()
+        }
+    }
 }
 
 impl PageData for RequestPageData {
@@ -225,13 +247,8 @@ impl PageData for RequestPageData {
     }
 
     fn current_user(&self) -> PageFuture<Option<MeResponse>> {
-        let (state, token) = (self.state.clone(), self.access_token.clone());
-        Box::pin(async move {
-            sessions::authenticate(&state, token.as_deref())
-                .await
-                .ok()
-                .map(|s| s.to_me())
-        })
+        let who = self.who();
+        Box::pin(async move { who.await.map(|s| s.to_me()) })
     }
 
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>> {
@@ -263,6 +280,7 @@ fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'stati
         provide_context(PageDataSource(Arc::new(RequestPageData {
             state: state.clone(),
             access_token,
+            who: Arc::default(),
         })));
     }
 }

@@ -118,6 +118,8 @@ pub async fn register(
 }
 
 /// What a correct password leads to.
+// Returned once per login and matched at once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum LoginOutcome {
     /// Signed in: a new session and its tokens.
     SignedIn(User, IssuedTokens),

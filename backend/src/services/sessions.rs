@@ -54,6 +54,8 @@ pub struct IssuedTokens {
     pub expires_in: i64,
     pub refresh_token: RefreshToken,
     pub session_id: String,
+    /// The roles the access token carries (read from the database).
+    pub roles: Vec<String>,
 }
 
 /// Why a request was not authenticated (for the audit trail only; the
@@ -169,6 +171,7 @@ pub async fn open_with_mfa(
         expires_in,
         refresh_token: refresh,
         session_id,
+        roles,
     })
 }
 
@@ -248,6 +251,7 @@ pub async fn refresh(
                 expires_in,
                 refresh_token: next,
                 session_id,
+                roles,
             })
         }
         (

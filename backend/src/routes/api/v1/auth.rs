@@ -1,4 +1,4 @@
-use crate::db::{self, models::user::Role, models::user::User};
+use crate::db::models::user::{Role, User};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
 use crate::http::{client::RequestMeta, json::ApiJson, REFRESH_COOKIE};
@@ -36,16 +36,14 @@ pub async fn register(
 }
 
 /// The signed-in user's view, for a login response.
-async fn me_of(state: &AppState, user: User) -> AppResult<MeResponse> {
-    let uid = user.id.clone();
-    let roles = db::run(&state.pool, move |c| Ok(User::roles(c, &uid)?)).await?;
-    Ok(MeResponse {
+fn me_of(user: User, roles: Vec<String>) -> MeResponse {
+    MeResponse {
         id: user.id,
         username: user.username,
         email: user.email,
         roles,
         created_at: user.created_at.and_utc().to_rfc3339(),
-    })
+    }
 }
 
 /// A browser's signed-in answer: the user, and both cookies.
@@ -54,7 +52,7 @@ async fn signed_in_response(
     user: User,
     tokens: &IssuedTokens,
 ) -> AppResult<HttpResponse> {
-    let me = me_of(state, user).await?;
+    let me = me_of(user, tokens.roles.clone());
     let mut resp = HttpResponse::Ok();
     session_cookie::attach(
         &mut resp,
