@@ -78,6 +78,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 pool,
                 clock: Default::default(),
                 rate_limits: Default::default(),
+                login_throttle: Default::default(),
             };
             let request = RegisterRequest {
                 email,

@@ -15,6 +15,7 @@ use crate::http::{
 use crate::routes;
 use crate::secrets::Keys;
 use crate::security::password;
+use crate::services::lockout::LoginThrottle;
 use crate::services::{mfa, sessions};
 use actix_files::Files;
 use actix_web::dev::Server;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Rate-limit hits, for the audit log and the dashboard.
     pub rate_limits: Arc<RateLimitStats>,
+    /// Delays after failed sign-ins, per login name.
+    pub login_throttle: LoginThrottle,
 }
 
 pub struct Application {
@@ -72,6 +75,7 @@ impl Application {
             dummy_hash,
             clock: Clock::default(),
             rate_limits: Arc::default(),
+            login_throttle: LoginThrottle::default(),
         });
         let server = run(listener, state.clone())?;
         reload_signing_keys_periodically(&state);

@@ -150,6 +150,7 @@ pub async fn login(
         LoginName::Email(e) => e.as_str().to_owned(),
     };
 
+    let login_key = login.clone();
     let user = db::run(&state.pool, move |c| Ok(User::find_by_login(c, &login)?)).await?;
     let phc = user
         .as_ref()
@@ -179,6 +180,11 @@ pub async fn login(
             if let Some(u) = user.filter(|u| !lockout::is_locked(u)) {
                 lockout::record_failure(state, meta, &u.id).await?;
             }
+            // Unknown, wrong or locked: the same delay for the same name.
+            state
+                .login_throttle
+                .fail(&login_key, &state.settings.brute_force)
+                .await;
             return Err(AppError::InvalidCredentials);
         }
     };
@@ -189,6 +195,7 @@ pub async fn login(
         return Ok(LoginOutcome::MfaRequired(token));
     }
     lockout::clear(state, &user).await?;
+    state.login_throttle.clear(&login_key);
     let tokens = sessions::open(state, meta, &user).await?;
     audit::record(
         &state.pool,

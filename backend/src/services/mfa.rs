@@ -358,6 +358,7 @@ pub async fn complete_login(
                 return Err(AppError::InvalidCode);
             }
             lockout::clear(state, &user).await?;
+            state.login_throttle.clear(&user.id);
             let tokens = sessions::open_with_mfa(state, meta, &user, true).await?;
             record(
                 state,
@@ -382,6 +383,10 @@ pub async fn complete_login(
             .await?;
             // Wrong codes count toward the same account limit as wrong passwords.
             lockout::record_failure(state, meta, &user.id).await?;
+            state
+                .login_throttle
+                .fail(&user.id, &state.settings.brute_force)
+                .await;
             Err(e)
         }
     }

@@ -119,3 +119,19 @@ async fn responses_slow_down_after_a_few_failures() {
     // The second failure is held back by at least the base delay (250 ms).
     assert!(started.elapsed() >= std::time::Duration::from_millis(250));
 }
+
+#[tokio::test]
+async fn an_unknown_name_is_slowed_down_exactly_like_a_real_account() {
+    // Otherwise the delay itself would tell which accounts exist.
+    let app = spawn_app_with(&[("LOGIN_DELAY_AFTER", "1"), ("LOGIN_LOCK_AFTER", "50")]).await;
+    attempt(&app, "no_such_user", "Wrong-Password-1!").await;
+    let started = std::time::Instant::now();
+    let (status, body) = attempt(&app, "no_such_user", "Wrong-Password-2!").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    app.register("real_user", "real_user@example.org").await;
+    attempt(&app, "real_user", "Wrong-Password-1!").await;
+    assert_eq!(
+        attempt(&app, "real_user", "Wrong-Password-2!").await,
+        (status, body)
+    );
+}
