@@ -47,3 +47,23 @@ test('the hydrated form validates before sending anything', async ({ page }) => 
   expect(posts).toEqual([]);
   await expect(page).toHaveURL(/\/register$/);
 });
+
+test('text typed before the page hydrates is kept and submitted', async ({ page }) => {
+  // Hold the wasm back until the form is filled, as on a slow connection.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/*.wasm', async (route) => {
+    await gate;
+    await route.continue();
+  });
+  const user = uniqueUser('early');
+  await page.goto('/register');
+  await page.getByLabel('E-mail').fill(user.email);
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill('Tr0ub4dor&Zebra!');
+  release();
+  await hydrated(page);
+  await expect(page.getByLabel('E-mail')).toHaveValue(user.email);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
+});

@@ -44,6 +44,17 @@ pub fn TextField(
         }
     };
     let invalid = move || (!errors_for(&errors.read(), name).is_empty()).to_string();
+    // The input is not bound to `value`: hydration must not overwrite what
+    // someone typed before the wasm arrived. Once hydrated, pick that text up.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let typed = el.value();
+            if !typed.is_empty() {
+                value.set(typed);
+            }
+        }
+    });
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
@@ -56,7 +67,8 @@ pub fn TextField(
                 inputmode=input_mode
                 aria-invalid=invalid
                 aria-describedby=described_by
-                bind:value=value
+                node_ref=input
+                on:input:target=move |ev| value.set(ev.target().value())
             />
             <ul class="field-error" id=error_id role="alert">
                 {move || {
