@@ -57,6 +57,12 @@ impl AuditEvent {
         self
     }
 
+    /// The actor when there may be none (an anonymous request).
+    pub fn actor_opt(mut self, user_id: Option<String>) -> Self {
+        self.actor = user_id;
+        self
+    }
+
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self

@@ -74,6 +74,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 dummy_hash: web::block(password::dummy_hash)
                     .await?
                     .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?,
+                policy: settings.policy(),
+                decision_stats: Default::default(),
                 settings,
                 pool,
                 clock: Default::default(),

@@ -7,6 +7,7 @@
 
 use crate::security::brute_force::BruteForcePolicy;
 use crate::security::client_ip::Cidr;
+use crate::security::policy::{PolicySettings, Role};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::net::SocketAddr;
@@ -67,6 +68,14 @@ pub struct Settings {
     /// `LOGIN_DELAY_AFTER` (3), `LOGIN_LOCK_AFTER` (10), `LOGIN_LOCK_SECS`
     /// (300): per-account brute-force protection.
     pub brute_force: BruteForcePolicy,
+    /// `NETWORKS_ADMIN`, `NETWORKS_AUDITOR`, `NETWORKS_USER`: CIDRs each role
+    /// may be used from (zero trust's network context). Unset or empty: from
+    /// anywhere. Outside them the role grants nothing.
+    pub role_networks: Vec<(Role, Vec<Cidr>)>,
+    /// `ADMIN_ELEVATION_SECS`, default 900: an admin's write permissions are
+    /// active this long after a second factor (login with MFA or step-up);
+    /// after it they browse read-only until they verify again (JIT).
+    pub admin_elevation: Duration,
     /// `TRUSTED_PROXIES`: CIDRs of reverse proxies whose `X-Forwarded-For` /
     /// `Forwarded` headers are believed. Empty (the default): none are.
     pub trusted_proxies: Vec<Cidr>,
@@ -241,6 +250,29 @@ impl Settings {
                 "must be between 1 and 100 (NIST SP 800-63B)".into(),
             );
         }
+        let cidrs = |var: &str| -> Vec<Cidr> {
+            reader
+                .plain(var)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .filter_map(|s| {
+                            Cidr::parse(s).or_else(|| {
+                                reader.fail(var, format!("`{s}` is not an address or CIDR"));
+                                None
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let role_networks = vec![
+            (Role::Admin, cidrs("NETWORKS_ADMIN")),
+            (Role::Auditor, cidrs("NETWORKS_AUDITOR")),
+            (Role::User, cidrs("NETWORKS_USER")),
+        ];
+        let admin_elevation = Duration::from_secs(reader.parsed("ADMIN_ELEVATION_SECS", 900u64));
         let trusted_proxies = reader
             .plain("TRUSTED_PROXIES")
             .map(|v| {
@@ -332,6 +364,8 @@ impl Settings {
                 step_up_window,
                 mfa_issuer,
                 brute_force,
+                role_networks,
+                admin_elevation,
                 trusted_proxies,
                 rate_limit_auth,
                 rate_limit_api,
@@ -342,6 +376,21 @@ impl Settings {
             })
         } else {
             Err(ConfigErrors(errors))
+        }
+    }
+
+    /// What the policy decision point applies.
+    pub fn policy(&self) -> PolicySettings {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        PolicySettings {
+            networks: self.role_networks.clone(),
+            mfa_required_for: self
+                .mfa_required_for_roles
+                .iter()
+                .filter_map(|r| Role::parse(r))
+                .collect(),
+            elevation_secs: secs(self.admin_elevation),
+            step_up_secs: secs(self.step_up_window),
         }
     }
 

@@ -6,15 +6,21 @@ use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
 use crate::error::AppError;
 use crate::http::auth::FreshAccess;
+use crate::http::client::{client_ip_addr, RequestMeta};
+use crate::http::enforce::presented_device;
 use crate::http::rate_limit::{self, Limiters, RateLimitStats};
 use crate::http::security_headers::X_CSP_NONCE;
 use crate::http::{
-    csrf::csrf, header_limits::header_limits, request_id::request_id,
-    security_headers::security_headers, session_refresh::session_refresh, ACCESS_COOKIE,
+    csrf::csrf, enforce::enforce_outside_scopes, header_limits::header_limits,
+    request_id::request_id, security_headers::security_headers, session_refresh::session_refresh,
+    ACCESS_COOKIE,
 };
 use crate::routes;
+use crate::routes::page_reads::{self, PageRequest};
 use crate::secrets::Keys;
 use crate::security::password;
+use crate::security::policy::PolicySettings;
+use crate::services::access::{self, DecisionStats};
 use crate::services::lockout::LoginThrottle;
 use crate::services::{mfa, sessions};
 use actix_files::Files;
@@ -45,6 +51,10 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimitStats>,
     /// Delays after failed sign-ins, per login name.
     pub login_throttle: LoginThrottle,
+    /// What the policy decision point applies (from `settings`).
+    pub policy: PolicySettings,
+    /// Allowed decisions, counted between flushes.
+    pub decision_stats: DecisionStats,
 }
 
 pub struct Application {
@@ -68,8 +78,11 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("cannot listen on {} (APP_ADDR)", settings.addr))?;
         let port = listener.local_addr()?.port();
+        let policy = settings.policy();
         let state = web::Data::new(AppState {
             settings,
+            policy,
+            decision_stats: DecisionStats::default(),
             pool,
             keys,
             dummy_hash,
@@ -79,7 +92,7 @@ impl Application {
         });
         let server = run(listener, state.clone())?;
         reload_signing_keys_periodically(&state);
-        flush_rate_limit_hits_periodically(&state);
+        flush_counters_periodically(&state);
         Ok(Self {
             port,
             server,
@@ -125,6 +138,15 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let pkg_dir = site_root.join("pkg");
 
     let limiters = Limiters::new(&state)?;
+    // Fail closed at start-up too: no route without a policy entry.
+    let mut registered = None;
+    let _ = App::new().configure(|cfg| registered = Some(routes::configure(cfg, &limiters)));
+    let pages: Vec<String> = routes.iter().map(|r| r.path().to_owned()).collect();
+    let missing =
+        routes::routes_without_policy(&registered.map(|r| r.list()).unwrap_or_default(), &pages);
+    if !missing.is_empty() {
+        anyhow::bail!("routes without a policy entry: {}", missing.join(", "));
+    }
     let server = HttpServer::new(move || {
         let options = leptos_options.clone();
         let limiters = limiters.clone();
@@ -143,12 +165,15 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .error_handler(|_, _| AppError::bad_request("invalid path").into()),
             )
             // Registered innermost first: request_id runs first and last.
+            .wrap(from_fn(enforce_outside_scopes))
             .wrap(from_fn(session_refresh))
             .wrap(from_fn(csrf))
             .wrap(from_fn(header_limits))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(request_id))
-            .configure(|cfg| routes::configure(cfg, &limiters))
+            .configure(|cfg| {
+                routes::configure(cfg, &limiters);
+            })
             .service(Files::new("/pkg", pkg_dir.clone()).prefer_utf8(true))
             .leptos_routes_with_context(routes.clone(), page_context(state.clone()), move || {
                 forward_nonce();
@@ -190,8 +215,8 @@ fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
     });
 }
 
-/// Writes the rate-limit hit counts to the audit log once a minute.
-fn flush_rate_limit_hits_periodically(state: &web::Data<AppState>) {
+/// Writes the rate-limit hits and the allowed-decision counts once a minute.
+fn flush_counters_periodically(state: &web::Data<AppState>) {
     let weak = Arc::downgrade(&state.clone().into_inner());
     tokio::spawn(async move {
         loop {
@@ -199,6 +224,9 @@ fn flush_rate_limit_hits_periodically(state: &web::Data<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             if let Err(e) = rate_limit::flush(&state).await {
                 tracing::error!(error = ?e, "could not record rate-limit hits");
+            }
+            if let Err(e) = access::flush(&state).await {
+                tracing::error!(error = ?e, "could not record decision counts");
             }
         }
     });
@@ -209,27 +237,44 @@ fn flush_rate_limit_hits_periodically(state: &web::Data<AppState>) {
 struct RequestPageData {
     state: web::Data<AppState>,
     access_token: Option<String>,
+    /// Address and device of the page request, for the policy decisions of
+    /// the page's API reads.
+    page: Arc<PageRequest>,
     /// The request's verified identity, looked up once however many
     /// resources on the page ask for it.
-    who: Arc<tokio::sync::OnceCell<Option<sessions::SignedIn>>>,
+    who: Arc<tokio::sync::OnceCell<Result<sessions::SignedIn, sessions::Denied>>>,
 }
 
 impl RequestPageData {
-    fn who(
+    fn verified(
         &self,
-    ) -> impl std::future::Future<Output = Option<sessions::SignedIn>> + Send + 'static {
-        let (state, token, cell) = (
+    ) -> impl std::future::Future<Output = Result<sessions::SignedIn, sessions::Denied>> + Send + 'static
+    {
+        let (state, token, cell, page) = (
             self.state.clone(),
             self.access_token.clone(),
             self.who.clone(),
+            self.page.clone(),
         );
         async move {
             cell.get_or_init(|| async {
-                sessions::authenticate(&state, token.as_deref()).await.ok()
+                sessions::authenticate_on_device(
+                    &state,
+                    token.as_deref(),
+                    page.device_id.as_deref(),
+                )
+                .await
             })
             .await
             .clone()
         }
+    }
+
+    fn who(
+        &self,
+    ) -> impl std::future::Future<Output = Option<sessions::SignedIn>> + Send + 'static {
+        let verified = self.verified();
+        async move { verified.await.ok() }
     }
 }
 
@@ -248,6 +293,11 @@ impl PageData for RequestPageData {
                 }
             }
         })
+    }
+
+    fn api_get(&self, path: String) -> PageFuture<Result<String, u16>> {
+        let (state, page, verified) = (self.state.clone(), self.page.clone(), self.verified());
+        Box::pin(async move { page_reads::get(&state, &page, verified.await, &path).await })
     }
 
     fn current_user(&self) -> PageFuture<Option<MeResponse>> {
@@ -275,15 +325,29 @@ impl PageData for RequestPageData {
 /// Per page request: gives the pages their [`PageData`].
 fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'static {
     move || {
-        let access_token = use_context::<leptos_actix::Request>().and_then(|req| {
+        let req = use_context::<leptos_actix::Request>();
+        let access_token = req.as_ref().and_then(|req| {
             req.extensions()
                 .get::<FreshAccess>()
                 .map(|f| f.0.clone())
                 .or_else(|| req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned()))
         });
+        let page = match &req {
+            Some(req) => PageRequest {
+                meta: RequestMeta::of(req),
+                client_ip: client_ip_addr(req),
+                device_id: presented_device(req),
+            },
+            None => PageRequest {
+                meta: RequestMeta::default(),
+                client_ip: None,
+                device_id: None,
+            },
+        };
         provide_context(PageDataSource(Arc::new(RequestPageData {
             state: state.clone(),
             access_token,
+            page: Arc::new(page),
             who: Arc::default(),
         })));
     }

@@ -19,6 +19,10 @@ pub trait PageData: Send + Sync {
     fn current_user(&self) -> PageFuture<Option<MeResponse>>;
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>>;
     fn mfa_status(&self) -> PageFuture<Option<MfaStatus>>;
+    /// A read-only `GET` of the JSON API (`/api/v1/…` path and query), answered
+    /// in-process on the server with this request's identity and the same
+    /// policy decision as over HTTP: the JSON body, or the HTTP status.
+    fn api_get(&self, path: String) -> PageFuture<Result<String, u16>>;
 }
 
 #[cfg(feature = "ssr")]
@@ -108,4 +112,95 @@ async fn load_current_user() -> Option<MeResponse> {
 #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
 async fn load_sessions() -> Option<Vec<SessionInfo>> {
     None
+}
+
+/// Why a page could not load its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LoadError {
+    /// 401: not signed in (or the session ended).
+    SignedOut,
+    /// 403: signed in, but the policy refuses it.
+    NotAllowed,
+    /// 404.
+    NotFound,
+    /// Anything else.
+    Failed,
+}
+
+impl LoadError {
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            401 => Self::SignedOut,
+            403 => Self::NotAllowed,
+            404 => Self::NotFound,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// A `GET` of the JSON API as a resource: in-process on the server (see
+/// [`PageData::api_get`]), over `fetch` in the browser. `path` is re-read when
+/// the signals it uses change (search boxes, filters, pagination).
+pub fn api_resource<T>(
+    path: impl Fn() -> String + Send + Sync + 'static,
+) -> Resource<Result<T, LoadError>>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    Resource::new(path, |p| load_api::<T>(p))
+}
+
+#[cfg(feature = "ssr")]
+fn load_api<T>(path: String) -> impl std::future::Future<Output = Result<T, LoadError>> + Send
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let source = use_context::<PageDataSource>();
+    async move {
+        let Some(source) = source else {
+            return Err(LoadError::SignedOut);
+        };
+        let body = source
+            .0
+            .api_get(path)
+            .await
+            .map_err(LoadError::from_status)?;
+        serde_json::from_str(&body).map_err(|_| LoadError::Failed)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn load_api<T>(path: String) -> impl std::future::Future<Output = Result<T, LoadError>> + Send
+where
+    T: serde::de::DeserializeOwned + 'static,
+{
+    send_wrapper::SendWrapper::new(async move {
+        let resp = gloo_net::http::Request::get(&path)
+            .send()
+            .await
+            .map_err(|_| LoadError::Failed)?;
+        if !resp.ok() {
+            return Err(LoadError::from_status(resp.status()));
+        }
+        resp.json::<T>().await.map_err(|_| LoadError::Failed)
+    })
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+async fn load_api<T>(_path: String) -> Result<T, LoadError> {
+    Err(LoadError::SignedOut)
+}
+
+/// Sets the response status of the page being rendered on the server (403 for
+/// a "not allowed" page, 404…); nothing in the browser.
+pub fn set_page_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(resp), Ok(code)) = (
+        use_context::<leptos_actix::ResponseOptions>(),
+        actix_http::StatusCode::from_u16(status),
+    ) {
+        resp.set_status(code);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
 }

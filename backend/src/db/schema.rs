@@ -18,6 +18,9 @@ diesel::table! {
     user_roles (user_id, role) {
         user_id -> Text,
         role -> Text,
+        granted_at -> Nullable<Timestamp>,
+        granted_by -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -93,15 +96,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        label -> Text,
+        compliant -> Bool,
+        registered_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_decisions (id) {
+        id -> BigInt,
+        decided_at -> Timestamp,
+        user_id -> Nullable<Text>,
+        method -> Text,
+        route -> Text,
+        outcome -> Text,
+        reason -> Text,
+        client_ip -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    decision_counts (id) {
+        id -> BigInt,
+        minute -> Timestamp,
+        route -> Text,
+        allowed -> BigInt,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
+diesel::joinable!(devices -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_roles,
+    user_mfa,
+    devices,
     sessions,
     refresh_tokens,
     audit_log

@@ -13,6 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
 
 /// An access token issued during this very request by the refresh
 /// middleware; it takes precedence over the (expired) cookie.
@@ -46,6 +47,11 @@ impl FromRequest for Authenticated {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Verified by the enforcement middleware for this very request.
+        if let Some(who) = req.extensions().get::<Arc<SignedIn>>() {
+            let who = SignedIn::clone(who);
+            return Box::pin(async move { Ok(Authenticated(who)) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = presented_access_token(req);
         let meta = RequestMeta::of(req);

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod csrf;
+pub mod enforce;
 pub mod header_limits;
 pub mod json;
 pub mod rate_limit;

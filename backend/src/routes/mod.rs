@@ -5,56 +5,97 @@ pub mod api;
 pub mod forms;
 pub mod health;
 pub mod openapi;
+pub mod page_reads;
+pub mod policies;
+pub mod registrar;
 pub mod session_cookie;
 pub mod wellknown;
 
+use crate::http::enforce::enforce;
 use crate::http::rate_limit::Limiters;
 use actix_governor::Governor;
+use actix_web::middleware::from_fn;
 use actix_web::web;
+use registrar::{Registered, Registrar};
 
 /// Registers every non-page route: health checks, the JSON API, the no-JS form
-/// endpoints, each group behind its rate limits. (Pages are registered by the
+/// endpoints, each group behind its rate limits. The rate-limited scopes run
+/// the policy enforcement point themselves, after their limiters (so a flood
+/// of refused requests is cut off before it costs a decision record); every
+/// other route gets it from the app-level `enforce_outside_scopes`. (Pages are registered by the
 /// Leptos integration in `startup`.)
-pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/.well-known/jwks.json", web::get().to(wellknown::jwks))
-        .route("/readyz", web::get().to(health::readyz))
-        // Sign-in endpoints first (scopes match in order): the strict per-IP limit.
-        .service(
-            web::scope("/api/v1/auth")
-                .wrap(Governor::new(&limits.auth))
-                .configure(api::v1::configure_auth)
-                .default_service(web::to(api::not_found)),
-        )
-        .service(
-            // Per IP on the rest of /api, per user on /api/v1 (nested scopes:
-            // two governors cannot wrap the same scope).
-            web::scope("/api")
-                .wrap(Governor::new(&limits.api_ip))
-                .route("/openapi.json", web::get().to(openapi::document))
-                .service(
-                    web::scope("/v1")
-                        .wrap(Governor::new(&limits.api_user))
-                        .configure(api::v1::configure)
-                        .default_service(web::to(api::not_found)),
-                )
-                .default_service(web::to(api::not_found)),
-        )
-        .service(
-            web::scope("/auth")
-                .wrap(Governor::new(&limits.auth))
-                .route("/register", web::post().to(forms::register))
-                .route("/login", web::post().to(forms::login))
-                .route("/login/mfa", web::post().to(forms::login_mfa))
-                .route("/logout", web::post().to(forms::logout))
-                .route("/password", web::post().to(forms::change_password))
-                .route(
-                    "/sessions/revoke-others",
-                    web::post().to(forms::revoke_others),
-                )
-                .route(
-                    "/sessions/{id}/revoke",
-                    web::post().to(forms::revoke_session),
-                ),
-        );
+pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered {
+    let log = Registered::default();
+    Registrar::new(cfg, "", &log)
+        .get("/healthz", health::healthz)
+        .get("/.well-known/jwks.json", wellknown::jwks)
+        .get("/readyz", health::readyz);
+    // Sign-in endpoints first (scopes match in order): the strict per-IP limit.
+    // Each limiter wraps an outer scope and the PEP an inner, empty-prefix
+    // one: a governor needs the boxed future of a scope beneath it.
+    let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+    cfg.service(
+        web::scope("/api/v1/auth")
+            .wrap(Governor::new(&limits.auth))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(enforce))
+                    .configure(move |c| {
+                        api::v1::configure_auth(&mut Registrar::new(c, "/api/v1/auth", &l1))
+                    })
+                    .default_service(web::to(api::not_found)),
+            ),
+    )
+    .service(
+        // Per IP on the rest of /api, per (verified) user on /api/v1.
+        web::scope("/api")
+            .wrap(Governor::new(&limits.api_ip))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(enforce))
+                    .configure(move |c| {
+                        Registrar::new(c, "/api", &l2).get("/openapi.json", openapi::document);
+                    })
+                    .service(
+                        web::scope("/v1")
+                            .wrap(Governor::new(&limits.api_user))
+                            .configure(move |c| {
+                                api::v1::configure(&mut Registrar::new(c, "/api/v1", &l3))
+                            })
+                            .default_service(web::to(api::not_found)),
+                    )
+                    .default_service(web::to(api::not_found)),
+            ),
+    )
+    .service(
+        web::scope("/auth")
+            .wrap(Governor::new(&limits.auth))
+            .service(web::scope("").wrap(from_fn(enforce)).configure(move |c| {
+                Registrar::new(c, "/auth", &l4)
+                    .post("/register", forms::register)
+                    .post("/login", forms::login)
+                    .post("/login/mfa", forms::login_mfa)
+                    .post("/logout", forms::logout)
+                    .post("/password", forms::change_password)
+                    .post("/sessions/revoke-others", forms::revoke_others)
+                    .post("/sessions/{id}/revoke", forms::revoke_session);
+            })),
+    );
+    log
+}
+
+/// Every registered route and page must have an entry in the policy table:
+/// the names of those that do not (empty = all covered). `startup` refuses
+/// to start otherwise, and a test checks it.
+pub fn routes_without_policy(registered: &[(&str, String)], pages: &[String]) -> Vec<String> {
+    let pages = pages.iter().map(|p| ("GET", p.clone()));
+    registered
+        .iter()
+        .map(|(m, p)| (*m, p.clone()))
+        .chain(pages)
+        .filter(|(method, path)| {
+            !matches!(policies::lookup(method, path), policies::Lookup::Found(_))
+        })
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect()
 }

@@ -51,6 +51,12 @@ impl Cidr {
     }
 }
 
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
 fn trusted(ip: IpAddr, proxies: &[Cidr]) -> bool {
     proxies.iter().any(|c| c.contains(ip))
 }

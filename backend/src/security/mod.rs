@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod field_crypto;
 pub mod jwt;
 pub mod password;
+pub mod policy;
 pub mod recovery_codes;
 pub mod refresh_token;
 pub mod signing_keys;

@@ -14,6 +14,7 @@ use crate::db::{
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::field_crypto::FieldRef;
+use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{password, recovery_codes, totp};
 use crate::services::lockout;
@@ -71,10 +72,10 @@ pub async fn status(state: &AppState, who: &SignedIn) -> AppResult<MfaStatus> {
 }
 
 /// Whether these roles must use MFA (`MFA_REQUIRED_FOR_ROLES`).
-pub fn requires_mfa(state: &AppState, roles: &[String]) -> bool {
+pub fn requires_mfa(state: &AppState, roles: &[Role]) -> bool {
     roles
         .iter()
-        .any(|r| state.settings.mfa_required_for_roles.contains(r))
+        .any(|r| state.policy.mfa_required_for.contains(r))
 }
 
 /// Starts an enrolment: a new secret, stored encrypted, not enabled yet.
@@ -431,14 +432,6 @@ pub async fn require_recent(state: &AppState, who: &SignedIn) -> AppResult<()> {
     } else {
         Err(AppError::StepUpRequired)
     }
-}
-
-/// Admin routes: a user whose roles require MFA must have enrolled first.
-pub async fn require_enrolled_if_required(state: &AppState, who: &SignedIn) -> AppResult<()> {
-    if requires_mfa(state, &who.roles) && !enabled(state, &who.user.id).await? {
-        return Err(AppError::MfaEnrollmentRequired);
-    }
-    Ok(())
 }
 
 /// New recovery codes (the old ones stop working). Needs a recent step-up.

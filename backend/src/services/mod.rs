@@ -1,7 +1,10 @@
 //! Use cases, between the thin HTTP handlers and the models: each function
 //! validates, calls the pure security code and the database, and audits.
 
+pub mod access;
 pub mod accounts;
+pub mod admin;
+pub mod devices;
 pub mod lockout;
 pub mod mfa;
 pub mod sessions;

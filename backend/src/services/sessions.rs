@@ -9,9 +9,11 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
+    models::device::Device,
+    models::mfa::UserMfa,
     models::refresh_token::RefreshTokenRow,
     models::session::{NewSession, Session},
-    models::user::User,
+    models::user::{Role, User},
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
@@ -31,9 +33,13 @@ const TOUCH_INTERVAL_SECS: i64 = 60;
 #[derive(Clone, Debug)]
 pub struct SignedIn {
     pub user: User,
-    pub roles: Vec<String>,
+    /// From the database, for this request (grants past their expiry dropped).
+    pub roles: Vec<Role>,
     pub session: Session,
     pub claims: AccessClaims,
+    pub mfa_enabled: bool,
+    /// The device the request named, if it is registered to this user.
+    pub device: Option<Device>,
 }
 
 impl SignedIn {
@@ -42,7 +48,7 @@ impl SignedIn {
             id: self.user.id.clone(),
             username: self.user.username.clone(),
             email: self.user.email.clone(),
-            roles: self.roles.clone(),
+            roles: self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             created_at: self.user.created_at.and_utc().to_rfc3339(),
         }
     }
@@ -161,7 +167,7 @@ pub async fn open_with_mfa(
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;
-            Ok(User::roles(c, &user_id)?)
+            Ok(User::role_names(c, &user_id, now)?)
         })
     })
     .await?;
@@ -231,7 +237,7 @@ pub async fn refresh(
             }
             RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
             Session::touch(c, &session.id, now)?;
-            let roles = User::roles(c, &user.id)?;
+            let roles = User::role_names(c, &user.id, now)?;
             Ok((
                 Rotation::Rotated {
                     user_id: user.id,
@@ -293,6 +299,16 @@ pub async fn authenticate(
     state: &AppState,
     access_token: Option<&str>,
 ) -> Result<SignedIn, Denied> {
+    authenticate_on_device(state, access_token, None).await
+}
+
+/// [`authenticate`], also looking up the device the request names (one
+/// database round trip for everything the policy decision needs).
+pub async fn authenticate_on_device(
+    state: &AppState,
+    access_token: Option<&str>,
+    device_id: Option<&str>,
+) -> Result<SignedIn, Denied> {
     let token = access_token.ok_or(Denied::NoToken)?;
     let keys = state.keys.signing.current();
     let claims = jwt::verify(
@@ -305,6 +321,7 @@ pub async fn authenticate(
     let idle = idle(state).map_err(|_| Denied::Internal)?;
     let sid = claims.sid.clone();
     let sub = claims.sub.clone();
+    let device_id = device_id.map(str::to_owned);
     let found = db::run(&state.pool, move |c| {
         let Some((session, user)) = Session::find_with_user(c, &sid)? else {
             return Ok(Err(Denied::UnknownSession));
@@ -322,18 +339,24 @@ pub async fn authenticate(
         if (now - session.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
             Session::touch(c, &session.id, now)?;
         }
-        let roles = User::roles(c, &user.id)?;
-        Ok(Ok((session, user, roles)))
+        let roles = User::roles(c, &user.id, now)?;
+        let mfa_enabled = UserMfa::find(c, &user.id)?.is_some_and(|m| m.enabled_at.is_some());
+        let device = match device_id.as_deref() {
+            Some(id) => Device::find_owned(c, id, &user.id)?,
+            None => None,
+        };
+        Ok(Ok(SignedIn {
+            user,
+            roles,
+            session,
+            claims,
+            mfa_enabled,
+            device,
+        }))
     })
     .await
     .map_err(|_| Denied::Internal)?;
-    let (session, user, roles) = found?;
-    Ok(SignedIn {
-        user,
-        roles,
-        session,
-        claims,
-    })
+    found
 }
 
 /// Ends one session (logout). Revoking an already-ended session is not an error.

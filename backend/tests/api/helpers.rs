@@ -119,6 +119,43 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// A same-origin request with any method and an optional JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        cookie: Option<&str>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("Origin", &self.address);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Registers the calling device; returns the cookie extended with the
+    /// device cookie, and the device id.
+    pub async fn with_device(&self, cookie: &str, label: &str) -> (String, String) {
+        let r = self
+            .post_json(
+                "/api/v1/me/devices",
+                &json!({ "label": label }),
+                Some(cookie),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "device registered");
+        let device: Value = r.json().await.expect("device json");
+        let id = device["id"].as_str().expect("device id").to_owned();
+        (format!("{cookie}; __Host-device={id}"), id)
+    }
+
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
         let mut req = self.client.get(self.url(path));
         if let Some(c) = cookie {
@@ -216,4 +253,62 @@ pub fn header<'a>(r: &'a Response, name: &str) -> &'a str {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
+}
+
+/// An administrator (admin + user roles) who enrolled in MFA on the returned
+/// session, so the session is elevated (admin writes are active) for
+/// `ADMIN_ELEVATION_SECS`. Returns the cookie and the TOTP secret.
+pub async fn signed_in_admin(
+    app: &TestApp,
+    username: &str,
+) -> (String, backend::security::totp::TotpSecret) {
+    use backend::db::models::user::Role;
+    backend::services::accounts::register(
+        &app.state,
+        None,
+        frontend::api::RegisterRequest {
+            email: format!("{username}@example.org"),
+            username: username.into(),
+            password: PASSWORD.into(),
+        },
+        &[Role::Admin, Role::User],
+    )
+    .await
+    .expect("admin registered");
+    let cookie = app.login(username, PASSWORD).await;
+    let setup: Value = app
+        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(&cookie))
+        .await
+        .json()
+        .await
+        .expect("setup");
+    let secret = totp_secret(setup["secret"].as_str().expect("a secret"));
+    let r = app
+        .post_json(
+            "/api/v1/me/mfa/totp/confirm",
+            &json!({ "code": totp_code(app, &secret) }),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "MFA confirmed");
+    (cookie, secret)
+}
+
+pub fn totp_secret(base32: &str) -> backend::security::totp::TotpSecret {
+    backend::security::totp::TotpSecret::from_bytes(
+        totp_rs::Secret::Encoded(base32.to_owned())
+            .to_bytes()
+            .expect("base32"),
+    )
+}
+
+/// The current code on the server's (possibly shifted) clock.
+pub fn totp_code(app: &TestApp, secret: &backend::security::totp::TotpSecret) -> String {
+    backend::security::totp::code_at(secret, app.state.clock.now_unix(), 6).expect("a code")
+}
+
+/// Moves the server clock forward one TOTP step, so a fresh code is due.
+pub fn next_totp_step(app: &TestApp) {
+    let offset = app.state.clock.now_unix() as i64 - chrono::Utc::now().timestamp();
+    app.state.clock.set_offset(offset + 30);
 }

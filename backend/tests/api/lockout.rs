@@ -3,8 +3,6 @@
 //! failures counting toward the same limit.
 
 use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
-use backend::db::models::user::Role;
-use frontend::api::RegisterRequest;
 use serde_json::{json, Value};
 
 const FAST_LOCK: &[(&str, &str)] = &[
@@ -65,25 +63,8 @@ async fn a_successful_login_resets_the_count() {
 
 #[tokio::test]
 async fn an_admin_can_unlock_and_it_is_audited() {
-    let app = spawn_app_with(&[
-        ("LOGIN_LOCK_AFTER", "3"),
-        ("LOGIN_LOCK_SECS", "600"),
-        ("MFA_REQUIRED_FOR_ROLES", "none"),
-    ])
-    .await;
-    backend::services::accounts::register(
-        &app.state,
-        None,
-        RegisterRequest {
-            email: "lock_admin@example.org".into(),
-            username: "lock_admin".into(),
-            password: PASSWORD.into(),
-        },
-        &[Role::Admin, Role::User],
-    )
-    .await
-    .unwrap();
-    let admin = app.login("lock_admin", PASSWORD).await;
+    let app = spawn_app_with(&[("LOGIN_LOCK_AFTER", "3"), ("LOGIN_LOCK_SECS", "600")]).await;
+    let (admin, _) = crate::helpers::signed_in_admin(&app, "lock_admin").await;
     let r = app.register("stuck", "stuck@example.org").await;
     let uid = r.json::<Value>().await.unwrap()["id"]
         .as_str()

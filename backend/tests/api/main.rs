@@ -6,6 +6,7 @@
 // Test helpers may fail loudly: a panic is a failed test, which is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod audit;
 mod auth;
 mod cli;

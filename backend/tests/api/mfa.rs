@@ -369,8 +369,8 @@ async fn asvs_4_3_1_admins_must_enrol_before_the_admin_api_answers() {
 
 #[tokio::test]
 async fn an_admin_reset_removes_mfa_and_ends_the_users_sessions() {
-    let app = spawn_app_with(&[("MFA_REQUIRED_FOR_ROLES", "none")]).await;
-    let admin = make_admin(&app, "mfa_boss").await;
+    let app = spawn_app_with(&[]).await;
+    let (admin, _) = crate::helpers::signed_in_admin(&app, "mfa_boss").await;
     let user = app.signed_in("mfa_gus").await;
     enroll(&app, &user).await;
     let uid = app

@@ -1,8 +1,6 @@
 //! Session management (ASVS 3.3.3, 3.3.4; 5.0 7.4.5).
 
 use crate::helpers::{spawn_app, PASSWORD};
-use backend::db::models::user::Role;
-use frontend::api::RegisterRequest;
 use serde_json::{json, Value};
 
 async fn my_sessions(app: &crate::helpers::TestApp, cookie: &str) -> Vec<Value> {
@@ -138,21 +136,8 @@ async fn asvs_3_3_3_a_password_change_ends_the_other_sessions() {
 
 #[tokio::test]
 async fn admins_list_and_revoke_anyones_sessions_and_users_cannot() {
-    // MFA for admins is covered in mfa.rs; here it is switched off.
-    let app = crate::helpers::spawn_app_with(&[("MFA_REQUIRED_FOR_ROLES", "none")]).await;
-    backend::services::accounts::register(
-        &app.state,
-        None,
-        RegisterRequest {
-            email: "boss@example.org".into(),
-            username: "boss".into(),
-            password: PASSWORD.into(),
-        },
-        &[Role::Admin, Role::User],
-    )
-    .await
-    .unwrap();
-    let admin = app.login("boss", PASSWORD).await;
+    let app = crate::helpers::spawn_app().await;
+    let (admin, _) = crate::helpers::signed_in_admin(&app, "boss").await;
     let user = app.signed_in("worker").await;
     let me: Value = app
         .get("/api/v1/me", Some(&user))
@@ -171,7 +156,7 @@ async fn admins_list_and_revoke_anyones_sessions_and_users_cannot() {
         .audit_actions()
         .await
         .iter()
-        .any(|r| r.0 == "access.denied" && r.3.contains("admin_role_required")));
+        .any(|r| r.0 == "access.denied" && r.3.contains("missing_permission")));
 
     let r = app
         .get(&format!("/api/v1/admin/users/{uid}/sessions"), Some(&admin))

@@ -58,6 +58,9 @@ pub fn describe(field: &str, code: &str) -> Option<&'static str> {
         ("password", "required") => "Enter your password.",
         ("current_password", "required") => "Enter your current password.",
         ("code", "required") => "Enter the code from your authenticator app.",
+        ("label", "device_label") => "Name the device in 1 to 60 characters.",
+        ("role", "invalid") => "Choose admin, auditor or user.",
+        ("expires_in_minutes", "invalid") => "Choose between 1 minute and 30 days.",
         ("code", "invalid") => {
             "That code is not valid. Check the time on your device and try the current code."
         }

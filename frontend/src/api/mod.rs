@@ -3,10 +3,12 @@
 //! Everything here compiles both into the server and into the wasm bundle, so a
 //! form shows exactly the errors the server would return, before it is sent.
 
+pub mod admin;
 pub mod fields;
 pub mod password_policy;
 pub mod wire;
 
+pub use admin::*;
 pub use fields::{Email, FieldError, LoginName, Username};
 pub use password_policy::{Password, PasswordContext, PasswordPolicy};
 pub use wire::*;

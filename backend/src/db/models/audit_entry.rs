@@ -40,4 +40,42 @@ impl AuditEntry {
             .select(AuditEntry::as_select())
             .load(conn)
     }
+
+    /// One page of the log, newest first, optionally one action only.
+    pub fn page(
+        conn: &mut crate::db::DbConn,
+        action: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<AuditEntry>> {
+        let mut q = audit_log::table.into_boxed();
+        if let Some(a) = action {
+            q = q.filter(audit_log::action.eq(a.to_owned()));
+        }
+        if let Some(b) = before {
+            q = q.filter(audit_log::id.lt(b));
+        }
+        q.order(audit_log::id.desc())
+            .limit(limit)
+            .select(AuditEntry::as_select())
+            .load(conn)
+    }
+
+    /// (time, action, outcome, detail) of these actions since `since`.
+    pub fn actions_since(
+        conn: &mut crate::db::DbConn,
+        since: NaiveDateTime,
+        actions: &[&str],
+    ) -> QueryResult<Vec<(NaiveDateTime, String, String, String)>> {
+        audit_log::table
+            .filter(audit_log::occurred_at.ge(since))
+            .filter(audit_log::action.eq_any(actions))
+            .select((
+                audit_log::occurred_at,
+                audit_log::action,
+                audit_log::outcome,
+                audit_log::detail,
+            ))
+            .load(conn)
+    }
 }

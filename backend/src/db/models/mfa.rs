@@ -15,6 +15,22 @@ pub struct UserMfa {
 }
 
 impl UserMfa {
+    /// Which of these users have MFA enabled.
+    pub fn enabled_among(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<Vec<String>> {
+        user_mfa::table
+            .filter(user_mfa::user_id.eq_any(user_ids))
+            .filter(user_mfa::enabled_at.is_not_null())
+            .select(user_mfa::user_id)
+            .load(conn)
+    }
+
+    pub fn count_enabled(conn: &mut DbConn) -> QueryResult<i64> {
+        user_mfa::table
+            .filter(user_mfa::enabled_at.is_not_null())
+            .count()
+            .get_result(conn)
+    }
+
     pub fn find(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<UserMfa>> {
         user_mfa::table
             .filter(user_mfa::user_id.eq(user_id))

@@ -3,7 +3,10 @@
 //! query builder, so every value is a bound parameter.
 
 pub mod audit_entry;
+pub mod decision;
+pub mod device;
 pub mod mfa;
 pub mod refresh_token;
+pub mod role_grant;
 pub mod session;
 pub mod user;

@@ -85,6 +85,20 @@ impl Session {
             .load(conn)
     }
 
+    /// Sessions neither revoked, expired nor idle past `idle_since`.
+    pub fn count_active(
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        idle_since: NaiveDateTime,
+    ) -> QueryResult<i64> {
+        sessions::table
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .filter(sessions::last_seen_at.gt(idle_since))
+            .count()
+            .get_result(conn)
+    }
+
     pub fn mark_mfa_verified(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
         diesel::update(sessions::table.filter(sessions::id.eq(id)))
             .set(sessions::mfa_verified_at.eq(Some(now)))

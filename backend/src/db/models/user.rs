@@ -35,24 +35,7 @@ pub struct NewUser<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// The roles a user may hold. Permissions derive from these in one place
-/// (the policy module, with the zero-trust work).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Auditor,
-    User,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-            Role::User => "user",
-        }
-    }
-}
+pub use crate::security::policy::Role;
 
 impl User {
     pub fn find_by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
@@ -104,6 +87,7 @@ impl User {
                     .values((
                         user_roles::user_id.eq(new.id),
                         user_roles::role.eq(role.as_str()),
+                        user_roles::granted_at.eq(Some(new.created_at)),
                     ))
                     .execute(conn)?;
             }
@@ -155,11 +139,85 @@ impl User {
             .execute(conn)
     }
 
-    pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
-        user_roles::table
+    /// The roles in force at `now`: a grant past its expiry no longer counts.
+    pub fn roles(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> QueryResult<Vec<Role>> {
+        let names: Vec<String> = user_roles::table
             .filter(user_roles::user_id.eq(user_id))
+            .filter(
+                user_roles::expires_at
+                    .is_null()
+                    .or(user_roles::expires_at.gt(now)),
+            )
             .select(user_roles::role)
-            .order(user_roles::role.asc())
+            .load(conn)?;
+        let mut roles: Vec<Role> = names.iter().filter_map(|n| Role::parse(n)).collect();
+        roles.sort();
+        Ok(roles)
+    }
+
+    /// [`User::roles`] as names, for tokens and responses.
+    pub fn role_names(
+        conn: &mut DbConn,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<String>> {
+        Ok(Self::roles(conn, user_id, now)?
+            .into_iter()
+            .map(|r| r.as_str().to_owned())
+            .collect())
+    }
+
+    /// Users whose username or e-mail contains `query` (any case; `%`, `_`
+    /// and `\\` match themselves), ordered by username, after the cursor.
+    pub fn search(
+        conn: &mut DbConn,
+        query: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<User>> {
+        let mut q = users::table.into_boxed();
+        if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            q = q.filter(
+                lower(users::username)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::email).like(pattern).escape('\\')),
+            );
+        }
+        if let Some(after) = after {
+            q = q.filter(users::username.gt(after.to_owned()));
+        }
+        q.order(users::username.asc())
+            .limit(limit)
+            .select(User::as_select())
             .load(conn)
+    }
+
+    pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+        users::table.count().get_result(conn)
+    }
+}
+
+/// Makes `text` match literally inside a LIKE pattern with `ESCAPE '\\'`.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_and_the_escape_character_are_escaped() {
+        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
+        assert_eq!(escape_like("plain"), "plain");
     }
 }

@@ -1,63 +1,119 @@
-//! Administration of other users' sessions and MFA. Requires the `admin` role,
-//! read from the database for this request (never from the token or a
-//! header), and — for roles in `MFA_REQUIRED_FOR_ROLES` — an enrolled MFA.
+//! `/api/v1/admin/…`: the admin dashboard's API. Who may call each route is
+//! in the policy table (`routes::policies`) and decided by the enforcement
+//! middleware before a handler runs: reads need `admin:read` (admins and
+//! auditors), changes an elevated admin. Handlers only parse and call the
+//! services.
 
-use crate::audit::{self, AuditEvent, Outcome};
-use crate::error::{AppError, AppResult};
-use crate::http::{auth::Authenticated, client::RequestMeta};
-use crate::services::sessions::{self, SignedIn};
-use crate::services::{lockout, mfa};
+use crate::error::AppResult;
+use crate::http::{
+    auth::Authenticated, client::client_ip_addr, client::RequestMeta, json::ApiJson,
+};
+use crate::services::admin::{self, DecisionQuery};
+use crate::services::{devices, lockout, mfa, sessions};
 use crate::startup::AppState;
-use actix_web::{web, HttpResponse};
-use frontend::api::{ErrorBody, SessionInfo};
+use actix_web::{web, HttpRequest, HttpResponse};
+use frontend::api::*;
 
-async fn require_admin(
-    state: &AppState,
-    meta: &RequestMeta,
-    who: &SignedIn,
-    path: &str,
-) -> AppResult<()> {
-    if who.roles.iter().any(|r| r == "admin") {
-        return mfa::require_enrolled_if_required(state, who).await;
-    }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("access.denied", Outcome::Denied)
-            .actor(who.user.id.clone())
-            .detail(serde_json::json!({ "reason": "admin_role_required", "path": path })),
-    )
-    .await?;
-    Err(AppError::Forbidden("forbidden".into()))
+/// Query parameters of the users search.
+#[derive(Debug, serde::Deserialize)]
+pub struct UserQuery {
+    pub q: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<i64>,
 }
 
-/// Any user's open sessions (admin).
-#[utoipa::path(get, path = "/api/v1/admin/users/{id}/sessions", tag = "admin",
+/// Query parameters of the audit log.
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub before: Option<i64>,
+}
+
+/// The dashboard's figures, last 24 hours.
+#[utoipa::path(get, path = "/api/v1/admin/overview", tag = "admin",
+    responses((status = 200, body = Overview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn overview(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Authenticated(who): Authenticated,
+) -> AppResult<HttpResponse> {
+    let body = admin::overview(&state, &who, client_ip_addr(&req)).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Search users by username or e-mail (literal text), keyset-paginated.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    params(("q" = Option<String>, Query, description = "text in username or e-mail"),
+           ("after" = Option<String>, Query, description = "cursor: the `next` of the previous page"),
+           ("limit" = Option<i64>, Query, description = "1–100, default 50")),
+    responses((status = 200, body = UserPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn users(
+    state: web::Data<AppState>,
+    query: web::Query<UserQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    Ok(HttpResponse::Ok().json(admin::users(&state, q.q, q.after, q.limit).await?))
+}
+
+/// One user: roles, lock, MFA, sessions and devices.
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn user_sessions(
+    responses((status = 200, body = AdminUserDetail), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn user(
     state: web::Data<AppState>,
-    meta: RequestMeta,
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/sessions").await?;
-    let current = Some(who.session.id.as_str());
-    Ok(HttpResponse::Ok().json(sessions::list(&state, &path, current).await?))
+    Ok(HttpResponse::Ok().json(admin::user_detail(&state, &who, &path).await?))
 }
 
-/// Revoke any session (admin).
-#[utoipa::path(delete, path = "/api/v1/admin/sessions/{id}", tag = "admin",
-    params(("id" = String, Path, description = "session id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_session(
+/// Grant or revoke a role (optionally time-bound). Needs a recent second
+/// factor and a registered, compliant device.
+#[utoipa::path(put, path = "/api/v1/admin/users/{id}/roles", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    request_body = RoleChangeRequest,
+    responses((status = 204), (status = 401, body = ErrorBody, description = "step_up_required"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the last administrator"),
+              (status = 422, body = ErrorBody)))]
+pub async fn change_role(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+    ApiJson(body): ApiJson<RoleChangeRequest>,
+) -> AppResult<HttpResponse> {
+    admin::change_role(&state, &meta, &who, &path, body).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lock an account until unlocked; ends its sessions.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/lock", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn lock(
     state: web::Data<AppState>,
     meta: RequestMeta,
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_admin(&state, &meta, &who, "/api/v1/admin/sessions/{id}").await?;
-    sessions::revoke(&state, &meta, &who.user.id, None, &path).await?;
+    admin::lock(&state, &meta, &who, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lift a sign-in lock (and the failure count).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/unlock", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    lockout::admin_unlock(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -71,22 +127,94 @@ pub async fn reset_mfa(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/mfa/reset").await?;
     mfa::admin_reset(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Lift a temporary sign-in lock (and the failure count).
-#[utoipa::path(post, path = "/api/v1/admin/users/{id}/unlock", tag = "admin",
+/// Any user's open sessions.
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}/sessions", tag = "admin",
     params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn user_sessions(
+    state: web::Data<AppState>,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let current = Some(who.session.id.as_str());
+    Ok(HttpResponse::Ok().json(sessions::list(&state, &path, current).await?))
+}
+
+/// Revoke any session.
+#[utoipa::path(delete, path = "/api/v1/admin/sessions/{id}", tag = "admin",
+    params(("id" = String, Path, description = "session id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn unlock(
+pub async fn revoke_session(
     state: web::Data<AppState>,
     meta: RequestMeta,
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_admin(&state, &meta, &who, "/api/v1/admin/users/{id}/unlock").await?;
-    lockout::admin_unlock(&state, &meta, &who, &path).await?;
+    sessions::revoke(&state, &meta, &who.user.id, None, &path).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every registered device.
+#[utoipa::path(get, path = "/api/v1/admin/devices", tag = "admin",
+    responses((status = 200, body = Vec<DeviceInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn devices_list(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(devices::all(&state).await?))
+}
+
+/// Mark a device compliant or not (a non-compliant device is refused everywhere).
+#[utoipa::path(put, path = "/api/v1/admin/devices/{id}/compliance", tag = "admin",
+    params(("id" = String, Path, description = "device id")),
+    request_body = ComplianceRequest,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn device_compliance(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+    ApiJson(body): ApiJson<ComplianceRequest>,
+) -> AppResult<HttpResponse> {
+    devices::set_compliance(&state, &meta, &who, &path, body.compliant).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The access decisions feed, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/decisions", tag = "admin",
+    params(("user" = Option<String>, Query, description = "user id"),
+           ("route" = Option<String>, Query, description = "route pattern"),
+           ("outcome" = Option<String>, Query, description = "allow or deny"),
+           ("reason" = Option<String>, Query, description = "deny reason"),
+           ("from" = Option<String>, Query, description = "RFC 3339"),
+           ("to" = Option<String>, Query, description = "RFC 3339"),
+           ("before" = Option<i64>, Query, description = "cursor")),
+    responses((status = 200, body = DecisionPage), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn decisions(
+    state: web::Data<AppState>,
+    query: web::Query<DecisionQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(admin::decisions(&state, query.into_inner()).await?))
+}
+
+/// The policy table, roles and their networks.
+#[utoipa::path(get, path = "/api/v1/admin/policies", tag = "admin",
+    responses((status = 200, body = PoliciesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(admin::policies(&state))
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin",
+    params(("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
+           ("before" = Option<i64>, Query, description = "cursor")),
+    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    Ok(HttpResponse::Ok().json(admin::audit_page(&state, q.action, q.before).await?))
 }

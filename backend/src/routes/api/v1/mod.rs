@@ -2,50 +2,52 @@
 
 pub mod admin;
 pub mod auth;
+pub mod devices;
 pub mod me;
 pub mod mfa;
 
-use actix_web::web;
+use crate::routes::registrar::Registrar;
 
 /// `/api/v1/auth/*`: sign-in, registration, tokens. Registered by the caller
 /// under its own scope, behind the per-IP authentication limit only.
-pub fn configure_auth(cfg: &mut web::ServiceConfig) {
-    cfg.route("/register", web::post().to(auth::register))
-        .route("/login", web::post().to(auth::login))
-        .route("/login/mfa", web::post().to(auth::login_mfa))
-        .route("/token", web::post().to(auth::token))
-        .route("/token/mfa", web::post().to(auth::token_mfa))
-        .route("/refresh", web::post().to(auth::refresh))
-        .route("/logout", web::post().to(auth::logout));
+pub fn configure_auth(r: &mut Registrar<'_>) {
+    r.post("/register", auth::register)
+        .post("/login", auth::login)
+        .post("/login/mfa", auth::login_mfa)
+        .post("/token", auth::token)
+        .post("/token/mfa", auth::token_mfa)
+        .post("/refresh", auth::refresh)
+        .post("/logout", auth::logout);
 }
 
 /// The rest of `/api/v1`, behind the per-IP and per-user API limits.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me::me))
-        .route("/me/password", web::post().to(me::change_password))
-        .route("/me/mfa", web::get().to(mfa::status))
-        .route("/me/mfa/totp/setup", web::post().to(mfa::setup))
-        .route("/me/mfa/totp/confirm", web::post().to(mfa::confirm))
-        .route("/me/mfa/step-up", web::post().to(mfa::step_up))
-        .route("/me/mfa/recovery-codes", web::post().to(mfa::regenerate))
-        .route("/me/mfa/disable", web::post().to(mfa::disable))
-        .route("/me/sessions", web::get().to(me::sessions))
-        .route(
-            "/me/sessions/revoke-others",
-            web::post().to(me::revoke_others),
-        )
-        .route("/me/sessions/{id}", web::delete().to(me::revoke_session))
-        .route(
-            "/admin/users/{id}/sessions",
-            web::get().to(admin::user_sessions),
-        )
-        .route("/admin/users/{id}/unlock", web::post().to(admin::unlock))
-        .route(
-            "/admin/users/{id}/mfa/reset",
-            web::post().to(admin::reset_mfa),
-        )
-        .route(
-            "/admin/sessions/{id}",
-            web::delete().to(admin::revoke_session),
-        );
+pub fn configure(r: &mut Registrar<'_>) {
+    r.get("/me", me::me)
+        .post("/me/password", me::change_password)
+        .get("/me/mfa", mfa::status)
+        .post("/me/mfa/totp/setup", mfa::setup)
+        .post("/me/mfa/totp/confirm", mfa::confirm)
+        .post("/me/mfa/step-up", mfa::step_up)
+        .post("/me/mfa/recovery-codes", mfa::regenerate)
+        .post("/me/mfa/disable", mfa::disable)
+        .get("/me/sessions", me::sessions)
+        .post("/me/sessions/revoke-others", me::revoke_others)
+        .delete("/me/sessions/{id}", me::revoke_session)
+        .get("/me/devices", devices::list)
+        .post("/me/devices", devices::register)
+        .delete("/me/devices/{id}", devices::remove)
+        .get("/admin/overview", admin::overview)
+        .get("/admin/users", admin::users)
+        .get("/admin/users/{id}", admin::user)
+        .put("/admin/users/{id}/roles", admin::change_role)
+        .post("/admin/users/{id}/lock", admin::lock)
+        .post("/admin/users/{id}/unlock", admin::unlock)
+        .post("/admin/users/{id}/mfa/reset", admin::reset_mfa)
+        .get("/admin/users/{id}/sessions", admin::user_sessions)
+        .delete("/admin/sessions/{id}", admin::revoke_session)
+        .get("/admin/devices", admin::devices_list)
+        .put("/admin/devices/{id}/compliance", admin::device_compliance)
+        .get("/admin/decisions", admin::decisions)
+        .get("/admin/policies", admin::policies)
+        .get("/admin/audit", admin::audit);
 }

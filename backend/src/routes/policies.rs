@@ -1,0 +1,201 @@
+//! The policy table: every route the server registers, as the router spells
+//! its pattern, with what it requires. The enforcement middleware
+//! (`http::enforce`) looks each request up here and asks the policy decision
+//! point (`security::policy::decide`); a route missing from this table is
+//! refused (fail closed), and a test compares this table with the routes the
+//! running server actually has.
+//!
+//! Pages are listed too: a page whose policy denies renders its "not
+//! allowed" view (and loads no data) instead of being cut off, so the browser
+//! still gets a proper page.
+
+use crate::security::policy::{Permission, RoutePolicy};
+
+const fn public(method: &'static str, path: &'static str) -> RoutePolicy {
+    RoutePolicy::public(method, path)
+}
+
+const fn own(method: &'static str, path: &'static str) -> RoutePolicy {
+    RoutePolicy::requires(method, path, Permission::OwnAccount)
+}
+
+const fn admin_read(method: &'static str, path: &'static str) -> RoutePolicy {
+    RoutePolicy::requires(method, path, Permission::AdminRead)
+}
+
+pub const POLICIES: &[RoutePolicy] = &[
+    // Operations and discovery.
+    public("GET", "/healthz"),
+    public("GET", "/readyz"),
+    public("GET", "/.well-known/jwks.json"),
+    public("GET", "/api/openapi.json"),
+    public("GET", "/pkg"),
+    // Signing in: public, behind the strict per-IP limit.
+    public("POST", "/api/v1/auth/register"),
+    public("POST", "/api/v1/auth/login"),
+    public("POST", "/api/v1/auth/login/mfa"),
+    public("POST", "/api/v1/auth/token"),
+    public("POST", "/api/v1/auth/token/mfa"),
+    public("POST", "/api/v1/auth/refresh"),
+    public("POST", "/api/v1/auth/logout"),
+    public("POST", "/auth/register"),
+    public("POST", "/auth/login"),
+    public("POST", "/auth/login/mfa"),
+    public("POST", "/auth/logout"),
+    // One's own account.
+    own("GET", "/api/v1/me"),
+    own("POST", "/api/v1/me/password"),
+    own("GET", "/api/v1/me/mfa"),
+    own("POST", "/api/v1/me/mfa/totp/setup"),
+    own("POST", "/api/v1/me/mfa/totp/confirm"),
+    own("POST", "/api/v1/me/mfa/step-up"),
+    own("POST", "/api/v1/me/mfa/recovery-codes"),
+    own("POST", "/api/v1/me/mfa/disable"),
+    own("GET", "/api/v1/me/sessions"),
+    own("POST", "/api/v1/me/sessions/revoke-others"),
+    own("DELETE", "/api/v1/me/sessions/{id}"),
+    own("GET", "/api/v1/me/devices"),
+    own("POST", "/api/v1/me/devices"),
+    own("DELETE", "/api/v1/me/devices/{id}"),
+    own("POST", "/auth/password"),
+    own("POST", "/auth/sessions/revoke-others"),
+    own("POST", "/auth/sessions/{id}/revoke"),
+    // Administration: reading (admins and auditors).
+    admin_read("GET", "/api/v1/admin/overview"),
+    admin_read("GET", "/api/v1/admin/users"),
+    admin_read("GET", "/api/v1/admin/users/{id}"),
+    admin_read("GET", "/api/v1/admin/users/{id}/sessions"),
+    admin_read("GET", "/api/v1/admin/devices"),
+    admin_read("GET", "/api/v1/admin/decisions"),
+    admin_read("GET", "/api/v1/admin/policies"),
+    admin_read("GET", "/api/v1/admin/audit"),
+    // Administration: changes (admins, elevated by a recent second factor).
+    RoutePolicy::requires(
+        "PUT",
+        "/api/v1/admin/users/{id}/roles",
+        Permission::RolesWrite,
+    )
+    .with_fresh_mfa()
+    .on_managed_device(),
+    RoutePolicy::requires(
+        "POST",
+        "/api/v1/admin/users/{id}/lock",
+        Permission::UsersWrite,
+    ),
+    RoutePolicy::requires(
+        "POST",
+        "/api/v1/admin/users/{id}/unlock",
+        Permission::UsersWrite,
+    ),
+    RoutePolicy::requires(
+        "POST",
+        "/api/v1/admin/users/{id}/mfa/reset",
+        Permission::UsersWrite,
+    )
+    .with_fresh_mfa(),
+    RoutePolicy::requires(
+        "DELETE",
+        "/api/v1/admin/sessions/{id}",
+        Permission::UsersWrite,
+    ),
+    RoutePolicy::requires(
+        "PUT",
+        "/api/v1/admin/devices/{id}/compliance",
+        Permission::DevicesWrite,
+    ),
+    // Pages.
+    public("GET", "/"),
+    public("GET", "/login"),
+    public("GET", "/register"),
+    own("GET", "/account"),
+    own("GET", "/account/sessions"),
+    admin_read("GET", "/admin"),
+    admin_read("GET", "/admin/users"),
+    admin_read("GET", "/admin/users/{id}"),
+    admin_read("GET", "/admin/devices"),
+    admin_read("GET", "/admin/decisions"),
+    admin_read("GET", "/admin/policies"),
+    admin_read("GET", "/admin/audit"),
+];
+
+/// What the table says about a matched route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(&'static RoutePolicy),
+    /// The pattern is listed, for other methods only: 405.
+    WrongMethod,
+    /// Not listed at all: refused.
+    Missing,
+}
+
+/// The entry for `method` on a route `pattern` (HEAD is looked up as GET).
+pub fn lookup(method: &str, pattern: &str) -> Lookup {
+    let method = if method == "HEAD" { "GET" } else { method };
+    let mut listed = false;
+    for p in POLICIES {
+        if p.path == pattern {
+            if p.method == method {
+                return Lookup::Found(p);
+            }
+            listed = true;
+        }
+    }
+    if listed {
+        Lookup::WrongMethod
+    } else {
+        Lookup::Missing
+    }
+}
+
+/// Page routes are the ones outside `/api`, `/auth`, `/pkg` and the
+/// operational endpoints: a denied page still renders (as "not allowed").
+pub fn is_page(pattern: &str) -> bool {
+    !(pattern.starts_with("/api")
+        || pattern.starts_with("/auth/")
+        || pattern.starts_with("/pkg")
+        || pattern.starts_with("/.well-known")
+        || pattern == "/healthz"
+        || pattern == "/readyz")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_is_unique() {
+        for (i, a) in POLICIES.iter().enumerate() {
+            for b in &POLICIES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} is listed twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_distinguish_missing_and_wrong_methods() {
+        assert!(matches!(lookup("GET", "/api/v1/me"), Lookup::Found(_)));
+        assert!(matches!(lookup("HEAD", "/healthz"), Lookup::Found(_)));
+        assert_eq!(lookup("PUT", "/api/v1/me"), Lookup::WrongMethod);
+        assert_eq!(lookup("GET", "/api/v1/secret"), Lookup::Missing);
+    }
+
+    #[test]
+    fn every_admin_route_needs_more_than_an_account() {
+        use crate::security::policy::Access;
+        for p in POLICIES {
+            if p.path.contains("/admin") {
+                assert!(
+                    matches!(p.access, Access::Requires(perm) if perm != Permission::OwnAccount),
+                    "{} {} is under-protected",
+                    p.method,
+                    p.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Access decisions: gathers the facts the policy decision point needs
+//! (identity, device, network), asks it, and records the answer. Used by the
+//! enforcement middleware for every request and by the pages' in-process
+//! API reads, so both decide the same way.
+//!
+//! Every deny is recorded in full (a decision row and an `access.denied`
+//! audit event). Allowed changes (non-GET) are recorded in full; allowed
+//! reads are only counted, per route and minute, so the hot path adds no
+//! database write.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::decision::{AccessDecision, DecisionCount, NewAccessDecision},
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::security::policy::{
+    self, Access, Decision, Deny, DeviceFact, Facts, RoutePolicy, Subject,
+};
+use crate::services::sessions::{self, Denied, SignedIn};
+use crate::startup::AppState;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// The header API clients name their device with (the catalogue's).
+pub const DEVICE_HEADER: &str = "x-device-id";
+
+/// What the PDP sees of a signed-in user.
+pub fn subject_of(who: &SignedIn) -> Subject {
+    Subject {
+        roles: who.roles.clone(),
+        mfa_enrolled: who.mfa_enabled,
+        mfa_age_secs: who
+            .session
+            .mfa_verified_at
+            .map(|t| (sessions::now() - t).num_seconds().max(0)),
+    }
+}
+
+/// The device fact for a request that named `device_id` (or none).
+pub fn device_fact(device_id: Option<&str>, who: Option<&SignedIn>) -> DeviceFact {
+    match (device_id, who.and_then(|w| w.device.as_ref())) {
+        (None, _) => DeviceFact::Absent,
+        (Some(_), Some(d)) => DeviceFact::Registered {
+            compliant: d.compliant,
+        },
+        (Some(_), None) => DeviceFact::Unknown,
+    }
+}
+
+/// One request about to be decided.
+pub struct Request<'a> {
+    pub policy: &'static RoutePolicy,
+    pub method: &'a str,
+    pub meta: &'a RequestMeta,
+    pub client_ip: Option<IpAddr>,
+    pub device_id: Option<&'a str>,
+}
+
+/// Verifies the identity if the route needs one, decides, records.
+/// `Ok(Some(who))` for an allowed request with an identity, `Ok(None)` for
+/// an allowed public one, `Err(deny)` otherwise.
+pub async fn decide(
+    state: &AppState,
+    req: &Request<'_>,
+    token: Option<&str>,
+) -> AppResult<Result<Option<SignedIn>, Deny>> {
+    if req.policy.access == Access::Public {
+        state.decision_stats.allowed(req.policy.path);
+        return Ok(Ok(None));
+    }
+    let who = sessions::authenticate_on_device(state, token, req.device_id).await;
+    decide_for(state, req, who).await
+}
+
+/// [`decide`] for an identity that was already looked up.
+pub async fn decide_for(
+    state: &AppState,
+    req: &Request<'_>,
+    who: Result<SignedIn, Denied>,
+) -> AppResult<Result<Option<SignedIn>, Deny>> {
+    let subject = who.as_ref().map(subject_of).map_err(|d| d.as_str());
+    let facts = Facts {
+        subject: subject.as_ref().map_err(|e| *e),
+        device: device_fact(req.device_id, who.as_ref().ok()),
+        client_ip: req.client_ip,
+    };
+    let decision = policy::decide(req.policy, &facts, &state.policy);
+    let user_id = who.as_ref().ok().map(|w| w.user.id.clone());
+    match decision {
+        Decision::Allow => {
+            if matches!(req.method, "GET" | "HEAD") {
+                state.decision_stats.allowed(req.policy.path);
+            } else {
+                record(state, req, user_id.as_deref(), "allow", "allowed").await?;
+            }
+            if let Ok(w) = &who {
+                touch_device(state, w).await;
+            }
+            Ok(Ok(who.ok()))
+        }
+        Decision::Deny(deny) => {
+            record(state, req, user_id.as_deref(), "deny", deny.reason()).await?;
+            audit::record(
+                &state.pool,
+                Some(req.meta),
+                AuditEvent::new("access.denied", Outcome::Denied)
+                    .actor_opt(user_id)
+                    .detail(serde_json::json!({
+                        "reason": deny.reason(),
+                        "method": req.method,
+                        "route": req.policy.path,
+                    })),
+            )
+            .await?;
+            Ok(Err(deny))
+        }
+    }
+}
+
+/// A route the policy table does not list: refused and recorded.
+pub async fn deny_unlisted(
+    state: &AppState,
+    meta: &RequestMeta,
+    method: &str,
+    pattern: &str,
+) -> AppResult<()> {
+    let (method, pattern, m) = (method.to_owned(), pattern.to_owned(), meta.clone());
+    db::run(&state.pool, move |c| {
+        Ok(AccessDecision::insert(
+            c,
+            &NewAccessDecision {
+                decided_at: sessions::now(),
+                user_id: None,
+                method: &method,
+                route: &pattern,
+                outcome: "deny",
+                reason: "no_policy",
+                client_ip: m.client_ip.as_deref(),
+                device_id: None,
+                request_id: m.request_id.as_deref(),
+            },
+        )?)
+    })
+    .await
+}
+
+/// The response for a deny: 401 without an identity, 401 `step_up_required`
+/// when a second factor would help, 403 otherwise. The body is generic; the
+/// reason is in the decision log.
+pub fn deny_error(deny: Deny) -> AppError {
+    match deny {
+        Deny::Unauthenticated(_) => AppError::Unauthenticated,
+        Deny::ElevationRequired | Deny::StepUpRequired => AppError::StepUpRequired,
+        Deny::MfaEnrollmentRequired => AppError::MfaEnrollmentRequired,
+        Deny::MissingPermission
+        | Deny::Network
+        | Deny::DeviceNotCompliant
+        | Deny::DeviceNotRegistered => AppError::Forbidden("forbidden".into()),
+    }
+}
+
+async fn record(
+    state: &AppState,
+    req: &Request<'_>,
+    user_id: Option<&str>,
+    outcome: &'static str,
+    reason: &'static str,
+) -> AppResult<()> {
+    let user_id = user_id.map(str::to_owned);
+    let method = req.method.to_owned();
+    let route = req.policy.path;
+    let device = req
+        .device_id
+        .map(|d| d.chars().take(64).collect::<String>());
+    let meta = req.meta.clone();
+    db::run(&state.pool, move |c| {
+        Ok(AccessDecision::insert(
+            c,
+            &NewAccessDecision {
+                decided_at: sessions::now(),
+                user_id: user_id.as_deref(),
+                method: &method,
+                route,
+                outcome,
+                reason,
+                client_ip: meta.client_ip.as_deref(),
+                device_id: device.as_deref(),
+                request_id: meta.request_id.as_deref(),
+            },
+        )?)
+    })
+    .await
+}
+
+/// Notes when a registered device was last used (at most once a minute).
+async fn touch_device(state: &AppState, who: &SignedIn) {
+    let Some(device) = &who.device else { return };
+    let now = sessions::now();
+    if device
+        .last_seen_at
+        .is_some_and(|t| (now - t).num_seconds() < 60)
+    {
+        return;
+    }
+    let id = device.id.clone();
+    let result = db::run(&state.pool, move |c| {
+        Ok(crate::db::models::device::Device::touch(c, &id, now)?)
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = ?e, "could not record device use");
+    }
+}
+
+/// Allowed reads, counted in memory and written once a minute.
+#[derive(Default)]
+pub struct DecisionStats {
+    allowed: Mutex<BTreeMap<&'static str, i64>>,
+}
+
+impl DecisionStats {
+    pub fn allowed(&self, route: &'static str) {
+        let mut counts = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(route).or_insert(0) += 1;
+    }
+
+    fn drain(&self) -> Vec<(String, i64)> {
+        let mut counts = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *counts)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+    }
+}
+
+/// Writes the counted allowed decisions (called once a minute, and by tests).
+pub async fn flush(state: &AppState) -> AppResult<()> {
+    let counts = state.decision_stats.drain();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let minute = sessions::now();
+    db::run(&state.pool, move |c| {
+        Ok(DecisionCount::insert_batch(c, minute, &counts)?)
+    })
+    .await
+}

@@ -1,0 +1,516 @@
+//! The admin dashboard's use cases: figures, users, roles, decisions, the
+//! policy table and the audit log. Who may call each one is decided before
+//! (policy table + PDP); the functions here enforce the data rules: the last
+//! permanent admin stays, grants are time-bound when asked, every change is
+//! audited.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::audit_entry::AuditEntry,
+    models::decision::{AccessDecision, DecisionCount, DecisionFilter},
+    models::device::Device,
+    models::mfa::UserMfa,
+    models::role_grant::RoleGrant,
+    models::session::Session,
+    models::user::User,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::routes::policies::POLICIES;
+use crate::security::policy::{self, Access, Permission, Role};
+use crate::services::{access, devices, sessions, sessions::SignedIn};
+use crate::startup::AppState;
+use chrono::{Duration, NaiveDateTime, Timelike};
+use frontend::api::*;
+use std::collections::BTreeMap;
+
+pub const PAGE_SIZE: i64 = 50;
+/// Time-bound grants: between a minute and 30 days.
+const MAX_GRANT_MINUTES: u32 = 30 * 24 * 60;
+
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339()
+}
+
+fn grant_info(g: &RoleGrant) -> RoleGrantInfo {
+    RoleGrantInfo {
+        role: g.role.clone(),
+        granted_at: g.granted_at.map(rfc3339),
+        granted_by: g.granted_by.clone(),
+        expires_at: g.expires_at.map(rfc3339),
+    }
+}
+
+fn summaries(users: &[User], grants: &[RoleGrant], mfa: &[String]) -> Vec<AdminUserSummary> {
+    let now = sessions::now();
+    users
+        .iter()
+        .map(|u| AdminUserSummary {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            roles: grants
+                .iter()
+                .filter(|g| g.user_id == u.id)
+                .map(grant_info)
+                .collect(),
+            mfa_enabled: mfa.contains(&u.id),
+            locked_until: u.locked_until.filter(|t| *t > now).map(rfc3339),
+            created_at: rfc3339(u.created_at),
+        })
+        .collect()
+}
+
+/// One page of users matching `q` (username or e-mail, literal text).
+pub async fn users(
+    state: &AppState,
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+) -> AppResult<UserPage> {
+    let limit = limit.unwrap_or(PAGE_SIZE).clamp(1, 100);
+    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(AppError::bad_request("the search text is too long"));
+    }
+    let now = sessions::now();
+    let (users, grants, mfa) = db::run(&state.pool, move |c| {
+        let users = User::search(c, q.as_deref(), after.as_deref(), limit + 1)?;
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let grants = RoleGrant::active_for(c, &ids, now)?;
+        let mfa = UserMfa::enabled_among(c, &ids)?;
+        Ok((users, grants, mfa))
+    })
+    .await?;
+    let more = users.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    let shown = &users[..users
+        .len()
+        .min(usize::try_from(limit).unwrap_or(usize::MAX))];
+    Ok(UserPage {
+        users: summaries(shown, &grants, &mfa),
+        next: if more {
+            shown.last().map(|u| u.username.clone())
+        } else {
+            None
+        },
+    })
+}
+
+pub async fn user_detail(
+    state: &AppState,
+    viewer: &SignedIn,
+    user_id: &str,
+) -> AppResult<AdminUserDetail> {
+    let uid = user_id.to_owned();
+    let now = sessions::now();
+    let (user, grants, mfa, devices) = db::run(&state.pool, move |c| {
+        let Some(user) = User::find_by_id(c, &uid)? else {
+            return Ok(None);
+        };
+        let ids = vec![user.id.clone()];
+        let grants = RoleGrant::active_for(c, &ids, now)?;
+        let mfa = UserMfa::enabled_among(c, &ids)?;
+        let devices = Device::for_user(c, &user.id)?;
+        Ok(Some((user, grants, mfa, devices)))
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let current = Some(viewer.session.id.as_str());
+    let sessions = sessions::list(state, &user.id, current).await?;
+    let summary = summaries(std::slice::from_ref(&user), &grants, &mfa)
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(AdminUserDetail {
+        user: summary,
+        failed_logins: user.failed_logins,
+        sessions,
+        devices: devices
+            .iter()
+            .map(|d| devices::info(d, &user.username, None))
+            .collect(),
+    })
+}
+
+/// Grants or revokes one role. The last permanent admin cannot lose (or
+/// trade for a time-bound grant) the admin role; changes end nobody's
+/// session but apply from the user's next request (roles are read live).
+pub async fn change_role(
+    state: &AppState,
+    meta: &RequestMeta,
+    admin: &SignedIn,
+    user_id: &str,
+    change: RoleChangeRequest,
+) -> AppResult<()> {
+    let role = Role::parse(&change.role)
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("role", "invalid")]))?;
+    let minutes = match change.expires_in_minutes {
+        Some(m) if m == 0 || m > MAX_GRANT_MINUTES => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "expires_in_minutes",
+                "invalid",
+            )]))
+        }
+        other if change.grant => other,
+        Some(_) => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "expires_in_minutes",
+                "invalid",
+            )]))
+        }
+        None => None,
+    };
+    let now = sessions::now();
+    let expires_at = minutes.map(|m| now + Duration::minutes(i64::from(m)));
+    let (uid, by) = (user_id.to_owned(), admin.user.id.clone());
+    let grant = change.grant;
+    let outcome = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if User::find_by_id(c, &uid)?.is_none() {
+                return Ok(Err(AppError::NotFound));
+            }
+            // Removing admin, or making it expire, must leave a permanent admin.
+            let loses_permanent_admin = role == Role::Admin && (!grant || expires_at.is_some());
+            if loses_permanent_admin {
+                let others = RoleGrant::permanent_admins(c)?
+                    .into_iter()
+                    .filter(|id| *id != uid)
+                    .count();
+                if others == 0 {
+                    return Ok(Err(AppError::Conflict(
+                        "the last administrator cannot lose the admin role".into(),
+                    )));
+                }
+            }
+            if grant {
+                RoleGrant::grant(c, &uid, role, &by, now, expires_at)?;
+            } else if RoleGrant::revoke(c, &uid, role)? == 0 {
+                return Ok(Err(AppError::NotFound));
+            }
+            Ok(Ok(()))
+        })
+    })
+    .await?;
+    let result_text = if outcome.is_ok() { "done" } else { "refused" };
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new(
+            if grant { "role.grant" } else { "role.revoke" },
+            if outcome.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+        )
+        .actor(admin.user.id.clone())
+        .target(user_id.to_owned())
+        .detail(serde_json::json!({
+            "role": role.as_str(),
+            "expires_at": expires_at.map(rfc3339),
+            "result": result_text,
+        })),
+    )
+    .await?;
+    outcome
+}
+
+/// Locks an account until an admin unlocks it, and ends its sessions.
+pub async fn lock(
+    state: &AppState,
+    meta: &RequestMeta,
+    admin: &SignedIn,
+    user_id: &str,
+) -> AppResult<()> {
+    if user_id == admin.user.id {
+        return Err(AppError::Conflict(
+            "you cannot lock your own account".into(),
+        ));
+    }
+    let uid = user_id.to_owned();
+    let now = sessions::now();
+    let found = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if User::find_by_id(c, &uid)?.is_none() {
+                return Ok(false);
+            }
+            // "Until unlocked": far enough that only an unlock ends it.
+            User::lock(c, &uid, now + Duration::days(36_500))?;
+            Session::revoke_all_except(c, &uid, None, "account_locked", now)?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("account.locked", Outcome::Success)
+            .actor(admin.user.id.clone())
+            .target(user_id.to_owned())
+            .detail(serde_json::json!({ "by": "admin" })),
+    )
+    .await
+}
+
+pub fn policies(state: &AppState) -> PoliciesResponse {
+    let networks = |role: Role| -> Vec<String> {
+        state
+            .policy
+            .networks
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, c)| c.iter().map(|c| c.to_string()).collect())
+            .unwrap_or_default()
+    };
+    PoliciesResponse {
+        routes: POLICIES
+            .iter()
+            .map(|p| PolicyInfo {
+                method: p.method.to_owned(),
+                path: p.path.to_owned(),
+                requires: match p.access {
+                    Access::Public => "public".to_owned(),
+                    Access::Requires(perm) => perm.as_str().to_owned(),
+                },
+                managed_device: p.managed_device,
+                fresh_mfa: p.fresh_mfa,
+            })
+            .collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|r| RolePermissions {
+                role: r.as_str().to_owned(),
+                permissions: policy::permissions_of(*r)
+                    .iter()
+                    .map(|p| p.as_str().to_owned())
+                    .collect(),
+                networks: networks(*r),
+            })
+            .collect(),
+        elevation_secs: state.policy.elevation_secs,
+        step_up_secs: state.policy.step_up_secs,
+    }
+}
+
+/// Query parameters of the decisions feed, as they arrive.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct DecisionQuery {
+    pub user: Option<String>,
+    pub route: Option<String>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub before: Option<i64>,
+}
+
+fn parse_time(field: &str, text: Option<String>) -> AppResult<Option<NaiveDateTime>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let t = text.trim();
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| d.naive_utc())
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M"))
+        .map(Some)
+        .map_err(|_| AppError::bad_request(format!("`{field}` must be a date and time (RFC 3339)")))
+}
+
+pub async fn decisions(state: &AppState, q: DecisionQuery) -> AppResult<DecisionPage> {
+    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let outcome = nonempty(q.outcome);
+    if outcome
+        .as_deref()
+        .is_some_and(|o| o != "allow" && o != "deny")
+    {
+        return Err(AppError::bad_request("`outcome` must be allow or deny"));
+    }
+    let filter = DecisionFilter {
+        user_id: nonempty(q.user),
+        route: nonempty(q.route),
+        outcome,
+        reason: nonempty(q.reason),
+        from: parse_time("from", q.from)?,
+        to: parse_time("to", q.to)?,
+        before: q.before,
+    };
+    let rows = db::run(&state.pool, move |c| {
+        Ok(AccessDecision::search(c, &filter, PAGE_SIZE)?)
+    })
+    .await?;
+    let next = (rows.len() == usize::try_from(PAGE_SIZE).unwrap_or(0))
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(DecisionPage {
+        decisions: rows
+            .into_iter()
+            .map(|r| DecisionInfo {
+                id: r.id,
+                decided_at: rfc3339(r.decided_at),
+                user_id: r.user_id,
+                method: r.method,
+                route: r.route,
+                outcome: r.outcome,
+                reason: r.reason,
+                client_ip: r.client_ip,
+                device_id: r.device_id,
+                request_id: r.request_id,
+            })
+            .collect(),
+        next,
+    })
+}
+
+pub async fn audit_page(
+    state: &AppState,
+    action: Option<String>,
+    before: Option<i64>,
+) -> AppResult<AuditPage> {
+    let action = action.filter(|a| !a.trim().is_empty());
+    let rows = db::run(&state.pool, move |c| {
+        Ok(AuditEntry::page(c, action.as_deref(), before, PAGE_SIZE)?)
+    })
+    .await?;
+    let next = (rows.len() == usize::try_from(PAGE_SIZE).unwrap_or(0))
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(AuditPage {
+        entries: rows
+            .into_iter()
+            .map(|r| AuditEntryInfo {
+                id: r.id,
+                occurred_at: rfc3339(r.occurred_at),
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                outcome: r.outcome,
+                client_ip: r.client_ip,
+                request_id: r.request_id,
+                detail: r.detail,
+            })
+            .collect(),
+        next,
+    })
+}
+
+fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
+    t.with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t)
+}
+
+/// The dashboard's figures over the last 24 hours.
+pub async fn overview(
+    state: &AppState,
+    viewer: &SignedIn,
+    client_ip: Option<std::net::IpAddr>,
+) -> AppResult<Overview> {
+    // Counters still in memory belong in the figures too.
+    access::flush(state).await?;
+    crate::http::rate_limit::flush(state).await?;
+    let now = sessions::now();
+    let since = hour_of(now) - Duration::hours(23);
+    let idle =
+        chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)?;
+    let figures = db::run(&state.pool, move |c| {
+        let users = User::count(c)?;
+        let mfa_users = UserMfa::count_enabled(c)?;
+        let active = Session::count_active(c, now, now - idle)?;
+        let (devices, bad_devices) = Device::counts(c)?;
+        let allowed = DecisionCount::allowed_since(c, now - Duration::hours(24))?;
+        let events = AuditEntry::actions_since(c, since, &["auth.login", "rate_limit.exceeded"])?;
+        let denies = AccessDecision::denies_since(c, since)?;
+        Ok((
+            users,
+            mfa_users,
+            active,
+            devices,
+            bad_devices,
+            allowed,
+            events,
+            denies,
+        ))
+    })
+    .await?;
+    let (users, mfa_users, active, devices, bad_devices, allowed, events, denies) = figures;
+
+    let mut hours: Vec<HourStats> = (0..24)
+        .map(|i| HourStats {
+            hour: rfc3339(since + Duration::hours(i)),
+            logins: 0,
+            login_failures: 0,
+            denied: 0,
+            rate_limited: 0,
+        })
+        .collect();
+    let slot = |t: NaiveDateTime| usize::try_from((hour_of(t) - since).num_hours()).ok();
+    for (t, action, outcome, detail) in &events {
+        let Some(h) = slot(*t).and_then(|i| hours.get_mut(i)) else {
+            continue;
+        };
+        match (action.as_str(), outcome.as_str()) {
+            ("auth.login", "success") => h.logins += 1,
+            ("auth.login", _) => h.login_failures += 1,
+            ("rate_limit.exceeded", _) => {
+                h.rate_limited += serde_json::from_str::<serde_json::Value>(detail)
+                    .ok()
+                    .and_then(|d| d["hits"].as_i64())
+                    .unwrap_or(1);
+            }
+            _ => {}
+        }
+    }
+    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    for (t, reason) in &denies {
+        if let Some(h) = slot(*t).and_then(|i| hours.get_mut(i)) {
+            h.denied += 1;
+        }
+        *reasons.entry(reason.clone()).or_insert(0) += 1;
+    }
+    let mut deny_reasons: Vec<LabelCount> = reasons
+        .into_iter()
+        .map(|(label, count)| LabelCount { label, count })
+        .collect();
+    deny_reasons.sort_by_key(|r| std::cmp::Reverse(r.count));
+
+    Ok(Overview {
+        users,
+        mfa_users,
+        active_sessions: active,
+        devices,
+        non_compliant_devices: bad_devices,
+        allowed_last_24h: allowed,
+        hours,
+        deny_reasons,
+        me: my_access(state, viewer, client_ip),
+    })
+}
+
+/// What the viewer can do right now (elevation shown with its end).
+pub fn my_access(
+    state: &AppState,
+    viewer: &SignedIn,
+    client_ip: Option<std::net::IpAddr>,
+) -> MyAccess {
+    let subject = access::subject_of(viewer);
+    let permissions = policy::effective_permissions(&subject, client_ip, &state.policy);
+    let elevated = permissions.iter().any(|p| p.is_privileged_write());
+    MyAccess {
+        permissions: permissions
+            .iter()
+            .map(|p: &Permission| p.as_str().to_owned())
+            .collect(),
+        elevated,
+        elevated_until: if elevated {
+            viewer
+                .session
+                .mfa_verified_at
+                .map(|t| rfc3339(t + Duration::seconds(state.policy.elevation_secs)))
+        } else {
+            None
+        },
+    }
+}

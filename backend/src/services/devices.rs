@@ -1,0 +1,160 @@
+//! Devices: a user registers the browser or client they use; an admin marks
+//! a device compliant or not. The policy decision point refuses requests
+//! naming a non-compliant device, and some admin routes need a registered,
+//! compliant one.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::device::{Device, NewDevice, MAX_DEVICES_PER_USER},
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::services::sessions::{self, SignedIn};
+use crate::startup::AppState;
+use frontend::api::{DeviceInfo, DeviceRegistration, FieldError};
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339()
+}
+
+pub fn info(d: &Device, username: &str, current: Option<&str>) -> DeviceInfo {
+    DeviceInfo {
+        id: d.id.clone(),
+        user_id: d.user_id.clone(),
+        username: username.to_owned(),
+        label: d.label.clone(),
+        compliant: d.compliant,
+        registered_at: rfc3339(d.registered_at),
+        last_seen_at: d.last_seen_at.map(rfc3339),
+        reviewed_at: d.reviewed_at.map(rfc3339),
+        current: current == Some(d.id.as_str()),
+    }
+}
+
+/// A device label: 1–60 printable characters, trimmed.
+fn parse_label(text: &str) -> AppResult<String> {
+    let label = text.trim();
+    let count = label.chars().count();
+    if count == 0 || count > 60 || label.chars().any(char::is_control) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "label",
+            "device_label",
+        )]));
+    }
+    Ok(label.to_owned())
+}
+
+/// Registers the calling device. New devices start compliant (self-attested;
+/// an admin can quarantine one, or an MDM feed could set the state).
+pub async fn register(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    body: DeviceRegistration,
+) -> AppResult<DeviceInfo> {
+    let label = parse_label(&body.label)?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (uid, did, lbl) = (who.user.id.clone(), id.clone(), label.clone());
+    let now = sessions::now();
+    let device = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if Device::count_for_user(c, &uid)? >= MAX_DEVICES_PER_USER {
+                return Ok(None);
+            }
+            Device::insert(
+                c,
+                &NewDevice {
+                    id: &did,
+                    user_id: &uid,
+                    label: &lbl,
+                    compliant: true,
+                    registered_at: now,
+                },
+            )?;
+            Ok(Device::find(c, &did)?)
+        })
+    })
+    .await?
+    .ok_or_else(|| AppError::Conflict("too many devices: remove one first".into()))?;
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("device.register", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(id.clone()),
+    )
+    .await?;
+    Ok(info(&device, &who.user.username, Some(&id)))
+}
+
+pub async fn mine(
+    state: &AppState,
+    who: &SignedIn,
+    current: Option<&str>,
+) -> AppResult<Vec<DeviceInfo>> {
+    let uid = who.user.id.clone();
+    let rows = db::run(&state.pool, move |c| Ok(Device::for_user(c, &uid)?)).await?;
+    Ok(rows
+        .iter()
+        .map(|d| info(d, &who.user.username, current))
+        .collect())
+}
+
+/// Removes one of my devices (another user's is "not found").
+pub async fn remove_mine(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    device_id: &str,
+) -> AppResult<()> {
+    let (uid, did) = (who.user.id.clone(), device_id.to_owned());
+    let removed = db::run(&state.pool, move |c| {
+        Ok(Device::delete_owned(c, &did, &uid)?)
+    })
+    .await?;
+    if removed == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("device.remove", Outcome::Success)
+            .actor(who.user.id.clone())
+            .target(device_id.to_owned()),
+    )
+    .await
+}
+
+/// Every device (admin view), newest first.
+pub async fn all(state: &AppState) -> AppResult<Vec<DeviceInfo>> {
+    let rows = db::run(&state.pool, |c| Ok(Device::all_with_owner(c, 500)?)).await?;
+    Ok(rows.iter().map(|(d, u)| info(d, u, None)).collect())
+}
+
+pub async fn set_compliance(
+    state: &AppState,
+    meta: &RequestMeta,
+    admin: &SignedIn,
+    device_id: &str,
+    compliant: bool,
+) -> AppResult<()> {
+    let (did, by) = (device_id.to_owned(), admin.user.id.clone());
+    let now = sessions::now();
+    let changed = db::run(&state.pool, move |c| {
+        Ok(Device::set_compliance(c, &did, compliant, &by, now)?)
+    })
+    .await?;
+    if changed == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("device.compliance", Outcome::Success)
+            .actor(admin.user.id.clone())
+            .target(device_id.to_owned())
+            .detail(serde_json::json!({ "compliant": compliant })),
+    )
+    .await
+}
