@@ -1,5 +1,4 @@
 import { defineConfig } from '@playwright/test';
-import * as os from 'os';
 import * as path from 'path';
 import * as fs from 'fs';
 
@@ -18,8 +17,13 @@ if (process.env.E2E_DATABASE_URL) {
   });
 }
 
-function server(db: Db) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `e2e-${db.name}-`));
+/** The environment of the server for `db`; the tests reuse it to run the
+ * `backend` CLI (create-admin) against the same database. `scripts/test`
+ * empties target/e2e-data before a run. */
+export function serverEnv(dbName: string): Record<string, string> {
+  const db = databases.find((d) => d.name === dbName) ?? databases[0];
+  const dataDir = path.join(root, 'target', 'e2e-data', db.name);
+  fs.mkdirSync(dataDir, { recursive: true });
   const env: Record<string, string> = {
     APP_ADDR: `127.0.0.1:${db.port}`,
     APP_DATA_DIR: dataDir,
@@ -29,6 +33,13 @@ function server(db: Db) {
     RATE_LIMIT_AUTH: '1000/minute',
   };
   if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
+  return env;
+}
+
+export const backendBinary = binary;
+
+function server(db: Db) {
+  const env = serverEnv(db.name);
   return {
     command: binary,
     cwd: root,

@@ -2,6 +2,10 @@
 
 use crate::components::nav::Nav;
 use crate::page_data::provide_current_user;
+use crate::pages::admin::{
+    audit::AuditLogPage, decisions::DecisionsPage, devices::DevicesPage, overview::OverviewPage,
+    policies::PoliciesPage, user_detail::UserDetailPage, users::UsersPage,
+};
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
     register::RegisterPage, sessions::SessionsPage,
@@ -58,6 +62,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=UserDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/devices") view=DevicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/decisions") view=DecisionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

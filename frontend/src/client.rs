@@ -28,9 +28,25 @@ pub async fn post_json_for<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     resp.json().await.map_err(|_| network_error())
 }
 
+/// PUTs `body` as JSON; the error body the API returned, or a stand-in.
+pub async fn put_json<T: serde::Serialize>(url: &str, body: &T) -> Result<(), ErrorBody> {
+    let request = Request::put(url).json(body).map_err(|_| network_error())?;
+    checked(request.send().await).await.map(|_| ())
+}
+
+/// DELETEs `url`; the error body the API returned, or a stand-in.
+pub async fn delete(url: &str) -> Result<(), ErrorBody> {
+    checked(Request::delete(url).send().await).await.map(|_| ())
+}
+
 async fn send<T: serde::Serialize>(url: &str, body: &T) -> Result<Response, ErrorBody> {
     let request = Request::post(url).json(body).map_err(|_| network_error())?;
-    let resp = request.send().await.map_err(|_| network_error())?;
+    checked(request.send().await).await
+}
+
+/// A successful answer, or the error body of an unsuccessful one.
+async fn checked(sent: Result<Response, gloo_net::Error>) -> Result<Response, ErrorBody> {
+    let resp = sent.map_err(|_| network_error())?;
     if resp.ok() {
         Ok(resp)
     } else {
@@ -60,5 +76,13 @@ fn network_error() -> ErrorBody {
 pub fn go_to(path: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.location().assign(path);
+    }
+}
+
+/// Loads the current page again from the server (after a step-up, so every
+/// part of it reflects the new elevation).
+pub fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
     }
 }

@@ -22,3 +22,4 @@ mod pages;
 mod rate_limits;
 mod sessions;
 mod tokens;
+mod zero_trust;

@@ -23,6 +23,9 @@ pub fn TextField(
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = "text")] input_mode: &'static str,
+    /// `data-testid` of the input, for the browser tests.
+    #[prop(optional)]
+    testid: Option<&'static str>,
     value: RwSignal<String>,
     errors: RwSignal<Vec<FieldError>>,
 ) -> impl IntoView {
@@ -67,6 +70,7 @@ pub fn TextField(
                 inputmode=input_mode
                 aria-invalid=invalid
                 aria-describedby=described_by
+                data-testid=testid
                 node_ref=input
                 on:input:target=move |ev| value.set(ev.target().value())
             />
@@ -206,6 +210,20 @@ impl FormState {
 /// with `POST /api/v1/me/mfa/step-up`, then resumes the form's submission.
 #[component]
 pub fn StepUpPrompt(form: FormState) -> impl IntoView {
+    let on_confirmed = Callback::new(move |()| {
+        #[cfg(feature = "hydrate")]
+        form.resume();
+        #[cfg(not(feature = "hydrate"))]
+        let _ = form;
+    });
+    view! { <StepUpCheck open=form.step_up on_confirmed=on_confirmed/> }
+}
+
+/// The code form behind [`StepUpPrompt`], for any caller: shown while `open`,
+/// it confirms a code with `POST /api/v1/me/mfa/step-up`, closes and calls
+/// `on_confirmed`.
+#[component]
+pub fn StepUpCheck(open: RwSignal<bool>, on_confirmed: Callback<()>) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -222,20 +240,21 @@ pub fn StepUpPrompt(form: FormState) -> impl IntoView {
                 Ok(()) => {
                     code.set(String::new());
                     errors.set(Vec::new());
-                    form.resume();
+                    open.set(false);
+                    on_confirmed.run(());
                 }
                 Err(_) => errors.set(vec![FieldError::new("code", "invalid")]),
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (value, form);
+        let _ = (value, on_confirmed);
     };
     view! {
-        <Show when=move || form.step_up.get()>
+        <Show when=move || open.get()>
             <form class="card-form step-up" on:submit=on_submit novalidate>
                 <TextField name="code" label="Authentication code" autocomplete="one-time-code"
-                    input_mode="numeric" value=code errors=errors/>
-                <button type="submit">"Confirm"</button>
+                    input_mode="numeric" testid="step-up-code" value=code errors=errors/>
+                <button type="submit" data-testid="step-up-confirm">"Confirm"</button>
             </form>
         </Show>
     }

@@ -1,2 +1,4 @@
+pub mod action;
+pub mod charts;
 pub mod form;
 pub mod nav;

@@ -15,6 +15,10 @@ pub fn Nav() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match user.await {
                             Some(me) => view! {
+                                // Only a shortcut: the admin pages and API check again.
+                                {me.roles.iter().any(|r| r == "admin" || r == "auditor").then(|| view! {
+                                    <A href="/admin" attr:data-testid="nav-admin">"Admin"</A>
+                                })}
                                 <A href="/account">"Account (" {me.username} ")"</A>
                                 <form method="post" action="/auth/logout" class="inline-form">
                                     <button type="submit" class="link-button">"Log out"</button>

@@ -2,6 +2,7 @@ use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPol
 use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
 use crate::page_data::{mfa_status_resource, use_current_user};
+use crate::pages::devices::{my_devices_resource, MyDevices};
 use crate::pages::two_factor::TwoFactor;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,6 +30,7 @@ pub fn check_password_change(
 pub fn AccountPage() -> impl IntoView {
     let user = use_current_user();
     let mfa = mfa_status_resource();
+    let devices = my_devices_resource();
     view! {
         <Title text="Your account"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -48,6 +50,7 @@ pub fn AccountPage() -> impl IntoView {
                                 mfa.await.map(|status| view! { <TwoFactor status=status/> })
                             })}
                         </Suspense>
+                        <MyDevices devices=devices/>
                         <ChangePassword username=me.username.clone() email=me.email.clone()/>
                         <section aria-labelledby="sign-out">
                             <h2 id="sign-out">"Sign out"</h2>

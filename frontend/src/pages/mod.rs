@@ -1,4 +1,6 @@
 pub mod account;
+pub mod admin;
+pub mod devices;
 pub mod home;
 pub mod login;
 pub mod not_found;

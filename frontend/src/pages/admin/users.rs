@@ -1,0 +1,121 @@
+//! Users: search by name or e-mail, one page at a time. The search box is a
+//! plain GET form, so it works the same with and without JavaScript.
+
+use super::{loading, query_param, user_href, AdminNav, LoadFailed};
+use crate::api::{AdminUserSummary, RoleGrantInfo, UserPage};
+use crate::format::{query_string, short_time};
+use crate::page_data::api_resource;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let (q, after, limit) = (query_param("q"), query_param("after"), query_param("limit"));
+    let users = api_resource::<UserPage>(move || {
+        let query = query_string(&[("q", &q()), ("after", &after()), ("limit", &limit())]);
+        format!("/api/v1/admin/users{query}")
+    });
+    view! {
+        <Title text="Users · Admin"/>
+        <Transition fallback=loading>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(page) => view! { <UsersView page=page q=q() limit=limit() paged=!after().is_empty()/> }.into_any(),
+                    Err(e) => view! { <LoadFailed error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn UsersView(page: UserPage, q: String, limit: String, paged: bool) -> impl IntoView {
+    let next = page.next.as_ref().map(|cursor| {
+        format!(
+            "/admin/users{}",
+            query_string(&[("q", &q), ("after", cursor), ("limit", &limit)])
+        )
+    });
+    let first = paged.then(|| {
+        format!(
+            "/admin/users{}",
+            query_string(&[("q", &q), ("limit", &limit)])
+        )
+    });
+    let empty = page.users.is_empty();
+    view! {
+        <AdminNav/>
+        <h1>"Users"</h1>
+        <form method="get" action="/admin/users" class="filter-form" role="search">
+            <div class="field">
+                <label for="user-search">"Search by username or e-mail"</label>
+                <input id="user-search" name="q" type="search" value=q autocomplete="off"
+                    data-testid="user-search"/>
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
+        {empty.then(|| view! { <p data-testid="no-users">"No user matches."</p> })}
+        <div class="table-wrap">
+            <table class="data-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"E-mail"</th>
+                        <th scope="col">"Roles"</th>
+                        <th scope="col">"Two-factor"</th>
+                        <th scope="col">"Sign-in"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page.users.into_iter().map(|u| view! { <UserRow user=u/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages of users">
+            {first.map(|href| view! { <a href=href>"First page"</a> })}
+            {next.map(|href| view! { <a href=href data-testid="next-page">"Next page"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn UserRow(user: AdminUserSummary) -> impl IntoView {
+    view! {
+        <tr data-testid="user-row" data-user-id=user.id.clone()>
+            <td><a href=user_href(&user.id)>{user.username.clone()}</a></td>
+            <td>{user.email.clone()}</td>
+            <td><RoleList roles=user.roles.clone()/></td>
+            <td>{if user.mfa_enabled { "On" } else { "Off" }}</td>
+            <td>
+                {match user.locked_until.as_deref() {
+                    Some(until) => view! { <span class="badge warn">"Locked until " {short_time(until)}</span> }.into_any(),
+                    None => view! { "Allowed" }.into_any(),
+                }}
+            </td>
+            <td>{short_time(&user.created_at)}</td>
+        </tr>
+    }
+}
+
+/// Role names, time-bound grants marked with their end.
+#[component]
+pub fn RoleList(roles: Vec<RoleGrantInfo>) -> impl IntoView {
+    if roles.is_empty() {
+        return view! { <span class="hint">"none"</span> }.into_any();
+    }
+    view! {
+        <ul class="chips">
+            {roles.into_iter().map(|r| {
+                let title = r.expires_at.as_deref().map(|t| format!("until {}", short_time(t)));
+                view! {
+                    <li class="chip">
+                        {r.role}
+                        {title.map(|t| view! { " " <span class="hint">{t}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
