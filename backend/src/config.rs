@@ -8,6 +8,7 @@
 use crate::security::brute_force::BruteForcePolicy;
 use crate::security::client_ip::Cidr;
 use crate::security::policy::{PolicySettings, Role};
+use frontend::api::password_policy::PolicyKind;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::net::SocketAddr;
@@ -90,6 +91,13 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
     pub log_format: LogFormat,
+    /// `PASSWORD_POLICY`: `catalogue` (the default: 12 to 128 characters
+    /// with an upper-case and a lower-case letter, a digit and a special
+    /// character) or `nist` (NIST SP 800-63B for a single factor: 15 to 128
+    /// characters, no composition rules). Both refuse the 100,000 most common
+    /// passwords, also decorated (`security::blocklist`), and passwords
+    /// containing the username or the e-mail's local part.
+    pub password_policy: PolicyKind,
     /// `APP_TRUSTED_ORIGINS`: extra origins (comma-separated, like
     /// `https://app.example.org`) accepted by the CSRF origin check, for
     /// deployments behind a proxy that rewrites `Host`.
@@ -326,6 +334,16 @@ impl Settings {
                 LogFormat::Pretty
             }
         };
+        let password_policy = match reader.plain("PASSWORD_POLICY") {
+            None => PolicyKind::default(),
+            Some(raw) => PolicyKind::parse(&raw).unwrap_or_else(|| {
+                reader.fail(
+                    "PASSWORD_POLICY",
+                    format!("must be `catalogue` or `nist`, not `{raw}`"),
+                );
+                PolicyKind::default()
+            }),
+        };
         let trusted_origins = reader
             .plain("APP_TRUSTED_ORIGINS")
             .map(|v| {
@@ -372,6 +390,7 @@ impl Settings {
                 rate_limit_user,
                 db_pool_size,
                 log_format,
+                password_policy,
                 trusted_origins,
             })
         } else {
@@ -525,6 +544,29 @@ mod tests {
             settings(&[("TRUSTED_PROXIES", "everyone"), ("RATE_LIMIT_AUTH", "lots")]).unwrap_err();
         let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
         assert!(named.contains(&"TRUSTED_PROXIES") && named.contains(&"RATE_LIMIT_AUTH"));
+    }
+
+    #[test]
+    fn password_policy_is_catalogue_or_nist() {
+        assert_eq!(
+            settings(&[]).unwrap().password_policy,
+            PolicyKind::Catalogue
+        );
+        for (raw, kind) in [
+            ("catalogue", PolicyKind::Catalogue),
+            ("nist", PolicyKind::Nist),
+            (" nist ", PolicyKind::Nist),
+        ] {
+            assert_eq!(
+                settings(&[("PASSWORD_POLICY", raw)])
+                    .unwrap()
+                    .password_policy,
+                kind
+            );
+        }
+        let err = settings(&[("PASSWORD_POLICY", "strong")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "PASSWORD_POLICY");
+        assert!(err.0[0].problem.contains("`catalogue` or `nist`"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::db::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
-use crate::security::password;
+use crate::security::{blocklist, password};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{lockout, mfa};
 use crate::startup::AppState;
@@ -17,14 +17,23 @@ use frontend::api::{
     PasswordPolicy, RegisterRequest, Username,
 };
 
+/// The configured password policy (`PASSWORD_POLICY`) with the server's list
+/// of the 100,000 most common passwords on top of the short shipped one.
+pub fn password_policy(state: &AppState) -> PasswordPolicy {
+    PasswordPolicy::new(state.settings.password_policy).with_blocklist(blocklist::contains)
+}
+
 /// Parses every field, collecting all problems (the form shows them together).
-fn parse_registration(req: &RegisterRequest) -> Result<(Email, Username), Vec<FieldError>> {
+fn parse_registration(
+    req: &RegisterRequest,
+    policy: &PasswordPolicy,
+) -> Result<(Email, Username), Vec<FieldError>> {
     let mut errors = Vec::new();
     let email = Email::parse(&req.email).map_err(|e| errors.push(e)).ok();
     let username = Username::parse(&req.username)
         .map_err(|e| errors.push(e))
         .ok();
-    errors.extend(PasswordPolicy::violations(
+    errors.extend(policy.check(
         &req.password,
         PasswordContext {
             username: &req.username,
@@ -44,7 +53,8 @@ pub async fn register(
     req: RegisterRequest,
     roles: &'static [Role],
 ) -> AppResult<User> {
-    let (email, username) = parse_registration(&req).map_err(AppError::Validation)?;
+    let (email, username) =
+        parse_registration(&req, &password_policy(state)).map_err(AppError::Validation)?;
 
     let taken = {
         let (u, e) = (username.clone(), email.clone());
@@ -218,7 +228,7 @@ pub async fn change_password(
     req: ChangePasswordRequest,
 ) -> AppResult<usize> {
     mfa::require_recent(state, who).await?;
-    let violations = PasswordPolicy::violations(
+    let violations = password_policy(state).check(
         &req.new_password,
         PasswordContext {
             username: &who.user.username,
@@ -290,17 +300,69 @@ pub async fn change_password(
 mod tests {
     use super::*;
 
+    use frontend::api::password_policy::PolicyKind;
+
+    fn request(password: &str) -> RegisterRequest {
+        RegisterRequest {
+            email: "admiral@example.org".into(),
+            username: "grace".into(),
+            password: password.into(),
+        }
+    }
+
+    fn password_keys(kind: PolicyKind, password: &str) -> Vec<String> {
+        let policy = PasswordPolicy::new(kind).with_blocklist(blocklist::contains);
+        match parse_registration(&request(password), &policy) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(FieldError::key).collect(),
+        }
+    }
+
     #[test]
     fn registration_reports_all_field_errors_at_once() {
-        let errors = parse_registration(&RegisterRequest {
-            email: "not-an-email".into(),
-            username: "x".into(),
-            password: "short".into(),
-        })
+        let errors = parse_registration(
+            &RegisterRequest {
+                email: "not-an-email".into(),
+                username: "x".into(),
+                password: "short".into(),
+            },
+            &PasswordPolicy::default(),
+        )
         .unwrap_err();
         let keys: Vec<_> = errors.iter().map(FieldError::key).collect();
         assert!(keys.contains(&"email.invalid".to_owned()));
         assert!(keys.contains(&"username.too_short".to_owned()));
         assert!(keys.contains(&"password.too_short".to_owned()));
+    }
+
+    #[test]
+    fn registration_applies_the_configured_policy_and_the_big_list() {
+        use PolicyKind::{Catalogue, Nist};
+        assert!(password_keys(Nist, "violet harbours").is_empty());
+        assert_eq!(
+            password_keys(Catalogue, "violet harbours"),
+            [
+                "password.missing_upper",
+                "password.missing_digit",
+                "password.missing_special"
+            ]
+        );
+        assert!(password_keys(Catalogue, "Tr0ub4dor&Zeb").is_empty());
+        assert_eq!(
+            password_keys(Nist, "Tr0ub4dor&Zeb"),
+            ["password.passphrase_too_short"]
+        );
+        for kind in [Catalogue, Nist] {
+            // Rank 90,242 of the source list, decorated; not on the short list.
+            assert_eq!(password_keys(kind, "Zangetsu#2024!!!"), ["password.common"]);
+            assert_eq!(
+                password_keys(kind, "Grace-Hopper#1906"),
+                ["password.contains_username"]
+            );
+            assert_eq!(
+                password_keys(kind, "The-Admiral#1906"),
+                ["password.contains_email"]
+            );
+        }
     }
 }

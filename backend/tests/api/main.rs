@@ -19,6 +19,7 @@ mod limits;
 mod lockout;
 mod mfa;
 mod pages;
+mod password_policy;
 mod rate_limits;
 mod sessions;
 mod tokens;

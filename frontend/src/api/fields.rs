@@ -67,6 +67,9 @@ pub fn describe(field: &str, code: &str) -> Option<&'static str> {
         ("current_password", "wrong") => "Your current password is not correct.",
         ("new_password", code) => return describe("password", code),
         ("password", "too_short") => "Password must be at least 12 characters.",
+        ("password", "passphrase_too_short") => {
+            "Password must be at least 15 characters: a few unrelated words make a good passphrase."
+        }
         ("password", "too_long") => "Password must be at most 128 characters.",
         ("password", "missing_upper") => "Add an upper-case letter.",
         ("password", "missing_lower") => "Add a lower-case letter.",
