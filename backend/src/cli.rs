@@ -87,7 +87,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 username,
                 password,
             };
-            match accounts::register(&state, None, request, &[Role::Admin, Role::User]).await {
+            let created = accounts::register(&state, None, request, &[Role::Admin, Role::User])
+                .await
+                .map_err(crate::error::AppError::from);
+            match created {
                 Ok(user) => println!("created administrator {} ({})", user.username, user.id),
                 Err(crate::error::AppError::Validation(fields)) => {
                     for f in fields {

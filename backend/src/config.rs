@@ -89,6 +89,10 @@ pub struct Settings {
     pub rate_limit_user: RateLimit,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
+    /// `REQUEST_HEAD_TIMEOUT_SECS`, default 10: a client that has not sent
+    /// its whole request head by then gets 408 and is disconnected (slow
+    /// clients cannot hold connections open).
+    pub request_head_timeout: Duration,
     /// `LOG_FORMAT`: `pretty` (default in dev) or `json` (default in production).
     pub log_format: LogFormat,
     /// `PASSWORD_POLICY`: `catalogue` (the default: 12 to 128 characters
@@ -334,6 +338,14 @@ impl Settings {
                 LogFormat::Pretty
             }
         };
+        let request_head_timeout =
+            Duration::from_secs(reader.parsed("REQUEST_HEAD_TIMEOUT_SECS", 10u64));
+        if request_head_timeout.is_zero() || request_head_timeout > Duration::from_secs(300) {
+            reader.fail(
+                "REQUEST_HEAD_TIMEOUT_SECS",
+                "must be between 1 and 300 seconds".into(),
+            );
+        }
         let password_policy = match reader.plain("PASSWORD_POLICY") {
             None => PolicyKind::default(),
             Some(raw) => PolicyKind::parse(&raw).unwrap_or_else(|| {
@@ -390,6 +402,7 @@ impl Settings {
                 rate_limit_user,
                 db_pool_size,
                 log_format,
+                request_head_timeout,
                 password_policy,
                 trusted_origins,
             })

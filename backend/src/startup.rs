@@ -137,6 +137,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let routes = generate_route_list(frontend::App);
     let pkg_dir = site_root.join("pkg");
 
+    let request_head_timeout = state.settings.request_head_timeout;
     let limiters = Limiters::new(&state)?;
     // Fail closed at start-up too: no route without a policy entry.
     let mut registered = None;
@@ -191,7 +192,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 leptos_router::Method::Get,
             ))
     })
-    .client_request_timeout(Duration::from_secs(10))
+    .client_request_timeout(request_head_timeout)
     .client_disconnect_timeout(Duration::from_secs(2))
     .keep_alive(Duration::from_secs(30))
     .shutdown_timeout(10)
@@ -293,6 +294,11 @@ impl PageData for RequestPageData {
                 }
             }
         })
+    }
+
+    fn password_policy(&self) -> PageFuture<frontend::api::password_policy::PolicyKind> {
+        let kind = self.state.settings.password_policy;
+        Box::pin(async move { kind })
     }
 
     fn api_get(&self, path: String) -> PageFuture<Result<String, u16>> {

@@ -7,7 +7,7 @@ test('register, log in, see the account page, log out (JavaScript on)', async ({
   await hydrated(page);
   await register(page, user);
   await expect(page).toHaveURL(/\/login\?registered=1$/);
-  await expect(page.getByRole('status')).toContainText('Your account was created');
+  await expect(page.getByRole('status')).toContainText('Registration received');
 
   await hydrated(page);
   await logIn(page, user.username);

@@ -6,6 +6,7 @@
 //! the JSON API. Either way the pages only display: every decision is taken
 //! again by the backend.
 
+use crate::api::password_policy::PolicyKind;
 use crate::api::{MeResponse, MfaStatus, SessionInfo};
 use leptos::prelude::*;
 
@@ -19,6 +20,8 @@ pub trait PageData: Send + Sync {
     fn current_user(&self) -> PageFuture<Option<MeResponse>>;
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>>;
     fn mfa_status(&self) -> PageFuture<Option<MfaStatus>>;
+    /// The password rules the server applies (its `PASSWORD_POLICY`).
+    fn password_policy(&self) -> PageFuture<PolicyKind>;
     /// A read-only `GET` of the JSON API (`/api/v1/…` path and query), answered
     /// in-process on the server with this request's identity and the same
     /// policy decision as over HTTP: the JSON body, or the HTTP status.
@@ -48,6 +51,62 @@ pub fn sessions_resource() -> Resource<Option<Vec<SessionInfo>>> {
 /// My MFA status, for the account page (`None` when not signed in).
 pub fn mfa_status_resource() -> Resource<Option<MfaStatus>> {
     Resource::new(|| (), |_| load_mfa_status())
+}
+
+/// The server's password policy, for the forms that set a password: their
+/// hint and what they check before sending. Public: no sign-in needed.
+pub fn password_policy_resource() -> Resource<PolicyKind> {
+    let resource = Resource::new(|| (), |_| load_password_policy());
+    // The policy only changes with a restart: once known in this page (from
+    // the server's render or a fetch), later navigations do not ask again.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(kind) = resource.get() {
+            KNOWN_POLICY.set(Some(kind));
+        }
+    });
+    resource
+}
+
+#[cfg(feature = "ssr")]
+fn load_password_policy() -> impl std::future::Future<Output = PolicyKind> + Send {
+    let source = use_context::<PageDataSource>();
+    async move {
+        match source {
+            Some(source) => source.0.password_policy().await,
+            None => PolicyKind::default(),
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static KNOWN_POLICY: std::cell::Cell<Option<PolicyKind>> = const { std::cell::Cell::new(None) };
+}
+
+/// When the request fails the catalogue's hint is shown; the server checks
+/// its own policy on submission either way.
+#[cfg(feature = "hydrate")]
+fn load_password_policy() -> impl std::future::Future<Output = PolicyKind> + Send {
+    send_wrapper::SendWrapper::new(async {
+        if let Some(kind) = KNOWN_POLICY.get() {
+            return kind;
+        }
+        let answer: Option<crate::api::PasswordPolicyResponse> =
+            crate::client::get_json("/api/v1/auth/password-policy").await;
+        match answer {
+            Some(answer) => {
+                KNOWN_POLICY.set(Some(answer.policy));
+                answer.policy
+            }
+            None => PolicyKind::default(),
+        }
+    })
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+async fn load_password_policy() -> PolicyKind {
+    PolicyKind::default()
 }
 
 #[cfg(feature = "ssr")]

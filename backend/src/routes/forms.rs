@@ -3,7 +3,6 @@
 //! back to the form with error *codes* in the query string (never a value the
 //! user typed), which the page turns into messages.
 
-use crate::db::models::user::Role;
 use crate::error::AppError;
 use crate::http::{auth::Authenticated, client::RequestMeta, MFA_COOKIE};
 use crate::routes::{api::v1::auth::end_session, session_cookie};
@@ -47,7 +46,7 @@ pub async fn register(
     meta: RequestMeta,
     form: web::Form<RegisterRequest>,
 ) -> HttpResponse {
-    match accounts::register(&state, Some(&meta), form.into_inner(), &[Role::User]).await {
+    match accounts::register_public(&state, &meta, form.into_inner()).await {
         Ok(_) => see_other("/login?registered=1"),
         Err(e) => back_with("/register", &e),
     }

@@ -32,6 +32,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("GET", "/pkg"),
     // Signing in: public, behind the strict per-IP limit.
     public("POST", "/api/v1/auth/register"),
+    public("GET", "/api/v1/auth/password-policy"),
     public("POST", "/api/v1/auth/login"),
     public("POST", "/api/v1/auth/login/mfa"),
     public("POST", "/api/v1/auth/token"),

@@ -46,40 +46,127 @@ fn parse_registration(
     }
 }
 
-/// Creates an account with the given roles. Used by the API and by `create-admin`.
+/// What a public registration answers: the same for a new account and for
+/// an e-mail address that already has one (see [`register_public`]).
+pub struct Registered {
+    /// The new account's id, or a random id that belongs to no account.
+    pub id: String,
+    pub username: String,
+}
+
+/// Self-service registration without an account-existence oracle.
+///
+/// - A taken **e-mail address** is answered exactly like a success (same
+///   status, same body shape with a random id, the same Argon2 work, so the
+///   same time); nothing is created and the attempt is audited
+///   (`account.register`, failure, `email_taken`, target = the existing
+///   account). The login page's notice is worded for both cases.
+/// - A taken **username** is answered 409: a username is a public handle the
+///   user must change to proceed. That tells the caller the handle exists;
+///   the per-IP sign-in limit caps how fast anyone can probe.
+pub async fn register_public(
+    state: &AppState,
+    meta: &RequestMeta,
+    req: RegisterRequest,
+) -> AppResult<Registered> {
+    match register(state, Some(meta), req, &[Role::User]).await {
+        Ok(user) => Ok(Registered {
+            id: user.id,
+            username: user.username,
+        }),
+        Err(RegisterError::EmailTaken { username }) => Ok(Registered {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+        }),
+        Err(RegisterError::App(e)) => Err(e),
+    }
+}
+
+/// Why [`register`] created nothing.
+#[derive(Debug)]
+pub enum RegisterError {
+    /// The e-mail address has an account (the password was hashed anyway).
+    EmailTaken {
+        username: String,
+    },
+    App(AppError),
+}
+
+impl From<AppError> for RegisterError {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl From<RegisterError> for AppError {
+    /// For callers that may say so plainly (`create-admin` on the server's
+    /// own console): a taken e-mail is a conflict.
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::EmailTaken { .. } => {
+                AppError::Conflict("an account with this e-mail already exists".into())
+            }
+            RegisterError::App(e) => e,
+        }
+    }
+}
+
+fn username_taken() -> AppError {
+    AppError::Conflict("this username is taken: choose another".into())
+}
+
+/// Creates an account with the given roles. Used by self-service
+/// registration ([`register_public`]) and by `create-admin`.
 pub async fn register(
     state: &AppState,
     meta: Option<&RequestMeta>,
     req: RegisterRequest,
     roles: &'static [Role],
-) -> AppResult<User> {
+) -> Result<User, RegisterError> {
     let (email, username) =
         parse_registration(&req, &password_policy(state)).map_err(AppError::Validation)?;
 
-    let taken = {
+    let (name_owner, email_owner) = {
         let (u, e) = (username.clone(), email.clone());
         db::run(&state.pool, move |c| {
-            Ok(User::username_or_email_taken(c, u.as_str(), e.as_str())?)
+            let by_name = User::find_by_login(c, u.as_str())?
+                .filter(|x| x.username.eq_ignore_ascii_case(u.as_str()));
+            let by_email = User::find_by_login(c, e.as_str())?.filter(|x| x.email == e.as_str());
+            Ok((by_name.map(|x| x.id), by_email.map(|x| x.id)))
         })
         .await?
     };
-    if taken {
+    if name_owner.is_some() {
         audit::record(
             &state.pool,
             meta,
             AuditEvent::new("account.register", Outcome::Failure)
-                .detail(serde_json::json!({ "reason": "username_or_email_taken" })),
+                .detail(serde_json::json!({ "reason": "username_taken" })),
         )
         .await?;
-        return Err(AppError::Conflict(
-            "an account with this username or e-mail already exists".into(),
-        ));
+        return Err(username_taken().into());
     }
 
+    // Hash before looking at the e-mail result: a taken address costs the
+    // same time as a new one.
     let phc = web::block(move || password::hash(&req.password))
         .await
         .map_err(AppError::internal)?
         .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+
+    if let Some(existing) = email_owner {
+        audit::record(
+            &state.pool,
+            meta,
+            AuditEvent::new("account.register", Outcome::Failure)
+                .target(existing)
+                .detail(serde_json::json!({ "reason": "email_taken" })),
+        )
+        .await?;
+        return Err(RegisterError::EmailTaken {
+            username: username.as_str().to_owned(),
+        });
+    }
 
     let now = chrono::Utc::now().naive_utc();
     let id = uuid::Uuid::new_v4().to_string();
@@ -97,21 +184,29 @@ pub async fn register(
             match User::create(c, &new, roles) {
                 Ok(()) => {}
                 // Two registrations racing past the check above: the unique
-                // indexes decide, and the loser gets the same 409.
+                // indexes decide. The loser is answered as if it had come
+                // second (a taken username says so; a taken e-mail does not).
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
                 )) => {
-                    return Err(AppError::Conflict(
-                        "an account with this username or e-mail already exists".into(),
-                    ))
+                    let name_now_taken = User::find_by_login(c, username.as_str())?
+                        .is_some_and(|x| x.username.eq_ignore_ascii_case(username.as_str()));
+                    return Ok(Err(if name_now_taken {
+                        RegisterError::App(username_taken())
+                    } else {
+                        RegisterError::EmailTaken {
+                            username: username.as_str().to_owned(),
+                        }
+                    }));
                 }
                 Err(e) => return Err(e.into()),
             }
             User::find_by_id(c, &id)?
+                .map(Ok)
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))
         })
-        .await?
+        .await??
     };
 
     let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();

@@ -169,21 +169,27 @@ async fn asvs_3_3_2_absolute_lifetime_ends_even_an_active_session() {
 }
 
 #[tokio::test]
-async fn duplicate_username_or_email_is_a_conflict_and_creates_nothing() {
+async fn a_taken_username_is_a_conflict_and_a_taken_email_looks_like_success() {
     let app = spawn_app().await;
+    let first = app.register("grace", "grace@example.org").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let r = app.register("GRACE", "other@example.org").await;
+    assert_eq!(r.status(), 409);
     assert_eq!(
-        app.register("grace", "grace@example.org").await.status(),
-        201
+        r.json::<Value>().await.unwrap()["error"],
+        "this username is taken: choose another"
     );
-    assert_eq!(
-        app.register("GRACE", "other@example.org").await.status(),
-        409
-    );
-    assert_eq!(
-        app.register("grace2", "Grace@example.org").await.status(),
-        409
-    );
-    // The original password still works and no second account exists.
+    // A taken e-mail address: the same answer as a new account…
+    let r = app.register("grace2", "Grace@example.org").await;
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["username"], "grace2");
+    assert_ne!(body["id"], first["id"]);
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&body), keys(&first));
+    // …but nothing was created: the original password still works, the
+    // second name does not exist, and the attempt is on record.
     app.login("grace", PASSWORD).await;
     let r = app
         .post_json(
@@ -193,6 +199,11 @@ async fn duplicate_username_or_email_is_a_conflict_and_creates_nothing() {
         )
         .await;
     assert_eq!(r.status(), 401);
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a.0 == "account.register" && a.1 == "failure" && a.3.contains("email_taken")));
 }
 
 #[tokio::test]

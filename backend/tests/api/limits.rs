@@ -81,3 +81,28 @@ async fn oversized_headers_are_refused() {
     // Ordinary requests are unaffected.
     assert_eq!(app.get("/healthz", None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_request_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(&[("REQUEST_HEAD_TIMEOUT_SECS", "1")]).await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Half a request head, then nothing (a slowloris client).
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes within the timeout")
+    .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // Ordinary requests are unaffected.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}

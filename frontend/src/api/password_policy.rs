@@ -38,8 +38,11 @@ pub struct PasswordContext<'a> {
     pub email: &'a str,
 }
 
-/// Which rule set applies (the server's `PASSWORD_POLICY`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Which rule set applies (the server's `PASSWORD_POLICY`). On the wire it is
+/// spelled as the setting is: `"catalogue"` or `"nist"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// 12–128 characters with upper, lower, digit and special.
     #[default]
@@ -70,6 +73,32 @@ impl PolicyKind {
         match self {
             Self::Catalogue => PasswordPolicy::MIN_CHARS,
             Self::Nist => PasswordPolicy::NIST_MIN_CHARS,
+        }
+    }
+
+    /// The most code points a password may have (the same under both).
+    pub fn max_chars(self) -> usize {
+        PasswordPolicy::MAX_CHARS
+    }
+
+    /// Whether upper, lower, digit and special characters are required.
+    pub fn composition(self) -> bool {
+        self == Self::Catalogue
+    }
+
+    /// What the password fields say under this policy: the only place the
+    /// forms take their hint from, so it cannot disagree with [`PasswordPolicy::check`]
+    /// (a test holds the figures to [`PolicyKind::min_chars`] and [`PolicyKind::max_chars`]).
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::Catalogue => {
+                "12 to 128 characters with upper- and lower-case letters, a digit and a \
+                 special character; not a common password and not containing your username."
+            }
+            Self::Nist => {
+                "15 to 128 characters of any kind, spaces included: a few unrelated words \
+                 make a good passphrase; not a common password and not containing your username."
+            }
         }
     }
 }
@@ -157,12 +186,10 @@ impl PasswordPolicy {
         }
     }
 
-    /// What the browser checks before sending a password: the rules that hold
-    /// under every policy (at least 12 and at most 128 characters, not on the
-    /// short list, no username or e-mail name). The page does not know which
-    /// policy the server applies, so the rest (composition under `catalogue`,
-    /// 15 characters under `nist`, the big list) comes back as the server's
-    /// field errors, with the same codes and messages.
+    /// The rules that hold under every policy (at least 12 and at most 128
+    /// characters, not on the short list, no username or e-mail name). The
+    /// forms, which know the server's policy, check with [`PasswordPolicy::check`]
+    /// instead; this is for a caller that does not know which policy applies.
     pub fn violations(raw: &str, ctx: PasswordContext<'_>) -> Vec<FieldError> {
         let mut out = Vec::new();
         let err = |code: &str| FieldError::new("password", code);
@@ -456,6 +483,38 @@ mod tests {
                 assert!(!PasswordPolicy::new(kind).check(pw, CTX).is_empty(), "{pw}");
             }
         }
+    }
+
+    #[test]
+    fn each_policy_has_a_hint_that_matches_its_rules() {
+        for kind in [PolicyKind::Catalogue, PolicyKind::Nist] {
+            let hint = kind.hint();
+            let figures = format!("{} to {} characters", kind.min_chars(), kind.max_chars());
+            assert!(hint.starts_with(&figures), "{kind:?}: {hint}");
+            assert!(hint.contains("common password"), "{kind:?}");
+            assert!(hint.contains("username"), "{kind:?}");
+            assert_eq!(hint.contains("upper-"), kind.composition(), "{kind:?}");
+            assert_eq!(
+                hint.contains("special character"),
+                kind.composition(),
+                "{kind:?}"
+            );
+        }
+        assert!(PolicyKind::Nist.hint().starts_with("15 to 128"));
+        assert!(PolicyKind::Catalogue.hint().starts_with("12 to 128"));
+        assert_ne!(PolicyKind::Catalogue.hint(), PolicyKind::Nist.hint());
+        assert!(PolicyKind::Catalogue.composition());
+        assert!(!PolicyKind::Nist.composition());
+    }
+
+    #[test]
+    fn the_policy_kind_is_spelled_on_the_wire_as_in_the_setting() {
+        for kind in [PolicyKind::Catalogue, PolicyKind::Nist] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<PolicyKind>(&json).unwrap(), kind);
+        }
+        assert!(serde_json::from_str::<PolicyKind>("\"NIST\"").is_err());
     }
 
     #[test]

@@ -148,6 +148,33 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// The password rules in force, as `GET /api/v1/auth/password-policy`
+/// returns them (the server's `PASSWORD_POLICY`), so a form can say and check
+/// what the server will require. The server also refuses the 100,000 most
+/// common passwords, which this does not describe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasswordPolicyResponse {
+    pub policy: super::password_policy::PolicyKind,
+    /// The fewest Unicode code points.
+    pub min_length: usize,
+    /// The most Unicode code points.
+    pub max_length: usize,
+    /// Whether upper, lower, digit and special characters are required.
+    pub composition: bool,
+}
+
+impl PasswordPolicyResponse {
+    pub fn of(kind: super::password_policy::PolicyKind) -> Self {
+        Self {
+            policy: kind,
+            min_length: kind.min_chars(),
+            max_length: kind.max_chars(),
+            composition: kind.composition(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RevokedResponse {

@@ -1,15 +1,18 @@
+use crate::api::password_policy::PolicyKind;
 use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
 use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
-use crate::page_data::{mfa_status_resource, use_current_user};
+use crate::page_data::{mfa_status_resource, password_policy_resource, use_current_user};
 use crate::pages::devices::{my_devices_resource, MyDevices};
 use crate::pages::two_factor::TwoFactor;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-/// What the browser checks before sending a password change.
+/// What the browser checks before sending a password change: the full rules
+/// of the server's policy `kind` (all but its big list of common passwords).
 pub fn check_password_change(
+    kind: PolicyKind,
     current: &str,
     new: &str,
     ctx: PasswordContext<'_>,
@@ -19,7 +22,8 @@ pub fn check_password_change(
         errors.push(FieldError::new("current_password", "required"));
     }
     errors.extend(
-        PasswordPolicy::violations(new, ctx)
+        PasswordPolicy::new(kind)
+            .check(new, ctx)
             .into_iter()
             .map(|e| FieldError::new("new_password", &e.code)),
     );
@@ -31,34 +35,38 @@ pub fn AccountPage() -> impl IntoView {
     let user = use_current_user();
     let mfa = mfa_status_resource();
     let devices = my_devices_resource();
+    let policy = password_policy_resource();
     view! {
         <Title text="Your account"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Some(me) => view! {
-                        <h1>"Your account"</h1>
-                        <dl class="details">
-                            <dt>"Username"</dt><dd data-testid="username">{me.username.clone()}</dd>
-                            <dt>"E-mail"</dt><dd data-testid="email">{me.email.clone()}</dd>
-                            <dt>"Roles"</dt><dd data-testid="roles">{me.roles.join(", ")}</dd>
-                            <dt>"Member since"</dt><dd>{short_time(&me.created_at)}</dd>
-                        </dl>
-                        <p><A href="/account/sessions">"Sessions: where you are signed in"</A></p>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                mfa.await.map(|status| view! { <TwoFactor status=status/> })
-                            })}
-                        </Suspense>
-                        <MyDevices devices=devices/>
-                        <ChangePassword username=me.username.clone() email=me.email.clone()/>
-                        <section aria-labelledby="sign-out">
-                            <h2 id="sign-out">"Sign out"</h2>
-                            <form method="post" action="/auth/logout">
-                                <button type="submit">"Log out"</button>
-                            </form>
-                        </section>
-                    }.into_any(),
+                    Some(me) => {
+                        let kind = policy.await;
+                        view! {
+                            <h1>"Your account"</h1>
+                            <dl class="details">
+                                <dt>"Username"</dt><dd data-testid="username">{me.username.clone()}</dd>
+                                <dt>"E-mail"</dt><dd data-testid="email">{me.email.clone()}</dd>
+                                <dt>"Roles"</dt><dd data-testid="roles">{me.roles.join(", ")}</dd>
+                                <dt>"Member since"</dt><dd>{short_time(&me.created_at)}</dd>
+                            </dl>
+                            <p><A href="/account/sessions">"Sessions: where you are signed in"</A></p>
+                            <Suspense fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    mfa.await.map(|status| view! { <TwoFactor status=status/> })
+                                })}
+                            </Suspense>
+                            <MyDevices devices=devices/>
+                            <ChangePassword username=me.username.clone() email=me.email.clone() kind=kind/>
+                            <section aria-labelledby="sign-out">
+                                <h2 id="sign-out">"Sign out"</h2>
+                                <form method="post" action="/auth/logout">
+                                    <button type="submit">"Log out"</button>
+                                </form>
+                            </section>
+                        }.into_any()
+                    }
                     None => view! {
                         <h1>"Your account"</h1>
                         <p>"You are not signed in. " <A href="/login">"Log in"</A> " to see your account."</p>
@@ -70,7 +78,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn ChangePassword(username: String, email: String) -> impl IntoView {
+fn ChangePassword(username: String, email: String, kind: PolicyKind) -> impl IntoView {
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let form = FormState::from_query();
@@ -81,6 +89,7 @@ fn ChangePassword(username: String, email: String) -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         let (c, n) = (current.get_untracked(), new.get_untracked());
         let found = check_password_change(
+            kind,
             &c,
             &n,
             PasswordContext {
@@ -113,9 +122,48 @@ fn ChangePassword(username: String, email: String) -> impl IntoView {
                     autocomplete="current-password" value=current errors=form.errors/>
                 <TextField name="new_password" label="New password" input_type="password"
                     autocomplete="new-password" value=new errors=form.errors
-                    hint="12 to 128 characters with upper- and lower-case letters, a digit and a special character."/>
+                    hint=kind.hint()/>
                 <button type="submit" disabled=move || form.pending.get()>"Change password"</button>
             </form>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(kind: PolicyKind, current: &str, new: &str) -> Vec<String> {
+        let ctx = PasswordContext {
+            username: "alice",
+            email: "alice@example.org",
+        };
+        check_password_change(kind, current, new, ctx)
+            .into_iter()
+            .map(|e| e.key())
+            .collect()
+    }
+
+    #[test]
+    fn checks_the_new_password_under_the_servers_policy() {
+        assert_eq!(
+            keys(PolicyKind::Catalogue, "", "Tr0ub4dor&Zebra!"),
+            vec!["current_password.required"]
+        );
+        assert!(keys(PolicyKind::Nist, "old", "violet harbours").is_empty());
+        assert_eq!(
+            keys(PolicyKind::Catalogue, "old", "violet harbours"),
+            vec![
+                "new_password.missing_upper",
+                "new_password.missing_digit",
+                "new_password.missing_special"
+            ]
+        );
+        assert_eq!(
+            keys(PolicyKind::Nist, "old", "Zq9!Zq9!Zq9!"),
+            vec!["new_password.passphrase_too_short"]
+        );
+        assert!(keys(PolicyKind::Nist, "old", "alice walks a long way")
+            .contains(&"new_password.contains_username".to_owned()));
     }
 }

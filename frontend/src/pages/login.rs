@@ -87,7 +87,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in"/>
         <h1>"Log in"</h1>
         {registered.then(|| view! {
-            <p class="notice" role="status">"Your account was created. You can log in now."</p>
+            <p class="notice" role="status">"Registration received: log in with the password you chose. (If this e-mail address already had an account, nothing new was created: log in with that account's password.)"</p>
         })}
         <FormAlert message=form.alert.into()/>
         <Show

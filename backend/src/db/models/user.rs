@@ -60,22 +60,6 @@ impl User {
             .optional()
     }
 
-    pub fn username_or_email_taken(
-        conn: &mut DbConn,
-        username: &str,
-        email: &str,
-    ) -> QueryResult<bool> {
-        let count: i64 = users::table
-            .filter(
-                lower(users::username)
-                    .eq(username.to_lowercase())
-                    .or(users::email.eq(email)),
-            )
-            .count()
-            .get_result(conn)?;
-        Ok(count > 0)
-    }
-
     /// Inserts the user and their roles in one transaction.
     pub fn create(conn: &mut DbConn, new: &NewUser<'_>, roles: &[Role]) -> QueryResult<()> {
         conn.transaction(|conn| {

@@ -1,4 +1,4 @@
-use crate::db::models::user::{Role, User};
+use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
 use crate::http::{client::RequestMeta, json::ApiJson, REFRESH_COOKIE};
@@ -9,17 +9,17 @@ use crate::services::{mfa, sessions};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{
-    ErrorBody, LoginRequest, LoginResponse, MeResponse, MfaLoginRequest, RefreshRequest,
-    RegisterRequest, RegisteredResponse, TokenResponse,
+    ErrorBody, LoginRequest, LoginResponse, MeResponse, MfaLoginRequest, PasswordPolicyResponse,
+    RefreshRequest, RegisterRequest, RegisteredResponse, TokenResponse,
 };
 
 /// Create an account (role `user`). Does not sign in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, body = RegisteredResponse),
+        (status = 201, body = RegisteredResponse, description = "created — or, so as not to reveal which addresses have accounts, the e-mail address was taken and nothing was created"),
         (status = 400, body = ErrorBody, description = "malformed body"),
-        (status = 409, body = ErrorBody, description = "username or e-mail taken"),
+        (status = 409, body = ErrorBody, description = "username taken"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "field errors"),
     ))]
@@ -28,11 +28,20 @@ pub async fn register(
     meta: RequestMeta,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    let user = accounts::register(&state, Some(&meta), body, &[Role::User]).await?;
+    let registered = accounts::register_public(&state, &meta, body).await?;
     Ok(HttpResponse::Created().json(RegisteredResponse {
-        id: user.id,
-        username: user.username,
+        id: registered.id,
+        username: registered.username,
     }))
+}
+
+/// The password rules in force (`PASSWORD_POLICY`), so that a form can show
+/// and check them before it sends anything. Public; the server also refuses
+/// the 100,000 most common passwords, which this does not list.
+#[utoipa::path(get, path = "/api/v1/auth/password-policy", tag = "auth",
+    responses((status = 200, body = PasswordPolicyResponse)))]
+pub async fn password_policy(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(PasswordPolicyResponse::of(state.settings.password_policy))
 }
 
 /// The signed-in user's view, for a login response.

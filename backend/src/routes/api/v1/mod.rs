@@ -12,6 +12,7 @@ use crate::routes::registrar::Registrar;
 /// under its own scope, behind the per-IP authentication limit only.
 pub fn configure_auth(r: &mut Registrar<'_>) {
     r.post("/register", auth::register)
+        .get("/password-policy", auth::password_policy)
         .post("/login", auth::login)
         .post("/login/mfa", auth::login_mfa)
         .post("/token", auth::token)
