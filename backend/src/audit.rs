@@ -6,12 +6,17 @@
 //! never goes in. Rows are only ever inserted (the database refuses updates
 //! and deletes), and if recording fails the request fails too: a security
 //! event that cannot be recorded is not allowed to happen silently.
+//!
+//! Entries form a hash chain (`security::audit_chain`): each stores the hash
+//! of its content and of the entry before it, assigned here and only here,
+//! under a lock; `services::audit_verify` walks it.
 
-use crate::db::models::audit_entry::NewAuditEntry;
+use crate::db::models::audit_entry::{AuditEntry, NewAuditEntry};
 use crate::db::schema::audit_log;
-use crate::db::{self, Pool};
+use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
+use crate::security::audit_chain;
 use diesel::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +79,19 @@ impl AuditEvent {
     }
 }
 
+/// Any fixed number, distinct from the migration lock's; every instance of
+/// this app uses the same one.
+const CHAIN_LOCK_ID: i64 = 0x5EC0_A0D1;
+
 /// Records `event`; `meta` is `None` for events outside a request (the CLI).
+///
+/// This is where the hash chain grows, one entry at a time: inside one
+/// write transaction holding the chain lock (SQLite: `BEGIN IMMEDIATE`, the
+/// database's single write lock; PostgreSQL: a transaction-scoped advisory
+/// lock), it reads the newest entry, takes the next id and links the new
+/// entry's hash to that entry's. Writers queue on the lock, so two of them
+/// can never link to the same entry (and if one ever did, the primary key
+/// would refuse the second).
 pub async fn record(
     pool: &Pool,
     meta: Option<&RequestMeta>,
@@ -89,9 +106,23 @@ pub async fn record(
     );
     db::run(pool, move |conn| {
         let detail = event.detail.to_string();
-        diesel::insert_into(audit_log::table)
-            .values(NewAuditEntry {
-                occurred_at: chrono::Utc::now().naive_utc(),
+        db::write_transaction(conn, |conn| {
+            lock_chain(conn)?;
+            let head = AuditEntry::chain_head(conn)?;
+            let id = match &head {
+                None => 1,
+                Some((last, _)) => last
+                    .checked_add(1)
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit ids exhausted")))?,
+            };
+            // A legacy newest entry (no hash) means the chain starts here.
+            let prev_hash = head
+                .and_then(|(_, hash)| hash)
+                .unwrap_or_else(|| audit_chain::GENESIS.to_owned());
+            let mut entry = NewAuditEntry {
+                id,
+                // Taken under the lock, so times follow the chain's order.
+                occurred_at: audit_chain::stored_precision(chrono::Utc::now().naive_utc()),
                 actor: event.actor.as_deref(),
                 action: event.action,
                 target: event.target.as_deref(),
@@ -99,9 +130,30 @@ pub async fn record(
                 client_ip: meta.client_ip.as_deref(),
                 request_id: meta.request_id.as_deref(),
                 detail: &detail,
-            })
-            .execute(conn)?;
-        Ok(())
+                prev_hash: &prev_hash,
+                hash: "",
+            };
+            let hash = audit_chain::entry_hash(&prev_hash, &entry.content());
+            entry.hash = &hash;
+            diesel::insert_into(audit_log::table)
+                .values(&entry)
+                .execute(conn)?;
+            Ok(())
+        })
     })
     .await
+}
+
+/// Serialises the writers of the chain until the transaction ends.
+fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
+    match conn {
+        // `write_transaction` began with BEGIN IMMEDIATE: the write lock is held.
+        DbConn::Sqlite(_) => Ok(()),
+        DbConn::Postgres(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(CHAIN_LOCK_ID)
+                .execute(pg)?;
+            Ok(())
+        }
+    }
 }

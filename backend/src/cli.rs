@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `create-admin`.
+//! The command line: `serve` (the default), `migrate`, `create-admin`,
+//! `verify-audit`, `rotate-signing-key`, `rotate-keys`.
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
@@ -26,10 +27,22 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Verify the audit log's hash chain, in id order. Exits non-zero naming
+    /// the first broken entry (changed, unlinked or deleted). Only reads.
+    VerifyAudit,
     /// Add a new current RS256 signing key to SIGNING_KEYS_DIR. Tokens signed
     /// by older keys keep verifying until they expire; running servers pick
     /// the new key up within 30 seconds.
     RotateSigningKey,
+    /// Re-encrypt every encrypted field (TOTP secrets, SSNs) under the current
+    /// field key, the first of FIELD_KEYS (keep the old keys after it). Works
+    /// in batches while the app serves; an interrupted run resumes when run
+    /// again, and values already under the current key are skipped.
+    RotateKeys {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+    },
     /// Create an administrator. The password is read from standard input
     /// (one line), so it never appears in the shell history or process list.
     CreateAdmin {
@@ -51,6 +64,67 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             let applied = migrate(&pool).await?;
             println!("{applied} migration(s) applied");
+        }
+        Command::VerifyAudit => {
+            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            let report = crate::services::audit_verify::verify(&pool)
+                .await
+                .context("cannot read the audit log (has `backend migrate` run?)")?;
+            if let Some(broken) = &report.first_broken {
+                anyhow::bail!(
+                    "audit log broken at entry #{}: {} ({} entries verified before it)",
+                    broken.id,
+                    broken.problem.describe(),
+                    report.checked
+                );
+            }
+            println!("audit log intact: {} entries checked", report.checked);
+            if report.legacy > 0 {
+                println!(
+                    "{} older entries precede the chain and cannot be verified",
+                    report.legacy
+                );
+            }
+            if let Some((id, hash)) = &report.head {
+                println!("head: #{id} {hash} (keep it elsewhere to detect truncation)");
+            }
+        }
+        Command::RotateKeys { batch_size } => {
+            use crate::services::key_rotation::{self, RotationOptions};
+            let keys = std::sync::Arc::new(crate::secrets::load_field_keys(&settings)?);
+            let pool = build_pool(settings.database_url.expose_secret(), 2)?;
+            println!(
+                "re-encrypting under field key {} in batches of {batch_size}",
+                keys.current_kid()
+            );
+            let options = RotationOptions {
+                batch_size,
+                max_batches: None,
+            };
+            let report = key_rotation::rotate(&pool, keys, options, |c| {
+                println!(
+                    "{}: {}/{} checked, {} re-encrypted",
+                    c.column, c.checked, c.total, c.rotated
+                );
+            })
+            .await
+            .context("key rotation stopped (has `backend migrate` run?); run it again to resume")?;
+            for f in &report.failures {
+                eprintln!("{} row {}: {}", f.column, f.row_id, f.problem);
+            }
+            println!(
+                "{} re-encrypted, {} already under {}, {} failed",
+                report.rotated(),
+                report.already_current(),
+                report.current_kid,
+                report.failed()
+            );
+            if report.failed() > 0 {
+                anyhow::bail!(
+                    "{} value(s) could not be re-encrypted (listed above); fix FIELD_KEYS and run again",
+                    report.failed()
+                );
+            }
         }
         Command::RotateSigningKey => {
             let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);

@@ -2,7 +2,8 @@
 //! loaded by `main`), validated once at start-up.
 //!
 //! Any secret may also be given as `<NAME>_FILE`, a path whose contents are the
-//! value (Docker secrets). Every problem is reported at once, naming the
+//! value (Docker secrets), or come from Vault when `VAULT_ADDR` is set (see
+//! `secret_provider` for the order). Every problem is reported at once, naming the
 //! variable, so a misconfigured deployment fails fast and clearly.
 
 use crate::security::brute_force::BruteForcePolicy;
@@ -106,6 +107,10 @@ pub struct Settings {
     /// `https://app.example.org`) accepted by the CSRF origin check, for
     /// deployments behind a proxy that rewrites `Host`.
     pub trusted_origins: Vec<String>,
+    /// `VAULT_*` (see `secret_provider::vault`): the KV v2 secret read from
+    /// Vault once at start-up, the last source of `DATABASE_URL`,
+    /// `SESSION_KEY` and `FIELD_KEYS`. `None` when `VAULT_ADDR` is unset.
+    pub vault: Option<std::sync::Arc<crate::secret_provider::VaultSecrets>>,
 }
 
 /// A bad or missing variable, named.
@@ -167,7 +172,14 @@ impl Settings {
                 .plain("APP_DATA_DIR")
                 .unwrap_or_else(|| "./data".into()),
         );
-        let database_url = match reader.secret("DATABASE_URL") {
+        let vault = crate::secret_provider::vault::load(reader.lookup, env == AppEnv::Production)
+            .unwrap_or_else(|errors| {
+                for e in errors {
+                    reader.fail(&e.variable, e.problem);
+                }
+                None
+            });
+        let database_url = match reader.secret("DATABASE_URL", vault.as_deref()) {
             Some(url) => {
                 let s = url.expose_secret();
                 if !(s.starts_with("sqlite://")
@@ -405,6 +417,7 @@ impl Settings {
                 request_head_timeout,
                 password_policy,
                 trusted_origins,
+                vault,
             })
         } else {
             Err(ConfigErrors(errors))
@@ -470,12 +483,19 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
 
-    /// A secret value, from `NAME` or from the file named by `NAME_FILE`.
-    fn secret(&self, name: &str) -> Option<SecretString> {
-        read_secret(self.lookup, name).unwrap_or_else(|problem| {
-            self.fail(&format!("{name}_FILE"), problem);
-            None
-        })
+    /// A secret value, from `NAME`, the file named by `NAME_FILE`, or Vault
+    /// (`secret_provider`).
+    fn secret(
+        &self,
+        name: &str,
+        vault: Option<&crate::secret_provider::VaultSecrets>,
+    ) -> Option<SecretString> {
+        crate::secret_provider::ProviderChain::standard(self.lookup, vault)
+            .get(name)
+            .unwrap_or_else(|e| {
+                self.fail(&e.variable, e.problem);
+                None
+            })
     }
 
     /// A parsed value, or `default` when unset (and when invalid, after
@@ -497,16 +517,9 @@ pub fn read_secret(
     lookup: &dyn Fn(&str) -> Option<String>,
     name: &str,
 ) -> Result<Option<SecretString>, String> {
-    let direct = lookup(name).filter(|v| !v.is_empty());
-    let file = lookup(&format!("{name}_FILE")).filter(|v| !v.is_empty());
-    match (direct, file) {
-        (Some(_), Some(_)) => Err(format!("set either {name} or {name}_FILE, not both")),
-        (Some(v), None) => Ok(Some(SecretString::from(v))),
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map(|s| Some(SecretString::from(s.trim().to_owned())))
-            .map_err(|e| format!("cannot read `{path}`: {}", e.kind())),
-        (None, None) => Ok(None),
-    }
+    crate::secret_provider::ProviderChain::standard(lookup, None)
+        .get(name)
+        .map_err(|e| e.problem)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod http;
 #[cfg(test)]
 mod invariants;
 pub mod routes;
+pub mod secret_provider;
 pub mod secrets;
 pub mod security;
 pub mod services;

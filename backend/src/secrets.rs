@@ -1,10 +1,14 @@
-//! Keys the server needs, from the environment (or `<NAME>_FILE`) or — in dev
-//! mode only — generated once under `APP_DATA_DIR/keys/` with mode 0600.
+//! Keys the server needs, from the secret providers (the environment,
+//! `<NAME>_FILE`, then Vault: `secret_provider`) or — in dev mode without
+//! Vault only — generated once under `APP_DATA_DIR/keys/` with mode 0600.
 //!
 //! In production a missing key stops start-up: a generated key there would be
 //! lost on the next deploy (logging everyone out) or differ between replicas.
+//! With Vault configured a missing key stops start-up in dev mode too: the
+//! operator asked for managed keys, a generated one would hide the mistake.
 
-use crate::config::{read_secret, AppEnv, Settings};
+use crate::config::{AppEnv, Settings};
+use crate::secret_provider::{ProviderChain, Redacted};
 use crate::security::field_crypto::FieldKeys;
 use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
@@ -27,11 +31,30 @@ pub struct Keys {
 
 impl Keys {
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        Self::load_with(settings, &|n| std::env::var(n).ok())
+    }
+
+    /// Like `load`, with the variables read through `lookup` (tests).
+    pub fn load_with(
+        settings: &Settings,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let providers = ProviderChain::standard(lookup, settings.vault.as_deref());
         Ok(Self {
-            session: load_key(settings, "SESSION_KEY", "session.key")?,
+            session: load_key(settings, &providers, "SESSION_KEY", "session.key")?,
             signing: SigningKeys::load(settings)?,
-            fields: load_field_keys(settings)?,
+            fields: field_keys_from(settings, &providers)?,
         })
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("session", &Redacted)
+            .field("signing", &self.signing)
+            .field("fields", &self.fields)
+            .finish()
     }
 }
 
@@ -41,6 +64,15 @@ pub struct SigningKeys {
     dir: PathBuf,
     token_ttl_secs: i64,
     set: RwLock<Arc<KeySet>>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("dir", &self.dir)
+            .field("set", &*self.current())
+            .finish()
+    }
 }
 
 impl SigningKeys {
@@ -135,30 +167,54 @@ fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
     Ok(keys)
 }
 
-fn load_key(settings: &Settings, name: &str, file_name: &str) -> anyhow::Result<SecretSlice<u8>> {
-    let lookup = |n: &str| std::env::var(n).ok();
-    if let Some(value) = read_secret(&lookup, name).map_err(|p| anyhow::anyhow!("{name}: {p}"))? {
+fn load_key(
+    settings: &Settings,
+    providers: &ProviderChain<'_>,
+    name: &str,
+    file_name: &str,
+) -> anyhow::Result<SecretSlice<u8>> {
+    if let Some(value) = providers.get(name)? {
         return decode_key(name, value.expose_secret());
     }
-    match settings.env {
-        AppEnv::Production => bail!(
-            "{name} is required in production mode (set {name} or {name}_FILE to 64 hex characters)"
-        ),
-        AppEnv::Dev => dev_key(name, &settings.data_dir.join("keys").join(file_name)),
-    }
+    missing(settings, providers, name, "64 hex characters")?;
+    dev_key(name, &settings.data_dir.join("keys").join(file_name))
 }
 
-fn load_field_keys(settings: &Settings) -> anyhow::Result<FieldKeys> {
+/// Fails when a key no source holds may not be generated: in production,
+/// and whenever Vault is configured.
+fn missing(
+    settings: &Settings,
+    providers: &ProviderChain<'_>,
+    name: &str,
+    format: &str,
+) -> anyhow::Result<()> {
+    let ways = providers.how_to_set(name);
+    if providers.has_remote() {
+        bail!("{name} is missing: Vault is configured but no source holds it (put it in {ways}: {format})");
+    }
+    if settings.env == AppEnv::Production {
+        bail!("{name} is required in production mode (set {ways} to {format})");
+    }
+    Ok(())
+}
+
+/// `FIELD_KEYS` from the secret providers (for commands that need only
+/// the field keys, like `rotate-keys`).
+pub fn load_field_keys(settings: &Settings) -> anyhow::Result<FieldKeys> {
     let lookup = |n: &str| std::env::var(n).ok();
-    if let Some(spec) =
-        read_secret(&lookup, "FIELD_KEYS").map_err(|p| anyhow::anyhow!("FIELD_KEYS: {p}"))?
-    {
+    let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+    field_keys_from(settings, &providers)
+}
+
+fn field_keys_from(
+    settings: &Settings,
+    providers: &ProviderChain<'_>,
+) -> anyhow::Result<FieldKeys> {
+    if let Some(spec) = providers.get("FIELD_KEYS")? {
         return FieldKeys::parse(spec.expose_secret())
             .map_err(|e| anyhow::anyhow!("FIELD_KEYS: {e}"));
     }
-    if settings.env == AppEnv::Production {
-        bail!("FIELD_KEYS is required in production mode (set FIELD_KEYS or FIELD_KEYS_FILE to `kid:64-hex-chars`)");
-    }
+    missing(settings, providers, "FIELD_KEYS", "`kid:64-hex-chars`")?;
     let path = settings.data_dir.join("keys").join("field.keys");
     if !path.exists() {
         let dir = path.parent().context("key path has no parent folder")?;
@@ -263,5 +319,92 @@ mod tests {
         assert!(!err.contains("zz-not-hex"));
         assert!(decode_key("SESSION_KEY", &"ab".repeat(16)).is_err());
         assert!(decode_key("SESSION_KEY", &"ab".repeat(32)).is_ok());
+    }
+
+    fn dev_settings(dir: &Path, extra: &[(&str, &str)]) -> Settings {
+        let mut vars: std::collections::HashMap<String, String> = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        vars.insert("APP_DATA_DIR".into(), dir.display().to_string());
+        Settings::from_lookup(|n| vars.get(n).cloned()).unwrap()
+    }
+
+    const SESSION_HEX: &str = "5e55105e55105e55105e55105e55105e55105e55105e55105e55105e55105e55";
+    const FIELD_HEX: &str = "f1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1df1e1";
+
+    #[test]
+    fn keys_come_from_vault_when_nothing_local_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = dev_settings(dir.path(), &[]);
+        let field_keys = format!("vk:{FIELD_HEX}");
+        settings.vault = Some(Arc::new(crate::secret_provider::VaultSecrets::from_values(
+            "secret/data/app",
+            [
+                ("SESSION_KEY", SESSION_HEX),
+                ("FIELD_KEYS", field_keys.as_str()),
+            ],
+        )));
+        let keys = Keys::load_with(&settings, &|_| None).unwrap();
+        assert_eq!(hex::encode(keys.session.expose_secret()), SESSION_HEX);
+        assert_eq!(keys.fields.current_kid(), "vk");
+        // A local value overrides Vault.
+        let local = format!("lk:{FIELD_HEX}");
+        let keys =
+            Keys::load_with(&settings, &|n| (n == "FIELD_KEYS").then(|| local.clone())).unwrap();
+        assert_eq!(keys.fields.current_kid(), "lk");
+    }
+
+    #[test]
+    fn a_key_missing_from_vault_is_a_clear_error_even_in_dev_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = dev_settings(dir.path(), &[]);
+        settings.vault = Some(Arc::new(crate::secret_provider::VaultSecrets::from_values(
+            "secret/data/app",
+            [("SESSION_KEY", SESSION_HEX)],
+        )));
+        let err = Keys::load_with(&settings, &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("FIELD_KEYS is missing: Vault is configured"),
+            "{err}"
+        );
+        assert!(
+            err.contains("key FIELD_KEYS in Vault at secret/data/app"),
+            "{err}"
+        );
+        assert!(!err.contains(SESSION_HEX));
+        // Nothing was generated in its place.
+        assert!(!dir.path().join("keys").join("field.keys").exists());
+    }
+
+    #[test]
+    fn asvs_13_3_1_no_secret_the_app_holds_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = "postgres://app:db-pass-w0rd@db.internal/app";
+        let settings = dev_settings(dir.path(), &[("DATABASE_URL", db_url)]);
+        let field_keys = format!("fk:{FIELD_HEX}");
+        let lookup = |n: &str| match n {
+            "SESSION_KEY" => Some(SESSION_HEX.to_owned()),
+            "FIELD_KEYS" => Some(field_keys.clone()),
+            _ => None,
+        };
+        let keys = Keys::load_with(&settings, &lookup).unwrap();
+        let pem = std::fs::read_dir(dir.path().join("keys").join("signing"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .next()
+            .unwrap();
+        let pem_body: String = pem.lines().nth(1).unwrap().chars().take(40).collect();
+        let printed = format!(
+            "{keys:?} {settings:?} {:?}",
+            keys.signing.current().current()
+        );
+        for secret in [SESSION_HEX, FIELD_HEX, "db-pass-w0rd", pem_body.as_str()] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        assert!(printed.contains("[redacted]"));
+        assert!(printed.contains("fk"), "key ids may show: {printed}");
     }
 }

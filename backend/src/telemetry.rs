@@ -26,6 +26,12 @@ pub fn current_request_id() -> Option<String> {
 /// The level comes from `RUST_LOG` (default `info`).
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The HTTP client of the Vault provider logs whole bodies (secrets) at
+    // trace level: it logs at info at most, whatever RUST_LOG says.
+    let filter = match "ureq=info".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    };
     let builder = fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

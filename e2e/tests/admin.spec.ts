@@ -72,6 +72,10 @@ test('an admin with MFA finds a user, changes their role with a registered devic
   // The change is in the audit log and the decisions feed.
   await page.goto('/admin/audit?action=role.grant');
   await expect(page.locator('[data-testid="audit-row"][data-action="role.grant"]').first()).toBeVisible();
+  // The hash chain checks out.
+  await hydrated(page);
+  await page.getByTestId('audit-verify').click();
+  await expect(page.getByTestId('audit-verify-result')).toHaveText(/^Intact: \d+ entries checked$/);
   await page.goto('/admin/decisions?route=%2Fapi%2Fv1%2Fadmin%2Fusers%2F%7Bid%7D%2Froles');
   await expect(page.locator('[data-testid="decision-row"][data-outcome="allow"]').first()).toBeVisible();
 });

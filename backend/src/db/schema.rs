@@ -93,6 +93,16 @@ diesel::table! {
         client_ip -> Nullable<Text>,
         request_id -> Nullable<Text>,
         detail -> Text,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_ssn (user_id) {
+        user_id -> Text,
+        ciphertext -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -140,6 +150,7 @@ diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(devices -> users (user_id));
+diesel::joinable!(user_ssn -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_roles,

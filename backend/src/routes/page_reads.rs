@@ -5,12 +5,12 @@
 
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
-use crate::routes::api::v1::admin::{AuditQuery, UserQuery};
+use crate::routes::api::v1::admin::UserQuery;
 use crate::routes::policies::POLICIES;
 use crate::security::policy::RoutePolicy;
-use crate::services::admin::{self, DecisionQuery};
+use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::sessions::{self, Denied, SignedIn};
-use crate::services::{access, devices, mfa};
+use crate::services::{access, devices, mfa, ssn};
 use crate::startup::AppState;
 use actix_web::{web, ResponseError};
 use std::net::IpAddr;
@@ -85,6 +85,7 @@ async fn read(
         "/api/v1/me/sessions" => {
             json(&sessions::list(state, &who.user.id, Some(&who.session.id)).await?)
         }
+        "/api/v1/me/ssn" => json(&ssn::status(state, &who.user.id).await?),
         "/api/v1/me/devices" => json(&devices::mine(state, who, page.device_id.as_deref()).await?),
         "/api/v1/admin/overview" => json(&admin::overview(state, who, page.client_ip).await?),
         "/api/v1/admin/users" => {
@@ -100,10 +101,7 @@ async fn read(
             json(&admin::decisions(state, query::<DecisionQuery>(q)?).await?)
         }
         "/api/v1/admin/policies" => json(&admin::policies(state)),
-        "/api/v1/admin/audit" => {
-            let q: AuditQuery = query(q)?;
-            json(&admin::audit_page(state, q.action, q.before).await?)
-        }
+        "/api/v1/admin/audit" => json(&admin::audit_page(state, query::<AuditQuery>(q)?).await?),
         _ => Err(AppError::NotFound),
     }
 }

@@ -58,6 +58,16 @@ pub const POLICIES: &[RoutePolicy] = &[
     own("GET", "/api/v1/me/devices"),
     own("POST", "/api/v1/me/devices"),
     own("DELETE", "/api/v1/me/devices/{id}"),
+    own("GET", "/api/v1/me/ssn"),
+    own("PUT", "/api/v1/me/ssn"),
+    own("DELETE", "/api/v1/me/ssn"),
+    RoutePolicy::requires("POST", "/api/v1/me/ssn/reveal", Permission::OwnAccount).with_fresh_mfa(),
+    RoutePolicy::requires(
+        "POST",
+        "/api/v1/admin/users/{id}/ssn/reveal",
+        Permission::SsnReveal,
+    )
+    .with_fresh_mfa(),
     own("POST", "/auth/password"),
     own("POST", "/auth/sessions/revoke-others"),
     own("POST", "/auth/sessions/{id}/revoke"),
@@ -70,6 +80,9 @@ pub const POLICIES: &[RoutePolicy] = &[
     admin_read("GET", "/api/v1/admin/decisions"),
     admin_read("GET", "/api/v1/admin/policies"),
     admin_read("GET", "/api/v1/admin/audit"),
+    admin_read("GET", "/api/v1/admin/audit.csv"),
+    // Reads only (and records that it ran): a POST because it is an action.
+    admin_read("POST", "/api/v1/admin/audit/verify"),
     // Administration: changes (admins, elevated by a recent second factor).
     RoutePolicy::requires(
         "PUT",

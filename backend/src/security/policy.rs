@@ -54,6 +54,8 @@ pub enum Permission {
     RolesWrite,
     /// Mark devices compliant or not.
     DevicesWrite,
+    /// Reveal another user's SSN (always with a fresh second factor).
+    SsnReveal,
 }
 
 impl Permission {
@@ -64,15 +66,16 @@ impl Permission {
             Self::UsersWrite => "users:write",
             Self::RolesWrite => "roles:write",
             Self::DevicesWrite => "devices:write",
+            Self::SsnReveal => "ssn:reveal",
         }
     }
 
-    /// Permissions that change other people's data: held by admins only
+    /// Permissions over other people's accounts or data: held by admins only
     /// while their session is elevated (just in time).
     pub fn is_privileged_write(self) -> bool {
         matches!(
             self,
-            Self::UsersWrite | Self::RolesWrite | Self::DevicesWrite
+            Self::UsersWrite | Self::RolesWrite | Self::DevicesWrite | Self::SsnReveal
         )
     }
 }
@@ -83,7 +86,14 @@ pub fn permissions_of(role: Role) -> &'static [Permission] {
     match role {
         Role::User => &[OwnAccount],
         Role::Auditor => &[OwnAccount, AdminRead],
-        Role::Admin => &[OwnAccount, AdminRead, UsersWrite, RolesWrite, DevicesWrite],
+        Role::Admin => &[
+            OwnAccount,
+            AdminRead,
+            UsersWrite,
+            RolesWrite,
+            DevicesWrite,
+            SsnReveal,
+        ],
     }
 }
 

@@ -25,6 +25,17 @@ pub struct SigningKey {
     jwk: Jwk,
 }
 
+/// Shows the key id, never the private key.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("private_key", &format_args!("[redacted]"))
+            .finish()
+    }
+}
+
 impl SigningKey {
     /// Parses a PKCS#8 PEM private key stored under `kid`.
     pub fn from_pem(kid: &str, pem: &[u8]) -> Result<Self, KeyError> {
@@ -95,6 +106,7 @@ pub fn generate(now: i64) -> Result<(String, String), KeyError> {
 }
 
 /// All loaded keys, oldest first.
+#[derive(Debug)]
 pub struct KeySet {
     keys: Vec<SigningKey>,
     /// Access-token lifetime: how long a retired key keeps verifying.

@@ -7,7 +7,7 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
-    models::audit_entry::AuditEntry,
+    models::audit_entry::{AuditEntry, AuditFilter},
     models::decision::{AccessDecision, DecisionCount, DecisionFilter},
     models::device::Device,
     models::mfa::UserMfa,
@@ -363,36 +363,145 @@ pub async fn decisions(state: &AppState, q: DecisionQuery) -> AppResult<Decision
     })
 }
 
-pub async fn audit_page(
-    state: &AppState,
-    action: Option<String>,
-    before: Option<i64>,
-) -> AppResult<AuditPage> {
-    let action = action.filter(|a| !a.trim().is_empty());
+/// Query parameters of the audit log (its page and its CSV export), as they
+/// arrive.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    /// A user id.
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: Option<String>,
+    /// RFC 3339 (inclusive).
+    pub from: Option<String>,
+    /// RFC 3339 (exclusive).
+    pub to: Option<String>,
+    pub before: Option<i64>,
+}
+
+/// The most entries one CSV export holds (the newest of the filtered view).
+pub const CSV_MAX_ROWS: i64 = 10_000;
+
+fn audit_filter(q: AuditQuery) -> AppResult<AuditFilter> {
+    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (actor, action, outcome) = (nonempty(q.actor), nonempty(q.action), nonempty(q.outcome));
+    if [&actor, &action]
+        .iter()
+        .any(|v| v.as_ref().is_some_and(|v| v.chars().count() > 200))
+    {
+        return Err(AppError::bad_request("a filter value is too long"));
+    }
+    if outcome
+        .as_deref()
+        .is_some_and(|o| !matches!(o, "success" | "failure" | "denied"))
+    {
+        return Err(AppError::bad_request(
+            "`outcome` must be success, failure or denied",
+        ));
+    }
+    Ok(AuditFilter {
+        actor,
+        action,
+        outcome,
+        from: parse_time("from", q.from)?,
+        to: parse_time("to", q.to)?,
+        before: q.before,
+    })
+}
+
+fn audit_info(r: AuditEntry) -> AuditEntryInfo {
+    AuditEntryInfo {
+        id: r.id,
+        occurred_at: rfc3339(r.occurred_at),
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome,
+        client_ip: r.client_ip,
+        request_id: r.request_id,
+        detail: r.detail,
+        hash: r.hash,
+    }
+}
+
+/// One page of the audit log, newest first, filtered.
+pub async fn audit_page(state: &AppState, q: AuditQuery) -> AppResult<AuditPage> {
+    let filter = audit_filter(q)?;
     let rows = db::run(&state.pool, move |c| {
-        Ok(AuditEntry::page(c, action.as_deref(), before, PAGE_SIZE)?)
+        Ok(AuditEntry::page(c, &filter, PAGE_SIZE)?)
     })
     .await?;
     let next = (rows.len() == usize::try_from(PAGE_SIZE).unwrap_or(0))
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok(AuditPage {
-        entries: rows
-            .into_iter()
-            .map(|r| AuditEntryInfo {
-                id: r.id,
-                occurred_at: rfc3339(r.occurred_at),
-                actor: r.actor,
-                action: r.action,
-                target: r.target,
-                outcome: r.outcome,
-                client_ip: r.client_ip,
-                request_id: r.request_id,
-                detail: r.detail,
-            })
-            .collect(),
+        entries: rows.into_iter().map(audit_info).collect(),
         next,
     })
+}
+
+/// The filtered view as CSV (newest first, at most [`CSV_MAX_ROWS`]
+/// entries), with the chain's hashes so it can be checked elsewhere.
+/// Exporting is itself audited.
+pub async fn audit_csv(
+    state: &AppState,
+    meta: &RequestMeta,
+    viewer: &SignedIn,
+    q: AuditQuery,
+) -> AppResult<String> {
+    use crate::security::csv;
+    let filter = audit_filter(q)?;
+    let query = filter.clone();
+    let rows = db::run(&state.pool, move |c| {
+        Ok(AuditEntry::page(c, &query, CSV_MAX_ROWS)?)
+    })
+    .await?;
+    let mut out = csv::row([
+        "id",
+        "occurred_at",
+        "actor",
+        "action",
+        "target",
+        "outcome",
+        "client_ip",
+        "request_id",
+        "detail",
+        "prev_hash",
+        "hash",
+    ]);
+    for r in &rows {
+        let (id, time) = (r.id.to_string(), rfc3339(r.occurred_at));
+        out.push_str(&csv::row([
+            id.as_str(),
+            &time,
+            r.actor.as_deref().unwrap_or(""),
+            &r.action,
+            r.target.as_deref().unwrap_or(""),
+            &r.outcome,
+            r.client_ip.as_deref().unwrap_or(""),
+            r.request_id.as_deref().unwrap_or(""),
+            &r.detail,
+            r.prev_hash.as_deref().unwrap_or(""),
+            r.hash.as_deref().unwrap_or(""),
+        ]));
+    }
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("audit.export", Outcome::Success)
+            .actor(viewer.user.id.clone())
+            .detail(serde_json::json!({
+                "rows": rows.len(),
+                "actor": filter.actor,
+                "action": filter.action,
+                "outcome": filter.outcome,
+                "from": filter.from.map(rfc3339),
+                "to": filter.to.map(rfc3339),
+                "before": filter.before,
+            })),
+    )
+    .await?;
+    Ok(out)
 }
 
 fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
@@ -421,7 +530,11 @@ pub async fn overview(
         let active = Session::count_active(c, now, now - idle)?;
         let (devices, bad_devices) = Device::counts(c)?;
         let allowed = DecisionCount::allowed_since(c, now - Duration::hours(24))?;
-        let events = AuditEntry::actions_since(c, since, &["auth.login", "rate_limit.exceeded"])?;
+        let events = AuditEntry::actions_since(
+            c,
+            since,
+            &["auth.login", "rate_limit.exceeded", "account.locked"],
+        )?;
         let denies = AccessDecision::denies_since(c, since)?;
         Ok((
             users,
@@ -463,6 +576,7 @@ pub async fn overview(
             _ => {}
         }
     }
+    let limits = limits(state, &events);
     let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
     for (t, reason) in &denies {
         if let Some(h) = slot(*t).and_then(|i| hours.get_mut(i)) {
@@ -485,8 +599,66 @@ pub async fn overview(
         allowed_last_24h: allowed,
         hours,
         deny_reasons,
+        limits,
         me: my_access(state, viewer, client_ip),
     })
+}
+
+/// Every limit the app enforces, as configured, with its hits: rate-limit
+/// hits come from the aggregated `rate_limit.exceeded` events, locks from
+/// `account.locked` (brute force, not an admin's lock).
+fn limits(state: &AppState, events: &[(NaiveDateTime, String, String, String)]) -> Vec<LimitInfo> {
+    let detail = |d: &str| serde_json::from_str::<serde_json::Value>(d).unwrap_or_default();
+    let rate_hits = |limit: &str| -> i64 {
+        events
+            .iter()
+            .filter(|(_, action, _, _)| action == "rate_limit.exceeded")
+            .map(|(_, _, _, d)| detail(d))
+            .filter(|d| d["limit"] == limit)
+            .map(|d| d["hits"].as_i64().unwrap_or(1))
+            .sum()
+    };
+    let locks = events
+        .iter()
+        .filter(|(_, action, _, d)| action == "account.locked" && detail(d)["by"] != "admin")
+        .count();
+    let s = &state.settings;
+    let bf = &s.brute_force;
+    let rate = |r: crate::config::RateLimit| {
+        let unit = match r.per_secs {
+            1 => "second",
+            60 => "minute",
+            _ => "hour",
+        };
+        format!("{}/{unit}", r.count)
+    };
+    vec![
+        LimitInfo {
+            name: "Sign-in and registration, per IP (RATE_LIMIT_AUTH)".into(),
+            setting: rate(s.rate_limit_auth),
+            hits_24h: rate_hits("auth_per_ip"),
+        },
+        LimitInfo {
+            name: "API, per IP (RATE_LIMIT_API)".into(),
+            setting: rate(s.rate_limit_api),
+            hits_24h: rate_hits("api_per_ip"),
+        },
+        LimitInfo {
+            name: "API, per user (RATE_LIMIT_USER)".into(),
+            setting: rate(s.rate_limit_user),
+            hits_24h: rate_hits("api_per_user"),
+        },
+        LimitInfo {
+            name: "Account lock (LOGIN_LOCK_AFTER, LOGIN_LOCK_SECS)".into(),
+            setting: format!(
+                "slower after {}, locked after {} failures for {} s",
+                bf.delay_after,
+                bf.lock_after,
+                bf.lock_for.as_secs()
+            ),
+            hits_24h: i64::try_from(locks).unwrap_or(i64::MAX),
+        },
+    ]
 }
 
 /// What the viewer can do right now (elevation shown with its end).

@@ -4,7 +4,10 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod audit_verify;
 pub mod devices;
+pub mod key_rotation;
 pub mod lockout;
 pub mod mfa;
 pub mod sessions;
+pub mod ssn;

@@ -8,14 +8,17 @@
 
 mod admin;
 mod audit;
+mod audit_chain;
 mod auth;
 mod cli;
 mod csrf;
 mod enumeration;
 mod forms;
+mod guessing;
 mod headers;
 mod health;
 mod helpers;
+mod key_rotation;
 mod limits;
 mod lockout;
 mod mfa;
@@ -24,5 +27,6 @@ mod password_policy;
 mod policy_hints;
 mod rate_limits;
 mod sessions;
+mod ssn;
 mod tokens;
 mod zero_trust;

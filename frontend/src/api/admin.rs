@@ -176,6 +176,18 @@ pub struct LabelCount {
     pub count: i64,
 }
 
+/// One configured limit and how often it was hit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LimitInfo {
+    /// What is limited ("Sign-in per IP", …).
+    pub name: String,
+    /// The configured value ("10/minute", "lock after 10 failures for 300 s").
+    pub setting: String,
+    /// Times it stopped a request (or locked an account), last 24 hours.
+    pub hits_24h: i64,
+}
+
 /// What the signed-in admin or auditor may do right now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -198,6 +210,8 @@ pub struct Overview {
     pub allowed_last_24h: i64,
     pub hours: Vec<HourStats>,
     pub deny_reasons: Vec<LabelCount>,
+    /// Every rate limit and the account lock, with their hits.
+    pub limits: Vec<LimitInfo>,
     pub me: MyAccess,
 }
 
@@ -215,9 +229,14 @@ pub struct AuditEntryInfo {
     pub request_id: Option<String>,
     /// JSON object with event details (never secrets).
     pub detail: String,
+    /// The entry's link in the hash chain (lowercase hex SHA-256); none on
+    /// entries written before the chain existed.
+    #[serde(default)]
+    pub hash: Option<String>,
 }
 
-/// `GET /api/v1/admin/audit?action=&before=`.
+/// `GET /api/v1/admin/audit?actor=&action=&outcome=&from=&to=&before=`:
+/// newest first; `next` is the `before` cursor of the following page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditPage {

@@ -58,6 +58,13 @@ pub fn describe(field: &str, code: &str) -> Option<&'static str> {
         ("password", "required") => "Enter your password.",
         ("current_password", "required") => "Enter your current password.",
         ("code", "required") => "Enter the code from your authenticator app.",
+        ("ssn", "required") => "Enter the number as ###-##-####.",
+        ("ssn", "format") => {
+            "Enter the number as three digits, two digits and four digits: ###-##-####."
+        }
+        ("ssn", "area") => "No SSN starts with 000, 666 or 9: check the first three digits.",
+        ("ssn", "group") => "The middle two digits of an SSN are never 00.",
+        ("ssn", "serial") => "The last four digits of an SSN are never 0000.",
         ("label", "device_label") => "Name the device in 1 to 60 characters.",
         ("role", "invalid") => "Choose admin, auditor or user.",
         ("expires_in_minutes", "invalid") => "Choose between 1 minute and 30 days.",

@@ -4,6 +4,7 @@ use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
 use crate::page_data::{mfa_status_resource, password_policy_resource, use_current_user};
 use crate::pages::devices::{my_devices_resource, MyDevices};
+use crate::pages::ssn::{my_ssn_resource, MySsn};
 use crate::pages::two_factor::TwoFactor;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,6 +36,7 @@ pub fn AccountPage() -> impl IntoView {
     let user = use_current_user();
     let mfa = mfa_status_resource();
     let devices = my_devices_resource();
+    let ssn = my_ssn_resource();
     let policy = password_policy_resource();
     view! {
         <Title text="Your account"/>
@@ -58,6 +60,7 @@ pub fn AccountPage() -> impl IntoView {
                                 })}
                             </Suspense>
                             <MyDevices devices=devices/>
+                            <MySsn ssn=ssn/>
                             <ChangePassword username=me.username.clone() email=me.email.clone() kind=kind/>
                             <section aria-labelledby="sign-out">
                                 <h2 id="sign-out">"Sign out"</h2>

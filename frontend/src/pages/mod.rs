@@ -6,4 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod register;
 pub mod sessions;
+pub mod ssn;
 pub mod two_factor;

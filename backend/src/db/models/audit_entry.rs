@@ -1,9 +1,12 @@
 use crate::db::schema::audit_log;
+use crate::security::audit_chain::EntryContent;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// A stored audit event. Rows are written only by `crate::audit::record` and
-/// never updated or deleted (the database refuses both).
+/// never updated or deleted (the database refuses both). `prev_hash`/`hash`
+/// link it into the hash chain (`security::audit_chain`); both are `None`
+/// on rows written before the chain existed.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
@@ -16,11 +19,14 @@ pub struct AuditEntry {
     pub client_ip: Option<String>,
     pub request_id: Option<String>,
     pub detail: String,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry<'a> {
+    pub id: i64,
     pub occurred_at: NaiveDateTime,
     pub actor: Option<&'a str>,
     pub action: &'a str,
@@ -29,9 +35,57 @@ pub struct NewAuditEntry<'a> {
     pub client_ip: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub detail: &'a str,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+impl NewAuditEntry<'_> {
+    /// The content the chain hashes.
+    pub fn content(&self) -> EntryContent<'_> {
+        EntryContent {
+            id: self.id,
+            occurred_at: self.occurred_at,
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            outcome: self.outcome,
+            client_ip: self.client_ip,
+            request_id: self.request_id,
+            detail: self.detail,
+        }
+    }
+}
+
+/// The filters of the audit page and its CSV export; every field optional.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    /// From this time on (inclusive).
+    pub from: Option<NaiveDateTime>,
+    /// Before this time (exclusive).
+    pub to: Option<NaiveDateTime>,
+    /// Keyset pagination: only ids below this one.
+    pub before: Option<i64>,
 }
 
 impl AuditEntry {
+    /// The content the chain hashes.
+    pub fn content(&self) -> EntryContent<'_> {
+        EntryContent {
+            id: self.id,
+            occurred_at: self.occurred_at,
+            actor: self.actor.as_deref(),
+            action: &self.action,
+            target: self.target.as_deref(),
+            outcome: &self.outcome,
+            client_ip: self.client_ip.as_deref(),
+            request_id: self.request_id.as_deref(),
+            detail: &self.detail,
+        }
+    }
+
     /// The newest entries first (read-only; for the admin views and tests).
     pub fn recent(conn: &mut crate::db::DbConn, limit: i64) -> QueryResult<Vec<AuditEntry>> {
         audit_log::table
@@ -41,21 +95,58 @@ impl AuditEntry {
             .load(conn)
     }
 
-    /// One page of the log, newest first, optionally one action only.
+    /// Newest first, `limit` entries matching `filter`.
     pub fn page(
         conn: &mut crate::db::DbConn,
-        action: Option<&str>,
-        before: Option<i64>,
+        filter: &AuditFilter,
         limit: i64,
     ) -> QueryResult<Vec<AuditEntry>> {
         let mut q = audit_log::table.into_boxed();
-        if let Some(a) = action {
-            q = q.filter(audit_log::action.eq(a.to_owned()));
+        if let Some(a) = &filter.actor {
+            q = q.filter(audit_log::actor.eq(a.clone()));
         }
-        if let Some(b) = before {
+        if let Some(a) = &filter.action {
+            q = q.filter(audit_log::action.eq(a.clone()));
+        }
+        if let Some(o) = &filter.outcome {
+            q = q.filter(audit_log::outcome.eq(o.clone()));
+        }
+        if let Some(t) = filter.from {
+            q = q.filter(audit_log::occurred_at.ge(t));
+        }
+        if let Some(t) = filter.to {
+            q = q.filter(audit_log::occurred_at.lt(t));
+        }
+        if let Some(b) = filter.before {
             q = q.filter(audit_log::id.lt(b));
         }
         q.order(audit_log::id.desc())
+            .limit(limit)
+            .select(AuditEntry::as_select())
+            .load(conn)
+    }
+
+    /// The id and hash of the newest entry: where the chain continues.
+    pub fn chain_head(conn: &mut crate::db::DbConn) -> QueryResult<Option<(i64, Option<String>)>> {
+        audit_log::table
+            .order(audit_log::id.desc())
+            .select((audit_log::id, audit_log::hash))
+            .first(conn)
+            .optional()
+    }
+
+    /// Up to `limit` entries after id `after`, oldest first: the chain in
+    /// the order it is verified.
+    pub fn chain_batch(
+        conn: &mut crate::db::DbConn,
+        after: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<AuditEntry>> {
+        let mut q = audit_log::table.into_boxed();
+        if let Some(a) = after {
+            q = q.filter(audit_log::id.gt(a));
+        }
+        q.order(audit_log::id.asc())
             .limit(limit)
             .select(AuditEntry::as_select())
             .load(conn)

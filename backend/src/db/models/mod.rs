@@ -9,4 +9,5 @@ pub mod mfa;
 pub mod refresh_token;
 pub mod role_grant;
 pub mod session;
+pub mod ssn;
 pub mod user;

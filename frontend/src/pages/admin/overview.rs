@@ -56,6 +56,21 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                 <p><a href="/admin/decisions?outcome=deny">"See the denied requests"</a></p>
             </section>
         </div>
+        <section aria-labelledby="limits">
+            <h2 id="limits">"Limits, last 24 hours"</h2>
+            <table class="data-table" data-testid="limits">
+                <thead><tr><th>"Limit"</th><th>"Setting"</th><th>"Times it stopped something"</th></tr></thead>
+                <tbody>
+                    {o.limits.into_iter().map(|l| view! {
+                        <tr data-testid="limit-row">
+                            <td>{l.name}</td>
+                            <td><code>{l.setting}</code></td>
+                            <td class:warn={l.hits_24h > 0}>{l.hits_24h}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
 }
 

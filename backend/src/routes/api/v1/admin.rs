@@ -8,8 +8,8 @@ use crate::error::AppResult;
 use crate::http::{
     auth::Authenticated, client::client_ip_addr, client::RequestMeta, json::ApiJson,
 };
-use crate::services::admin::{self, DecisionQuery};
-use crate::services::{devices, lockout, mfa, sessions};
+use crate::services::admin::{self, AuditQuery, DecisionQuery};
+use crate::services::{audit_verify, devices, lockout, mfa, sessions};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::*;
@@ -20,13 +20,6 @@ pub struct UserQuery {
     pub q: Option<String>,
     pub after: Option<String>,
     pub limit: Option<i64>,
-}
-
-/// Query parameters of the audit log.
-#[derive(Debug, serde::Deserialize)]
-pub struct AuditQuery {
-    pub action: Option<String>,
-    pub before: Option<i64>,
 }
 
 /// The dashboard's figures, last 24 hours.
@@ -206,15 +199,60 @@ pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(admin::policies(&state))
 }
 
-/// The audit log, newest first.
+/// The audit log, newest first, filtered.
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin",
-    params(("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
+    params(("actor" = Option<String>, Query, description = "user id of the actor"),
+           ("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
+           ("outcome" = Option<String>, Query, description = "success, failure or denied"),
+           ("from" = Option<String>, Query, description = "RFC 3339, inclusive"),
+           ("to" = Option<String>, Query, description = "RFC 3339, exclusive"),
            ("before" = Option<i64>, Query, description = "cursor")),
-    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let q = query.into_inner();
-    Ok(HttpResponse::Ok().json(admin::audit_page(&state, q.action, q.before).await?))
+    Ok(HttpResponse::Ok().json(admin::audit_page(&state, query.into_inner()).await?))
+}
+
+/// The filtered audit log as a CSV download (newest first, at most 10,000
+/// entries; cells that a spreadsheet would run as formulas are defused).
+/// The export is audited.
+#[utoipa::path(get, path = "/api/v1/admin/audit.csv", tag = "admin",
+    params(("actor" = Option<String>, Query, description = "user id of the actor"),
+           ("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
+           ("outcome" = Option<String>, Query, description = "success, failure or denied"),
+           ("from" = Option<String>, Query, description = "RFC 3339, inclusive"),
+           ("to" = Option<String>, Query, description = "RFC 3339, exclusive"),
+           ("before" = Option<i64>, Query, description = "cursor")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit_csv(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    query: web::Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
+    let body = admin::audit_csv(&state, &meta, &who, query.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"audit-log.csv\"",
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+/// Walk the audit log's hash chain and report the first broken entry
+/// (changed, unlinked or deleted). The check is audited.
+#[utoipa::path(post, path = "/api/v1/admin/audit/verify", tag = "admin",
+    responses((status = 200, body = AuditVerifyResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit_verify(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(audit_verify::verify_for(&state, &meta, &who).await?))
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod devices;
 pub mod me;
 pub mod mfa;
+pub mod ssn;
 
 use crate::routes::registrar::Registrar;
 
@@ -34,6 +35,11 @@ pub fn configure(r: &mut Registrar<'_>) {
         .get("/me/sessions", me::sessions)
         .post("/me/sessions/revoke-others", me::revoke_others)
         .delete("/me/sessions/{id}", me::revoke_session)
+        .get("/me/ssn", ssn::status)
+        .put("/me/ssn", ssn::set)
+        .delete("/me/ssn", ssn::remove)
+        .post("/me/ssn/reveal", ssn::reveal_mine)
+        .post("/admin/users/{id}/ssn/reveal", ssn::reveal_theirs)
         .get("/me/devices", devices::list)
         .post("/me/devices", devices::register)
         .delete("/me/devices/{id}", devices::remove)
@@ -50,5 +56,7 @@ pub fn configure(r: &mut Registrar<'_>) {
         .put("/admin/devices/{id}/compliance", admin::device_compliance)
         .get("/admin/decisions", admin::decisions)
         .get("/admin/policies", admin::policies)
-        .get("/admin/audit", admin::audit);
+        .get("/admin/audit", admin::audit)
+        .get("/admin/audit.csv", admin::audit_csv)
+        .post("/admin/audit/verify", admin::audit_verify);
 }

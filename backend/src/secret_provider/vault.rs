@@ -1,0 +1,932 @@
+//! HashiCorp Vault as a secret source: one KV version 2 secret, read once at
+//! start-up over HTTPS.
+//!
+//! Configuration (all optional; Vault is used only when `VAULT_ADDR` is set):
+//!
+//! - `VAULT_ADDR`: `https://vault.example.org:8200` (plain `http://` only to
+//!   a loopback address in production).
+//! - `VAULT_TOKEN` (or `VAULT_TOKEN_FILE`), or AppRole: `VAULT_ROLE_ID` and
+//!   `VAULT_SECRET_ID` (or their `*_FILE`). An AppRole login's token is
+//!   revoked once the secret has been read.
+//! - `VAULT_KV_MOUNT` (default `secret`) and `VAULT_SECRET_PATH` (like
+//!   `secure-reference/prod`): the secret read is
+//!   `GET /v1/<mount>/data/<path>`, whose keys are the secret names
+//!   (`SESSION_KEY`, `FIELD_KEYS`, `DATABASE_URL`).
+//! - `VAULT_NAMESPACE` (Vault Enterprise), `VAULT_CACERT` (a PEM file of the
+//!   CA that signed Vault's certificate, instead of the public roots).
+//!
+//! The client is `ureq` (blocking, rustls with the aws-lc-rs provider). It
+//! follows no redirect (the token header would go along) and gives up after
+//! ten seconds. Errors name the variable to fix and the Vault location, never
+//! a token or a value; messages Vault returns are shortened, escaped, and
+//! scrubbed of the credentials sent.
+
+use super::{Redacted, SecretError, SecretProvider};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read from Vault.
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// How to log in.
+enum VaultAuth {
+    Token(SecretString),
+    AppRole {
+        role_id: SecretString,
+        secret_id: SecretString,
+    },
+}
+
+/// Where and how to read the secret, from the `VAULT_*` variables.
+pub struct VaultConfig {
+    addr: String,
+    auth: VaultAuth,
+    mount: String,
+    path: String,
+    namespace: Option<String>,
+    ca_cert: Option<PathBuf>,
+}
+
+impl fmt::Debug for VaultConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = match self.auth {
+            VaultAuth::Token(_) => "token",
+            VaultAuth::AppRole { .. } => "approle",
+        };
+        f.debug_struct("VaultConfig")
+            .field("addr", &self.addr)
+            .field("auth", &auth)
+            .field("credentials", &Redacted)
+            .field("mount", &self.mount)
+            .field("path", &self.path)
+            .field("namespace", &self.namespace)
+            .field("ca_cert", &self.ca_cert)
+            .finish()
+    }
+}
+
+impl VaultConfig {
+    /// Reads the `VAULT_*` variables through `lookup`: `Ok(None)` when
+    /// `VAULT_ADDR` is unset, every problem at once otherwise.
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        production: bool,
+    ) -> Result<Option<Self>, Vec<SecretError>> {
+        let plain = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let local = super::ProviderChain::standard(lookup, None);
+        let mut errors = Vec::new();
+        let mut secret = |name: &str| {
+            local.get(name).unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
+        };
+        let token = secret("VAULT_TOKEN");
+        let role_id = secret("VAULT_ROLE_ID");
+        let secret_id = secret("VAULT_SECRET_ID");
+        let Some(addr) = plain("VAULT_ADDR") else {
+            for name in ["VAULT_SECRET_PATH", "VAULT_ROLE_ID"] {
+                if plain(name).is_some() {
+                    errors.push(SecretError::new(
+                        name,
+                        "is set but VAULT_ADDR is not (set VAULT_ADDR to use Vault)",
+                    ));
+                }
+            }
+            return if errors.is_empty() {
+                Ok(None)
+            } else {
+                Err(errors)
+            };
+        };
+        let addr = addr.trim_end_matches('/').to_owned();
+        match addr.split_once("://") {
+            Some(("https", rest)) if !rest.is_empty() => {}
+            Some(("http", rest)) if !rest.is_empty() => {
+                if production && !is_loopback(rest) {
+                    errors.push(SecretError::new(
+                        "VAULT_ADDR",
+                        "must start with https:// in production (plain http:// only to a loopback address)",
+                    ));
+                }
+            }
+            _ => errors.push(SecretError::new(
+                "VAULT_ADDR",
+                format!("`{addr}` must start with https:// (or http://)"),
+            )),
+        }
+        let auth = match (token, role_id, secret_id) {
+            (Some(token), None, None) => Some(VaultAuth::Token(token)),
+            (None, Some(role_id), Some(secret_id)) => {
+                Some(VaultAuth::AppRole { role_id, secret_id })
+            }
+            (Some(_), _, _) => {
+                errors.push(SecretError::new(
+                    "VAULT_TOKEN",
+                    "set either VAULT_TOKEN or VAULT_ROLE_ID and VAULT_SECRET_ID (AppRole), not both",
+                ));
+                None
+            }
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                errors.push(SecretError::new(
+                    "VAULT_SECRET_ID",
+                    "AppRole needs both VAULT_ROLE_ID and VAULT_SECRET_ID",
+                ));
+                None
+            }
+            (None, None, None) => {
+                errors.push(SecretError::new(
+                    "VAULT_TOKEN",
+                    "VAULT_ADDR is set: give VAULT_TOKEN (or VAULT_TOKEN_FILE), or VAULT_ROLE_ID and VAULT_SECRET_ID",
+                ));
+                None
+            }
+        };
+        let mount = plain("VAULT_KV_MOUNT").unwrap_or_else(|| "secret".into());
+        let mount = mount.trim_matches('/').to_owned();
+        if !is_vault_path(&mount) {
+            errors.push(SecretError::new(
+                "VAULT_KV_MOUNT",
+                "must be path segments of letters, digits, '.', '-' or '_'",
+            ));
+        }
+        let path = match plain("VAULT_SECRET_PATH") {
+            Some(p) => {
+                let p = p.trim_matches('/').to_owned();
+                if !is_vault_path(&p) {
+                    errors.push(SecretError::new(
+                        "VAULT_SECRET_PATH",
+                        "must be path segments of letters, digits, '.', '-' or '_'",
+                    ));
+                }
+                p
+            }
+            None => {
+                errors.push(SecretError::new(
+                    "VAULT_SECRET_PATH",
+                    "is required with VAULT_ADDR (the KV v2 secret holding the keys, like `secure-reference/prod`)",
+                ));
+                String::new()
+            }
+        };
+        let namespace = plain("VAULT_NAMESPACE");
+        let ca_cert = plain("VAULT_CACERT").map(PathBuf::from);
+        match auth {
+            Some(auth) if errors.is_empty() => Ok(Some(Self {
+                addr,
+                auth,
+                mount,
+                path,
+                namespace,
+                ca_cert,
+            })),
+            _ => Err(errors),
+        }
+    }
+
+    /// `<mount>/data/<path>`, as Vault's own tools show a KV v2 secret.
+    pub fn location(&self) -> String {
+        format!("{}/data/{}", self.mount, self.path)
+    }
+
+    /// Logs in (AppRole) if needed and reads the secret.
+    pub fn fetch(&self) -> Result<VaultSecrets, SecretError> {
+        let agent = self.agent()?;
+        let (token, logged_in) = match &self.auth {
+            VaultAuth::Token(token) => (token.clone(), false),
+            VaultAuth::AppRole { role_id, secret_id } => {
+                (self.approle_login(&agent, role_id, secret_id)?, true)
+            }
+        };
+        let read = self.read(&agent, &token);
+        if logged_in {
+            self.revoke(&agent, &token);
+        }
+        read
+    }
+
+    fn agent(&self) -> Result<ureq::Agent, SecretError> {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let mut tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ));
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                SecretError::new(
+                    "VAULT_CACERT",
+                    format!("cannot read `{}`: {}", path.display(), e.kind()),
+                )
+            })?;
+            let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(SecretError::new(
+                    "VAULT_CACERT",
+                    format!("`{}` holds no PEM certificate", path.display()),
+                ));
+            }
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(TIMEOUT))
+            .build();
+        Ok(ureq::Agent::new_with_config(config))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1/{path}", self.addr)
+    }
+
+    fn approle_login(
+        &self,
+        agent: &ureq::Agent,
+        role_id: &SecretString,
+        secret_id: &SecretString,
+    ) -> Result<SecretString, SecretError> {
+        let fail = |problem: String| SecretError::new("VAULT_SECRET_ID", problem);
+        let body = serde_json::json!({
+            "role_id": role_id.expose_secret(),
+            "secret_id": secret_id.expose_secret(),
+        });
+        let mut request = agent.post(self.url("auth/approle/login"));
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        let mut response = request
+            .send_json(&body)
+            .map_err(|e| unreachable_error(&self.addr, &e))?;
+        let status = response.status().as_u16();
+        let text = read_body(&mut response);
+        let scrub = [role_id.expose_secret(), secret_id.expose_secret()];
+        if status != 200 {
+            return Err(fail(format!(
+                "Vault refused the AppRole login at {} (HTTP {status}{}): check VAULT_ROLE_ID and VAULT_SECRET_ID",
+                self.addr,
+                vault_errors(&text, &scrub)
+            )));
+        }
+        #[derive(serde::Deserialize)]
+        struct Login {
+            auth: Option<Auth>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Auth {
+            client_token: String,
+        }
+        serde_json::from_str::<Login>(&text)
+            .ok()
+            .and_then(|l| l.auth)
+            .map(|a| SecretString::from(a.client_token))
+            .filter(|t| !t.expose_secret().is_empty())
+            .ok_or_else(|| {
+                fail(format!(
+                    "Vault's AppRole login answer at {} holds no client token",
+                    self.addr
+                ))
+            })
+    }
+
+    fn read(&self, agent: &ureq::Agent, token: &SecretString) -> Result<VaultSecrets, SecretError> {
+        let location = self.location();
+        let mut request = agent
+            .get(self.url(&location))
+            .header("X-Vault-Token", token.expose_secret());
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        let mut response = request
+            .call()
+            .map_err(|e| unreachable_error(&self.addr, &e))?;
+        let status = response.status().as_u16();
+        let text = read_body(&mut response);
+        let errors = vault_errors(&text, &[token.expose_secret()]);
+        match status {
+            200 => {}
+            401 | 403 => {
+                let variable = match self.auth {
+                    VaultAuth::Token(_) => "VAULT_TOKEN",
+                    VaultAuth::AppRole { .. } => "VAULT_ROLE_ID",
+                };
+                return Err(SecretError::new(
+                    variable,
+                    format!(
+                        "Vault at {} denied reading {location} (HTTP {status}{errors}): check the token and that its policy may read this path",
+                        self.addr
+                    ),
+                ));
+            }
+            404 => {
+                return Err(SecretError::new(
+                    "VAULT_SECRET_PATH",
+                    format!(
+                        "Vault at {} has no secret at {location} (HTTP 404): check VAULT_KV_MOUNT and VAULT_SECRET_PATH, and that the mount is a KV version 2 engine",
+                        self.addr
+                    ),
+                ));
+            }
+            _ => {
+                return Err(SecretError::new(
+                    "VAULT_ADDR",
+                    format!(
+                        "Vault at {} answered HTTP {status} reading {location}{errors}",
+                        self.addr
+                    ),
+                ));
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct Read {
+            data: Option<Kv>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Kv {
+            data: Option<BTreeMap<String, serde_json::Value>>,
+            metadata: Option<serde_json::Value>,
+        }
+        let kv = serde_json::from_str::<Read>(&text)
+            .ok()
+            .and_then(|r| r.data)
+            .ok_or_else(|| {
+                SecretError::new(
+                    "VAULT_KV_MOUNT",
+                    format!("Vault's answer for {location} is not a KV version 2 secret (is the mount KV v1?)"),
+                )
+            })?;
+        let data = kv.data.ok_or_else(|| {
+            SecretError::new(
+                "VAULT_SECRET_PATH",
+                format!("the current version of {location} in Vault is deleted"),
+            )
+        })?;
+        let version = kv
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("version"))
+            .and_then(serde_json::Value::as_u64);
+        let mut values = HashMap::new();
+        for (key, value) in data {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            values.insert(key, SecretString::from(text));
+        }
+        tracing::info!(
+            location = %location,
+            version,
+            keys = values.len(),
+            "read the secrets from Vault"
+        );
+        Ok(VaultSecrets { location, values })
+    }
+
+    /// Revokes a token this process logged in for (best effort: it expires anyway).
+    fn revoke(&self, agent: &ureq::Agent, token: &SecretString) {
+        let mut request = agent
+            .post(self.url("auth/token/revoke-self"))
+            .header("X-Vault-Token", token.expose_secret());
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        match request.send_empty() {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(
+                status = r.status().as_u16(),
+                "could not revoke the Vault login token; it expires with its TTL"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not revoke the Vault login token; it expires with its TTL")
+            }
+        }
+    }
+}
+
+/// The keys of one KV v2 secret, as read at start-up.
+pub struct VaultSecrets {
+    location: String,
+    values: HashMap<String, SecretString>,
+}
+
+impl VaultSecrets {
+    /// Values as if read from `location` (for tests and tools).
+    pub fn from_values<'a>(
+        location: &str,
+        values: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        Self {
+            location: location.to_owned(),
+            values: values
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
+                .collect(),
+        }
+    }
+
+    /// `<mount>/data/<path>`.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The names the secret holds, sorted (not secret themselves).
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.values.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl fmt::Debug for VaultSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultSecrets")
+            .field("location", &self.location)
+            .field("names", &self.names())
+            .field("values", &Redacted)
+            .finish()
+    }
+}
+
+impl SecretProvider for VaultSecrets {
+    fn is_set(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        Ok(self.values.get(name).cloned())
+    }
+
+    fn how_to_set(&self, name: &str) -> String {
+        format!("key {name} in Vault at {}", self.location)
+    }
+
+    fn is_local(&self) -> bool {
+        false
+    }
+}
+
+/// Reads and fetches in one step: `Ok(None)` when Vault is not configured.
+/// What `Settings` calls at start-up.
+pub fn load(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<Option<Arc<VaultSecrets>>, Vec<SecretError>> {
+    match VaultConfig::from_lookup(lookup, production)? {
+        None => Ok(None),
+        Some(config) => config
+            .fetch()
+            .map(|s| Some(Arc::new(s)))
+            .map_err(|e| vec![e]),
+    }
+}
+
+fn unreachable_error(addr: &str, e: &ureq::Error) -> SecretError {
+    SecretError::new(
+        "VAULT_ADDR",
+        format!(
+            "cannot reach Vault at {addr}: {}",
+            crate::telemetry::log_safe(&e.to_string())
+        ),
+    )
+}
+
+fn read_body(response: &mut ureq::http::Response<ureq::Body>) -> String {
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_string()
+        .unwrap_or_default()
+}
+
+/// Vault's `{"errors":[…]}` as `: message; message`, shortened and escaped,
+/// with every credential in `scrub` cut out (a server could echo them).
+fn vault_errors(body: &str, scrub: &[&str]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<String>,
+    }
+    let Ok(parsed) = serde_json::from_str::<Errors>(body) else {
+        return String::new();
+    };
+    let mut joined = parsed.errors.join("; ");
+    for s in scrub.iter().filter(|s| !s.is_empty()) {
+        joined = joined.replace(s, super::REDACTED);
+    }
+    let safe = crate::telemetry::log_safe(&joined);
+    if safe.is_empty() {
+        String::new()
+    } else {
+        format!(": {safe}")
+    }
+}
+
+/// `host[:port][/…]` names this machine.
+fn is_loopback(rest: &str) -> bool {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Segments of `[A-Za-z0-9._-]`, no `.` or `..` segment.
+fn is_vault_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+
+    const TOKEN: &str = "hvs.test-token-0123456789";
+    const ROLE_ID: &str = "role-3f2a";
+    const SECRET_ID: &str = "secret-id-9c1e-do-not-print";
+    const SESSION_KEY: &str = "5e55105e55105e55105e55105e55105e55105e55105e55105e55105e55105e55";
+    const FIELD_KEYS: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    /// A tiny stand-in for Vault on 127.0.0.1: the KV v2 read API, the
+    /// AppRole login and token self-revocation. Answers every connection
+    /// once and closes it; records what was asked.
+    struct FakeVault {
+        addr: String,
+        requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl FakeVault {
+        fn start(data: serde_json::Value) -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = format!("http://{}", listener.local_addr().unwrap());
+            let requests = Arc::new(Mutex::new(Vec::new()));
+            let seen = requests.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { continue };
+                    let Some((line, status, body)) = answer(stream.try_clone().unwrap(), &data)
+                    else {
+                        continue;
+                    };
+                    seen.lock().unwrap().push(line);
+                    let mut stream = stream;
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+            Self { addr, requests }
+        }
+
+        fn requests(&self) -> Vec<String> {
+            self.requests.lock().unwrap().clone()
+        }
+    }
+
+    /// Reads one request; returns its request line, the status and the
+    /// body (`None` for what is not HTTP, like a TLS handshake).
+    fn answer(
+        stream: std::net::TcpStream,
+        data: &serde_json::Value,
+    ) -> Option<(String, u16, String)> {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end().to_owned();
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).ok()?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).ok()?;
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let token_ok = headers.get("x-vault-token").map(String::as_str) == Some(TOKEN);
+        let denied = r#"{"errors":["permission denied"]}"#.to_owned();
+        let (status, reply) = match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+            ["POST", "/v1/auth/approle/login"] => {
+                if body["role_id"] == ROLE_ID && body["secret_id"] == SECRET_ID {
+                    let auth = serde_json::json!({
+                        "auth": { "client_token": TOKEN, "lease_duration": 60, "renewable": true }
+                    });
+                    (200, auth.to_string())
+                } else {
+                    // A misbehaving server echoing what it was sent.
+                    let echo = format!("invalid role or secret ID ({})", body["secret_id"]);
+                    (400, serde_json::json!({ "errors": [echo] }).to_string())
+                }
+            }
+            ["POST", "/v1/auth/token/revoke-self"] if token_ok => (204, String::new()),
+            ["GET", "/v1/secret/data/app"] if token_ok => {
+                let read = serde_json::json!({
+                    "request_id": "r1",
+                    "data": {
+                        "data": data,
+                        "metadata": { "version": 3, "deletion_time": "", "destroyed": false }
+                    }
+                });
+                (200, read.to_string())
+            }
+            ["GET", _] if token_ok => (404, r#"{"errors":[]}"#.to_owned()),
+            _ => (403, denied),
+        };
+        Some((line, status, reply))
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn secrets() -> serde_json::Value {
+        serde_json::json!({
+            "SESSION_KEY": SESSION_KEY,
+            "FIELD_KEYS": FIELD_KEYS,
+            "DATABASE_URL": "sqlite:///tmp/from-vault.db",
+            "PORT": 8200,
+        })
+    }
+
+    fn fetch(pairs: &[(&str, &str)]) -> Result<Option<Arc<VaultSecrets>>, Vec<SecretError>> {
+        let map = vars(pairs);
+        load(&|n| map.get(n).cloned(), false)
+    }
+
+    fn assert_no_secret(text: &str) {
+        for secret in [
+            TOKEN,
+            SECRET_ID,
+            ROLE_ID,
+            SESSION_KEY,
+            "000102030405060708090a0b",
+        ] {
+            assert!(!text.contains(secret), "`{secret}` leaked into: {text}");
+        }
+    }
+
+    #[test]
+    fn values_come_through_with_a_token() {
+        let vault = FakeVault::start(secrets());
+        let read = fetch(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(read.location(), "secret/data/app");
+        let get = |n: &str| read.get(n).unwrap().map(|v| v.expose_secret().to_owned());
+        assert_eq!(get("SESSION_KEY").as_deref(), Some(SESSION_KEY));
+        assert_eq!(get("FIELD_KEYS").as_deref(), Some(FIELD_KEYS));
+        assert_eq!(get("PORT").as_deref(), Some("8200"));
+        assert_eq!(get("MISSING"), None);
+        assert_eq!(vault.requests(), ["GET /v1/secret/data/app HTTP/1.1"]);
+        let debug = format!("{read:?}");
+        assert!(debug.contains("SESSION_KEY") && debug.contains("[redacted]"));
+        assert_no_secret(&debug);
+    }
+
+    #[test]
+    fn approle_logs_in_reads_and_revokes_its_token() {
+        let vault = FakeVault::start(secrets());
+        let map = vars(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_ROLE_ID", ROLE_ID),
+            ("VAULT_SECRET_ID", SECRET_ID),
+            ("VAULT_KV_MOUNT", "/secret/"),
+            ("VAULT_SECRET_PATH", "/app"),
+        ]);
+        let config = VaultConfig::from_lookup(&|n| map.get(n).cloned(), true)
+            .unwrap()
+            .unwrap();
+        assert_no_secret(&format!("{config:?}"));
+        let read = config.fetch().unwrap();
+        assert!(read.get("SESSION_KEY").unwrap().is_some());
+        assert_eq!(
+            vault.requests(),
+            [
+                "POST /v1/auth/approle/login HTTP/1.1",
+                "GET /v1/secret/data/app HTTP/1.1",
+                "POST /v1/auth/token/revoke-self HTTP/1.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_token_or_secret_id_is_a_clear_error_without_the_secret() {
+        let vault = FakeVault::start(secrets());
+        let err = fetch(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_TOKEN", "hvs.wrong-token-value"),
+            ("VAULT_SECRET_PATH", "app"),
+        ])
+        .unwrap_err();
+        let text = err[0].to_string();
+        assert!(text.starts_with("VAULT_TOKEN: Vault at"), "{text}");
+        assert!(text.contains("HTTP 403: permission denied"), "{text}");
+        assert!(!text.contains("wrong-token-value"), "{text}");
+
+        let err = fetch(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_ROLE_ID", ROLE_ID),
+            ("VAULT_SECRET_ID", "secret-id-wrong-do-not-print"),
+            ("VAULT_SECRET_PATH", "app"),
+        ])
+        .unwrap_err();
+        let text = err[0].to_string();
+        assert!(
+            text.contains("VAULT_SECRET_ID") && text.contains("AppRole"),
+            "{text}"
+        );
+        assert!(text.contains("invalid role or secret ID"), "{text}");
+        assert!(!text.contains("secret-id-wrong"), "{text}");
+        assert!(!format!("{err:?}").contains("secret-id-wrong"));
+    }
+
+    #[test]
+    fn a_missing_secret_or_unreachable_vault_is_a_clear_error() {
+        let vault = FakeVault::start(secrets());
+        let err = fetch(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "other/app"),
+        ])
+        .unwrap_err();
+        let text = err[0].to_string();
+        assert!(text.starts_with("VAULT_SECRET_PATH:"), "{text}");
+        assert!(
+            text.contains("no secret at secret/data/other/app"),
+            "{text}"
+        );
+        assert_no_secret(&text);
+
+        // A port nobody listens on.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let err = fetch(&[
+            ("VAULT_ADDR", &addr),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ])
+        .unwrap_err();
+        let text = err[0].to_string();
+        assert!(text.starts_with("VAULT_ADDR: cannot reach Vault"), "{text}");
+        assert_no_secret(&text);
+
+        // HTTPS to a server that does not speak TLS: the rustls client (with
+        // the aws-lc-rs provider) refuses, as a startup error.
+        let https = vault.addr.replacen("http://", "https://", 1);
+        let err = fetch(&[
+            ("VAULT_ADDR", &https),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ])
+        .unwrap_err();
+        let text = err[0].to_string();
+        assert!(text.starts_with("VAULT_ADDR: cannot reach Vault"), "{text}");
+        assert_no_secret(&text);
+    }
+
+    #[test]
+    fn vault_settings_are_checked_together() {
+        let map = vars(&[]);
+        assert!(VaultConfig::from_lookup(&|n| map.get(n).cloned(), true)
+            .unwrap()
+            .is_none());
+        let check = |pairs: &[(&str, &str)], production: bool| -> Vec<String> {
+            let map = vars(pairs);
+            VaultConfig::from_lookup(&|n| map.get(n).cloned(), production)
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        let errors = check(&[("VAULT_ADDR", "https://vault:8200")], false);
+        assert!(
+            errors.iter().any(|e| e.starts_with("VAULT_TOKEN:")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.starts_with("VAULT_SECRET_PATH:")),
+            "{errors:?}"
+        );
+        let errors = check(
+            &[
+                ("VAULT_ADDR", "https://vault:8200"),
+                ("VAULT_TOKEN", TOKEN),
+                ("VAULT_ROLE_ID", ROLE_ID),
+                ("VAULT_SECRET_ID", SECRET_ID),
+                ("VAULT_SECRET_PATH", "../sys"),
+            ],
+            false,
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("not both") && errors[1].starts_with("VAULT_SECRET_PATH"));
+        for e in &errors {
+            assert_no_secret(e);
+        }
+        let plain = [
+            ("VAULT_ADDR", "http://vault.internal:8200"),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ];
+        assert!(check(&plain, false).is_empty());
+        assert!(check(&plain, true)[0].contains("https://"));
+        let local = [
+            ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ];
+        assert!(check(&local, true).is_empty());
+        assert!(!check(&[("VAULT_SECRET_PATH", "app")], false).is_empty());
+        assert!(is_loopback("[::1]:8200/x") && is_loopback("localhost"));
+        assert!(!is_loopback("10.0.0.1:8200"));
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let map = vars(&[
+            ("VAULT_ADDR", "https://127.0.0.1:1"),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+            ("VAULT_CACERT", "/does/not/exist.pem"),
+        ]);
+        let err = load(&|n| map.get(n).cloned(), true).unwrap_err();
+        assert!(err[0].to_string().starts_with("VAULT_CACERT:"), "{err:?}");
+    }
+
+    #[test]
+    fn settings_read_the_database_url_from_vault_and_fail_startup_on_a_bad_token() {
+        let vault = FakeVault::start(secrets());
+        let good = vars(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_TOKEN", TOKEN),
+            ("VAULT_SECRET_PATH", "app"),
+        ]);
+        let settings = crate::config::Settings::from_lookup(|n| good.get(n).cloned()).unwrap();
+        assert_eq!(
+            settings.database_url.expose_secret(),
+            "sqlite:///tmp/from-vault.db"
+        );
+        assert_no_secret(&format!("{settings:?}"));
+
+        let bad = vars(&[
+            ("VAULT_ADDR", &vault.addr),
+            ("VAULT_TOKEN", "hvs.bad"),
+            ("VAULT_SECRET_PATH", "app"),
+        ]);
+        let err = crate::config::Settings::from_lookup(|n| bad.get(n).cloned()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("VAULT_TOKEN: Vault at"), "{text}");
+        assert!(!text.contains("hvs.bad"));
+    }
+}
