@@ -32,10 +32,11 @@ pub fn subject_of(who: &SignedIn) -> Subject {
     Subject {
         roles: who.roles.clone(),
         mfa_enrolled: who.mfa_enabled,
-        mfa_age_secs: who
-            .session
-            .mfa_verified_at
-            .map(|t| (sessions::now() - t).num_seconds().max(0)),
+        // Rounded up: 1.5 s ago is past a 1-second window.
+        mfa_age_secs: who.session.mfa_verified_at.map(|t| {
+            let ms = (sessions::now() - t).num_milliseconds().max(0);
+            (ms + 999) / 1000
+        }),
     }
 }
 

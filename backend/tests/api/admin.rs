@@ -445,3 +445,30 @@ async fn the_overview_counts_what_happened() {
         .unwrap();
     assert_eq!(policies["routes"].as_array().unwrap().len(), POLICIES.len());
 }
+
+#[tokio::test]
+async fn a_role_change_needs_a_second_factor_within_the_step_up_window() {
+    let app = crate::helpers::spawn_app_with(&[("STEP_UP_WINDOW_SECS", "1")]).await;
+    let (admin, secret) = signed_in_admin(&app, "stepup_admin").await;
+    let (admin, _) = app.with_device(&admin, "Admin laptop").await;
+    let user = app.signed_in("stepup_user").await;
+    let uid = id_of(&app, &user).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let grant = json!({ "role": "auditor", "grant": true });
+    let r = set_role(&app, &admin, &uid, grant.clone()).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "step_up_required"
+    );
+    crate::helpers::next_totp_step(&app);
+    let r = app
+        .post_json(
+            "/api/v1/me/mfa/step-up",
+            &json!({ "code": crate::helpers::totp_code(&app, &secret) }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(set_role(&app, &admin, &uid, grant).await.status(), 204);
+}

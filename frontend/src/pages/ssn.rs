@@ -24,9 +24,6 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
     let actions = ActionState::new(move || ssn.refetch());
     let value = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
-    let revealed = RwSignal::new(None::<String>);
-    let step_up = RwSignal::new(false);
-    let reveal_error = RwSignal::new(None::<String>);
 
     let on_save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -35,7 +32,6 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
             Ok(parsed) => {
                 errors.set(Vec::new());
                 value.set(String::new());
-                revealed.set(None);
                 let body = SsnRequest {
                     ssn: parsed.expose().to_owned(),
                 };
@@ -43,30 +39,6 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
             }
         }
     };
-    let reveal = move || {
-        reveal_error.set(None);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let answer = crate::client::post_json_for::<_, crate::api::SsnRevealed>(
-                "/api/v1/me/ssn/reveal",
-                &serde_json::json!({}),
-            )
-            .await;
-            match answer {
-                Ok(r) => {
-                    revealed.set(Some(r.ssn));
-                    // Hide it again on its own.
-                    set_timeout(
-                        move || revealed.set(None),
-                        std::time::Duration::from_secs(REVEAL_SECS),
-                    );
-                }
-                Err(e) if e.error == "step_up_required" => step_up.set(true),
-                Err(e) => reveal_error.set(Some(e.error)),
-            }
-        });
-    };
-    let on_confirmed = Callback::new(move |()| reveal());
 
     view! {
         <section aria-labelledby="ssn">
@@ -80,30 +52,15 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match ssn.await {
                         Ok(status) if status.stored => view! {
-                            <p>
-                                <span data-testid="ssn-value">
-                                    {move || revealed.get().unwrap_or_else(|| status.masked.clone().unwrap_or_default())}
-                                </span>
-                                " "
-                                <span class="hint">{status.updated_at.as_deref().map(|t| format!("(saved {})", short_time(t)))}</span>
-                            </p>
-                            <Show
-                                when=move || revealed.get().is_none()
-                                fallback=move || view! {
-                                    <button type="button" class="secondary" data-testid="ssn-hide"
-                                        on:click=move |_| revealed.set(None)>"Hide"</button>
-                                }
-                            >
-                                <button type="button" data-testid="ssn-reveal" on:click=move |_| reveal()>"Reveal"</button>
-                            </Show>
+                            <SsnReveal url="/api/v1/me/ssn/reveal".to_owned()
+                                masked=status.masked.clone().unwrap_or_default()/>
+                            <p class="hint">{status.updated_at.as_deref().map(|t| format!("Saved {}.", short_time(t)))}</p>
                         }.into_any(),
                         Ok(_) => view! { <p data-testid="ssn-value">"None stored."</p> }.into_any(),
                         Err(_) => view! { <p role="alert">"Could not load this section. Reload the page to try again."</p> }.into_any(),
                     }
                 })}
             </Transition>
-            {move || reveal_error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
-            <StepUpCheck open=step_up on_confirmed=on_confirmed/>
             <form class="card-form" on:submit=on_save novalidate>
                 <TextField name="ssn" label="New number (###-##-####)" autocomplete="off"
                     testid="ssn-input" value=value errors=errors/>
@@ -112,5 +69,64 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
             </form>
             <ActionFeedback state=actions/>
         </section>
+    }
+}
+
+/// A masked SSN with "Reveal": POSTs `url`; when the server wants a fresh
+/// second factor it asks for a code and tries again; the number hides
+/// itself after 30 seconds. Used for my own number and by admins.
+#[component]
+pub fn SsnReveal(url: String, masked: String) -> impl IntoView {
+    let revealed = RwSignal::new(None::<String>);
+    let step_up = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let url = StoredValue::new(url);
+    let reveal = move || {
+        problem.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = crate::client::post_json_for::<_, crate::api::SsnRevealed>(
+                &url.get_value(),
+                &serde_json::json!({}),
+            )
+            .await;
+            match answer {
+                Ok(r) => {
+                    revealed.set(Some(r.ssn));
+                    // Hide it again on its own.
+                    set_timeout(
+                        move || revealed.set(None),
+                        std::time::Duration::from_secs(REVEAL_SECS),
+                    );
+                }
+                Err(e) if e.error == "step_up_required" => step_up.set(true),
+                Err(e) if e.error == "not found" => {
+                    problem.set(Some("No number is stored.".into()))
+                }
+                Err(e) => problem.set(Some(e.error)),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = url;
+    };
+    let on_confirmed = Callback::new(move |()| reveal());
+    view! {
+        <p>
+            <span data-testid="ssn-value">
+                {move || revealed.get().unwrap_or_else(|| masked.clone())}
+            </span>
+            " "
+            <Show
+                when=move || revealed.get().is_none()
+                fallback=move || view! {
+                    <button type="button" class="secondary" data-testid="ssn-hide"
+                        on:click=move |_| revealed.set(None)>"Hide"</button>
+                }
+            >
+                <button type="button" data-testid="ssn-reveal" on:click=move |_| reveal()>"Reveal"</button>
+            </Show>
+        </p>
+        {move || problem.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
+        <StepUpCheck open=step_up on_confirmed=on_confirmed/>
     }
 }

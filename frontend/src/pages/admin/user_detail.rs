@@ -12,6 +12,7 @@ use crate::api::{
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
+use crate::pages::ssn::SsnReveal;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -116,6 +117,11 @@ fn AccountActions(
                 })}
             </div>
             <p class="hint">"Locking blocks new sign-ins. Reset two-factor authentication when someone has lost their authenticator."</p>
+        </section>
+        <section aria-labelledby="user-ssn">
+            <h2 id="user-ssn">"Social Security number"</h2>
+            <SsnReveal url=format!("{base}/ssn/reveal") masked="Hidden".to_owned()/>
+            <p class="hint">"Revealing needs a fresh code from your authenticator and is recorded in the audit log with your name and theirs."</p>
         </section>
     }
 }
