@@ -134,7 +134,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
         .site_root(site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .build();
-    let routes = generate_route_list(frontend::App);
+    let routes = page_routes();
     let pkg_dir = site_root.join("pkg");
 
     let request_head_timeout = state.settings.request_head_timeout;
@@ -199,6 +199,23 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The Leptos page routes, generated once per process.
+///
+/// Generating them runs the app with resource loading switched off by a
+/// process-wide flag (`leptos_server`'s `SuppressResourceLoad`): a page that
+/// another server in the same process renders meanwhile would have its
+/// resources wait forever (leptos issue #4773). That happened in the test
+/// suite, where many servers start side by side; generating once, before any
+/// server of this process serves, rules it out.
+pub fn page_routes() -> Vec<leptos_actix::ActixRouteListing> {
+    static ROUTES: std::sync::Mutex<Option<Vec<leptos_actix::ActixRouteListing>>> =
+        std::sync::Mutex::new(None);
+    let mut cached = ROUTES.lock().unwrap_or_else(|e| e.into_inner());
+    cached
+        .get_or_insert_with(|| generate_route_list(frontend::App))
+        .clone()
 }
 
 /// Picks up keys added by `backend rotate-signing-key` (or mounted by a

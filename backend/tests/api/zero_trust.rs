@@ -47,7 +47,7 @@ async fn every_route_and_page_has_a_policy_entry() {
         registered = Some(backend::routes::configure(cfg, &limiters));
     });
     let registered = registered.unwrap().list();
-    let pages: Vec<String> = leptos_actix::generate_route_list(frontend::App)
+    let pages: Vec<String> = backend::startup::page_routes()
         .iter()
         .map(|r| r.path().to_owned())
         .collect();
