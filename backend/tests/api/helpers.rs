@@ -83,15 +83,10 @@ pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]
 }
 
 /// The HTTP client of the tests: no redirects followed, a fresh connection
-/// per request, and a timeout so a request that never gets an answer fails
-/// its test instead of hanging the run.
-///
-/// Why no connection reuse: in about 1 of 15 full runs (two busy cores) a
-/// request sent on a kept-alive connection got no answer while both server
-/// workers sat idle (seen with gdb) — it hung CI for the whole time limit.
-/// With a fresh connection per request, 40 full runs in a row passed. The
-/// keep-alive race (client pool vs. actix-http) is not what these tests
-/// exercise; the timeout turns any other hang into a failing test.
+/// per request (no test depends on another's connection state), and a
+/// timeout, so a request that never gets an answer fails its test instead of
+/// hanging the whole run — which once stalled CI for its full time limit (the
+/// cause: `startup::page_routes`).
 pub fn test_client() -> Client {
     Client::builder()
         .redirect(Policy::none())
