@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
-//! `verify-audit`, `rotate-signing-key`, `rotate-keys`.
+//! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`.
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
@@ -50,6 +50,21 @@ pub enum Command {
         username: String,
         #[arg(long)]
         email: String,
+    },
+    /// Register an OAuth client. Prints its id and, for a confidential
+    /// client, its secret (shown this once; only an HMAC is stored).
+    CreateOauthClient {
+        #[arg(long)]
+        name: String,
+        /// Repeat for several; matched exactly (loopback: any port).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uri: Vec<String>,
+        /// A public client (native or browser app): no secret, PKCE only.
+        #[arg(long)]
+        public: bool,
+        /// A scope the client may ask for; repeat for several.
+        #[arg(long = "scope")]
+        scope: Vec<String>,
     },
 }
 
@@ -133,6 +148,40 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 "new signing key {kid} in {}",
                 settings.signing_keys_dir.display()
             );
+        }
+        Command::CreateOauthClient {
+            name,
+            redirect_uri,
+            public,
+            scope,
+        } => {
+            use crate::services::oauth::{self, NewClient};
+            let pool = build_pool(settings.database_url.expose_secret(), 2)?;
+            migrate(&pool).await?;
+            let keys = Keys::load(&settings)?;
+            let new = NewClient {
+                name,
+                redirect_uris: redirect_uri,
+                public,
+                scopes: scope,
+            };
+            let created = oauth::create_client(
+                &pool,
+                keys.session.expose_secret(),
+                None,
+                Some("cli".to_owned()),
+                new,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("the client was not created: {e}"))?;
+            println!("client_id: {}", created.id);
+            match created.secret {
+                Some(secret) => {
+                    println!("client_secret: {secret}");
+                    println!("(the secret is shown this once; only its HMAC is stored)");
+                }
+                None => println!("public client: no secret, PKCE (S256) required"),
+            }
         }
         Command::CreateAdmin { username, email } => {
             let mut line = String::new();

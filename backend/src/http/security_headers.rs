@@ -11,20 +11,42 @@ use actix_web::Error;
 /// middleware; removed here, never sent to the client.
 pub const X_CSP_NONCE: HeaderName = HeaderName::from_static("x-csp-nonce");
 
+/// Set by the OAuth consent page to the origin of the (already validated)
+/// redirect URI: browsers apply `form-action` to the redirect that follows
+/// the form, so the policy must name it. Removed here, never sent.
+pub const X_CSP_FORM_ACTION: HeaderName = HeaderName::from_static("x-csp-form-action");
+
 /// The Content-Security-Policy. Scripts only from this origin, plus the
 /// hydration script by its nonce; `'wasm-unsafe-eval'` lets the page compile
 /// its own WebAssembly (it does not allow JavaScript `eval`). No inline script
-/// or style is allowed, and the page may not be framed.
-pub fn content_security_policy(nonce: Option<&str>) -> String {
+/// or style is allowed, and the page may not be framed. Forms post to this
+/// origin only, plus `form_target` (an origin) where a page needs it.
+pub fn content_security_policy(nonce: Option<&str>, form_target: Option<&str>) -> String {
     let script = match nonce {
         Some(n) => format!("script-src 'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
         None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
     };
+    let form = match form_target.filter(|o| is_origin(o)) {
+        Some(o) => format!("form-action 'self' {o}"),
+        None => "form-action 'self'".to_owned(),
+    };
     format!(
         "default-src 'self'; {script}; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+         {form}; frame-ancestors 'none'"
     )
+}
+
+/// `scheme://host[:port]` with nothing that could end or extend a directive.
+fn is_origin(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
 }
 
 const PERMISSIONS_POLICY: &str =
@@ -51,7 +73,11 @@ pub async fn security_headers(
             n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
         });
-    let csp = content_security_policy(nonce.as_deref());
+    let form_target = headers
+        .remove(X_CSP_FORM_ACTION)
+        .next()
+        .and_then(|v| v.to_str().ok().map(str::to_owned));
+    let csp = content_security_policy(nonce.as_deref(), form_target.as_deref());
     let set = |headers: &mut header::HeaderMap, name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
@@ -108,11 +134,28 @@ mod tests {
 
     #[test]
     fn csp_has_no_unsafe_inline_and_carries_the_nonce() {
-        let with = content_security_policy(Some("abc123"));
+        let with = content_security_policy(Some("abc123"), None);
         assert!(with.starts_with("default-src 'self';"));
         assert!(with.contains("'nonce-abc123'"));
         assert!(with.contains("frame-ancestors 'none'"));
         assert!(!with.contains("unsafe-inline"));
-        assert!(!content_security_policy(None).contains("nonce"));
+        assert!(!content_security_policy(None, None).contains("nonce"));
+    }
+
+    #[test]
+    fn a_form_target_must_be_a_plain_origin() {
+        let csp = content_security_policy(None, Some("https://client.example:8443"));
+        assert!(csp.contains("form-action 'self' https://client.example:8443;"));
+        for bad in [
+            "https://a.example; script-src *",
+            "javascript:x",
+            "https://a b",
+            "*",
+        ] {
+            assert!(
+                content_security_policy(None, Some(bad)).contains("form-action 'self';"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -52,13 +52,36 @@ pub async fn register(
     }
 }
 
+/// The login form: the JSON login's fields plus where to continue
+/// (`next`, honoured only by `frontend::api::login_next`'s rule).
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    login: String,
+    password: String,
+    next: Option<String>,
+}
+
 pub async fn login(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    form: web::Form<LoginRequest>,
+    form: web::Form<LoginForm>,
 ) -> HttpResponse {
-    match accounts::login(&state, &meta, form.into_inner()).await {
-        Ok(LoginOutcome::SignedIn(_, tokens)) => signed_in_redirect(&state, &tokens),
+    let LoginForm {
+        login,
+        password,
+        next,
+    } = form.into_inner();
+    let request = LoginRequest { login, password };
+    match accounts::login(&state, &meta, request).await {
+        Ok(LoginOutcome::SignedIn(_, tokens)) => {
+            let mut resp = signed_in_redirect(&state, &tokens);
+            if let Some(next) = next.as_deref().and_then(frontend::api::login_next) {
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(next) {
+                    resp.headers_mut().insert(LOCATION, v);
+                }
+            }
+            resp
+        }
         // The pending login's token travels in a short-lived HttpOnly cookie,
         // never in the URL.
         Ok(LoginOutcome::MfaRequired(token)) => {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod forms;
 pub mod health;
+pub mod oauth;
 pub mod openapi;
 pub mod page_reads;
 pub mod policies;
@@ -29,11 +30,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
     Registrar::new(cfg, "", &log)
         .get("/healthz", health::healthz)
         .get("/.well-known/jwks.json", wellknown::jwks)
+        .get("/.well-known/oauth-authorization-server", oauth::metadata)
         .get("/readyz", health::readyz);
     // Sign-in endpoints first (scopes match in order): the strict per-IP limit.
     // Each limiter wraps an outer scope and the PEP an inner, empty-prefix
     // one: a governor needs the boxed future of a scope beneath it.
-    let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+    let (l1, l2, l3, l4, l5) = (
+        log.clone(),
+        log.clone(),
+        log.clone(),
+        log.clone(),
+        log.clone(),
+    );
     cfg.service(
         web::scope("/api/v1/auth")
             .wrap(Governor::new(&limits.auth))
@@ -79,6 +87,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                     .post("/password", forms::change_password)
                     .post("/sessions/revoke-others", forms::revoke_others)
                     .post("/sessions/{id}/revoke", forms::revoke_session);
+            })),
+    )
+    .service(
+        // The OAuth authorization server: the same strict per-IP limit.
+        web::scope("/oauth")
+            .wrap(Governor::new(&limits.auth))
+            .service(web::scope("").wrap(from_fn(enforce)).configure(move |c| {
+                Registrar::new(c, "/oauth", &l5)
+                    .get("/authorize", oauth::authorize)
+                    .post("/authorize/decision", oauth::decision)
+                    .post("/token", oauth::token);
             })),
     );
     log

@@ -43,6 +43,12 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("POST", "/auth/login"),
     public("POST", "/auth/login/mfa"),
     public("POST", "/auth/logout"),
+    // OAuth: the authorize endpoint sends an anonymous user to sign in; the
+    // token endpoint authenticates the client itself.
+    public("GET", "/.well-known/oauth-authorization-server"),
+    public("GET", "/oauth/authorize"),
+    own("POST", "/oauth/authorize/decision"),
+    public("POST", "/oauth/token"),
     // One's own account.
     own("GET", "/api/v1/me"),
     own("POST", "/api/v1/me/password"),
@@ -166,6 +172,7 @@ pub fn lookup(method: &str, pattern: &str) -> Lookup {
 pub fn is_page(pattern: &str) -> bool {
     !(pattern.starts_with("/api")
         || pattern.starts_with("/auth/")
+        || pattern.starts_with("/oauth/")
         || pattern.starts_with("/pkg")
         || pattern.starts_with("/.well-known")
         || pattern == "/healthz"

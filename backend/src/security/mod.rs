@@ -9,6 +9,7 @@ pub mod csv;
 pub mod field_crypto;
 pub mod jwt;
 pub mod password;
+pub mod pkce;
 pub mod policy;
 pub mod recovery_codes;
 pub mod refresh_token;

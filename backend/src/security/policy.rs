@@ -58,6 +58,21 @@ pub enum Permission {
     SsnReveal,
 }
 
+/// The scopes an OAuth client may be granted, and the one permission each
+/// lets it use (within the user's roles). Privileged writes have no scope: a
+/// third-party client never changes other people's accounts.
+pub const SCOPES: [(&str, Permission); 2] = [
+    ("account", Permission::OwnAccount),
+    ("admin:read", Permission::AdminRead),
+];
+
+/// Whether a client with these scopes may use `permission`.
+pub fn scopes_allow(scopes: &[String], permission: Permission) -> bool {
+    SCOPES
+        .iter()
+        .any(|(name, p)| *p == permission && scopes.iter().any(|s| s == name))
+}
+
 impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -158,6 +173,9 @@ pub struct Subject {
     pub mfa_enrolled: bool,
     /// Seconds since the session last passed a second factor, if ever.
     pub mfa_age_secs: Option<i64>,
+    /// For a session an OAuth client opened: the scopes the user granted.
+    /// `None` for a first-party session.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The device a request names (`X-Device-ID` or the device cookie).
@@ -221,6 +239,8 @@ pub enum Deny {
     MfaEnrollmentRequired,
     /// Admin writes need a second factor within the elevation window: 401 with a code.
     ElevationRequired,
+    /// The OAuth client's scopes do not cover this route: 403.
+    ScopeInsufficient,
     /// The route needs a second factor within the step-up window: 401 with a code.
     StepUpRequired,
 }
@@ -235,6 +255,7 @@ impl Deny {
             Self::DeviceNotRegistered => "device_not_registered",
             Self::MfaEnrollmentRequired => "mfa_enrollment_required",
             Self::ElevationRequired => "elevation_required",
+            Self::ScopeInsufficient => "insufficient_scope",
             Self::StepUpRequired => "step_up_required",
         }
     }
@@ -279,6 +300,11 @@ pub fn decide(policy: &RoutePolicy, facts: &Facts<'_>, settings: &PolicySettings
     if granting.is_empty() {
         return Decision::Deny(Deny::MissingPermission);
     }
+    if let Some(scopes) = &subject.scopes {
+        if !scopes_allow(scopes, needed) {
+            return Decision::Deny(Deny::ScopeInsufficient);
+        }
+    }
     let reachable: Vec<Role> = granting
         .into_iter()
         .filter(|r| settings.allows_network(*r, facts.client_ip))
@@ -318,6 +344,7 @@ pub fn effective_permissions(
         .iter()
         .filter(|r| settings.allows_network(**r, client_ip))
         .flat_map(|r| permissions_of(*r).iter().copied())
+        .filter(|p| subject.scopes.as_ref().is_none_or(|s| scopes_allow(s, *p)))
         .filter(|p| {
             !p.is_privileged_write()
                 || subject
@@ -348,6 +375,7 @@ mod tests {
             roles: roles.to_vec(),
             mfa_enrolled: mfa_age.is_some(),
             mfa_age_secs: mfa_age,
+            scopes: None,
         }
     }
 
@@ -425,6 +453,7 @@ mod tests {
             roles: vec![Role::Admin, Role::User],
             mfa_enrolled: false,
             mfa_age_secs: None,
+            scopes: None,
         };
         assert_eq!(
             decide(&READ, &facts(&s), &settings()),
@@ -488,6 +517,32 @@ mod tests {
         );
         let admin = subject(&[Role::Admin], Some(10));
         assert_eq!(decide(&p, &facts(&admin), &settings()), Decision::Allow);
+    }
+
+    #[test]
+    fn an_oauth_session_uses_only_what_its_scopes_and_roles_both_allow() {
+        let mut admin = subject(&[Role::Admin, Role::User], Some(0));
+        admin.scopes = Some(vec!["account".into()]);
+        let own = RoutePolicy::requires("GET", "/me", Permission::OwnAccount);
+        assert_eq!(decide(&own, &facts(&admin), &settings()), Decision::Allow);
+        assert_eq!(
+            decide(&READ, &facts(&admin), &settings()),
+            Decision::Deny(Deny::ScopeInsufficient)
+        );
+        admin.scopes = Some(vec!["account".into(), "admin:read".into()]);
+        assert_eq!(decide(&READ, &facts(&admin), &settings()), Decision::Allow);
+        // No scope reaches a privileged write, whatever the roles.
+        assert_eq!(
+            decide(&WRITE, &facts(&admin), &settings()),
+            Decision::Deny(Deny::ScopeInsufficient)
+        );
+        // Scopes never add to the roles.
+        let mut user = subject(&[Role::User], Some(0));
+        user.scopes = Some(vec!["admin:read".into()]);
+        assert_eq!(
+            decide(&READ, &facts(&user), &settings()),
+            Decision::Deny(Deny::MissingPermission)
+        );
     }
 
     #[test]

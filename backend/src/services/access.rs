@@ -32,6 +32,11 @@ pub fn subject_of(who: &SignedIn) -> Subject {
     Subject {
         roles: who.roles.clone(),
         mfa_enrolled: who.mfa_enabled,
+        scopes: who
+            .session
+            .oauth_scope
+            .as_ref()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect()),
         // Rounded up: 1.5 s ago is past a 1-second window.
         mfa_age_secs: who.session.mfa_verified_at.map(|t| {
             let ms = (sessions::now() - t).num_milliseconds().max(0);
@@ -157,6 +162,7 @@ pub fn deny_error(deny: Deny) -> AppError {
         Deny::ElevationRequired | Deny::StepUpRequired => AppError::StepUpRequired,
         Deny::MfaEnrollmentRequired => AppError::MfaEnrollmentRequired,
         Deny::MissingPermission
+        | Deny::ScopeInsufficient
         | Deny::Network
         | Deny::DeviceNotCompliant
         | Deny::DeviceNotRegistered => AppError::Forbidden("forbidden".into()),

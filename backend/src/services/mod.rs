@@ -9,5 +9,6 @@ pub mod devices;
 pub mod key_rotation;
 pub mod lockout;
 pub mod mfa;
+pub mod oauth;
 pub mod sessions;
 pub mod ssn;

@@ -137,6 +137,27 @@ pub async fn open_with_mfa(
     user: &User,
     mfa_verified: bool,
 ) -> AppResult<IssuedTokens> {
+    open_session(state, meta, user, mfa_verified, None).await
+}
+
+/// Opens a session for an OAuth client: it can use only what `scope` (the
+/// scopes the user granted, space-separated) allows.
+pub async fn open_for_client(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    scope: &str,
+) -> AppResult<IssuedTokens> {
+    open_session(state, meta, user, false, Some(scope.to_owned())).await
+}
+
+async fn open_session(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    mfa_verified: bool,
+    oauth_scope: Option<String>,
+) -> AppResult<IssuedTokens> {
     let refresh = RefreshToken::generate();
     let digest = refresh.digest(state.keys.session.expose_secret());
     let now = now();
@@ -164,6 +185,7 @@ pub async fn open_with_mfa(
                     last_seen_at: now,
                     expires_at: now + absolute,
                     mfa_verified_at: mfa_verified.then_some(now),
+                    oauth_scope: oauth_scope.as_deref(),
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;

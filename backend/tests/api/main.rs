@@ -22,6 +22,7 @@ mod key_rotation;
 mod limits;
 mod lockout;
 mod mfa;
+mod oauth;
 mod pages;
 mod password_policy;
 mod policy_hints;

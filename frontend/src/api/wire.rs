@@ -12,6 +12,16 @@ pub struct RegisterRequest {
     pub password: String,
 }
 
+/// Where a login may continue to (`/login?next=…`): only back to this
+/// server's OAuth authorization endpoint, as a relative path — anything else
+/// (another site, `//host`, a scheme, other pages) is ignored, so `next`
+/// cannot be used as an open redirect.
+pub fn login_next(next: &str) -> Option<&str> {
+    let path_ok = next == "/oauth/authorize" || next.starts_with("/oauth/authorize?");
+    let chars_ok = next.len() <= 4096 && next.bytes().all(|b| b > b' ' && b != 0x7f && b != b'\\');
+    (path_ok && chars_ok).then_some(next)
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -232,4 +242,29 @@ pub fn form_error_message(code: &str) -> Option<&'static str> {
         "server" => "Something went wrong on our side. Please try again.",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod login_next_tests {
+    use super::login_next;
+
+    #[test]
+    fn only_the_authorize_endpoint_is_a_valid_next() {
+        assert!(login_next("/oauth/authorize?client_id=a&state=b").is_some());
+        assert!(login_next("/oauth/authorize").is_some());
+        for bad in [
+            "",
+            "https://evil.example/oauth/authorize?x",
+            "//evil.example/oauth/authorize?x",
+            "/\\evil.example",
+            "/oauth/authorizeX",
+            "/oauth/authorize/../../account",
+            "/account",
+            "javascript:alert(1)",
+            "/oauth/authorize?x=\\y",
+            "/oauth/authorize?x y",
+        ] {
+            assert!(login_next(bad).is_none(), "{bad:?}");
+        }
+    }
 }

@@ -38,6 +38,13 @@ pub fn LoginPage() -> impl IntoView {
     let registered = query.get("registered").is_some();
     // `step=mfa` comes from the no-JavaScript flow's redirect.
     let server_mfa_step = query.get("step").as_deref() == Some("mfa");
+    // Back to the OAuth authorization request after signing in (only that;
+    // the server applies the same rule).
+    let next = query
+        .get("next")
+        .and_then(|n| crate::api::login_next(&n).map(str::to_owned));
+    #[cfg(feature = "hydrate")]
+    let after_login = StoredValue::new(next.clone().unwrap_or_else(|| "/account".to_owned()));
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
@@ -54,7 +61,7 @@ pub fn LoginPage() -> impl IntoView {
             form.errors.set(found);
         } else {
             #[cfg(feature = "hydrate")]
-            password_step(form, login, password, mfa_token);
+            password_step(form, login, password, mfa_token, after_login.get_value());
         }
     };
 
@@ -96,6 +103,7 @@ pub fn LoginPage() -> impl IntoView {
                 <form method="post" action="/auth/login" on:submit=on_password novalidate class="card-form">
                     <TextField name="login" label="Username or e-mail" autocomplete="username" value=login errors=form.errors/>
                     <TextField name="password" label="Password" input_type="password" autocomplete="current-password" value=password errors=form.errors/>
+                    {next.clone().map(|n| view! { <input type="hidden" name="next" value=n/> })}
                     <button type="submit" disabled=move || form.pending.get()>"Log in"</button>
                 </form>
                 <p>"No account yet? " <A href="/register">"Register"</A> "."</p>
@@ -119,6 +127,7 @@ fn password_step(
     login: RwSignal<String>,
     password: RwSignal<String>,
     mfa_token: RwSignal<Option<String>>,
+    after_login: String,
 ) {
     form.pending.set(true);
     let body = crate::api::LoginRequest {
@@ -136,7 +145,7 @@ fn password_step(
                 password.set(String::new());
                 mfa_token.set(r.mfa_token);
             }
-            Ok(_) => crate::client::go_to("/account"),
+            Ok(_) => crate::client::go_to(&after_login),
             Err(e) => {
                 form.errors.set(e.fields);
                 form.alert.set(Some(e.error));

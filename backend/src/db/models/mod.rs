@@ -6,6 +6,7 @@ pub mod audit_entry;
 pub mod decision;
 pub mod device;
 pub mod mfa;
+pub mod oauth;
 pub mod refresh_token;
 pub mod role_grant;
 pub mod session;

@@ -20,6 +20,9 @@ pub struct Session {
     pub revoked_reason: Option<String>,
     /// When this session last proved the second factor (login or step-up).
     pub mfa_verified_at: Option<NaiveDateTime>,
+    /// Scopes granted to the OAuth client that opened it (space-separated);
+    /// `None` for a first-party session.
+    pub oauth_scope: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -34,6 +37,7 @@ pub struct NewSession<'a> {
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub mfa_verified_at: Option<NaiveDateTime>,
+    pub oauth_scope: Option<&'a str>,
 }
 
 impl Session {
@@ -176,6 +180,7 @@ mod tests {
             revoked_at: revoked.then(|| at(1)),
             revoked_reason: None,
             mfa_verified_at: None,
+            oauth_scope: None,
         }
     }
 

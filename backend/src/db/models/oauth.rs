@@ -1,0 +1,144 @@
+//! OAuth clients and authorization codes. Secrets and codes are stored only
+//! as HMACs under SESSION_KEY.
+
+use crate::db::schema::{oauth_clients, oauth_codes};
+use crate::db::DbConn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = oauth_clients)]
+pub struct OAuthClient {
+    pub id: String,
+    pub name: String,
+    /// HMAC of the secret; `None` for a public client.
+    pub secret_hash: Option<String>,
+    /// One URI per line.
+    pub redirect_uris: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
+}
+
+impl OAuthClient {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn redirect_uri_list(&self) -> Vec<String> {
+        self.redirect_uris
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn scope_list(&self) -> Vec<&str> {
+        self.scopes.split(' ').filter(|s| !s.is_empty()).collect()
+    }
+
+    pub fn create(conn: &mut DbConn, client: &OAuthClient) -> QueryResult<()> {
+        diesel::insert_into(oauth_clients::table)
+            .values(client)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OAuthClient>> {
+        oauth_clients::table
+            .filter(oauth_clients::id.eq(id))
+            .select(OAuthClient::as_select())
+            .first(conn)
+            .optional()
+    }
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = oauth_codes, primary_key(code_hash))]
+pub struct OAuthCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub session_id: Option<String>,
+}
+
+impl OAuthCode {
+    pub fn create(conn: &mut DbConn, code: &OAuthCode) -> QueryResult<()> {
+        diesel::insert_into(oauth_codes::table)
+            .values(code)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find(conn: &mut DbConn, code_hash: &str) -> QueryResult<Option<OAuthCode>> {
+        oauth_codes::table
+            .filter(oauth_codes::code_hash.eq(code_hash))
+            .select(OAuthCode::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Marks the code used. False if it already was (a concurrent request
+    /// won): the caller treats this use as a second one.
+    pub fn mark_used(conn: &mut DbConn, code_hash: &str, now: NaiveDateTime) -> QueryResult<bool> {
+        let n = diesel::update(
+            oauth_codes::table
+                .filter(oauth_codes::code_hash.eq(code_hash))
+                .filter(oauth_codes::used_at.is_null()),
+        )
+        .set(oauth_codes::used_at.eq(Some(now)))
+        .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Records the session the code's token request opened (or, on a second
+    /// use, a marker). False if one was already recorded.
+    pub fn set_session_if_unset(
+        conn: &mut DbConn,
+        code_hash: &str,
+        session_id: &str,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            oauth_codes::table
+                .filter(oauth_codes::code_hash.eq(code_hash))
+                .filter(oauth_codes::session_id.is_null()),
+        )
+        .set(oauth_codes::session_id.eq(Some(session_id)))
+        .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// The scope granted to `client_id` for the session a code of theirs
+    /// opened (`None`: the session is not this client's).
+    pub fn scope_for_session(
+        conn: &mut DbConn,
+        session_id: &str,
+        client_id: &str,
+    ) -> QueryResult<Option<String>> {
+        oauth_codes::table
+            .filter(oauth_codes::session_id.eq(session_id))
+            .filter(oauth_codes::client_id.eq(client_id))
+            .select(oauth_codes::scope)
+            .first(conn)
+            .optional()
+    }
+
+    /// Deletes unused codes that expired before `cutoff` (housekeeping).
+    /// Used codes stay: they tie a session to its client for refreshes and
+    /// reuse detection.
+    pub fn delete_expired(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(
+            oauth_codes::table
+                .filter(oauth_codes::expires_at.lt(cutoff))
+                .filter(oauth_codes::used_at.is_null()),
+        )
+        .execute(conn)
+    }
+}

@@ -1,0 +1,769 @@
+//! The OAuth 2.0 authorization server: client registration, the
+//! authorization request (validation, consent decision, codes) and the token
+//! endpoint (`authorization_code` with PKCE `S256`, `refresh_token`).
+//!
+//! A token request opens an ordinary server-side session for the user
+//! (`sessions::open`), so OAuth access tokens are the app's RS256 access
+//! tokens and revoking the session ends them. Codes and client secrets are
+//! 256 random bits stored only as HMAC-SHA-256 under SESSION_KEY.
+
+use crate::audit::{self, AuditEvent, Outcome};
+use crate::db::{
+    self,
+    models::oauth::{OAuthClient, OAuthCode},
+    models::refresh_token::RefreshTokenRow,
+    models::session::Session,
+    models::user::User,
+    Pool,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::client::RequestMeta;
+use crate::security::pkce;
+use crate::security::refresh_token::RefreshToken;
+use crate::services::sessions;
+use crate::startup::AppState;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+/// How long an authorization code may be exchanged.
+pub const CODE_TTL_SECS: i64 = 60;
+/// Session revocation reason when a code is presented a second time.
+const REUSE_REASON: &str = "oauth_code_reuse";
+/// Marks a code whose second use came before its first exchange recorded a
+/// session: that exchange then revokes the session it just opened.
+const REUSED_MARK: &str = "-reused-";
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn valid_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+// ---------------------------------------------------------------- clients
+
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub scopes: Vec<String>,
+}
+
+/// A registered client; `secret` is shown once and never stored.
+pub struct CreatedClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+/// Registers a client (audited as `oauth.client_created`).
+pub async fn create_client(
+    pool: &Pool,
+    session_key: &[u8],
+    meta: Option<&RequestMeta>,
+    actor: Option<String>,
+    new: NewClient,
+) -> AppResult<CreatedClient> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "the name must be 1 to 100 characters, without control characters".into(),
+        ));
+    }
+    if new.redirect_uris.is_empty() || new.redirect_uris.len() > 20 {
+        return Err(AppError::BadRequest(
+            "give between 1 and 20 redirect URIs".into(),
+        ));
+    }
+    if let Some(bad) = new
+        .redirect_uris
+        .iter()
+        .find(|u| !pkce::redirect_uri_registrable(u))
+    {
+        return Err(AppError::BadRequest(format!(
+            "redirect URI not allowed (https, http on 127.0.0.1/[::1], or a private-use scheme; no fragment): {bad}"
+        )));
+    }
+    let known = |s: &str| crate::security::policy::SCOPES.iter().any(|(n, _)| *n == s);
+    if let Some(bad) = new
+        .scopes
+        .iter()
+        .find(|s| !valid_scope_token(s) || !known(s))
+    {
+        return Err(AppError::BadRequest(format!("invalid scope: {bad}")));
+    }
+    let mut scopes = new.scopes.clone();
+    scopes.sort();
+    scopes.dedup();
+    let secret = (!new.public).then(RefreshToken::generate);
+    let row = OAuthClient {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        secret_hash: secret.as_ref().map(|s| s.digest(session_key)),
+        redirect_uris: new.redirect_uris.join("\n"),
+        scopes: scopes.join(" "),
+        created_at: sessions::now(),
+        created_by: actor.clone(),
+    };
+    let detail = serde_json::json!({
+        "client_id": row.id,
+        "name": row.name,
+        "public": new.public,
+        "redirect_uris": new.redirect_uris,
+        "scopes": scopes,
+    });
+    let id = row.id.clone();
+    db::run(pool, move |c| Ok(OAuthClient::create(c, &row)?)).await?;
+    audit::record(
+        pool,
+        meta,
+        AuditEvent::new("oauth.client_created", Outcome::Success)
+            .actor_opt(actor)
+            .target(id.clone())
+            .detail(detail),
+    )
+    .await?;
+    Ok(CreatedClient {
+        id,
+        secret: secret.map(|s| s.expose().to_owned()),
+    })
+}
+
+pub async fn find_client(pool: &Pool, id: &str) -> AppResult<Option<OAuthClient>> {
+    let id = id.to_owned();
+    db::run(pool, move |c| Ok(OAuthClient::find(c, &id)?)).await
+}
+
+// ---------------------------------------------------- authorization request
+
+/// The parameters of `GET /oauth/authorize`, also carried by the consent form.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// A refused authorization request.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or the redirect URI is wrong: show an error page, never
+    /// redirect (the URI cannot be trusted).
+    NoRedirect(&'static str),
+    /// Send the browser back to the client with this URL (`error`, `state`).
+    Redirect(String),
+}
+
+/// A valid authorization request.
+#[derive(Clone, Debug)]
+pub struct Approved {
+    pub client: OAuthClient,
+    pub redirect_uri: String,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+    pub state: Option<String>,
+    pub challenge: String,
+}
+
+fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut url = redirect_uri.to_owned();
+    let mut sep = if url.contains('?') { '&' } else { '?' };
+    for (k, v) in pairs {
+        url.push(sep);
+        url.push_str(k);
+        url.push('=');
+        url.push_str(&percent_encode(v));
+        sep = '&';
+    }
+    url
+}
+
+/// `redirect_uri?error=…&state=…` (state unchanged, if there was one).
+pub fn error_redirect(redirect_uri: &str, error: &str, state: Option<&str>) -> String {
+    let mut pairs = vec![("error", error)];
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    with_query(redirect_uri, &pairs)
+}
+
+/// Checks an authorization request: client and redirect URI first (errors
+/// there never redirect), then the rest (errors redirect with `state`).
+pub async fn validate(
+    state: &AppState,
+    p: &AuthorizeParams,
+) -> AppResult<Result<Approved, AuthorizeError>> {
+    let Some(client_id) = p.client_id.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(Err(AuthorizeError::NoRedirect("missing client_id")));
+    };
+    let Some(client) = find_client(&state.pool, client_id).await? else {
+        return Ok(Err(AuthorizeError::NoRedirect("unknown client")));
+    };
+    // Required even with a single registered URI: the token request must
+    // repeat it, and an exact match is all we accept.
+    let Some(redirect_uri) = p.redirect_uri.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(Err(AuthorizeError::NoRedirect("missing redirect_uri")));
+    };
+    if !pkce::redirect_uri_matches(&client.redirect_uri_list(), redirect_uri) {
+        return Ok(Err(AuthorizeError::NoRedirect(
+            "redirect_uri is not registered for this client",
+        )));
+    }
+    let back = |error: &str| {
+        Ok(Err(AuthorizeError::Redirect(error_redirect(
+            redirect_uri,
+            error,
+            p.state.as_deref(),
+        ))))
+    };
+    match p.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return back("invalid_request"),
+        Some(_) => return back("unsupported_response_type"),
+    }
+    let challenge = match pkce::parse_challenge(
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(_) => return back("invalid_request"),
+    };
+    let allowed = client.scope_list();
+    let requested: Vec<&str> = p
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if requested
+        .iter()
+        .any(|s| !valid_scope_token(s) || !allowed.contains(s))
+    {
+        return back("invalid_scope");
+    }
+    // No scope asked for: the client's registered scopes (RFC 6749 §3.3).
+    let mut granted: Vec<&str> = if requested.is_empty() {
+        allowed
+    } else {
+        requested
+    };
+    granted.sort_unstable();
+    granted.dedup();
+    let scope = granted.join(" ");
+    Ok(Ok(Approved {
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: p.state.clone(),
+        challenge,
+        client,
+    }))
+}
+
+/// The user allowed the request: stores a fresh single-use code (its HMAC
+/// only) and returns the redirect to the client with `code` and `state`.
+pub async fn allow(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    a: &Approved,
+) -> AppResult<String> {
+    let code = RefreshToken::generate();
+    let now = sessions::now();
+    let row = OAuthCode {
+        code_hash: code.digest(state.keys.session.expose_secret()),
+        client_id: a.client.id.clone(),
+        user_id: user_id.to_owned(),
+        redirect_uri: a.redirect_uri.clone(),
+        code_challenge: a.challenge.clone(),
+        scope: a.scope.clone(),
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
+        used_at: None,
+        session_id: None,
+    };
+    db::run(&state.pool, move |c| {
+        OAuthCode::delete_expired(c, now - chrono::Duration::hours(1))?;
+        Ok(OAuthCode::create(c, &row)?)
+    })
+    .await?;
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.authorize", Outcome::Success)
+            .actor(user_id)
+            .target(a.client.id.clone())
+            .detail(serde_json::json!({ "decision": "allow", "scope": a.scope })),
+    )
+    .await?;
+    let mut pairs = vec![("code", code.expose())];
+    if let Some(s) = a.state.as_deref() {
+        pairs.push(("state", s));
+    }
+    Ok(with_query(&a.redirect_uri, &pairs))
+}
+
+/// The user denied the request: `error=access_denied` with the state.
+pub async fn deny(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    a: &Approved,
+) -> AppResult<String> {
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.authorize", Outcome::Denied)
+            .actor(user_id)
+            .target(a.client.id.clone())
+            .detail(serde_json::json!({ "decision": "deny", "scope": a.scope })),
+    )
+    .await?;
+    Ok(error_redirect(
+        &a.redirect_uri,
+        "access_denied",
+        a.state.as_deref(),
+    ))
+}
+
+// ------------------------------------------------------------ token endpoint
+
+/// The body of `POST /oauth/token` (form-encoded).
+#[derive(Clone, Default, Deserialize)]
+pub struct TokenParams {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// The client's credentials from an `Authorization: Basic` header.
+pub struct BasicCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: &'static str,
+    /// 401 with `WWW-Authenticate: Basic` (invalid_client).
+    pub unauthorized: bool,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: &'static str) -> Self {
+        Self {
+            error,
+            description,
+            unauthorized: error == "invalid_client",
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+async fn refuse(
+    state: &AppState,
+    meta: &RequestMeta,
+    client_id: Option<&str>,
+    err: OAuthError,
+    reason: &str,
+) -> AppResult<Result<TokenResponse, OAuthError>> {
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.token", Outcome::Denied).detail(serde_json::json!({
+            "error": err.error,
+            "reason": reason,
+            "client_id": client_id,
+        })),
+    )
+    .await?;
+    Ok(Err(err))
+}
+
+/// Authenticates the client: a confidential client by its secret (Basic or
+/// body, not both), a public one by its id alone (and it must not send a
+/// secret).
+async fn authenticate_client(
+    state: &AppState,
+    p: &TokenParams,
+    basic: Option<&BasicCredentials>,
+) -> AppResult<Result<OAuthClient, (OAuthError, &'static str)>> {
+    let err = |e, d, r| Ok(Err((OAuthError::new(e, d), r)));
+    if basic.is_some() && p.client_secret.is_some() {
+        return err(
+            "invalid_request",
+            "use one client authentication method",
+            "two_auth_methods",
+        );
+    }
+    let (client_id, secret) = match basic {
+        Some(b) => {
+            if p.client_id.as_deref().is_some_and(|id| id != b.client_id) {
+                return err(
+                    "invalid_request",
+                    "client_id differs from the authenticated client",
+                    "client_id_mismatch",
+                );
+            }
+            (b.client_id.clone(), Some(b.client_secret.clone()))
+        }
+        None => match p.client_id.as_deref().filter(|s| !s.is_empty()) {
+            Some(id) => (id.to_owned(), p.client_secret.clone()),
+            None => {
+                return err(
+                    "invalid_client",
+                    "client authentication failed",
+                    "no_client_id",
+                )
+            }
+        },
+    };
+    let Some(client) = find_client(&state.pool, &client_id).await? else {
+        return err(
+            "invalid_client",
+            "client authentication failed",
+            "unknown_client",
+        );
+    };
+    match (&client.secret_hash, secret) {
+        (None, None) => Ok(Ok(client)),
+        (None, Some(_)) => err(
+            "invalid_client",
+            "client authentication failed",
+            "public_client_sent_secret",
+        ),
+        (Some(_), None) => err(
+            "invalid_client",
+            "client authentication failed",
+            "missing_secret",
+        ),
+        (Some(stored), Some(given)) => {
+            let ok = RefreshToken::parse(&given).is_some_and(|t| {
+                pkce::constant_time_eq(&t.digest(state.keys.session.expose_secret()), stored)
+            });
+            if ok {
+                Ok(Ok(client))
+            } else {
+                err(
+                    "invalid_client",
+                    "client authentication failed",
+                    "wrong_secret",
+                )
+            }
+        }
+    }
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    state: &AppState,
+    meta: &RequestMeta,
+    p: TokenParams,
+    basic: Option<BasicCredentials>,
+) -> AppResult<Result<TokenResponse, OAuthError>> {
+    let grant = p.grant_type.clone();
+    match grant.as_deref() {
+        Some("authorization_code") | Some("refresh_token") => {}
+        None | Some("") => {
+            return refuse(
+                state,
+                meta,
+                p.client_id.as_deref(),
+                OAuthError::new("invalid_request", "grant_type is required"),
+                "no_grant_type",
+            )
+            .await
+        }
+        Some(_) => {
+            return refuse(
+                state,
+                meta,
+                p.client_id.as_deref(),
+                OAuthError::new("unsupported_grant_type", "unsupported grant_type"),
+                "unsupported_grant_type",
+            )
+            .await
+        }
+    }
+    let client = match authenticate_client(state, &p, basic.as_ref()).await? {
+        Ok(c) => c,
+        Err((e, reason)) => {
+            let id = basic
+                .as_ref()
+                .map(|b| b.client_id.clone())
+                .or(p.client_id.clone());
+            return refuse(state, meta, id.as_deref(), e, reason).await;
+        }
+    };
+    if grant.as_deref() == Some("refresh_token") {
+        return refresh_grant(state, meta, &client, &p).await;
+    }
+    code_grant(state, meta, &client, &p).await
+}
+
+/// What looking up and consuming a code found.
+enum Consumed {
+    Fresh(OAuthCode),
+    Refused(&'static str),
+    Reused {
+        user_id: String,
+        session_id: Option<String>,
+    },
+}
+
+async fn code_grant(
+    state: &AppState,
+    meta: &RequestMeta,
+    client: &OAuthClient,
+    p: &TokenParams,
+) -> AppResult<Result<TokenResponse, OAuthError>> {
+    let cid = Some(client.id.as_str());
+    let (Some(code), Some(redirect_uri), Some(verifier)) = (
+        p.code.as_deref(),
+        p.redirect_uri.as_deref(),
+        p.code_verifier.as_deref(),
+    ) else {
+        return refuse(
+            state,
+            meta,
+            cid,
+            OAuthError::new(
+                "invalid_request",
+                "code, redirect_uri and code_verifier are required",
+            ),
+            "missing_parameter",
+        )
+        .await;
+    };
+    let invalid_grant = OAuthError::new("invalid_grant", "the code is invalid or expired");
+    let Some(code) = RefreshToken::parse(code) else {
+        return refuse(state, meta, cid, invalid_grant, "malformed_code").await;
+    };
+    let digest = code.digest(state.keys.session.expose_secret());
+    let (client_id, redirect_uri, verifier) = (
+        client.id.clone(),
+        redirect_uri.to_owned(),
+        verifier.to_owned(),
+    );
+    let now = sessions::now();
+    let d = digest.clone();
+    let consumed = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            let Some(row) = OAuthCode::find(c, &d)? else {
+                return Ok(Consumed::Refused("unknown_code"));
+            };
+            if row.client_id != client_id {
+                return Ok(Consumed::Refused("other_client"));
+            }
+            if row.used_at.is_some() {
+                // Second use: the code leaked. End what the first use opened.
+                match row.session_id.as_deref() {
+                    Some(sid) if sid != REUSED_MARK => {
+                        Session::revoke(c, sid, REUSE_REASON, now)?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        OAuthCode::set_session_if_unset(c, &d, REUSED_MARK)?;
+                    }
+                }
+                return Ok(Consumed::Reused {
+                    user_id: row.user_id,
+                    session_id: row.session_id,
+                });
+            }
+            if now >= row.expires_at {
+                return Ok(Consumed::Refused("expired_code"));
+            }
+            if row.redirect_uri != redirect_uri {
+                return Ok(Consumed::Refused("redirect_uri_mismatch"));
+            }
+            if let Err(e) = pkce::verify(&verifier, &row.code_challenge) {
+                return Ok(Consumed::Refused(e.as_str()));
+            }
+            if !OAuthCode::mark_used(c, &d, now)? {
+                return Ok(Consumed::Refused("concurrent_use"));
+            }
+            Ok(Consumed::Fresh(row))
+        })
+    })
+    .await?;
+    let row = match consumed {
+        Consumed::Fresh(row) => row,
+        Consumed::Refused(reason) => {
+            return refuse(state, meta, cid, invalid_grant, reason).await;
+        }
+        Consumed::Reused {
+            user_id,
+            session_id,
+        } => {
+            audit::record(
+                &state.pool,
+                Some(meta),
+                AuditEvent::new("oauth.code_reuse", Outcome::Denied)
+                    .target(user_id)
+                    .detail(serde_json::json!({
+                        "client_id": client.id,
+                        "session_id": session_id,
+                        "action": "session_revoked",
+                    })),
+            )
+            .await?;
+            return Ok(Err(invalid_grant));
+        }
+    };
+    let uid = row.user_id.clone();
+    let Some(user) = db::run(&state.pool, move |c| Ok(User::find_by_id(c, &uid)?)).await? else {
+        return refuse(state, meta, cid, invalid_grant, "user_gone").await;
+    };
+    let tokens = sessions::open_for_client(state, meta, &user, &row.scope).await?;
+    let (d, sid) = (digest, tokens.session_id.clone());
+    let recorded = db::run(&state.pool, move |c| {
+        Ok(OAuthCode::set_session_if_unset(c, &d, &sid)?)
+    })
+    .await?;
+    if !recorded {
+        // A second use came in between: the code leaked; end this session.
+        let sid = tokens.session_id.clone();
+        db::run(&state.pool, move |c| {
+            Ok(Session::revoke(c, &sid, REUSE_REASON, sessions::now())?)
+        })
+        .await?;
+        return refuse(state, meta, cid, invalid_grant, "reused_during_exchange").await;
+    }
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.token", Outcome::Success)
+            .actor(user.id.clone())
+            .target(client.id.clone())
+            .detail(serde_json::json!({
+                "grant_type": "authorization_code",
+                "session_id": tokens.session_id,
+                "scope": row.scope,
+            })),
+    )
+    .await?;
+    Ok(Ok(TokenResponse {
+        access_token: tokens.access_token,
+        token_type: "Bearer".into(),
+        expires_in: tokens.expires_in,
+        refresh_token: tokens.refresh_token.expose().to_owned(),
+        scope: row.scope,
+    }))
+}
+
+/// `grant_type=refresh_token`: only for a session this client's code opened;
+/// rotation and reuse detection are the browser sessions' (`sessions::refresh`).
+async fn refresh_grant(
+    state: &AppState,
+    meta: &RequestMeta,
+    client: &OAuthClient,
+    p: &TokenParams,
+) -> AppResult<Result<TokenResponse, OAuthError>> {
+    let cid = Some(client.id.as_str());
+    let invalid_grant = OAuthError::new("invalid_grant", "the refresh token is invalid");
+    let Some(presented) = p.refresh_token.as_deref() else {
+        return refuse(
+            state,
+            meta,
+            cid,
+            OAuthError::new("invalid_request", "refresh_token is required"),
+            "missing_parameter",
+        )
+        .await;
+    };
+    let Some(parsed) = RefreshToken::parse(presented) else {
+        return refuse(state, meta, cid, invalid_grant, "malformed_refresh_token").await;
+    };
+    let digest = parsed.digest(state.keys.session.expose_secret());
+    let client_id = client.id.clone();
+    let scope = db::run(&state.pool, move |c| {
+        let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+            return Ok(None);
+        };
+        Ok(OAuthCode::scope_for_session(
+            c,
+            &row.session_id,
+            &client_id,
+        )?)
+    })
+    .await?;
+    let Some(scope) = scope else {
+        return refuse(state, meta, cid, invalid_grant, "not_this_clients_session").await;
+    };
+    match sessions::refresh(state, meta, presented).await {
+        Ok(tokens) => Ok(Ok(TokenResponse {
+            access_token: tokens.access_token,
+            token_type: "Bearer".into(),
+            expires_in: tokens.expires_in,
+            refresh_token: tokens.refresh_token.expose().to_owned(),
+            scope,
+        })),
+        Err(AppError::Unauthenticated) => Ok(Err(invalid_grant)),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved() {
+        assert_eq!(percent_encode("aZ09-._~"), "aZ09-._~");
+        assert_eq!(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+
+    #[test]
+    fn redirects_append_to_an_existing_query() {
+        assert_eq!(
+            error_redirect("https://a.example/cb", "access_denied", Some("x y")),
+            "https://a.example/cb?error=access_denied&state=x%20y"
+        );
+        assert_eq!(
+            error_redirect("https://a.example/cb?k=v", "invalid_scope", None),
+            "https://a.example/cb?k=v&error=invalid_scope"
+        );
+    }
+
+    #[test]
+    fn scope_tokens_follow_rfc6749() {
+        assert!(valid_scope_token("profile"));
+        assert!(valid_scope_token("api:read"));
+        for bad in ["", "a b", "a\"b", "a\\b", "é", &"a".repeat(65)] {
+            assert!(!valid_scope_token(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! The OAuth 2.0 authorization server: authorization code flow with PKCE.
+
+use crate::helpers::{spawn_app, TestApp};
+use backend::services::oauth::{self, percent_encode, NewClient};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const REDIRECT: &str = "https://client.example/cb";
+const STATE: &str = "st&te =/?é";
+
+async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<String>) {
+    let created = oauth::create_client(
+        &app.state.pool,
+        app.state.keys.session.expose_secret(),
+        None,
+        None,
+        NewClient {
+            name: "Demo <app>".into(),
+            redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
+            public,
+            scopes: vec!["account".into(), "admin:read".into()],
+        },
+    )
+    .await
+    .expect("client created");
+    (created.id, created.secret)
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn authorize_pairs<'a>(client_id: &'a str, redirect: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect),
+        ("scope", "account"),
+        ("state", STATE),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+/// The value of `name` in the query of `url` (percent-decoded).
+fn param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| decode(v))
+    })
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let h = u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex");
+            out.push(h);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("utf8")
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+    basic: Option<(&str, &str)>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c).header("Origin", &app.address);
+    }
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    req.send().await.expect("request sent")
+}
+
+/// Signs in, consents, returns the redirect URL carrying the code.
+async fn code_for(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
+    let r = app
+        .get(&format!("/oauth/authorize?{}", query(pairs)), Some(cookie))
+        .await;
+    assert_eq!(r.status(), 200, "consent page");
+    let mut form = pairs.to_vec();
+    form.push(("decision", "allow"));
+    let r = post_form(
+        app,
+        "/oauth/authorize/decision",
+        &query(&form),
+        Some(cookie),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    location(&r)
+}
+
+async fn exchange(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    let body = query(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("client_id", client_id),
+        ("code_verifier", verifier),
+    ]);
+    post_form(app, "/oauth/token", &body, None, None).await
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn full_flow_with_pkce_gives_a_working_token() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("alice").await;
+    let pairs = authorize_pairs(&id, REDIRECT);
+    let r = app
+        .get(
+            &format!("/oauth/authorize?{}", query(&pairs)),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // Browsers apply form-action to the redirect after the decision form.
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self' https://client.example;"),
+        "{csp}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Demo &lt;app&gt;"), "client name escaped");
+    assert!(html.contains("action=\"/oauth/authorize/decision\""));
+    assert!(html.contains("/pkg/frontend.css"));
+    assert!(!html.contains("<script") && !html.contains("style="));
+
+    let url = code_for(&app, &cookie, &pairs).await;
+    assert!(url.starts_with("https://client.example/cb?code="), "{url}");
+    assert_eq!(
+        param(&url, "state").as_deref(),
+        Some(STATE),
+        "state unchanged"
+    );
+    let code = param(&url, "code").unwrap();
+
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "account");
+    assert!(body["refresh_token"].as_str().is_some());
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(me_status(&app, token).await, 200);
+
+    // The refresh grant rotates the tokens.
+    let body2 = query(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ("client_id", &id),
+    ]);
+    let r = post_form(&app, "/oauth/token", &body2, None, None).await;
+    assert_eq!(r.status(), 200);
+    let refreshed: Value = r.json().await.unwrap();
+    assert_eq!(
+        me_status(&app, refreshed["access_token"].as_str().unwrap()).await,
+        200
+    );
+
+    let actions: Vec<String> = app.audit_actions().await.into_iter().map(|a| a.0).collect();
+    assert!(actions.iter().any(|a| a == "oauth.client_created"));
+    assert!(actions.iter().any(|a| a == "oauth.authorize"));
+    assert!(actions.iter().any(|a| a == "oauth.token"));
+}
+
+#[tokio::test]
+async fn metadata_lists_the_endpoints() {
+    let app = spawn_app().await;
+    let r = app
+        .get("/.well-known/oauth-authorization-server", None)
+        .await;
+    assert_eq!(r.status(), 200);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        m["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert!(m["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with("/oauth/token"));
+    assert!(m["jwks_uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("/.well-known/jwks.json"));
+}
+
+#[tokio::test]
+async fn anonymous_users_are_sent_to_login_with_next() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let q = query(&authorize_pairs(&id, REDIRECT));
+    let r = app.get(&format!("/oauth/authorize?{q}"), None).await;
+    assert_eq!(r.status(), 303);
+    let loc = location(&r);
+    assert!(loc.starts_with("/login?next="), "{loc}");
+    assert_eq!(
+        param(&loc, "next").unwrap(),
+        format!("/oauth/authorize?{q}")
+    );
+}
+
+#[tokio::test]
+async fn unknown_client_or_bad_redirect_never_redirects() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT, "http://127.0.0.1/cb"]).await;
+    let cookie = app.signed_in("bob").await;
+    for (cid, uri) in [
+        ("no-such-client", REDIRECT),
+        (id.as_str(), "https://client.example/cb/evil"),
+        (id.as_str(), "https://client.example/c"),
+        (id.as_str(), "https://evil.example/cb"),
+        (id.as_str(), "http://127.0.0.1:4444/other"),
+        (id.as_str(), ""),
+    ] {
+        let r = app
+            .get(
+                &format!("/oauth/authorize?{}", query(&authorize_pairs(cid, uri))),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{cid} {uri}");
+        assert!(r.headers().get("location").is_none());
+    }
+    // Loopback: any port is accepted.
+    let url = code_for(
+        &app,
+        &cookie,
+        &authorize_pairs(&id, "http://127.0.0.1:53123/cb"),
+    )
+    .await;
+    assert!(url.starts_with("http://127.0.0.1:53123/cb?code="), "{url}");
+}
+
+#[tokio::test]
+async fn request_errors_redirect_with_the_state() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("carol").await;
+    let base = authorize_pairs(&id, REDIRECT);
+    let with = |k: &str, v: Option<&'static str>| {
+        let mut p: Vec<(&str, &str)> = base.iter().filter(|(n, _)| *n != k).cloned().collect();
+        if let Some(v) = v {
+            p.push((k, v));
+        }
+        p.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    for (k, v, error) in [
+        ("code_challenge_method", Some("plain"), "invalid_request"),
+        ("code_challenge_method", None, "invalid_request"),
+        ("code_challenge", None, "invalid_request"),
+        ("response_type", Some("token"), "unsupported_response_type"),
+        ("scope", Some("admin"), "invalid_scope"),
+    ] {
+        let owned = with(k, v);
+        let pairs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let r = app
+            .get(
+                &format!("/oauth/authorize?{}", query(&pairs)),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{k}");
+        let loc = location(&r);
+        assert!(loc.starts_with(REDIRECT), "{loc}");
+        assert_eq!(param(&loc, "error").as_deref(), Some(error), "{k} {v:?}");
+        assert_eq!(param(&loc, "state").as_deref(), Some(STATE));
+        assert!(param(&loc, "code").is_none());
+    }
+    // Deny.
+    let mut form = base.clone();
+    form.push(("decision", "deny"));
+    let r = post_form(
+        &app,
+        "/oauth/authorize/decision",
+        &query(&form),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let loc = location(&r);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&loc, "state").as_deref(), Some(STATE));
+}
+
+#[tokio::test]
+async fn the_decision_needs_a_session_and_same_origin() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("dora").await;
+    let mut form = authorize_pairs(&id, REDIRECT);
+    form.push(("decision", "allow"));
+    let r = post_form(&app, "/oauth/authorize/decision", &query(&form), None, None).await;
+    assert_eq!(r.status(), 401);
+    let r = app
+        .client
+        .post(app.url("/oauth/authorize/decision"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Cookie", &cookie)
+        .header("Origin", "https://evil.example")
+        .body(query(&form))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn wrong_verifier_redirect_or_client_is_invalid_grant() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT, "https://client.example/other"]).await;
+    let (other, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("erin").await;
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let wrong = "x".repeat(43);
+    for (cid, redirect, verifier) in [
+        (id.as_str(), REDIRECT, wrong.as_str()),
+        (id.as_str(), REDIRECT, "short"),
+        (id.as_str(), "https://client.example/other", VERIFIER),
+        (other.as_str(), REDIRECT, VERIFIER),
+    ] {
+        let r = exchange(&app, cid, &code, redirect, verifier).await;
+        assert_eq!(r.status(), 400, "{cid} {redirect} {verifier}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant");
+    }
+    // Those failures did not burn the code.
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_reused_code_fails_and_revokes_the_first_tokens() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("finn").await;
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&app, &token).await, 200);
+
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 400);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["error"], "invalid_grant");
+    assert_eq!(me_status(&app, &token).await, 401, "first tokens revoked");
+    let actions: Vec<String> = app.audit_actions().await.into_iter().map(|a| a.0).collect();
+    assert!(actions.iter().any(|a| a == "oauth.code_reuse"));
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    use backend::db::schema::oauth_codes;
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let cookie = app.signed_in("gwen").await;
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1);
+    backend::db::run(&app.state.pool, move |c| {
+        diesel::update(oauth_codes::table)
+            .set(oauth_codes::expires_at.eq(past))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn confidential_clients_must_authenticate() {
+    let app = spawn_app().await;
+    let (id, secret) = client(&app, false, &[REDIRECT]).await;
+    let secret = secret.expect("a confidential client has a secret");
+    let cookie = app.signed_in("hugo").await;
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let body = query(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]);
+    let wrong = "A".repeat(43);
+    // No secret, a wrong one (Basic), a wrong one (body): invalid_client.
+    let r = exchange(&app, &id, &code, REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 401);
+    let r = post_form(&app, "/oauth/token", &body, None, Some((&id, &wrong))).await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let with_body_secret = format!("{body}&client_id={id}&client_secret={wrong}");
+    let r = post_form(&app, "/oauth/token", &with_body_secret, None, None).await;
+    assert_eq!(r.status(), 401);
+    // Unknown grant type.
+    let r = post_form(&app, "/oauth/token", "grant_type=password", None, None).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    // The right secret over Basic works.
+    let r = post_form(&app, "/oauth/token", &body, None, Some((&id, &secret))).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn login_honours_next_only_for_the_authorize_endpoint() {
+    let app = spawn_app().await;
+    let r = app.register("ivy", "ivy@example.org").await;
+    assert_eq!(r.status(), 201);
+    let password = crate::helpers::PASSWORD;
+    for (next, expected) in [
+        (
+            "/oauth/authorize?client_id=x&state=y",
+            "/oauth/authorize?client_id=x&state=y",
+        ),
+        ("https://evil.example/oauth/authorize?x", "/account"),
+        ("//evil.example/oauth/authorize?x", "/account"),
+        ("/\\evil.example/", "/account"),
+        ("/account/sessions", "/account"),
+        ("/oauth/authorizeX", "/account"),
+    ] {
+        let body = query(&[("login", "ivy"), ("password", password), ("next", next)]);
+        let r = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", &app.address)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(location(&r), expected, "{next}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_token_reaches_only_what_its_scopes_allow() {
+    let app = spawn_app().await;
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    // An administrator grants a client the `account` scope only.
+    let (admin, _) = crate::helpers::signed_in_admin(&app, "scoped_admin").await;
+    let url = code_for(&app, &admin, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let body: Value = exchange(&app, &id, &code, REDIRECT, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["scope"], "account");
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(me_status(&app, token).await, 200);
+    let r = app
+        .client
+        .get(app.url("/api/v1/admin/users"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "the admin's roles do not leak to the client"
+    );
+    // The admin's own browser session still can.
+    assert_eq!(
+        app.get("/api/v1/admin/users", Some(&admin)).await.status(),
+        200
+    );
+    let decisions: Value = app
+        .get(
+            "/api/v1/admin/decisions?reason=insufficient_scope",
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decisions["decisions"].as_array().unwrap().len(), 1);
+    // A client cannot even be registered with a scope the app does not know.
+    let unknown = oauth::create_client(
+        &app.state.pool,
+        app.state.keys.session.expose_secret(),
+        None,
+        None,
+        NewClient {
+            name: "x".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            public: true,
+            scopes: vec!["users:write".into()],
+        },
+    )
+    .await;
+    assert!(unknown.is_err());
+}
