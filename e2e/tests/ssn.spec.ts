@@ -17,6 +17,8 @@ test('store an SSN, see it masked, reveal it after a second factor, and it hides
   await page.getByTestId('ssn-input').fill('123-45-6789');
   await page.getByTestId('ssn-save').click();
   await expect(page.getByTestId('ssn-value')).toHaveText('***-**-6789');
+  // The typed number does not stay on screen.
+  await expect(page.getByTestId('ssn-input')).toHaveValue('');
 
   // Without a second factor on this account, revealing is refused.
   await page.getByTestId('ssn-reveal').click();

@@ -24,6 +24,7 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
     let actions = ActionState::new(move || ssn.refetch());
     let value = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
+    let form = NodeRef::<leptos::html::Form>::new();
 
     let on_save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -32,6 +33,10 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
             Ok(parsed) => {
                 errors.set(Vec::new());
                 value.set(String::new());
+                // The typed number must not stay on screen: clear the input.
+                if let Some(form) = form.get_untracked() {
+                    form.reset();
+                }
                 let body = SsnRequest {
                     ssn: parsed.expose().to_owned(),
                 };
@@ -61,7 +66,7 @@ pub fn MySsn(ssn: SsnResource) -> impl IntoView {
                     }
                 })}
             </Transition>
-            <form class="card-form" on:submit=on_save novalidate>
+            <form class="card-form" on:submit=on_save novalidate node_ref=form>
                 <TextField name="ssn" label="New number (###-##-####)" autocomplete="off"
                     testid="ssn-input" value=value errors=errors/>
                 <button type="submit" data-testid="ssn-save">"Save"</button>
