@@ -97,7 +97,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                 Registrar::new(c, "/oauth", &l5)
                     .get("/authorize", oauth::authorize)
                     .post("/authorize/decision", oauth::decision)
-                    .post("/token", oauth::token);
+                    .post("/token", oauth::token)
+                    .post("/revoke", oauth::revoke)
+                    .post("/introspect", oauth::introspect);
             })),
     );
     log

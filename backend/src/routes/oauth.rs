@@ -267,6 +267,49 @@ pub async fn token(
     }
 }
 
+/// `POST /oauth/revoke` (RFC 7009, form-encoded).
+pub async fn revoke(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    req: HttpRequest,
+    form: Result<web::Form<oauth::TokenQuery>, actix_web::Error>,
+) -> Result<HttpResponse, AppError> {
+    let (Ok(form), Ok(basic)) = (form, basic_credentials(&req)) else {
+        return Ok(oauth_error(&oauth::OAuthError {
+            error: "invalid_request",
+            description: "a form-encoded body and at most one Basic header are required",
+            unauthorized: false,
+        }));
+    };
+    match oauth::revoke(&state, &meta, form.into_inner(), basic).await? {
+        Ok(()) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
+        Err(e) => Ok(oauth_error(&e)),
+    }
+}
+
+/// `POST /oauth/introspect` (RFC 7662, form-encoded; confidential clients).
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Result<web::Form<oauth::TokenQuery>, actix_web::Error>,
+) -> Result<HttpResponse, AppError> {
+    let (Ok(form), Ok(basic)) = (form, basic_credentials(&req)) else {
+        return Ok(oauth_error(&oauth::OAuthError {
+            error: "invalid_request",
+            description: "a form-encoded body and at most one Basic header are required",
+            unauthorized: false,
+        }));
+    };
+    match oauth::introspect(&state, form.into_inner(), basic).await? {
+        Ok(body) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(body)),
+        Err(e) => Ok(oauth_error(&e)),
+    }
+}
+
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414). The base URL is
 /// the one this request reached us at.
 pub async fn metadata(req: HttpRequest) -> HttpResponse {
@@ -278,6 +321,8 @@ pub async fn metadata(req: HttpRequest) -> HttpResponse {
             "issuer": base,
             "authorization_endpoint": format!("{base}/oauth/authorize"),
             "token_endpoint": format!("{base}/oauth/token"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],

@@ -49,6 +49,8 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("GET", "/oauth/authorize"),
     own("POST", "/oauth/authorize/decision"),
     public("POST", "/oauth/token"),
+    public("POST", "/oauth/revoke"),
+    public("POST", "/oauth/introspect"),
     // One's own account.
     own("GET", "/api/v1/me"),
     own("POST", "/api/v1/me/password"),

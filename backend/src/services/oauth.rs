@@ -736,6 +736,174 @@ async fn refresh_grant(
     }
 }
 
+// ------------------------------------------ revocation and introspection
+
+/// The body of `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect`
+/// (RFC 7662): the token, and the client's credentials when not in Basic.
+#[derive(Clone, Default, Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl TokenQuery {
+    fn credentials(&self) -> TokenParams {
+        TokenParams {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            ..TokenParams::default()
+        }
+    }
+}
+
+/// Which session a presented token belongs to, and whether the token is
+/// still usable (a live access token, or an unused refresh token).
+struct Located {
+    session_id: String,
+    kind: &'static str,
+}
+
+async fn locate(state: &AppState, token: &str) -> AppResult<Option<Located>> {
+    if let Some(parsed) = RefreshToken::parse(token) {
+        let digest = parsed.digest(state.keys.session.expose_secret());
+        let row = db::run(&state.pool, move |c| {
+            Ok(RefreshTokenRow::find_by_hash(c, &digest)?)
+        })
+        .await?;
+        if let Some(row) = row.filter(|r| r.rotated_at.is_none()) {
+            return Ok(Some(Located {
+                session_id: row.session_id,
+                kind: "refresh_token",
+            }));
+        }
+        return Ok(None);
+    }
+    let keys = state.keys.signing.current();
+    let claims = crate::security::jwt::verify(
+        &keys,
+        &sessions::token_policy(state),
+        token,
+        chrono::Utc::now().timestamp(),
+    );
+    Ok(claims.ok().map(|c| Located {
+        session_id: c.sid,
+        kind: "access_token",
+    }))
+}
+
+/// `POST /oauth/revoke`: ends the session the token belongs to, if this
+/// client's. Unknown or already dead tokens answer success too (RFC 7009
+/// §2.2); a token of another client is refused.
+pub async fn revoke(
+    state: &AppState,
+    meta: &RequestMeta,
+    q: TokenQuery,
+    basic: Option<BasicCredentials>,
+) -> AppResult<Result<(), OAuthError>> {
+    let client = match authenticate_client(state, &q.credentials(), basic.as_ref()).await? {
+        Ok(c) => c,
+        Err((e, _)) => return Ok(Err(e)),
+    };
+    let Some(token) = q.token.as_deref().filter(|t| !t.is_empty()) else {
+        return Ok(Err(OAuthError::new("invalid_request", "token is required")));
+    };
+    let Some(found) = locate(state, token).await? else {
+        return Ok(Ok(()));
+    };
+    let (sid, cid) = (found.session_id.clone(), client.id.clone());
+    let now = sessions::now();
+    let outcome = db::run(&state.pool, move |c| {
+        if OAuthCode::scope_for_session(c, &sid, &cid)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Session::revoke(c, &sid, "oauth_revoked", now)?))
+    })
+    .await?;
+    let Some(_) = outcome else {
+        audit::record(
+            &state.pool,
+            Some(meta),
+            AuditEvent::new("oauth.revoke", Outcome::Denied).detail(serde_json::json!({
+                "client_id": client.id,
+                "reason": "not_this_clients_token",
+            })),
+        )
+        .await?;
+        return Ok(Err(OAuthError::new(
+            "invalid_request",
+            "the token was not issued to this client",
+        )));
+    };
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.revoke", Outcome::Success).detail(serde_json::json!({
+            "client_id": client.id,
+            "session_id": found.session_id,
+            "token_type": found.kind,
+        })),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// `POST /oauth/introspect` (confidential clients, for their own tokens):
+/// `{"active": false}` for anything not live and not theirs.
+pub async fn introspect(
+    state: &AppState,
+    q: TokenQuery,
+    basic: Option<BasicCredentials>,
+) -> AppResult<Result<serde_json::Value, OAuthError>> {
+    let client = match authenticate_client(state, &q.credentials(), basic.as_ref()).await? {
+        Ok(c) => c,
+        Err((e, _)) => return Ok(Err(e)),
+    };
+    if client.is_public() {
+        return Ok(Err(OAuthError::new(
+            "invalid_client",
+            "introspection is for confidential clients",
+        )));
+    }
+    let inactive = serde_json::json!({ "active": false });
+    let Some(token) = q.token.as_deref().filter(|t| !t.is_empty()) else {
+        return Ok(Err(OAuthError::new("invalid_request", "token is required")));
+    };
+    let Some(found) = locate(state, token).await? else {
+        return Ok(Ok(inactive));
+    };
+    let (sid, cid) = (found.session_id.clone(), client.id.clone());
+    let idle =
+        chrono::Duration::from_std(state.settings.session_idle).map_err(AppError::internal)?;
+    let now = sessions::now();
+    let live = db::run(&state.pool, move |c| {
+        let Some(scope) = OAuthCode::scope_for_session(c, &sid, &cid)? else {
+            return Ok(None);
+        };
+        let Some((session, user)) = Session::find_with_user(c, &sid)? else {
+            return Ok(None);
+        };
+        Ok(session
+            .is_live(now, idle)
+            .then_some((scope, user, session.expires_at)))
+    })
+    .await?;
+    let Some((scope, user, expires_at)) = live else {
+        return Ok(Ok(inactive));
+    };
+    Ok(Ok(serde_json::json!({
+        "active": true,
+        "scope": scope,
+        "client_id": client.id,
+        "username": user.username,
+        "sub": user.id,
+        "token_type": found.kind,
+        "exp": expires_at.and_utc().timestamp(),
+        "iss": state.settings.jwt_issuer,
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

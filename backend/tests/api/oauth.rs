@@ -573,3 +573,118 @@ async fn a_client_token_reaches_only_what_its_scopes_allow() {
     .await;
     assert!(unknown.is_err());
 }
+
+async fn introspect(app: &TestApp, token: &str, auth: Option<(&str, &str)>) -> (u16, Value) {
+    let body = query(&[("token", token)]);
+    let r = post_form(app, "/oauth/introspect", &body, None, auth).await;
+    let status = r.status().as_u16();
+    (status, r.json::<Value>().await.unwrap())
+}
+
+/// Tokens for a signed-in user through a confidential client.
+async fn confidential_tokens(app: &TestApp, username: &str) -> (String, String, Value) {
+    let (id, secret) = client(app, false, &[REDIRECT]).await;
+    let secret = secret.unwrap();
+    let cookie = app.signed_in(username).await;
+    let url = code_for(app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let code = param(&url, "code").unwrap();
+    let body = query(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]);
+    let r = post_form(app, "/oauth/token", &body, None, Some((&id, &secret))).await;
+    assert_eq!(r.status(), 200);
+    (id, secret, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn introspection_tells_a_confidential_client_about_its_own_tokens() {
+    let app = spawn_app().await;
+    let (id, secret, tokens) = confidential_tokens(&app, "intro_user").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, body) = introspect(&app, access, Some((&id, &secret))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["scope"], "account");
+    assert_eq!(body["username"], "intro_user");
+    assert_eq!(body["client_id"], id.as_str());
+    let (_, body) = introspect(
+        &app,
+        tokens["refresh_token"].as_str().unwrap(),
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "refresh_token");
+    let (_, body) = introspect(&app, "not-a-token", Some((&id, &secret))).await;
+    assert_eq!(body, serde_json::json!({ "active": false }));
+    // Another client learns nothing about it; a public client may not ask.
+    let (other, other_secret) = client(&app, false, &[REDIRECT]).await;
+    let (_, body) = introspect(&app, access, Some((&other, &other_secret.unwrap()))).await;
+    assert_eq!(body, serde_json::json!({ "active": false }));
+    let (public, _) = client(&app, true, &[REDIRECT]).await;
+    let body = query(&[("token", access), ("client_id", &public)]);
+    let r = post_form(&app, "/oauth/introspect", &body, None, None).await;
+    assert_eq!(r.status(), 401);
+    let (status, _) = introspect(&app, access, Some((&id, "wrong-secret"))).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn revoking_a_token_ends_its_session_and_only_its_client_may() {
+    let app = spawn_app().await;
+    let (id, secret, tokens) = confidential_tokens(&app, "revoke_user").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(me_status(&app, access).await, 200);
+
+    // Another client cannot revoke it.
+    let (other, other_secret) = client(&app, false, &[REDIRECT]).await;
+    let body = query(&[("token", access)]);
+    let r = post_form(
+        &app,
+        "/oauth/revoke",
+        &body,
+        None,
+        Some((&other, &other_secret.unwrap())),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(me_status(&app, access).await, 200);
+
+    // Its own client can, with the refresh token; the access token dies with it.
+    let body = query(&[("token", tokens["refresh_token"].as_str().unwrap())]);
+    let r = post_form(&app, "/oauth/revoke", &body, None, Some((&id, &secret))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(me_status(&app, access).await, 401);
+    // Revoking again, or an unknown token, is not an error (RFC 7009 §2.2).
+    let r = post_form(&app, "/oauth/revoke", &body, None, Some((&id, &secret))).await;
+    assert_eq!(r.status(), 200);
+    let r = post_form(
+        &app,
+        "/oauth/revoke",
+        &query(&[("token", "nope")]),
+        None,
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let intro = post_form(
+        &app,
+        "/oauth/introspect",
+        &query(&[("token", access)]),
+        None,
+        Some((&id, &secret)),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(intro["active"], false);
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a.0 == "oauth.revoke" && a.1 == "success"));
+}
