@@ -86,7 +86,15 @@ pub async fn login(
         // never in the URL.
         Ok(LoginOutcome::MfaRequired(token)) => {
             let mut resp = HttpResponse::SeeOther();
-            resp.insert_header((LOCATION, "/login?step=mfa"));
+            // `next` rides along (percent-encoded) so the code step can continue there.
+            let step = match next.as_deref().and_then(frontend::api::login_next) {
+                Some(n) => format!(
+                    "/login?step=mfa&next={}",
+                    crate::services::oauth::percent_encode(n)
+                ),
+                None => "/login?step=mfa".to_owned(),
+            };
+            resp.insert_header((LOCATION, step));
             resp.cookie(session_cookie::mfa_pending(&token));
             resp.finish()
         }
@@ -108,6 +116,8 @@ fn signed_in_redirect(state: &AppState, tokens: &sessions::IssuedTokens) -> Http
 #[derive(serde::Deserialize)]
 pub struct CodeForm {
     code: String,
+    /// Where to continue (`frontend::api::login_next`'s rule).
+    next: Option<String>,
 }
 
 /// The second login step without JavaScript.
@@ -121,7 +131,15 @@ pub async fn login_mfa(
         return see_other("/login?error=mfa_expired");
     };
     match mfa::complete_login(&state, &meta, &token, &form.code).await {
-        Ok((_, tokens)) => signed_in_redirect(&state, &tokens),
+        Ok((_, tokens)) => {
+            let mut resp = signed_in_redirect(&state, &tokens);
+            if let Some(next) = form.next.as_deref().and_then(frontend::api::login_next) {
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(next) {
+                    resp.headers_mut().insert(LOCATION, v);
+                }
+            }
+            resp
+        }
         Err(AppError::InvalidCode) => see_other("/login?step=mfa&error=invalid_code"),
         Err(e) => back_with("/login", &e),
     }

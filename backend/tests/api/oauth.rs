@@ -688,3 +688,42 @@ async fn revoking_a_token_ends_its_session_and_only_its_client_may() {
         .iter()
         .any(|a| a.0 == "oauth.revoke" && a.1 == "success"));
 }
+
+#[tokio::test]
+async fn an_mfa_login_continues_to_the_authorization_request() {
+    let app = spawn_app().await;
+    let (_, secret) = crate::helpers::signed_in_admin(&app, "mfa_next").await;
+    let next = "/oauth/authorize?client_id=x&state=y";
+    let body = query(&[
+        ("login", "mfa_next"),
+        ("password", crate::helpers::PASSWORD),
+        ("next", next),
+    ]);
+    let r = post_form(&app, "/auth/login", &body, Some(""), None).await;
+    assert_eq!(r.status(), 303);
+    let step = location(&r);
+    assert!(step.starts_with("/login?step=mfa&next="), "{step}");
+    assert_eq!(decode(&param(&step, "next").unwrap()), next);
+    let pending = crate::helpers::set_cookie_for(r.headers(), "__Host-mfa=")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    crate::helpers::next_totp_step(&app);
+    let body = query(&[
+        ("code", &crate::helpers::totp_code(&app, &secret)),
+        ("next", next),
+    ]);
+    let r = post_form(&app, "/auth/login/mfa", &body, Some(&pending), None).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), next);
+    // Anything else is not followed.
+    let body = query(&[
+        ("login", "mfa_next"),
+        ("password", crate::helpers::PASSWORD),
+        ("next", "https://evil.example/"),
+    ]);
+    let r = post_form(&app, "/auth/login", &body, Some(""), None).await;
+    assert_eq!(location(&r), "/login?step=mfa");
+}

@@ -116,7 +116,7 @@ pub struct FormState {
 struct Retry {
     url: &'static str,
     body: serde_json::Value,
-    next: &'static str,
+    next: String,
 }
 
 impl FormState {
@@ -156,8 +156,9 @@ impl FormState {
         found: Vec<FieldError>,
         url: &'static str,
         body: impl FnOnce() -> T,
-        next: &'static str,
+        next: impl Into<String>,
     ) {
+        let next: String = next.into();
         ev.prevent_default();
         if !found.is_empty() {
             self.alert.set(None);
@@ -178,7 +179,7 @@ impl FormState {
         self.pending.set(true);
         leptos::task::spawn_local(async move {
             match crate::client::post_json(attempt.url, &attempt.body).await {
-                Ok(()) => crate::client::go_to(attempt.next),
+                Ok(()) => crate::client::go_to(&attempt.next),
                 Err(e) => {
                     self.pending.set(false);
                     if e.error == "step_up_required" {

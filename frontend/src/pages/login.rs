@@ -43,8 +43,8 @@ pub fn LoginPage() -> impl IntoView {
     let next = query
         .get("next")
         .and_then(|n| crate::api::login_next(&n).map(str::to_owned));
-    #[cfg(feature = "hydrate")]
     let after_login = StoredValue::new(next.clone().unwrap_or_else(|| "/account".to_owned()));
+    let next_for_code = next.clone();
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
@@ -81,12 +81,13 @@ pub fn LoginPage() -> impl IntoView {
             mfa_token: token,
             code: code.get_untracked(),
         };
+        let after = after_login.get_value();
         form.submit(
             ev,
             Vec::new(),
             "/api/v1/auth/login/mfa",
             move || body,
-            "/account",
+            after,
         );
     };
 
@@ -113,6 +114,7 @@ pub fn LoginPage() -> impl IntoView {
             <form method="post" action="/auth/login/mfa" on:submit=on_code novalidate class="card-form">
                 <TextField name="code" label="Authentication code" autocomplete="one-time-code"
                     input_mode="numeric" value=code errors=form.errors/>
+                {next_for_code.clone().map(|n| view! { <input type="hidden" name="next" value=n/> })}
                 <button type="submit" disabled=move || form.pending.get()>"Verify"</button>
             </form>
             <p><a href="/login">"Start again"</a></p>
