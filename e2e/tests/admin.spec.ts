@@ -30,9 +30,8 @@ test('an admin with MFA finds a user, changes their role with a registered devic
   const target = uniqueUser('tgt');
   createAdmin(info.project.name, admin);
   await register(page, target);
-  await hydrated(page);
-
-  await page.goto('/login');
+  // The hydrated form navigates on its own once registered: wait for it.
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
   await hydrated(page);
   await logIn(page, admin.username);
   await expect(page).toHaveURL(/\/account$/);
@@ -83,6 +82,7 @@ test('an admin with MFA finds a user, changes their role with a registered devic
 test('an ordinary user gets the "not allowed" page at /admin, and the denial is recorded', async ({ page, browser, baseURL }, info) => {
   const user = uniqueUser('plain');
   await register(page, user);
+  await expect(page).toHaveURL(/\/login\?registered=1$/);
   await hydrated(page);
   await logIn(page, user.username);
   await expect(page).toHaveURL(/\/account$/);
