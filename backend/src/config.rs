@@ -297,24 +297,7 @@ impl Settings {
             (Role::User, cidrs("NETWORKS_USER")),
         ];
         let admin_elevation = Duration::from_secs(reader.parsed("ADMIN_ELEVATION_SECS", 900u64));
-        let trusted_proxies = reader
-            .plain("TRUSTED_PROXIES")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .filter_map(|s| {
-                        Cidr::parse(s).or_else(|| {
-                            reader.fail(
-                                "TRUSTED_PROXIES",
-                                format!("`{s}` is not an address or CIDR"),
-                            );
-                            None
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let trusted_proxies = cidrs("TRUSTED_PROXIES");
         let rate = |name: &str, default: &str| {
             let raw = reader.plain(name).unwrap_or_else(|| default.to_owned());
             RateLimit::parse(&raw).unwrap_or_else(|| {

@@ -298,11 +298,9 @@ impl RequestPageData {
 
 impl PageData for RequestPageData {
     fn mfa_status(&self) -> PageFuture<Option<MfaStatus>> {
-        let (state, token) = (self.state.clone(), self.access_token.clone());
+        let (state, who) = (self.state.clone(), self.who());
         Box::pin(async move {
-            let who = sessions::authenticate(&state, token.as_deref())
-                .await
-                .ok()?;
+            let who = who.await?;
             match mfa::status(&state, &who).await {
                 Ok(status) => Some(status),
                 Err(e) => {
@@ -329,11 +327,9 @@ impl PageData for RequestPageData {
     }
 
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>> {
-        let (state, token) = (self.state.clone(), self.access_token.clone());
+        let (state, who) = (self.state.clone(), self.who());
         Box::pin(async move {
-            let who = sessions::authenticate(&state, token.as_deref())
-                .await
-                .ok()?;
+            let who = who.await?;
             match sessions::list(&state, &who.user.id, Some(&who.session.id)).await {
                 Ok(list) => Some(list),
                 Err(e) => {
@@ -367,11 +363,17 @@ fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'stati
                 device_id: None,
             },
         };
+        // A protected page's identity was verified by the enforcement point
+        // for this very request: reuse it instead of looking it up again.
+        let verified = req
+            .as_ref()
+            .and_then(|r| r.extensions().get::<Arc<sessions::SignedIn>>().cloned())
+            .map(|who| Ok(sessions::SignedIn::clone(&who)));
         provide_context(PageDataSource(Arc::new(RequestPageData {
             state: state.clone(),
             access_token,
             page: Arc::new(page),
-            who: Arc::default(),
+            who: Arc::new(tokio::sync::OnceCell::new_with(verified)),
         })));
     }
 }

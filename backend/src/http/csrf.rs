@@ -58,7 +58,8 @@ pub fn check(
 }
 
 /// `scheme://host[:port]` of a URL, or `None` if it is not an http(s) URL.
-fn origin_of(url: &str) -> Option<String> {
+/// `scheme://authority` of an http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     if scheme != "http" && scheme != "https" {
         return None;

@@ -74,13 +74,7 @@ pub async fn login(
     let request = LoginRequest { login, password };
     match accounts::login(&state, &meta, request).await {
         Ok(LoginOutcome::SignedIn(_, tokens)) => {
-            let mut resp = signed_in_redirect(&state, &tokens);
-            if let Some(next) = next.as_deref().and_then(frontend::api::login_next) {
-                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(next) {
-                    resp.headers_mut().insert(LOCATION, v);
-                }
-            }
-            resp
+            signed_in_redirect(&state, &tokens, next.as_deref())
         }
         // The pending login's token travels in a short-lived HttpOnly cookie,
         // never in the URL.
@@ -102,9 +96,19 @@ pub async fn login(
     }
 }
 
-fn signed_in_redirect(state: &AppState, tokens: &sessions::IssuedTokens) -> HttpResponse {
+/// The signed-in answer: cookies, then `next` when `login_next` allows it,
+/// else the account page.
+fn signed_in_redirect(
+    state: &AppState,
+    tokens: &sessions::IssuedTokens,
+    next: Option<&str>,
+) -> HttpResponse {
     let mut resp = HttpResponse::SeeOther();
-    resp.insert_header((LOCATION, "/account"));
+    let to = next
+        .and_then(frontend::api::login_next)
+        .filter(|n| actix_web::http::header::HeaderValue::from_str(n).is_ok())
+        .unwrap_or("/account");
+    resp.insert_header((LOCATION, to));
     session_cookie::attach(
         &mut resp,
         session_cookie::issue(tokens, state.settings.session_absolute),
@@ -131,15 +135,7 @@ pub async fn login_mfa(
         return see_other("/login?error=mfa_expired");
     };
     match mfa::complete_login(&state, &meta, &token, &form.code).await {
-        Ok((_, tokens)) => {
-            let mut resp = signed_in_redirect(&state, &tokens);
-            if let Some(next) = form.next.as_deref().and_then(frontend::api::login_next) {
-                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(next) {
-                    resp.headers_mut().insert(LOCATION, v);
-                }
-            }
-            resp
-        }
+        Ok((_, tokens)) => signed_in_redirect(&state, &tokens, form.next.as_deref()),
         Err(AppError::InvalidCode) => see_other("/login?step=mfa&error=invalid_code"),
         Err(e) => back_with("/login", &e),
     }

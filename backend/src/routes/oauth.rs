@@ -140,19 +140,12 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     );
     let mut response = page(actix_web::http::StatusCode::OK, "Allow access?", &body);
     // The decision redirects there: the CSP's form-action must allow it.
-    if let Some(origin) = origin_of(&approved.redirect_uri) {
+    if let Some(origin) = crate::http::csrf::origin_of(&approved.redirect_uri) {
         if let Ok(v) = header::HeaderValue::from_str(&origin) {
             response.headers_mut().insert(X_CSP_FORM_ACTION, v);
         }
     }
     response
-}
-
-/// `scheme://authority` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
 /// The consent form: the authorization request again, plus the decision.

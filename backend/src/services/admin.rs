@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::routes::policies::POLICIES;
 use crate::security::policy::{self, Access, Permission, Role};
+use crate::services::devices::rfc3339;
 use crate::services::{access, devices, sessions, sessions::SignedIn};
 use crate::startup::AppState;
 use chrono::{Duration, NaiveDateTime, Timelike};
@@ -28,10 +29,6 @@ use std::collections::BTreeMap;
 pub const PAGE_SIZE: i64 = 50;
 /// Time-bound grants: between a minute and 30 days.
 const MAX_GRANT_MINUTES: u32 = 30 * 24 * 60;
-
-fn rfc3339(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339()
-}
 
 fn grant_info(g: &RoleGrant) -> RoleGrantInfo {
     RoleGrantInfo {

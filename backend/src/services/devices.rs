@@ -14,7 +14,8 @@ use crate::services::sessions::{self, SignedIn};
 use crate::startup::AppState;
 use frontend::api::{DeviceInfo, DeviceRegistration, FieldError};
 
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
+/// RFC 3339, UTC: how the wire types carry times.
+pub(crate) fn rfc3339(t: chrono::NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
 }
 
