@@ -79,6 +79,14 @@ impl r2d2::ManageConnection for Manager {
 /// Builds the pool; for SQLite, creates the file's folder first.
 pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     let target = Target::parse(url)?;
+    if matches!(target, Target::Postgres(_)) {
+        // libpq uses the system OpenSSL. Initialise it ourselves first, with
+        // OPENSSL_INIT_NO_ATEXIT: otherwise OpenSSL frees its state in an
+        // exit handler while r2d2's worker threads may still be opening
+        // connections, and the process can crash on its way out (seen as a
+        // SIGSEGV after every test had passed; diesel#3441).
+        openssl_sys::init();
+    }
     if let Target::Sqlite(path) = &target {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
