@@ -65,6 +65,10 @@ pub enum Command {
         /// A scope the client may ask for; repeat for several.
         #[arg(long = "scope")]
         scope: Vec<String>,
+        /// The resource server its access tokens are for (their `aud`);
+        /// default: this app's API, the only audience /api/v1 accepts.
+        #[arg(long)]
+        audience: Option<String>,
     },
 }
 
@@ -154,6 +158,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             redirect_uri,
             public,
             scope,
+            audience,
         } => {
             use crate::services::oauth::{self, NewClient};
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
@@ -164,6 +169,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 redirect_uris: redirect_uri,
                 public,
                 scopes: scope,
+                audience,
             };
             let created = oauth::create_client(
                 &pool,

@@ -38,6 +38,8 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         mfa_verified_at -> Nullable<Timestamp>,
         oauth_scope -> Nullable<Text>,
+        oauth_client_id -> Nullable<Text>,
+        token_audience -> Nullable<Text>,
     }
 }
 
@@ -153,6 +155,8 @@ diesel::table! {
         scopes -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        audience -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -29,6 +29,23 @@ pub struct AccessClaims {
     pub sid: String,
     #[serde(rename = "type")]
     pub token_type: String,
+    /// Only in tokens issued to an OAuth client (RFC 9068 §2.2): the client,
+    /// and the scopes the user granted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What a token issued to an OAuth client carries beyond a first-party one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub client_id: String,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+    /// The resource server the token is for (`aud`); `None`: the policy's
+    /// own audience, this app's API.
+    pub audience: Option<String>,
 }
 
 /// Who issues tokens, for whom, and for how long.
@@ -76,13 +93,15 @@ impl TokenError {
     }
 }
 
-/// Issues an access token for `sub` in session `sid`, valid from `now` for the policy's lifetime.
+/// Issues an access token for `sub` in session `sid`, valid from `now` for
+/// the policy's lifetime; `grant` when the session belongs to an OAuth client.
 pub fn issue(
     keys: &KeySet,
     policy: &TokenPolicy,
     sub: &str,
     sid: &str,
     roles: &[String],
+    grant: Option<&ClientGrant>,
     now: i64,
 ) -> Result<(String, AccessClaims), TokenError> {
     let mut jti = [0u8; 16];
@@ -90,7 +109,9 @@ pub fn issue(
     let claims = AccessClaims {
         iss: policy.issuer.clone(),
         sub: sub.to_owned(),
-        aud: policy.audience.clone(),
+        aud: grant
+            .and_then(|g| g.audience.clone())
+            .unwrap_or_else(|| policy.audience.clone()),
         iat: now,
         nbf: now,
         exp: now + policy.ttl_secs,
@@ -98,6 +119,8 @@ pub fn issue(
         roles: roles.to_vec(),
         sid: sid.to_owned(),
         token_type: "access".into(),
+        client_id: grant.map(|g| g.client_id.clone()),
+        scope: grant.map(|g| g.scope.clone()),
     };
     let key = keys.current();
     let mut header = Header::new(Algorithm::RS256);
@@ -107,12 +130,34 @@ pub fn issue(
 }
 
 /// Verifies `token` at `now` (seconds since the epoch; `exp`/`nbf` are
-/// checked against the system clock by the library as well).
+/// checked against the system clock by the library as well) as a token for
+/// this app's API: `aud` must be the policy's audience.
 pub fn verify(
     keys: &KeySet,
     policy: &TokenPolicy,
     token: &str,
     now: i64,
+) -> Result<AccessClaims, TokenError> {
+    verify_for(keys, policy, token, now, Some(&policy.audience))
+}
+
+/// Verifies a token we issued for any audience (it still needs an `aud`):
+/// for introspection, which answers for every resource server's tokens.
+pub fn verify_any_audience(
+    keys: &KeySet,
+    policy: &TokenPolicy,
+    token: &str,
+    now: i64,
+) -> Result<AccessClaims, TokenError> {
+    verify_for(keys, policy, token, now, None)
+}
+
+fn verify_for(
+    keys: &KeySet,
+    policy: &TokenPolicy,
+    token: &str,
+    now: i64,
+    audience: Option<&str>,
 ) -> Result<AccessClaims, TokenError> {
     if token.len() > 8 * 1024 {
         return Err(TokenError::Malformed);
@@ -129,7 +174,10 @@ pub fn verify(
     let mut validation = Validation::new(Algorithm::RS256);
     validation.algorithms = vec![Algorithm::RS256];
     validation.set_issuer(&[&policy.issuer]);
-    validation.set_audience(&[&policy.audience]);
+    match audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
     validation.set_required_spec_claims(&["iss", "sub", "aud", "iat", "nbf", "exp"]);
     validation.validate_exp = true;
     validation.validate_nbf = true;
@@ -217,8 +265,16 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_with_every_claim() {
-        let (token, claims) =
-            issue(&set(), &policy(), "user-1", "s1", &["user".into()], now()).unwrap();
+        let (token, claims) = issue(
+            &set(),
+            &policy(),
+            "user-1",
+            "s1",
+            &["user".into()],
+            None,
+            now(),
+        )
+        .unwrap();
         let back = verdict(&token).unwrap();
         assert_eq!(back, claims);
         assert_eq!(back.token_type, "access");
@@ -303,6 +359,55 @@ mod tests {
     }
 
     #[test]
+    fn a_client_token_names_its_client_scope_and_resource() {
+        let grant = ClientGrant {
+            client_id: "c1".into(),
+            scope: "account".into(),
+            audience: Some("https://reports.test".into()),
+        };
+        let (token, claims) = issue(
+            &set(),
+            &policy(),
+            "user-1",
+            "s1",
+            &["user".into()],
+            Some(&grant),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(claims.aud, "https://reports.test");
+        assert_eq!(claims.client_id.as_deref(), Some("c1"));
+        assert_eq!(claims.scope.as_deref(), Some("account"));
+        // This API refuses a token meant for another resource server...
+        assert_eq!(
+            verify(&set(), &policy(), &token, now()),
+            Err(TokenError::WrongAudience)
+        );
+        // ...while introspection still recognises it as ours.
+        assert_eq!(
+            verify_any_audience(&set(), &policy(), &token, now()).unwrap(),
+            claims
+        );
+        // A client whose resource is this API gets a token this API accepts.
+        let own = ClientGrant {
+            audience: None,
+            ..grant
+        };
+        let (token, _) = issue(&set(), &policy(), "user-1", "s1", &[], Some(&own), now()).unwrap();
+        let claims = verify(&set(), &policy(), &token, now()).unwrap();
+        assert_eq!(claims.aud, "api.test");
+    }
+
+    #[test]
+    fn first_party_tokens_carry_no_client_claims() {
+        let (token, _) = issue(&set(), &policy(), "u", "s", &[], None, now()).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let json: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(json.get("client_id").is_none() && json.get("scope").is_none());
+    }
+
+    #[test]
     fn every_claim_is_required() {
         for claim in [
             "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "roles", "sid", "type",
@@ -318,7 +423,16 @@ mod tests {
 
     #[test]
     fn a_tampered_payload_fails_the_signature() {
-        let (token, _) = issue(&set(), &policy(), "user-1", "s1", &["user".into()], now()).unwrap();
+        let (token, _) = issue(
+            &set(),
+            &policy(),
+            "user-1",
+            "s1",
+            &["user".into()],
+            None,
+            now(),
+        )
+        .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let forged = with(good_claims(), "roles", json!(["admin"]));
         let tampered = format!("{}.{}.{}", parts[0], b64(&forged), parts[2]);

@@ -18,6 +18,7 @@ use crate::db::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
+use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
 use crate::services::sessions;
@@ -54,6 +55,12 @@ pub fn valid_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
+/// A resource indicator (the `aud` of a client's tokens): printable ASCII,
+/// no spaces, no fragment (RFC 8707 §2), at most 200 characters.
+pub fn valid_audience(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) && !s.contains('#')
+}
+
 // ---------------------------------------------------------------- clients
 
 pub struct NewClient {
@@ -61,6 +68,8 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub public: bool,
     pub scopes: Vec<String>,
+    /// The resource server its tokens are for; `None`: this app's API.
+    pub audience: Option<String>,
 }
 
 /// A registered client; `secret` is shown once and never stored.
@@ -105,6 +114,16 @@ pub async fn create_client(
     {
         return Err(AppError::BadRequest(format!("invalid scope: {bad}")));
     }
+    let audience = match new.audience.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(a) if valid_audience(a) => Some(a.to_owned()),
+        Some(_) => {
+            return Err(AppError::BadRequest(
+                "the audience must be an absolute URI (or name) of up to 200 characters, without spaces"
+                    .into(),
+            ))
+        }
+    };
     let mut scopes = new.scopes.clone();
     scopes.sort();
     scopes.dedup();
@@ -117,6 +136,8 @@ pub async fn create_client(
         scopes: scopes.join(" "),
         created_at: sessions::now(),
         created_by: actor.clone(),
+        audience,
+        updated_at: None,
     };
     let detail = serde_json::json!({
         "client_id": row.id,
@@ -647,7 +668,12 @@ async fn code_grant(
     let Some(user) = db::run(&state.pool, move |c| Ok(User::find_by_id(c, &uid)?)).await? else {
         return refuse(state, meta, cid, invalid_grant, "user_gone").await;
     };
-    let tokens = sessions::open_for_client(state, meta, &user, &row.scope).await?;
+    let grant = ClientGrant {
+        client_id: client.id.clone(),
+        scope: row.scope.clone(),
+        audience: client.audience.clone(),
+    };
+    let tokens = sessions::open_for_client(state, meta, &user, grant).await?;
     let (d, sid) = (digest, tokens.session_id.clone());
     let recorded = db::run(&state.pool, move |c| {
         Ok(OAuthCode::set_session_if_unset(c, &d, &sid)?)
@@ -763,6 +789,8 @@ impl TokenQuery {
 struct Located {
     session_id: String,
     kind: &'static str,
+    /// An access token's own `exp`; a refresh token lives as long as its session.
+    exp: Option<i64>,
 }
 
 async fn locate(state: &AppState, token: &str) -> AppResult<Option<Located>> {
@@ -776,12 +804,14 @@ async fn locate(state: &AppState, token: &str) -> AppResult<Option<Located>> {
             return Ok(Some(Located {
                 session_id: row.session_id,
                 kind: "refresh_token",
+                exp: None,
             }));
         }
         return Ok(None);
     }
     let keys = state.keys.signing.current();
-    let claims = crate::security::jwt::verify(
+    // Any audience: a resource server asks about the tokens meant for it.
+    let claims = crate::security::jwt::verify_any_audience(
         &keys,
         &sessions::token_policy(state),
         token,
@@ -790,6 +820,7 @@ async fn locate(state: &AppState, token: &str) -> AppResult<Option<Located>> {
     Ok(claims.ok().map(|c| Located {
         session_id: c.sid,
         kind: "access_token",
+        exp: Some(c.exp),
     }))
 }
 
@@ -884,14 +915,18 @@ pub async fn introspect(
         let Some((session, user)) = Session::find_with_user(c, &sid)? else {
             return Ok(None);
         };
-        Ok(session
-            .is_live(now, idle)
-            .then_some((scope, user, session.expires_at)))
+        Ok(session.is_live(now, idle).then_some((scope, user, session)))
     })
     .await?;
-    let Some((scope, user, expires_at)) = live else {
+    let Some((scope, user, session)) = live else {
         return Ok(Ok(inactive));
     };
+    let aud = session
+        .token_audience
+        .unwrap_or_else(|| state.settings.jwt_audience.clone());
+    let exp = found
+        .exp
+        .unwrap_or_else(|| session.expires_at.and_utc().timestamp());
     Ok(Ok(serde_json::json!({
         "active": true,
         "scope": scope,
@@ -899,7 +934,8 @@ pub async fn introspect(
         "username": user.username,
         "sub": user.id,
         "token_type": found.kind,
-        "exp": expires_at.and_utc().timestamp(),
+        "aud": aud,
+        "exp": exp,
         "iss": state.settings.jwt_issuer,
     })))
 }

@@ -17,7 +17,7 @@ use crate::db::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
-use crate::security::jwt::{self, AccessClaims, TokenError, TokenPolicy};
+use crate::security::jwt::{self, AccessClaims, ClientGrant, TokenError, TokenPolicy};
 use crate::security::refresh_token::RefreshToken;
 use crate::startup::AppState;
 use chrono::NaiveDateTime;
@@ -110,6 +110,7 @@ fn issue_access(
     user_id: &str,
     sid: &str,
     roles: &[String],
+    grant: Option<&ClientGrant>,
 ) -> AppResult<(String, i64)> {
     let policy = token_policy(state);
     let keys = state.keys.signing.current();
@@ -119,6 +120,7 @@ fn issue_access(
         user_id,
         sid,
         roles,
+        grant,
         chrono::Utc::now().timestamp(),
     )
     .map_err(|e| AppError::internal(anyhow::anyhow!("signing failed: {}", e.as_str())))?;
@@ -140,15 +142,25 @@ pub async fn open_with_mfa(
     open_session(state, meta, user, mfa_verified, None).await
 }
 
-/// Opens a session for an OAuth client: it can use only what `scope` (the
-/// scopes the user granted, space-separated) allows.
+/// Opens a session for an OAuth client: it can use only what the grant's
+/// scopes allow, and its tokens name the client, the scopes and the
+/// client's resource (`aud`).
 pub async fn open_for_client(
     state: &AppState,
     meta: &RequestMeta,
     user: &User,
-    scope: &str,
+    grant: ClientGrant,
 ) -> AppResult<IssuedTokens> {
-    open_session(state, meta, user, false, Some(scope.to_owned())).await
+    open_session(state, meta, user, false, Some(grant)).await
+}
+
+/// The OAuth grant a session was opened under, if any.
+fn client_grant(session: &Session) -> Option<ClientGrant> {
+    Some(ClientGrant {
+        client_id: session.oauth_client_id.clone()?,
+        scope: session.oauth_scope.clone()?,
+        audience: session.token_audience.clone(),
+    })
 }
 
 async fn open_session(
@@ -156,7 +168,7 @@ async fn open_session(
     meta: &RequestMeta,
     user: &User,
     mfa_verified: bool,
-    oauth_scope: Option<String>,
+    grant: Option<ClientGrant>,
 ) -> AppResult<IssuedTokens> {
     let refresh = RefreshToken::generate();
     let digest = refresh.digest(state.keys.session.expose_secret());
@@ -165,11 +177,12 @@ async fn open_session(
         chrono::Duration::from_std(state.settings.session_absolute).map_err(AppError::internal)?;
     let session_id = uuid::Uuid::new_v4().to_string();
     let label = device_label(meta.user_agent.as_deref());
-    let (ip, ua, user_id, sid) = (
+    let (ip, ua, user_id, sid, g) = (
         meta.client_ip.clone(),
         meta.user_agent.clone(),
         user.id.clone(),
         session_id.clone(),
+        grant.clone(),
     );
     let roles = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
@@ -185,7 +198,9 @@ async fn open_session(
                     last_seen_at: now,
                     expires_at: now + absolute,
                     mfa_verified_at: mfa_verified.then_some(now),
-                    oauth_scope: oauth_scope.as_deref(),
+                    oauth_scope: g.as_ref().map(|g| g.scope.as_str()),
+                    oauth_client_id: g.as_ref().map(|g| g.client_id.as_str()),
+                    token_audience: g.as_ref().and_then(|g| g.audience.as_deref()),
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;
@@ -193,7 +208,8 @@ async fn open_session(
         })
     })
     .await?;
-    let (access_token, expires_in) = issue_access(state, &user.id, &session_id, &roles)?;
+    let (access_token, expires_in) =
+        issue_access(state, &user.id, &session_id, &roles, grant.as_ref())?;
     Ok(IssuedTokens {
         access_token,
         expires_in,
@@ -205,8 +221,15 @@ async fn open_session(
 
 /// What using a refresh token found.
 enum Rotation {
-    Rotated { user_id: String, roles: Vec<String> },
-    Reused { session_id: String, user_id: String },
+    Rotated {
+        user_id: String,
+        roles: Vec<String>,
+        grant: Option<ClientGrant>,
+    },
+    Reused {
+        session_id: String,
+        user_id: String,
+    },
     Invalid,
 }
 
@@ -264,6 +287,7 @@ pub async fn refresh(
                 Rotation::Rotated {
                     user_id: user.id,
                     roles,
+                    grant: client_grant(&session),
                 },
                 Some(session.id),
             ))
@@ -272,8 +296,16 @@ pub async fn refresh(
     .await?;
 
     match rotation {
-        (Rotation::Rotated { user_id, roles }, Some(session_id)) => {
-            let (access_token, expires_in) = issue_access(state, &user_id, &session_id, &roles)?;
+        (
+            Rotation::Rotated {
+                user_id,
+                roles,
+                grant,
+            },
+            Some(session_id),
+        ) => {
+            let (access_token, expires_in) =
+                issue_access(state, &user_id, &session_id, &roles, grant.as_ref())?;
             Ok(IssuedTokens {
                 access_token,
                 expires_in,

@@ -20,6 +20,7 @@ async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<S
             redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
             public,
             scopes: vec!["account".into(), "admin:read".into()],
+            audience: None,
         },
     )
     .await
@@ -568,6 +569,7 @@ async fn a_client_token_reaches_only_what_its_scopes_allow() {
             redirect_uris: vec![REDIRECT.into()],
             public: true,
             scopes: vec!["users:write".into()],
+            audience: None,
         },
     )
     .await;
@@ -726,4 +728,108 @@ async fn an_mfa_login_continues_to_the_authorization_request() {
     ]);
     let r = post_form(&app, "/auth/login", &body, Some(""), None).await;
     assert_eq!(location(&r), "/login?step=mfa");
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+#[tokio::test]
+async fn access_tokens_name_the_client_the_scopes_and_the_resource() {
+    let app = spawn_app().await;
+    let cookie = app.signed_in("aud_user").await;
+
+    // A client of this API: its tokens carry aud = the API, the client and
+    // the scopes, and keep them through a refresh.
+    let (id, _) = client(&app, true, &[REDIRECT]).await;
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let r = exchange(&app, &id, &param(&url, "code").unwrap(), REDIRECT, VERIFIER).await;
+    let body: Value = r.json().await.unwrap();
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["aud"], "secure-reference-api");
+    assert_eq!(claims["client_id"], id.as_str());
+    assert_eq!(claims["scope"], "account");
+    let refresh = query(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ("client_id", &id),
+    ]);
+    let r = post_form(&app, "/oauth/token", &refresh, None, None).await;
+    let refreshed: Value = r.json().await.unwrap();
+    let again = claims_of(refreshed["access_token"].as_str().unwrap());
+    assert_eq!(
+        (&again["aud"], &again["client_id"], &again["scope"]),
+        (&claims["aud"], &claims["client_id"], &claims["scope"])
+    );
+
+    // A client registered for another resource server: its tokens say so,
+    // and this API refuses them; introspection tells that server about them.
+    let created = oauth::create_client(
+        &app.state.pool,
+        app.state.keys.session.expose_secret(),
+        None,
+        None,
+        NewClient {
+            name: "Reports".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            public: false,
+            scopes: vec!["account".into()],
+            audience: Some("https://reports.example".into()),
+        },
+    )
+    .await
+    .expect("client created");
+    let secret = created.secret.unwrap();
+    let url = code_for(&app, &cookie, &authorize_pairs(&created.id, REDIRECT)).await;
+    let body = query(&[
+        ("grant_type", "authorization_code"),
+        ("code", &param(&url, "code").unwrap()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ]);
+    let r = post_form(
+        &app,
+        "/oauth/token",
+        &body,
+        None,
+        Some((&created.id, &secret)),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["aud"], "https://reports.example");
+    assert_eq!(
+        me_status(&app, access).await,
+        401,
+        "wrong audience for /api/v1"
+    );
+    let (_, info) = introspect(&app, access, Some((&created.id, &secret))).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["aud"], "https://reports.example");
+    assert_eq!(info["exp"], claims_of(access)["exp"]);
+
+    // An audience with a space or a fragment is refused at registration.
+    for bad in ["https://a.example/x y", "https://a.example/#frag"] {
+        let refused = oauth::create_client(
+            &app.state.pool,
+            app.state.keys.session.expose_secret(),
+            None,
+            None,
+            NewClient {
+                name: "bad".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                public: true,
+                scopes: vec!["account".into()],
+                audience: Some(bad.into()),
+            },
+        )
+        .await;
+        assert!(refused.is_err(), "{bad}");
+    }
 }

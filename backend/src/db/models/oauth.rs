@@ -19,6 +19,9 @@ pub struct OAuthClient {
     pub scopes: String,
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
+    /// The `aud` of this client's access tokens; `None`: this app's API.
+    pub audience: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 impl OAuthClient {

@@ -23,6 +23,10 @@ pub struct Session {
     /// Scopes granted to the OAuth client that opened it (space-separated);
     /// `None` for a first-party session.
     pub oauth_scope: Option<String>,
+    /// The OAuth client that opened it.
+    pub oauth_client_id: Option<String>,
+    /// The `aud` of its access tokens when not this app's API.
+    pub token_audience: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -38,6 +42,8 @@ pub struct NewSession<'a> {
     pub expires_at: NaiveDateTime,
     pub mfa_verified_at: Option<NaiveDateTime>,
     pub oauth_scope: Option<&'a str>,
+    pub oauth_client_id: Option<&'a str>,
+    pub token_audience: Option<&'a str>,
 }
 
 impl Session {
@@ -181,6 +187,8 @@ mod tests {
             revoked_reason: None,
             mfa_verified_at: None,
             oauth_scope: None,
+            oauth_client_id: None,
+            token_audience: None,
         }
     }
 
