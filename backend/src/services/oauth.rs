@@ -420,16 +420,27 @@ async fn refuse(
     err: OAuthError,
     reason: &str,
 ) -> AppResult<Result<TokenResponse, OAuthError>> {
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("oauth.token", Outcome::Denied).detail(serde_json::json!({
-            "error": err.error,
-            "reason": reason,
-            "client_id": client_id,
-        })),
-    )
-    .await?;
+    refuse_for(state, meta, client_id, None, err, reason).await
+}
+
+/// A refused token request, audited; `user` when the code named one.
+async fn refuse_for(
+    state: &AppState,
+    meta: &RequestMeta,
+    client_id: Option<&str>,
+    user: Option<String>,
+    err: OAuthError,
+    reason: &str,
+) -> AppResult<Result<TokenResponse, OAuthError>> {
+    let mut event = AuditEvent::new("oauth.token", Outcome::Denied).detail(serde_json::json!({
+        "error": err.error,
+        "reason": reason,
+        "client_id": client_id,
+    }));
+    if let Some(user) = user {
+        event = event.target(user);
+    }
+    audit::record(&state.pool, Some(meta), event).await?;
     Ok(Err(err))
 }
 
@@ -557,7 +568,9 @@ pub async fn token(
 /// What looking up and consuming a code found.
 enum Consumed {
     Fresh(OAuthCode),
-    Refused(&'static str),
+    /// Why, and whose code it was when the code was found (so the refusal
+    /// shows in that user's own activity).
+    Refused(&'static str, Option<String>),
     Reused {
         user_id: String,
         session_id: Option<String>,
@@ -603,10 +616,10 @@ async fn code_grant(
     let consumed = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             let Some(row) = OAuthCode::find(c, &d)? else {
-                return Ok(Consumed::Refused("unknown_code"));
+                return Ok(Consumed::Refused("unknown_code", None));
             };
             if row.client_id != client_id {
-                return Ok(Consumed::Refused("other_client"));
+                return Ok(Consumed::Refused("other_client", Some(row.user_id)));
             }
             if row.used_at.is_some() {
                 // Second use: the code leaked. End what the first use opened.
@@ -625,16 +638,19 @@ async fn code_grant(
                 });
             }
             if now >= row.expires_at {
-                return Ok(Consumed::Refused("expired_code"));
+                return Ok(Consumed::Refused("expired_code", Some(row.user_id)));
             }
             if row.redirect_uri != redirect_uri {
-                return Ok(Consumed::Refused("redirect_uri_mismatch"));
+                return Ok(Consumed::Refused(
+                    "redirect_uri_mismatch",
+                    Some(row.user_id),
+                ));
             }
             if let Err(e) = pkce::verify(&verifier, &row.code_challenge) {
-                return Ok(Consumed::Refused(e.as_str()));
+                return Ok(Consumed::Refused(e.as_str(), Some(row.user_id)));
             }
             if !OAuthCode::mark_used(c, &d, now)? {
-                return Ok(Consumed::Refused("concurrent_use"));
+                return Ok(Consumed::Refused("concurrent_use", Some(row.user_id)));
             }
             Ok(Consumed::Fresh(row))
         })
@@ -642,8 +658,8 @@ async fn code_grant(
     .await?;
     let row = match consumed {
         Consumed::Fresh(row) => row,
-        Consumed::Refused(reason) => {
-            return refuse(state, meta, cid, invalid_grant, reason).await;
+        Consumed::Refused(reason, user) => {
+            return refuse_for(state, meta, cid, user, invalid_grant, reason).await;
         }
         Consumed::Reused {
             user_id,
