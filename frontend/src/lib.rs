@@ -13,6 +13,9 @@ mod pages;
 mod client;
 
 pub use app::{shell, App};
+/// The OAuth consent page, which the server renders outside the app's router.
+#[cfg(feature = "ssr")]
+pub use pages::consent;
 
 /// Entry point of the wasm bundle: attach the reactive system to the
 /// server-rendered page.

@@ -2,9 +2,9 @@
 //! consent page), `POST /oauth/authorize/decision`, `POST /oauth/token`, and
 //! the RFC 8414 metadata. The logic is in `services::oauth`.
 //!
-//! The consent page is plain server-rendered HTML (no script, no inline
-//! style, the app's stylesheet): it needs no hydration, and every value in it
-//! is HTML-escaped here.
+//! The consent page is a Leptos component (`frontend::pages::consent`)
+//! rendered to plain HTML here: no script, no inline style, the app's
+//! stylesheet; it needs no hydration, and Leptos escapes every value.
 
 use crate::error::AppError;
 use crate::http::auth::{presented_access_token, Authenticated};
@@ -19,6 +19,9 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use frontend::consent::{AuthorizeRefused, ConsentPage, ConsentRequest};
+use leptos::prelude::*;
+use leptos::tachys::view::RenderHtml;
 use std::sync::Arc;
 
 fn escape(s: &str) -> String {
@@ -51,15 +54,12 @@ fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpRes
 }
 
 fn error_page(reason: &str) -> HttpResponse {
+    let reason = reason.to_owned();
+    let body = view! { <AuthorizeRefused reason=reason/> }.to_html();
     page(
         actix_web::http::StatusCode::BAD_REQUEST,
         "Authorization request refused",
-        &format!(
-            "<h1>Authorization request refused</h1><p>{}.</p>\
-             <p>The application that sent you here is misconfigured; you have not been \
-             sent back to it.</p>",
-            escape(reason)
-        ),
+        &body,
     )
 }
 
@@ -80,16 +80,6 @@ async fn signed_in(state: &AppState, req: &HttpRequest) -> Option<SignedIn> {
     sessions::authenticate(state, Some(&token)).await.ok()
 }
 
-fn hidden(name: &str, value: Option<&str>) -> String {
-    value.map_or_else(String::new, |v| {
-        format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(name),
-            escape(v)
-        )
-    })
-}
-
 /// `GET /oauth/authorize`.
 pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let Ok(params) = web::Query::<AuthorizeParams>::from_query(req.query_string()) else {
@@ -106,38 +96,32 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         let next = format!("/oauth/authorize?{}", req.query_string());
         return see_other(&format!("/login?next={}", oauth::percent_encode(&next)));
     };
-    let scopes = if approved.scope.is_empty() {
-        "<li>your account (no specific scope)</li>".to_owned()
-    } else {
-        approved
+    let p = params;
+    let fields = [
+        ("response_type", p.response_type),
+        ("client_id", p.client_id),
+        ("redirect_uri", p.redirect_uri),
+        ("scope", p.scope),
+        ("state", p.state),
+        ("code_challenge", p.code_challenge),
+        ("code_challenge_method", p.code_challenge_method),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .collect();
+    let request = ConsentRequest {
+        client_name: approved.client.name.clone(),
+        username: who.user.username.clone(),
+        scopes: approved
             .scope
             .split(' ')
-            .map(|s| format!("<li><code>{}</code></li>", escape(s)))
-            .collect()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        redirect_uri: approved.redirect_uri.clone(),
+        fields,
     };
-    let p = &params;
-    let fields = [
-        hidden("response_type", p.response_type.as_deref()),
-        hidden("client_id", p.client_id.as_deref()),
-        hidden("redirect_uri", p.redirect_uri.as_deref()),
-        hidden("scope", p.scope.as_deref()),
-        hidden("state", p.state.as_deref()),
-        hidden("code_challenge", p.code_challenge.as_deref()),
-        hidden("code_challenge_method", p.code_challenge_method.as_deref()),
-    ]
-    .concat();
-    let body = format!(
-        "<h1>Allow access?</h1>\
-         <p><strong>{client}</strong> asks to use your account <strong>{user}</strong>.</p>\
-         <p>Requested access:</p><ul>{scopes}</ul>\
-         <p>You will be sent back to <code>{redirect}</code>.</p>\
-         <form method=\"post\" action=\"/oauth/authorize/decision\">{fields}\
-         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> \
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
-        client = escape(&approved.client.name),
-        user = escape(&who.user.username),
-        redirect = escape(&approved.redirect_uri),
-    );
+    let body = view! { <ConsentPage request=request/> }.to_html();
     let mut response = page(actix_web::http::StatusCode::OK, "Allow access?", &body);
     // The decision redirects there: the CSP's form-action must allow it.
     if let Some(origin) = crate::http::csrf::origin_of(&approved.redirect_uri) {

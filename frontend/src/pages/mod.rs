@@ -1,5 +1,8 @@
 pub mod account;
 pub mod admin;
+// Rendered by the server for /oauth/authorize only; never hydrated.
+#[cfg(feature = "ssr")]
+pub mod consent;
 pub mod devices;
 pub mod home;
 pub mod login;
