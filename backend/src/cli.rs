@@ -160,7 +160,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             scope,
             audience,
         } => {
-            use crate::services::oauth::{self, NewClient};
+            use crate::services::oauth_clients::{self, NewClient};
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
@@ -171,7 +171,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 scopes: scope,
                 audience,
             };
-            let created = oauth::create_client(
+            let created = oauth_clients::create_client(
                 &pool,
                 keys.session.expose_secret(),
                 None,

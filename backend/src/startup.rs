@@ -71,6 +71,7 @@ impl Application {
         let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
             .context("cannot open the database (check DATABASE_URL)")?;
         migrate(&pool).await?;
+        crate::services::oauth_playground::ensure_client(&pool, &settings).await?;
         let dummy_hash = web::block(password::dummy_hash)
             .await?
             .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;

@@ -1,29 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { execFileSync } from 'child_process';
-import { backendBinary, serverEnv } from '../playwright.config';
-import { hydrated, logIn, PASSWORD, register, totp, uniqueUser } from './helpers';
-
-/** Creates an administrator with the `backend create-admin` command, on the
- * same database as this project's server. */
-function createAdmin(projectName: string, user: { username: string; email: string }) {
-  execFileSync(backendBinary, ['create-admin', '--username', user.username, '--email', user.email], {
-    env: { ...process.env, ...serverEnv(projectName), RUST_LOG: 'error' },
-    input: `${PASSWORD}\n`,
-  });
-}
-
-/** Enrols the signed-in user in MFA from the account page; returns the key. */
-async function enrolMfa(page: Page): Promise<string> {
-  await page.goto('/account');
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
-  const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
-  await page.getByLabel('Authentication code').fill(totp(secret));
-  await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
-  await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
-  await page.getByRole('link', { name: 'I have saved them' }).click();
-  return secret;
-}
+import { test, expect } from '@playwright/test';
+import { createAdmin, enrolMfa, hydrated, logIn, register, uniqueUser } from './helpers';
 
 test('an admin with MFA finds a user, changes their role with a registered device, and sees it recorded', async ({ page }, info) => {
   const admin = uniqueUser('adm');

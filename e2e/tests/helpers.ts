@@ -1,4 +1,6 @@
 import { expect, Page } from '@playwright/test';
+import { execFileSync } from 'child_process';
+import { backendBinary, serverEnv } from '../playwright.config';
 
 export const PASSWORD = 'Tr0ub4dor&Zebra!';
 
@@ -44,4 +46,26 @@ export function totp(base32: string, atMillis = Date.now()): string {
   const offset = mac[mac.length - 1] & 0x0f;
   const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, '0');
+}
+
+/** Creates an administrator with the `backend create-admin` command, on the
+ * same database as this project's server. */
+export function createAdmin(projectName: string, user: { username: string; email: string }) {
+  execFileSync(backendBinary, ['create-admin', '--username', user.username, '--email', user.email], {
+    env: { ...process.env, ...serverEnv(projectName), RUST_LOG: 'error' },
+    input: `${PASSWORD}\n`,
+  });
+}
+
+/** Enrols the signed-in user in MFA from the account page; returns the key. */
+export async function enrolMfa(page: Page): Promise<string> {
+  await page.goto('/account');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
+  await page.getByLabel('Authentication code').fill(totp(secret));
+  await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+  await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  await page.getByRole('link', { name: 'I have saved them' }).click();
+  return secret;
 }

@@ -2,10 +2,12 @@
 
 use crate::components::nav::Nav;
 use crate::page_data::provide_current_user;
+use crate::pages::admin::oauth_clients::OAuthClientsPage;
 use crate::pages::admin::{
     audit::AuditLogPage, decisions::DecisionsPage, devices::DevicesPage, overview::OverviewPage,
     policies::PoliciesPage, user_detail::UserDetailPage, users::UsersPage,
 };
+use crate::pages::playground::oauth::OAuthPlaygroundPage;
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
     register::RegisterPage, sessions::SessionsPage,
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/playground/oauth") view=OAuthPlaygroundPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:id") view=UserDetailPage ssr=SsrMode::Async/>
@@ -69,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/decisions") view=DecisionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/oauth-clients") view=OAuthClientsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

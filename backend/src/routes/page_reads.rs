@@ -10,7 +10,7 @@ use crate::routes::policies::POLICIES;
 use crate::security::policy::RoutePolicy;
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::sessions::{self, Denied, SignedIn};
-use crate::services::{access, devices, mfa, ssn};
+use crate::services::{access, devices, mfa, oauth_clients, ssn};
 use crate::startup::AppState;
 use actix_web::{web, ResponseError};
 use std::net::IpAddr;
@@ -102,6 +102,10 @@ async fn read(
         }
         "/api/v1/admin/policies" => json(&admin::policies(state)),
         "/api/v1/admin/audit" => json(&admin::audit_page(state, query::<AuditQuery>(q)?).await?),
+        "/api/v1/admin/oauth/clients" => json(&oauth_clients::list_clients(&state.pool).await?),
+        "/api/v1/admin/oauth/clients/{id}" => {
+            json(&oauth_clients::get_client(&state.pool, &param()?).await?)
+        }
         _ => Err(AppError::NotFound),
     }
 }

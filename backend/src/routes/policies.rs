@@ -23,6 +23,14 @@ const fn admin_read(method: &'static str, path: &'static str) -> RoutePolicy {
     RoutePolicy::requires(method, path, Permission::AdminRead)
 }
 
+/// OAuth client changes: the shape of a role change (elevated admin, a
+/// second factor within the step-up window, a registered compliant device).
+const fn clients_write(method: &'static str, path: &'static str) -> RoutePolicy {
+    RoutePolicy::requires(method, path, Permission::ClientsWrite)
+        .with_fresh_mfa()
+        .on_managed_device()
+}
+
 pub const POLICIES: &[RoutePolicy] = &[
     // Operations and discovery.
     public("GET", "/healthz"),
@@ -60,6 +68,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     own("POST", "/api/v1/me/mfa/step-up"),
     own("POST", "/api/v1/me/mfa/recovery-codes"),
     own("POST", "/api/v1/me/mfa/disable"),
+    own("GET", "/api/v1/me/activity"),
     own("GET", "/api/v1/me/sessions"),
     own("POST", "/api/v1/me/sessions/revoke-others"),
     own("DELETE", "/api/v1/me/sessions/{id}"),
@@ -125,12 +134,21 @@ pub const POLICIES: &[RoutePolicy] = &[
         "/api/v1/admin/devices/{id}/compliance",
         Permission::DevicesWrite,
     ),
+    // OAuth clients: read like the rest of the dashboard; every change (a
+    // client may act for users, and a secret is shown) like a role change.
+    admin_read("GET", "/api/v1/admin/oauth/clients"),
+    admin_read("GET", "/api/v1/admin/oauth/clients/{id}"),
+    clients_write("POST", "/api/v1/admin/oauth/clients"),
+    clients_write("PUT", "/api/v1/admin/oauth/clients/{id}"),
+    clients_write("DELETE", "/api/v1/admin/oauth/clients/{id}"),
+    clients_write("POST", "/api/v1/admin/oauth/clients/{id}/secret"),
     // Pages.
     public("GET", "/"),
     public("GET", "/login"),
     public("GET", "/register"),
     own("GET", "/account"),
     own("GET", "/account/sessions"),
+    own("GET", "/playground/oauth"),
     admin_read("GET", "/admin"),
     admin_read("GET", "/admin/users"),
     admin_read("GET", "/admin/users/{id}"),
@@ -138,6 +156,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     admin_read("GET", "/admin/decisions"),
     admin_read("GET", "/admin/policies"),
     admin_read("GET", "/admin/audit"),
+    admin_read("GET", "/admin/oauth-clients"),
 ];
 
 /// What the table says about a matched route.

@@ -12,9 +12,6 @@
 //! registered loopback URI with the same host and path whatever the port,
 //! because the app picks a free port at run time.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Why a PKCE parameter was refused.
@@ -44,14 +41,9 @@ impl PkceError {
     }
 }
 
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
 /// RFC 7636 §4.1: `code-verifier = 43*128unreserved`.
 pub fn validate_verifier(verifier: &str) -> Result<(), PkceError> {
-    let ok = (43..=128).contains(&verifier.len()) && verifier.bytes().all(is_unreserved);
-    if ok {
+    if frontend::api::pkce::is_valid_verifier(verifier) {
         Ok(())
     } else {
         Err(PkceError::MalformedVerifier)
@@ -59,8 +51,10 @@ pub fn validate_verifier(verifier: &str) -> Result<(), PkceError> {
 }
 
 /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2, `S256`).
+/// One implementation for both sides: the OAuth playground derives its
+/// challenge in the browser with the same function (`frontend::api::pkce`).
 pub fn s256_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    frontend::api::pkce::s256_challenge(verifier)
 }
 
 /// Checks the challenge parameters of an authorization request and returns

@@ -56,6 +56,8 @@ pub enum Permission {
     DevicesWrite,
     /// Reveal another user's SSN (always with a fresh second factor).
     SsnReveal,
+    /// Register, edit, rotate the secret of and delete OAuth clients.
+    ClientsWrite,
 }
 
 /// The scopes an OAuth client may be granted, and the one permission each
@@ -82,6 +84,7 @@ impl Permission {
             Self::RolesWrite => "roles:write",
             Self::DevicesWrite => "devices:write",
             Self::SsnReveal => "ssn:reveal",
+            Self::ClientsWrite => "oauth_clients:write",
         }
     }
 
@@ -90,7 +93,11 @@ impl Permission {
     pub fn is_privileged_write(self) -> bool {
         matches!(
             self,
-            Self::UsersWrite | Self::RolesWrite | Self::DevicesWrite | Self::SsnReveal
+            Self::UsersWrite
+                | Self::RolesWrite
+                | Self::DevicesWrite
+                | Self::SsnReveal
+                | Self::ClientsWrite
         )
     }
 }
@@ -108,6 +115,7 @@ pub fn permissions_of(role: Role) -> &'static [Permission] {
             RolesWrite,
             DevicesWrite,
             SsnReveal,
+            ClientsWrite,
         ],
     }
 }

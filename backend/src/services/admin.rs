@@ -403,6 +403,7 @@ fn audit_filter(q: AuditQuery) -> AppResult<AuditFilter> {
         from: parse_time("from", q.from)?,
         to: parse_time("to", q.to)?,
         before: q.before,
+        involving: None,
     })
 }
 
@@ -435,6 +436,34 @@ pub async fn audit_page(state: &AppState, q: AuditQuery) -> AppResult<AuditPage>
         entries: rows.into_iter().map(audit_info).collect(),
         next,
     })
+}
+
+/// How many entries `GET /api/v1/me/activity` returns.
+pub const ACTIVITY_LIMIT: i64 = 20;
+
+/// A user's own recent activity (not an admin read): the audit log's query
+/// narrowed to the entries where `user_id` acted or was acted on, newest
+/// first, with only the fields that concern them (no other user's id, no
+/// IP address or request id).
+pub async fn my_activity(state: &AppState, user_id: &str) -> AppResult<Vec<ActivityEntry>> {
+    let filter = AuditFilter {
+        involving: Some(user_id.to_owned()),
+        ..AuditFilter::default()
+    };
+    let rows = db::run(&state.pool, move |c| {
+        Ok(AuditEntry::page(c, &filter, ACTIVITY_LIMIT)?)
+    })
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ActivityEntry {
+            id: r.id,
+            time: rfc3339(r.occurred_at),
+            detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::String(r.detail)),
+            action: r.action,
+            outcome: r.outcome,
+        })
+        .collect())
 }
 
 /// The filtered view as CSV (newest first, at most [`CSV_MAX_ROWS`]

@@ -10,5 +10,7 @@ pub mod key_rotation;
 pub mod lockout;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth_clients;
+pub mod oauth_playground;
 pub mod sessions;
 pub mod ssn;

@@ -1,6 +1,7 @@
-//! The OAuth 2.0 authorization server: client registration, the
-//! authorization request (validation, consent decision, codes) and the token
-//! endpoint (`authorization_code` with PKCE `S256`, `refresh_token`).
+//! The OAuth 2.0 authorization server: the authorization request
+//! (validation, consent decision, codes) and the token endpoint
+//! (`authorization_code` with PKCE `S256`, `refresh_token`). Clients are
+//! registered and managed in `services::oauth_clients`.
 //!
 //! A token request opens an ordinary server-side session for the user
 //! (`sessions::open`), so OAuth access tokens are the app's RS256 access
@@ -62,106 +63,7 @@ pub fn valid_audience(s: &str) -> bool {
 }
 
 // ---------------------------------------------------------------- clients
-
-pub struct NewClient {
-    pub name: String,
-    pub redirect_uris: Vec<String>,
-    pub public: bool,
-    pub scopes: Vec<String>,
-    /// The resource server its tokens are for; `None`: this app's API.
-    pub audience: Option<String>,
-}
-
-/// A registered client; `secret` is shown once and never stored.
-pub struct CreatedClient {
-    pub id: String,
-    pub secret: Option<String>,
-}
-
-/// Registers a client (audited as `oauth.client_created`).
-pub async fn create_client(
-    pool: &Pool,
-    session_key: &[u8],
-    meta: Option<&RequestMeta>,
-    actor: Option<String>,
-    new: NewClient,
-) -> AppResult<CreatedClient> {
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "the name must be 1 to 100 characters, without control characters".into(),
-        ));
-    }
-    if new.redirect_uris.is_empty() || new.redirect_uris.len() > 20 {
-        return Err(AppError::BadRequest(
-            "give between 1 and 20 redirect URIs".into(),
-        ));
-    }
-    if let Some(bad) = new
-        .redirect_uris
-        .iter()
-        .find(|u| !pkce::redirect_uri_registrable(u))
-    {
-        return Err(AppError::BadRequest(format!(
-            "redirect URI not allowed (https, http on 127.0.0.1/[::1], or a private-use scheme; no fragment): {bad}"
-        )));
-    }
-    let known = |s: &str| crate::security::policy::SCOPES.iter().any(|(n, _)| *n == s);
-    if let Some(bad) = new
-        .scopes
-        .iter()
-        .find(|s| !valid_scope_token(s) || !known(s))
-    {
-        return Err(AppError::BadRequest(format!("invalid scope: {bad}")));
-    }
-    let audience = match new.audience.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(a) if valid_audience(a) => Some(a.to_owned()),
-        Some(_) => {
-            return Err(AppError::BadRequest(
-                "the audience must be an absolute URI (or name) of up to 200 characters, without spaces"
-                    .into(),
-            ))
-        }
-    };
-    let mut scopes = new.scopes.clone();
-    scopes.sort();
-    scopes.dedup();
-    let secret = (!new.public).then(RefreshToken::generate);
-    let row = OAuthClient {
-        id: uuid::Uuid::new_v4().to_string(),
-        name,
-        secret_hash: secret.as_ref().map(|s| s.digest(session_key)),
-        redirect_uris: new.redirect_uris.join("\n"),
-        scopes: scopes.join(" "),
-        created_at: sessions::now(),
-        created_by: actor.clone(),
-        audience,
-        updated_at: None,
-    };
-    let detail = serde_json::json!({
-        "client_id": row.id,
-        "name": row.name,
-        "public": new.public,
-        "redirect_uris": new.redirect_uris,
-        "scopes": scopes,
-    });
-    let id = row.id.clone();
-    db::run(pool, move |c| Ok(OAuthClient::create(c, &row)?)).await?;
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("oauth.client_created", Outcome::Success)
-            .actor_opt(actor)
-            .target(id.clone())
-            .detail(detail),
-    )
-    .await?;
-    Ok(CreatedClient {
-        id,
-        secret: secret.map(|s| s.expose().to_owned()),
-    })
-}
+// Registering and managing clients: `services::oauth_clients`.
 
 pub async fn find_client(pool: &Pool, id: &str) -> AppResult<Option<OAuthClient>> {
     let id = id.to_owned();

@@ -307,3 +307,185 @@ pub fn next_totp_step(app: &TestApp) {
     let offset = app.state.clock.now_unix() as i64 - chrono::Utc::now().timestamp();
     app.state.clock.set_offset(offset + 30);
 }
+
+/// Registers an OAuth client (as `backend create-oauth-client` does); returns
+/// its id and, for a confidential client, its secret.
+pub async fn oauth_client(
+    app: &TestApp,
+    public: bool,
+    redirect_uris: &[&str],
+    scopes: &[&str],
+) -> (String, Option<String>) {
+    use secrecy::ExposeSecret;
+    let created = backend::services::oauth_clients::create_client(
+        &app.state.pool,
+        app.state.keys.session.expose_secret(),
+        None,
+        None,
+        backend::services::oauth_clients::NewClient {
+            name: "oauth-cli example".into(),
+            redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+            public,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            audience: None,
+        },
+    )
+    .await
+    .expect("OAuth client created");
+    (created.id, created.secret)
+}
+
+impl TestApp {
+    /// A same-origin form POST (`application/x-www-form-urlencoded`), as a
+    /// browser submits a server-rendered form.
+    pub async fn post_form(&self, path: &str, body: &str, cookie: Option<&str>) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.expect("request sent")
+    }
+}
+
+/// The OAuth authorization-code flow as a browser and a client run it
+/// (shared by `oauth.rs` and `oauth_clients.rs`).
+pub mod oauth_flow {
+    use super::TestApp;
+    use backend::services::oauth::percent_encode;
+
+    pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    pub const REDIRECT: &str = "https://client.example/cb";
+    pub const STATE: &str = "st&te =/?é";
+
+    pub fn query(pairs: &[(&str, &str)]) -> String {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    pub fn authorize_pairs<'a>(client_id: &'a str, redirect: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("scope", "account"),
+            ("state", STATE),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ]
+    }
+
+    pub fn location(r: &reqwest::Response) -> String {
+        r.headers()
+            .get("location")
+            .expect("a Location header")
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    }
+
+    /// The value of `name` in the query of `url` (percent-decoded).
+    pub fn param(url: &str, name: &str) -> Option<String> {
+        let q = url.split_once('?')?.1;
+        q.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| decode(v))
+        })
+    }
+
+    pub fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                let h = u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex");
+                out.push(h);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).expect("utf8")
+    }
+
+    pub async fn post_form(
+        app: &TestApp,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+        basic: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let mut req = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c).header("Origin", &app.address);
+        }
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Signs in, consents, returns the redirect URL carrying the code.
+    pub async fn code_for(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
+        let r = app
+            .get(&format!("/oauth/authorize?{}", query(pairs)), Some(cookie))
+            .await;
+        assert_eq!(r.status(), 200, "consent page");
+        let mut form = pairs.to_vec();
+        form.push(("decision", "allow"));
+        let r = post_form(
+            app,
+            "/oauth/authorize/decision",
+            &query(&form),
+            Some(cookie),
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        location(&r)
+    }
+
+    pub async fn exchange(
+        app: &TestApp,
+        client_id: &str,
+        code: &str,
+        redirect: &str,
+        verifier: &str,
+    ) -> reqwest::Response {
+        let body = query(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+        ]);
+        post_form(app, "/oauth/token", &body, None, None).await
+    }
+
+    pub async fn me_status(app: &TestApp, token: &str) -> u16 {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sent")
+            .status()
+            .as_u16()
+    }
+}

@@ -1,16 +1,13 @@
 //! The OAuth 2.0 authorization server: authorization code flow with PKCE.
 
+use crate::helpers::oauth_flow::*;
 use crate::helpers::{spawn_app, TestApp};
-use backend::services::oauth::{self, percent_encode, NewClient};
+use backend::services::oauth_clients::{self, NewClient};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const REDIRECT: &str = "https://client.example/cb";
-const STATE: &str = "st&te =/?é";
-
 async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<String>) {
-    let created = oauth::create_client(
+    let created = oauth_clients::create_client(
         &app.state.pool,
         app.state.keys.session.expose_secret(),
         None,
@@ -26,133 +23,6 @@ async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<S
     .await
     .expect("client created");
     (created.id, created.secret)
-}
-
-fn query(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn authorize_pairs<'a>(client_id: &'a str, redirect: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", redirect),
-        ("scope", "account"),
-        ("state", STATE),
-        (
-            "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        ),
-        ("code_challenge_method", "S256"),
-    ]
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .expect("a Location header")
-        .to_str()
-        .expect("ascii")
-        .to_owned()
-}
-
-/// The value of `name` in the query of `url` (percent-decoded).
-fn param(url: &str, name: &str) -> Option<String> {
-    let q = url.split_once('?')?.1;
-    q.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| decode(v))
-    })
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let h = u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex");
-            out.push(h);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf8")
-}
-
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    body: &str,
-    cookie: Option<&str>,
-    basic: Option<(&str, &str)>,
-) -> reqwest::Response {
-    let mut req = app
-        .client
-        .post(app.url(path))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body.to_owned());
-    if let Some(c) = cookie {
-        req = req.header("Cookie", c).header("Origin", &app.address);
-    }
-    if let Some((id, secret)) = basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    req.send().await.expect("request sent")
-}
-
-/// Signs in, consents, returns the redirect URL carrying the code.
-async fn code_for(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
-    let r = app
-        .get(&format!("/oauth/authorize?{}", query(pairs)), Some(cookie))
-        .await;
-    assert_eq!(r.status(), 200, "consent page");
-    let mut form = pairs.to_vec();
-    form.push(("decision", "allow"));
-    let r = post_form(
-        app,
-        "/oauth/authorize/decision",
-        &query(&form),
-        Some(cookie),
-        None,
-    )
-    .await;
-    assert_eq!(r.status(), 303);
-    location(&r)
-}
-
-async fn exchange(
-    app: &TestApp,
-    client_id: &str,
-    code: &str,
-    redirect: &str,
-    verifier: &str,
-) -> reqwest::Response {
-    let body = query(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect),
-        ("client_id", client_id),
-        ("code_verifier", verifier),
-    ]);
-    post_form(app, "/oauth/token", &body, None, None).await
-}
-
-async fn me_status(app: &TestApp, token: &str) -> u16 {
-    app.client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("sent")
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]
@@ -559,7 +429,7 @@ async fn a_client_token_reaches_only_what_its_scopes_allow() {
         .unwrap();
     assert_eq!(decisions["decisions"].as_array().unwrap().len(), 1);
     // A client cannot even be registered with a scope the app does not know.
-    let unknown = oauth::create_client(
+    let unknown = oauth_clients::create_client(
         &app.state.pool,
         app.state.keys.session.expose_secret(),
         None,
@@ -769,7 +639,7 @@ async fn access_tokens_name_the_client_the_scopes_and_the_resource() {
 
     // A client registered for another resource server: its tokens say so,
     // and this API refuses them; introspection tells that server about them.
-    let created = oauth::create_client(
+    let created = oauth_clients::create_client(
         &app.state.pool,
         app.state.keys.session.expose_secret(),
         None,
@@ -816,7 +686,7 @@ async fn access_tokens_name_the_client_the_scopes_and_the_resource() {
 
     // An audience with a space or a fragment is refused at registration.
     for bad in ["https://a.example/x y", "https://a.example/#frag"] {
-        let refused = oauth::create_client(
+        let refused = oauth_clients::create_client(
             &app.state.pool,
             app.state.keys.session.expose_secret(),
             None,

@@ -3,16 +3,24 @@
 //! Everything here compiles both into the server and into the wasm bundle, so a
 //! form shows exactly the errors the server would return, before it is sent.
 
+pub mod activity;
 pub mod admin;
 pub mod audit;
 pub mod fields;
+pub mod oauth_clients;
 pub mod password_policy;
+pub mod pkce;
 pub mod ssn;
 pub mod wire;
 
+pub use activity::ActivityEntry;
 pub use admin::*;
 pub use audit::{AuditChainBreak, AuditVerifyResult};
 pub use fields::{Email, FieldError, LoginName, Username};
+pub use oauth_clients::{
+    ClientName, NewOAuthClientRequest, OAuthClientCreated, OAuthClientInfo, OAuthClientList,
+    OAuthClientSecret, OAuthScopeInfo, UpdateOAuthClientRequest,
+};
 pub use password_policy::{Password, PasswordContext, PasswordPolicy};
 pub use ssn::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
 pub use wire::*;

@@ -25,6 +25,8 @@ pub struct ApiCall {
     pub body: serde_json::Value,
     /// Shown once the server has accepted it.
     pub done: String,
+    /// Given the JSON answer of an accepted POST (see [`ApiCall::with_answer`]).
+    answer: Option<Callback<serde_json::Value>>,
 }
 
 impl ApiCall {
@@ -59,7 +61,15 @@ impl ApiCall {
             url,
             body,
             done: done.into(),
+            answer: None,
         }
+    }
+
+    /// For a POST whose answer matters (a secret shown once): `answer` gets
+    /// the JSON body the server accepted it with.
+    pub fn with_answer(mut self, answer: Callback<serde_json::Value>) -> Self {
+        self.answer = Some(answer);
+        self
     }
 }
 
@@ -104,10 +114,15 @@ impl ActionState {
         {
             self.pending.set(true);
             leptos::task::spawn_local(async move {
-                let answer = match call.method {
-                    Method::Post => crate::client::post_json(&call.url, &call.body).await,
-                    Method::Put => crate::client::put_json(&call.url, &call.body).await,
-                    Method::Delete => crate::client::delete(&call.url).await,
+                let answer = match (call.method, call.answer) {
+                    (Method::Post, Some(answer)) => {
+                        crate::client::post_json_for::<_, serde_json::Value>(&call.url, &call.body)
+                            .await
+                            .map(|json| answer.run(json))
+                    }
+                    (Method::Post, None) => crate::client::post_json(&call.url, &call.body).await,
+                    (Method::Put, _) => crate::client::put_json(&call.url, &call.body).await,
+                    (Method::Delete, _) => crate::client::delete(&call.url).await,
                 };
                 self.pending.set(false);
                 match answer {
@@ -126,7 +141,14 @@ impl ActionState {
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (call.method, call.url, call.body, call.done, self.on_success);
+        let _ = (
+            call.method,
+            call.url,
+            call.body,
+            call.done,
+            call.answer,
+            self.on_success,
+        );
     }
 
     /// After the code was confirmed: send the waiting call again.

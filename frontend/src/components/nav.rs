@@ -19,6 +19,7 @@ pub fn Nav() -> impl IntoView {
                                 {me.roles.iter().any(|r| r == "admin" || r == "auditor").then(|| view! {
                                     <A href="/admin" attr:data-testid="nav-admin">"Admin"</A>
                                 })}
+                                <A href="/playground/oauth" attr:data-testid="nav-playground">"OAuth playground"</A>
                                 <A href="/account">"Account (" {me.username} ")"</A>
                                 <form method="post" action="/auth/logout" class="inline-form">
                                     <button type="submit" class="link-button">"Log out"</button>

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod playground;
 pub mod register;
 pub mod sessions;
 pub mod ssn;

@@ -68,6 +68,9 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
     /// Keyset pagination: only ids below this one.
     pub before: Option<i64>,
+    /// Entries about this user: they acted (`actor`) or were acted on
+    /// (`target`). A user's own activity (`GET /api/v1/me/activity`).
+    pub involving: Option<String>,
 }
 
 impl AuditEntry {
@@ -119,6 +122,13 @@ impl AuditEntry {
         }
         if let Some(b) = filter.before {
             q = q.filter(audit_log::id.lt(b));
+        }
+        if let Some(u) = &filter.involving {
+            q = q.filter(
+                audit_log::actor
+                    .eq(u.clone())
+                    .or(audit_log::target.eq(u.clone())),
+            );
         }
         q.order(audit_log::id.desc())
             .limit(limit)

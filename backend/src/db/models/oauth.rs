@@ -1,7 +1,8 @@
 //! OAuth clients and authorization codes. Secrets and codes are stored only
 //! as HMACs under SESSION_KEY.
 
-use crate::db::schema::{oauth_clients, oauth_codes};
+use super::session::Session;
+use crate::db::schema::{oauth_clients, oauth_codes, sessions};
 use crate::db::DbConn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -55,6 +56,118 @@ impl OAuthClient {
             .first(conn)
             .optional()
     }
+
+    /// Replaces the client's redirect URIs (one per line); false if there is
+    /// no such client. For the built-in playground client, kept in line with
+    /// the configuration at start-up.
+    pub fn set_redirect_uris(
+        conn: &mut DbConn,
+        id: &str,
+        redirect_uris: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(oauth_clients::table.filter(oauth_clients::id.eq(id)))
+            .set((
+                oauth_clients::redirect_uris.eq(redirect_uris),
+                oauth_clients::updated_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Every client, newest first.
+    pub fn list(conn: &mut DbConn) -> QueryResult<Vec<OAuthClient>> {
+        oauth_clients::table
+            .order((oauth_clients::created_at.desc(), oauth_clients::id))
+            .select(OAuthClient::as_select())
+            .load(conn)
+    }
+
+    /// Replaces what an admin may edit; false if there is no such client.
+    pub fn update(
+        conn: &mut DbConn,
+        id: &str,
+        edit: &ClientEdit,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(oauth_clients::table.filter(oauth_clients::id.eq(id)))
+            .set((
+                oauth_clients::name.eq(&edit.name),
+                oauth_clients::redirect_uris.eq(&edit.redirect_uris),
+                oauth_clients::scopes.eq(&edit.scopes),
+                oauth_clients::audience.eq(edit.audience.as_deref()),
+                oauth_clients::updated_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Stores a new secret's HMAC for a confidential client (a public one
+    /// stays public); false if no confidential client has this id.
+    pub fn set_secret_hash(
+        conn: &mut DbConn,
+        id: &str,
+        secret_hash: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            oauth_clients::table
+                .filter(oauth_clients::id.eq(id))
+                .filter(oauth_clients::secret_hash.is_not_null()),
+        )
+        .set((
+            oauth_clients::secret_hash.eq(Some(secret_hash)),
+            oauth_clients::updated_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Deletes the client (its codes go with it: `ON DELETE CASCADE`).
+    pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+        let n =
+            diesel::delete(oauth_clients::table.filter(oauth_clients::id.eq(id))).execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// The sessions this client opened that are not revoked: those naming it
+    /// (`sessions.oauth_client_id`) and those its codes recorded.
+    pub fn open_sessions(conn: &mut DbConn, id: &str) -> QueryResult<Vec<Session>> {
+        let mut ids: Vec<String> = oauth_codes::table
+            .filter(oauth_codes::client_id.eq(id))
+            .filter(oauth_codes::session_id.is_not_null())
+            .select(oauth_codes::session_id.assume_not_null())
+            .load(conn)?;
+        let mut found: Vec<Session> = sessions::table
+            .filter(sessions::oauth_client_id.eq(id))
+            .filter(sessions::revoked_at.is_null())
+            .select(Session::as_select())
+            .load(conn)?;
+        ids.retain(|sid| !found.iter().any(|s| s.id == *sid));
+        ids.sort();
+        ids.dedup();
+        if !ids.is_empty() {
+            found.extend(
+                sessions::table
+                    .filter(sessions::id.eq_any(&ids))
+                    .filter(sessions::revoked_at.is_null())
+                    .select(Session::as_select())
+                    .load(conn)?,
+            );
+        }
+        Ok(found)
+    }
+}
+
+/// The editable columns of a client, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientEdit {
+    pub name: String,
+    /// One URI per line.
+    pub redirect_uris: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub audience: Option<String>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, Insertable)]

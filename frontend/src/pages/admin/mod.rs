@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod decisions;
 pub mod devices;
+pub mod oauth_clients;
 pub mod overview;
 pub mod policies;
 pub mod user_detail;
@@ -28,6 +29,7 @@ pub fn AdminNav() -> impl IntoView {
             <A href="/admin/decisions">"Access decisions"</A>
             <A href="/admin/policies">"Policies"</A>
             <A href="/admin/audit">"Audit log"</A>
+            <A href="/admin/oauth-clients">"OAuth clients"</A>
         </nav>
     }
 }

@@ -1,10 +1,12 @@
 //! `/api/v1`: the JSON API the pages call and API clients use.
 
+pub mod activity;
 pub mod admin;
 pub mod auth;
 pub mod devices;
 pub mod me;
 pub mod mfa;
+pub mod oauth_clients;
 pub mod ssn;
 
 use crate::routes::registrar::Registrar;
@@ -32,6 +34,7 @@ pub fn configure(r: &mut Registrar<'_>) {
         .post("/me/mfa/step-up", mfa::step_up)
         .post("/me/mfa/recovery-codes", mfa::regenerate)
         .post("/me/mfa/disable", mfa::disable)
+        .get("/me/activity", activity::activity)
         .get("/me/sessions", me::sessions)
         .post("/me/sessions/revoke-others", me::revoke_others)
         .delete("/me/sessions/{id}", me::revoke_session)
@@ -58,5 +61,14 @@ pub fn configure(r: &mut Registrar<'_>) {
         .get("/admin/policies", admin::policies)
         .get("/admin/audit", admin::audit)
         .get("/admin/audit.csv", admin::audit_csv)
-        .post("/admin/audit/verify", admin::audit_verify);
+        .post("/admin/audit/verify", admin::audit_verify)
+        .get("/admin/oauth/clients", oauth_clients::list)
+        .post("/admin/oauth/clients", oauth_clients::create)
+        .get("/admin/oauth/clients/{id}", oauth_clients::get)
+        .put("/admin/oauth/clients/{id}", oauth_clients::update)
+        .delete("/admin/oauth/clients/{id}", oauth_clients::delete)
+        .post(
+            "/admin/oauth/clients/{id}/secret",
+            oauth_clients::rotate_secret,
+        );
 }
