@@ -97,6 +97,25 @@ pub async fn record(
     meta: Option<&RequestMeta>,
     event: AuditEvent,
 ) -> Result<(), AppError> {
+    // Workshop mode only (the context is set per request when it is on):
+    // does this event solve a challenge, and for whom?
+    let solved = meta
+        .and_then(|m| m.workshop.as_ref())
+        .and_then(|ctx| crate::services::workshop::solved_by(&event, ctx));
+    append(pool, meta, event).await?;
+    if let (Some((challenge, user)), Some(meta)) = (solved, meta) {
+        crate::services::workshop::solve(pool, meta, &user, challenge).await?;
+    }
+    Ok(())
+}
+
+/// Writes one entry, with nothing else attached: [`record`] is the way in;
+/// workshop mode uses this for its own `workshop.solved` entries.
+pub(crate) async fn append(
+    pool: &Pool,
+    meta: Option<&RequestMeta>,
+    event: AuditEvent,
+) -> Result<(), AppError> {
     let meta = meta.cloned().unwrap_or_default();
     tracing::info!(
         audit.action = event.action,

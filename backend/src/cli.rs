@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
-//! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`.
+//! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
+//! `workshop-reset`.
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
@@ -43,6 +44,9 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
     },
+    /// Workshop mode: clear every participant's solved challenges (for the
+    /// next group). Recorded in the audit log as `workshop.reset`.
+    WorkshopReset,
     /// Create an administrator. The password is read from standard input
     /// (one line), so it never appears in the shell history or process list.
     CreateAdmin {
@@ -75,7 +79,13 @@ pub enum Command {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            let workshop = settings.workshop;
             let app = Application::build(settings).await?;
+            if workshop {
+                tracing::warn!(
+                    "WORKSHOP MODE IS ON (APP_WORKSHOP=1): deliberately observable, not for production"
+                );
+            }
             tracing::info!(port = app.port(), "listening");
             app.run_until_stopped().await?;
         }
@@ -144,6 +154,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     report.failed()
                 );
             }
+        }
+        Command::WorkshopReset => {
+            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            migrate(&pool).await?;
+            let removed = crate::services::workshop::reset(&pool, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("the solves were not cleared: {e}"))?;
+            println!("workshop reset: {removed} solve(s) cleared");
         }
         Command::RotateSigningKey => {
             let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);

@@ -111,6 +111,10 @@ pub struct Settings {
     /// Vault once at start-up, the last source of `DATABASE_URL`,
     /// `SESSION_KEY` and `FIELD_KEYS`. `None` when `VAULT_ADDR` is unset.
     pub vault: Option<std::sync::Arc<crate::secret_provider::VaultSecrets>>,
+    /// `APP_WORKSHOP`, default off (`0`): workshop mode, the security
+    /// challenges and their scoreboard (`security::workshop`). Deliberately
+    /// observable, so refused in production mode.
+    pub workshop: bool,
 }
 
 /// A bad or missing variable, named.
@@ -368,6 +372,20 @@ impl Settings {
                 );
             }
         }
+        let workshop = match reader.plain("APP_WORKSHOP").as_deref().map(str::trim) {
+            None | Some("0") | Some("off") | Some("false") | Some("no") => false,
+            Some("1") | Some("on") | Some("true") | Some("yes") => true,
+            Some(other) => {
+                reader.fail("APP_WORKSHOP", format!("must be `1` or `0`, not `{other}`"));
+                false
+            }
+        };
+        if workshop && env == AppEnv::Production {
+            reader.fail(
+                "APP_WORKSHOP",
+                "workshop mode is not for production; unset it or use APP_ENV=dev".into(),
+            );
+        }
         let errors = reader.errors.into_inner();
 
         if errors.is_empty() {
@@ -401,6 +419,7 @@ impl Settings {
                 password_policy,
                 trusted_origins,
                 vault,
+                workshop,
             })
         } else {
             Err(ConfigErrors(errors))
@@ -614,6 +633,33 @@ mod tests {
         std::fs::write(&path, "postgres://app@db/app\n").unwrap();
         let s = settings(&[("DATABASE_URL_FILE", path.to_str().unwrap())]).unwrap();
         assert_eq!(s.database_url.expose_secret(), "postgres://app@db/app");
+    }
+
+    #[test]
+    fn workshop_mode_is_off_unless_asked_for_and_never_in_production() {
+        assert!(!settings(&[]).unwrap().workshop);
+        for (raw, on) in [
+            ("1", true),
+            ("on", true),
+            ("true", true),
+            ("0", false),
+            ("off", false),
+        ] {
+            assert_eq!(
+                settings(&[("APP_WORKSHOP", raw)]).unwrap().workshop,
+                on,
+                "{raw}"
+            );
+        }
+        let err = settings(&[("APP_WORKSHOP", "maybe")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "APP_WORKSHOP");
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "sqlite://x"),
+            ("APP_WORKSHOP", "1"),
+        ])
+        .unwrap_err();
+        assert!(err.0.iter().any(|e| e.variable == "APP_WORKSHOP"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 #[cfg(test)]
 mod invariants;
+pub mod recent_logs;
 pub mod routes;
 pub mod secret_provider;
 pub mod secrets;

@@ -168,6 +168,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             )
             // Registered innermost first: request_id runs first and last.
             .wrap(from_fn(enforce_outside_scopes))
+            .wrap(from_fn(crate::http::workshop::workshop))
             .wrap(from_fn(session_refresh))
             .wrap(from_fn(csrf))
             .wrap(from_fn(header_limits))
@@ -315,6 +316,11 @@ impl PageData for RequestPageData {
     fn password_policy(&self) -> PageFuture<frontend::api::password_policy::PolicyKind> {
         let kind = self.state.settings.password_policy;
         Box::pin(async move { kind })
+    }
+
+    fn workshop_mode(&self) -> PageFuture<bool> {
+        let on = self.state.settings.workshop;
+        Box::pin(async move { on })
     }
 
     fn api_get(&self, path: String) -> PageFuture<Result<String, u16>> {

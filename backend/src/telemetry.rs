@@ -6,6 +6,8 @@
 //! audit entries can include it without threading it through every call.
 
 use crate::config::LogFormat;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 tokio::task_local! {
@@ -32,11 +34,29 @@ pub fn init(format: LogFormat) {
         Ok(cap) => filter.add_directive(cap),
         Err(_) => filter,
     };
-    let builder = fmt().with_env_filter(filter).with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let output = match format {
+        LogFormat::Json => fmt::layer()
+            .with_target(false)
+            .json()
+            .flatten_event(true)
+            .boxed(),
+        LogFormat::Pretty => fmt::layer().with_target(false).boxed(),
     };
+    // The same lines also go to the in-memory tail of the admin log view.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(crate::recent_logs::RecentLogsLayer)
+        .try_init();
+}
+
+/// Installs only the in-memory tail of the admin log view (info and above),
+/// with no output: for tests, which read the tail and want quiet output.
+pub fn init_tail_only() {
+    let _ = tracing_subscriber::registry()
+        .with(EnvFilter::new("info"))
+        .with(crate::recent_logs::RecentLogsLayer)
+        .try_init();
 }
 
 /// Makes a value safe to put in a log line: control characters (CR, LF, ANSI

@@ -2,12 +2,21 @@
 
 use crate::components::nav::Nav;
 use crate::page_data::provide_current_user;
+use crate::pages::admin::logs::LogsPage;
 use crate::pages::admin::oauth_clients::OAuthClientsPage;
+use crate::pages::admin::workshop::WorkshopProgressPage;
 use crate::pages::admin::{
     audit::AuditLogPage, decisions::DecisionsPage, devices::DevicesPage, overview::OverviewPage,
     policies::PoliciesPage, user_detail::UserDetailPage, users::UsersPage,
 };
+use crate::pages::patterns::{
+    anti_patterns::AntiPatternsPage, api_security::ApiSecurityPage,
+    authentication::AuthenticationPage, data_protection::DataProtectionPage,
+    defense_in_depth::DefenseInDepthPage, password_policy::PasswordPolicyPage, tools::ToolsPage,
+    zero_trust::ZeroTrustPage, PatternsIndexPage,
+};
 use crate::pages::playground::oauth::OAuthPlaygroundPage;
+use crate::pages::workshop::{WorkshopBanner, WorkshopMode, WorkshopPage};
 use crate::pages::{
     account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
     register::RegisterPage, sessions::SessionsPage,
@@ -49,6 +58,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_current_user();
+    let workshop = crate::page_data::workshop_mode_resource();
+    provide_context(WorkshopMode(workshop));
     mark_hydrated();
 
     view! {
@@ -57,6 +68,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Nav/>
+            <WorkshopBanner on=workshop/>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
@@ -72,7 +84,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/decisions") view=DecisionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/logs") view=LogsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/oauth-clients") view=OAuthClientsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/workshop") view=WorkshopPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/workshop") view=WorkshopProgressPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns") view=PatternsIndexPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/zero-trust") view=ZeroTrustPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/defense-in-depth") view=DefenseInDepthPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/authentication") view=AuthenticationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/api-security") view=ApiSecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/data-protection") view=DataProtectionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/anti-patterns") view=AntiPatternsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/tools") view=ToolsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/password-policy") view=PasswordPolicyPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

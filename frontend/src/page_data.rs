@@ -26,6 +26,11 @@ pub trait PageData: Send + Sync {
     /// in-process on the server with this request's identity and the same
     /// policy decision as over HTTP: the JSON body, or the HTTP status.
     fn api_get(&self, path: String) -> PageFuture<Result<String, u16>>;
+    /// Whether workshop mode (`APP_WORKSHOP`) is on: the banner and the
+    /// scoreboard link show then.
+    fn workshop_mode(&self) -> PageFuture<bool> {
+        Box::pin(async { false })
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -171,6 +176,41 @@ async fn load_current_user() -> Option<MeResponse> {
 #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
 async fn load_sessions() -> Option<Vec<SessionInfo>> {
     None
+}
+
+/// Whether workshop mode is on, for the banner every page shows then (and
+/// the scoreboard link). Only a display hint: the workshop API answers 404
+/// by itself while the mode is off.
+pub fn workshop_mode_resource() -> Resource<bool> {
+    Resource::new(|| (), |_| load_workshop_mode())
+}
+
+#[cfg(feature = "ssr")]
+fn load_workshop_mode() -> impl std::future::Future<Output = bool> + Send {
+    let source = use_context::<PageDataSource>();
+    async move {
+        match source {
+            Some(source) => source.0.workshop_mode().await,
+            None => false,
+        }
+    }
+}
+
+/// In the browser (normally the server's answer arrives with the page): the
+/// scoreboard answers 404 while workshop mode is off.
+#[cfg(feature = "hydrate")]
+fn load_workshop_mode() -> impl std::future::Future<Output = bool> + Send {
+    send_wrapper::SendWrapper::new(async {
+        gloo_net::http::Request::get("/api/v1/workshop/challenges")
+            .send()
+            .await
+            .is_ok_and(|r| r.ok())
+    })
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+async fn load_workshop_mode() -> bool {
+    false
 }
 
 /// Why a page could not load its data.

@@ -175,6 +175,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workshop_solves (user_id, challenge_id) {
+        user_id -> Text,
+        challenge_id -> Text,
+        solved_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -184,6 +192,7 @@ diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(user_ssn -> users (user_id));
 diesel::joinable!(oauth_codes -> oauth_clients (client_id));
+diesel::joinable!(workshop_solves -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_roles,

@@ -45,6 +45,9 @@ pub struct RequestMeta {
     pub client_ip: Option<String>,
     /// Truncated to 256 characters.
     pub user_agent: Option<String>,
+    /// Set only in workshop mode (`http::workshop`): who to credit for a
+    /// challenge this request's events solve.
+    pub workshop: Option<crate::security::workshop::Context>,
 }
 
 impl RequestMeta {
@@ -57,6 +60,10 @@ impl RequestMeta {
                 .get(USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(256).collect()),
+            workshop: req
+                .extensions()
+                .get::<crate::security::workshop::Context>()
+                .cloned(),
         }
     }
 }

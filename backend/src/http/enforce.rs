@@ -73,11 +73,16 @@ pub async fn enforce<B: MessageBody + 'static>(
         return refuse(req, AppError::internal(anyhow::anyhow!("AppState missing")));
     };
     let meta = RequestMeta::of(req.request());
+    let token = presented_access_token(req.request());
     if let Some(name) = PRIVILEGE_HEADERS
         .iter()
         .find(|h| req.headers().contains_key(**h))
     {
+        // Named after the verified token's user, when there is one, so the
+        // attempt shows in their own activity too (the header itself is
+        // never believed; the identity is the signed token's).
         let event = AuditEvent::new("access.forged_header", Outcome::Denied)
+            .actor_opt(token_subject(&state, token.as_deref()))
             .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
         if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
             return refuse(req, e);
@@ -100,7 +105,6 @@ pub async fn enforce<B: MessageBody + 'static>(
         }
     };
 
-    let token = presented_access_token(req.request());
     let device = presented_device(req.request());
     let request = access::Request {
         policy,
@@ -123,6 +127,16 @@ pub async fn enforce<B: MessageBody + 'static>(
         Ok(Err(deny)) => refuse(req, access::deny_error(deny)),
         Err(e) => refuse(req, e),
     }
+}
+
+/// The user a presented access token names, if its signature and claims
+/// verify (the session's liveness is checked later, by the decision).
+fn token_subject(state: &AppState, token: Option<&str>) -> Option<String> {
+    let keys = state.keys.signing.current();
+    let policy = crate::services::sessions::token_policy(state);
+    crate::security::jwt::verify(&keys, &policy, token?, chrono::Utc::now().timestamp())
+        .ok()
+        .map(|c| c.sub)
 }
 
 fn refuse<B>(

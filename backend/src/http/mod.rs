@@ -12,6 +12,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
 pub mod session_refresh;
+pub mod workshop;
 
 /// The browser's access token (RS256 JWT, 15 minutes). `__Host-` makes the
 /// browser insist on `Secure`, `Path=/` and no `Domain`, so no sibling

@@ -118,6 +118,7 @@ impl KeyExtractor for ByClientIp {
 #[derive(Clone)]
 pub struct ByUser {
     state: web::Data<AppState>,
+    limit: &'static str,
 }
 
 impl KeyExtractor for ByUser {
@@ -142,7 +143,7 @@ impl KeyExtractor for ByUser {
         negative: &NotUntil<QuantaInstant>,
         response: HttpResponseBuilder,
     ) -> HttpResponse {
-        too_many(&self.state.rate_limits, "api_per_user", negative, response)
+        too_many(&self.state.rate_limits, self.limit, negative, response)
     }
 
     fn whitelisted_keys(&self) -> Vec<Option<String>> {
@@ -171,6 +172,9 @@ pub struct Limiters {
     pub auth: GovernorConfig<ByClientIp, StateInformationMiddleware>,
     pub api_ip: GovernorConfig<ByClientIp, StateInformationMiddleware>,
     pub api_user: GovernorConfig<ByUser, StateInformationMiddleware>,
+    /// The Patterns area's rate-limit demo (`/api/v1/demo/limited`): its own
+    /// tiny per-user bucket, so tripping it locks nobody out of anything.
+    pub demo: GovernorConfig<ByUser, StateInformationMiddleware>,
 }
 
 impl Limiters {
@@ -196,10 +200,22 @@ impl Limiters {
             api_user: builder(s.rate_limit_user)
                 .key_extractor(ByUser {
                     state: state.clone(),
+                    limit: "api_per_user",
                 })
                 .use_headers()
                 .finish()
                 .ok_or_else(missing)?,
+            demo: builder(RateLimit {
+                count: frontend::api::demo::DEMO_LIMIT_PER_MINUTE,
+                per_secs: 60,
+            })
+            .key_extractor(ByUser {
+                state: state.clone(),
+                limit: "demo_per_user",
+            })
+            .use_headers()
+            .finish()
+            .ok_or_else(missing)?,
         })
     }
 }

@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
         log.clone(),
         log.clone(),
     );
+    let l6 = log.clone();
     cfg.service(
         web::scope("/api/v1/auth")
             .wrap(Governor::new(&limits.auth))
@@ -70,6 +71,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                             .configure(move |c| {
                                 api::v1::configure(&mut Registrar::new(c, "/api/v1", &l3))
                             })
+                            // The rate-limit demo: its own tiny per-user bucket.
+                            .service(
+                                web::scope("/demo/limited")
+                                    .wrap(Governor::new(&limits.demo))
+                                    .configure(move |c| {
+                                        Registrar::new(c, "/api/v1/demo/limited", &l6)
+                                            .get("", api::v1::demo::limited);
+                                    }),
+                            )
                             .default_service(web::to(api::not_found)),
                     )
                     .default_service(web::to(api::not_found)),

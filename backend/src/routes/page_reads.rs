@@ -102,7 +102,12 @@ async fn read(
         }
         "/api/v1/admin/policies" => json(&admin::policies(state)),
         "/api/v1/admin/audit" => json(&admin::audit_page(state, query::<AuditQuery>(q)?).await?),
+        "/api/v1/admin/logs" => json(&crate::routes::api::v1::logs::lines(query(q)?)?),
         "/api/v1/admin/oauth/clients" => json(&oauth_clients::list_clients(&state.pool).await?),
+        "/api/v1/workshop/challenges" => {
+            json(&crate::services::workshop::challenges(state, &who.user.id).await?)
+        }
+        "/api/v1/workshop/progress" => json(&crate::services::workshop::progress(state).await?),
         "/api/v1/admin/oauth/clients/{id}" => {
             json(&oauth_clients::get_client(&state.pool, &param()?).await?)
         }

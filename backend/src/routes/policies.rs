@@ -97,6 +97,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     admin_read("GET", "/api/v1/admin/decisions"),
     admin_read("GET", "/api/v1/admin/policies"),
     admin_read("GET", "/api/v1/admin/audit"),
+    admin_read("GET", "/api/v1/admin/logs"),
     admin_read("GET", "/api/v1/admin/audit.csv"),
     // Reads only (and records that it ran): a POST because it is an action.
     admin_read("POST", "/api/v1/admin/audit/verify"),
@@ -142,6 +143,21 @@ pub const POLICIES: &[RoutePolicy] = &[
     clients_write("PUT", "/api/v1/admin/oauth/clients/{id}"),
     clients_write("DELETE", "/api/v1/admin/oauth/clients/{id}"),
     clients_write("POST", "/api/v1/admin/oauth/clients/{id}/secret"),
+    // The Patterns area's demonstrations: each on one's own account; the
+    // password check is public (nothing is stored), the device demo needs
+    // a registered, compliant device like an admin change.
+    own("GET", "/api/v1/me/token"),
+    own("GET", "/api/v1/demo/limited"),
+    own("GET", "/api/v1/demo/search"),
+    own("POST", "/api/v1/demo/fail"),
+    RoutePolicy::requires("GET", "/api/v1/demo/managed-device", Permission::OwnAccount)
+        .on_managed_device(),
+    public("POST", "/api/v1/demo/password-check"),
+    // Workshop mode (APP_WORKSHOP=1; 404 while off): my scoreboard and
+    // answers; everyone's progress for instructors (admins and auditors).
+    own("GET", "/api/v1/workshop/challenges"),
+    own("POST", "/api/v1/workshop/answer"),
+    admin_read("GET", "/api/v1/workshop/progress"),
     // Pages.
     public("GET", "/"),
     public("GET", "/login"),
@@ -156,7 +172,19 @@ pub const POLICIES: &[RoutePolicy] = &[
     admin_read("GET", "/admin/decisions"),
     admin_read("GET", "/admin/policies"),
     admin_read("GET", "/admin/audit"),
+    admin_read("GET", "/admin/logs"),
     admin_read("GET", "/admin/oauth-clients"),
+    own("GET", "/workshop"),
+    admin_read("GET", "/admin/workshop"),
+    public("GET", "/patterns"),
+    public("GET", "/patterns/zero-trust"),
+    public("GET", "/patterns/defense-in-depth"),
+    public("GET", "/patterns/authentication"),
+    public("GET", "/patterns/api-security"),
+    public("GET", "/patterns/data-protection"),
+    public("GET", "/patterns/anti-patterns"),
+    public("GET", "/patterns/tools"),
+    public("GET", "/patterns/password-policy"),
 ];
 
 /// What the table says about a matched route.

@@ -15,3 +15,4 @@ pub mod recovery_codes;
 pub mod refresh_token;
 pub mod signing_keys;
 pub mod totp;
+pub mod workshop;

@@ -511,6 +511,20 @@ pub async fn revoke(
     let session = match (session, owner) {
         (Some(s), Some(owner)) if s.user_id == owner => s,
         (Some(s), None) => s,
+        (Some(s), Some(_)) => {
+            // Someone else's session id: answered like an unknown one, and
+            // recorded as the attempt it is (the owner stays out of the detail).
+            audit::record(
+                &state.pool,
+                Some(meta),
+                AuditEvent::new("session.revoke", Outcome::Denied)
+                    .actor(actor.to_owned())
+                    .target(s.id)
+                    .detail(serde_json::json!({ "reason": "not_owner" })),
+            )
+            .await?;
+            return Err(AppError::NotFound);
+        }
         _ => return Err(AppError::NotFound),
     };
     let reason = if owner.is_some() {

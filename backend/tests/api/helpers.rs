@@ -67,6 +67,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         backend::telemetry::init(backend::config::LogFormat::Pretty);
+    } else {
+        // Quiet, but the admin log view (an in-memory tail) has lines to show.
+        backend::telemetry::init_tail_only();
     }
     let app = Application::build(settings_for(&dir, &database_url, extra))
         .await

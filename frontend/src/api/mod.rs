@@ -6,17 +6,22 @@
 pub mod activity;
 pub mod admin;
 pub mod audit;
+pub mod demo;
 pub mod fields;
+pub mod logs;
 pub mod oauth_clients;
 pub mod password_policy;
+pub mod patterns;
 pub mod pkce;
 pub mod ssn;
 pub mod wire;
+pub mod workshop;
 
 pub use activity::ActivityEntry;
 pub use admin::*;
 pub use audit::{AuditChainBreak, AuditVerifyResult};
 pub use fields::{Email, FieldError, LoginName, Username};
+pub use logs::{LogLineInfo, LogsResponse};
 pub use oauth_clients::{
     ClientName, NewOAuthClientRequest, OAuthClientCreated, OAuthClientInfo, OAuthClientList,
     OAuthClientSecret, OAuthScopeInfo, UpdateOAuthClientRequest,

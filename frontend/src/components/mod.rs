@@ -1,4 +1,5 @@
 pub mod action;
 pub mod charts;
+pub mod demo_panel;
 pub mod form;
 pub mod nav;

@@ -61,7 +61,7 @@ pub fn ConsentPage(request: ConsentRequest) -> impl IntoView {
         <p>"You will be sent back to "<code>{redirect_uri}</code>"."</p>
         <p class="hint">
             "Only allow applications you trust. You can end this access at any time under "
-            <a href="/sessions">"Sessions"</a>"."
+            <a href="/account/sessions">"Sessions"</a>"."
         </p>
         <form method="post" action="/oauth/authorize/decision">
             {fields

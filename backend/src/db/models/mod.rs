@@ -12,3 +12,4 @@ pub mod role_grant;
 pub mod session;
 pub mod ssn;
 pub mod user;
+pub mod workshop;

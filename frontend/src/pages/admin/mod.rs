@@ -6,11 +6,13 @@
 pub mod audit;
 pub mod decisions;
 pub mod devices;
+pub mod logs;
 pub mod oauth_clients;
 pub mod overview;
 pub mod policies;
 pub mod user_detail;
 pub mod users;
+pub mod workshop;
 
 use crate::format::encode;
 use crate::page_data::{set_page_status, LoadError};
@@ -29,6 +31,7 @@ pub fn AdminNav() -> impl IntoView {
             <A href="/admin/decisions">"Access decisions"</A>
             <A href="/admin/policies">"Policies"</A>
             <A href="/admin/audit">"Audit log"</A>
+            <A href="/admin/logs">"Server log"</A>
             <A href="/admin/oauth-clients">"OAuth clients"</A>
         </nav>
     }

@@ -3,11 +3,14 @@
 pub mod activity;
 pub mod admin;
 pub mod auth;
+pub mod demo;
 pub mod devices;
+pub mod logs;
 pub mod me;
 pub mod mfa;
 pub mod oauth_clients;
 pub mod ssn;
+pub mod workshop;
 
 use crate::routes::registrar::Registrar;
 
@@ -27,6 +30,9 @@ pub fn configure_auth(r: &mut Registrar<'_>) {
 /// The rest of `/api/v1`, behind the per-IP and per-user API limits.
 pub fn configure(r: &mut Registrar<'_>) {
     r.get("/me", me::me)
+        .get("/workshop/challenges", workshop::challenges)
+        .post("/workshop/answer", workshop::answer)
+        .get("/workshop/progress", workshop::progress)
         .post("/me/password", me::change_password)
         .get("/me/mfa", mfa::status)
         .post("/me/mfa/totp/setup", mfa::setup)
@@ -35,6 +41,11 @@ pub fn configure(r: &mut Registrar<'_>) {
         .post("/me/mfa/recovery-codes", mfa::regenerate)
         .post("/me/mfa/disable", mfa::disable)
         .get("/me/activity", activity::activity)
+        .get("/me/token", demo::token)
+        .get("/demo/search", demo::search)
+        .post("/demo/fail", demo::fail)
+        .get("/demo/managed-device", demo::managed_device)
+        .post("/demo/password-check", demo::password_check)
         .get("/me/sessions", me::sessions)
         .post("/me/sessions/revoke-others", me::revoke_others)
         .delete("/me/sessions/{id}", me::revoke_session)
@@ -60,6 +71,7 @@ pub fn configure(r: &mut Registrar<'_>) {
         .get("/admin/decisions", admin::decisions)
         .get("/admin/policies", admin::policies)
         .get("/admin/audit", admin::audit)
+        .get("/admin/logs", logs::logs)
         .get("/admin/audit.csv", admin::audit_csv)
         .post("/admin/audit/verify", admin::audit_verify)
         .get("/admin/oauth/clients", oauth_clients::list)
