@@ -80,13 +80,19 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let workshop = settings.workshop;
+            let tls = settings.tls.is_some();
             let app = Application::build(settings).await?;
             if workshop {
                 tracing::warn!(
                     "WORKSHOP MODE IS ON (APP_WORKSHOP=1): deliberately observable, not for production"
                 );
             }
-            tracing::info!(port = app.port(), "listening");
+            tracing::info!(
+                port = app.port(),
+                management_port = app.management_port(),
+                tls,
+                "listening"
+            );
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
@@ -223,6 +229,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?,
                 policy: settings.policy(),
                 decision_stats: Default::default(),
+                metrics: Default::default(),
                 settings,
                 pool,
                 clock: Default::default(),

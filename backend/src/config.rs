@@ -107,6 +107,10 @@ pub struct Settings {
     /// `https://app.example.org`) accepted by the CSRF origin check, for
     /// deployments behind a proxy that rewrites `Host`.
     pub trusted_origins: Vec<String>,
+    /// `METRICS_TOKEN` (a secret: also `METRICS_TOKEN_FILE` or Vault): the
+    /// bearer token a Prometheus scraper presents to `GET /metrics`, at
+    /// least 32 characters. Unset: only admins and auditors may read it.
+    pub metrics_token: Option<SecretString>,
     /// `VAULT_*` (see `secret_provider::vault`): the KV v2 secret read from
     /// Vault once at start-up, the last source of `DATABASE_URL`,
     /// `SESSION_KEY` and `FIELD_KEYS`. `None` when `VAULT_ADDR` is unset.
@@ -115,6 +119,14 @@ pub struct Settings {
     /// challenges and their scoreboard (`security::workshop`). Deliberately
     /// observable, so refused in production mode.
     pub workshop: bool,
+    /// `TLS_CERT_FILE` and `TLS_KEY_FILE` (PEM paths, both or neither):
+    /// native TLS 1.3 on every listener (`tls`). `None`: plain HTTP, for a
+    /// deployment behind a TLS-terminating proxy, and for development.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// `ADMIN_ADDR`: the management listener. When set, the admin API and
+    /// pages and `/metrics` are served there only; the public listener
+    /// (`APP_ADDR`) answers 404 for them (`http::management`).
+    pub admin_addr: Option<SocketAddr>,
 }
 
 /// A bad or missing variable, named.
@@ -372,6 +384,16 @@ impl Settings {
                 );
             }
         }
+        let metrics_token = reader.secret("METRICS_TOKEN", vault.as_deref());
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().chars().count() < 32)
+        {
+            reader.fail(
+                "METRICS_TOKEN",
+                "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
+            );
+        }
         let workshop = match reader.plain("APP_WORKSHOP").as_deref().map(str::trim) {
             None | Some("0") | Some("off") | Some("false") | Some("no") => false,
             Some("1") | Some("on") | Some("true") | Some("yes") => true,
@@ -385,6 +407,46 @@ impl Settings {
                 "APP_WORKSHOP",
                 "workshop mode is not for production; unset it or use APP_ENV=dev".into(),
             );
+        }
+        let tls = match (reader.plain("TLS_CERT_FILE"), reader.plain("TLS_KEY_FILE")) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => {
+                for (name, path) in [("TLS_CERT_FILE", &cert), ("TLS_KEY_FILE", &key)] {
+                    if !std::path::Path::new(path).is_file() {
+                        reader.fail(name, format!("`{path}` is not a readable file"));
+                    }
+                }
+                Some(crate::tls::TlsFiles {
+                    cert: PathBuf::from(cert),
+                    key: PathBuf::from(key),
+                })
+            }
+            (Some(_), None) => {
+                reader.fail(
+                    "TLS_KEY_FILE",
+                    "is required when TLS_CERT_FILE is set".into(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                reader.fail(
+                    "TLS_CERT_FILE",
+                    "is required when TLS_KEY_FILE is set".into(),
+                );
+                None
+            }
+        };
+        let admin_addr = reader.plain("ADMIN_ADDR").and_then(|raw| {
+            raw.trim().parse::<SocketAddr>().ok().or_else(|| {
+                reader.fail(
+                    "ADMIN_ADDR",
+                    format!("`{raw}` is not a socket address like 127.0.0.1:9000"),
+                );
+                None
+            })
+        });
+        if admin_addr.is_some_and(|a| a == addr && a.port() != 0) {
+            reader.fail("ADMIN_ADDR", "must differ from APP_ADDR".into());
         }
         let errors = reader.errors.into_inner();
 
@@ -418,8 +480,11 @@ impl Settings {
                 request_head_timeout,
                 password_policy,
                 trusted_origins,
+                metrics_token,
                 vault,
                 workshop,
+                tls,
+                admin_addr,
             })
         } else {
             Err(ConfigErrors(errors))
@@ -636,6 +701,22 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_token_is_a_long_secret_never_shown() {
+        assert!(settings(&[]).unwrap().metrics_token.is_none());
+        let err = settings(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "METRICS_TOKEN");
+        assert!(!err.to_string().contains("short"));
+        let token = "0123456789abcdef0123456789abcdef";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics_token");
+        std::fs::write(&path, format!("{token}\n")).unwrap();
+        let s = settings(&[("METRICS_TOKEN_FILE", path.to_str().unwrap())]).unwrap();
+        let read = s.metrics_token.as_ref().unwrap();
+        assert_eq!(read.expose_secret(), token);
+        assert!(!format!("{s:?}").contains(token));
+    }
+
+    #[test]
     fn workshop_mode_is_off_unless_asked_for_and_never_in_production() {
         assert!(!settings(&[]).unwrap().workshop);
         for (raw, on) in [
@@ -660,6 +741,48 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.0.iter().any(|e| e.variable == "APP_WORKSHOP"));
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_they_must_exist() {
+        let s = settings(&[]).unwrap();
+        assert!(s.tls.is_none() && s.admin_addr.is_none());
+        let err = settings(&[("TLS_CERT_FILE", "/etc/cert.pem")]).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].variable, "TLS_KEY_FILE");
+        let err = settings(&[("TLS_KEY_FILE", "/etc/key.pem")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "TLS_CERT_FILE");
+        let err = settings(&[
+            ("TLS_CERT_FILE", "/does/not/exist.pem"),
+            ("TLS_KEY_FILE", "/does/not/exist.key"),
+        ])
+        .unwrap_err();
+        let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(named, ["TLS_CERT_FILE", "TLS_KEY_FILE"]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, "x").unwrap();
+        std::fs::write(&key, "y").unwrap();
+        let s = settings(&[
+            ("TLS_CERT_FILE", cert.to_str().unwrap()),
+            ("TLS_KEY_FILE", key.to_str().unwrap()),
+        ])
+        .unwrap();
+        assert_eq!(s.tls.unwrap().key, key);
+    }
+
+    #[test]
+    fn admin_addr_is_a_socket_address_apart_from_app_addr() {
+        let s = settings(&[("ADMIN_ADDR", "127.0.0.1:9000")]).unwrap();
+        assert_eq!(s.admin_addr, Some("127.0.0.1:9000".parse().unwrap()));
+        let err = settings(&[("ADMIN_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "ADMIN_ADDR");
+        let err = settings(&[("ADMIN_ADDR", "127.0.0.1:3000")]).unwrap_err();
+        assert!(err.0[0].problem.contains("differ from APP_ADDR"));
+        // Port 0 (tests) picks a free port for each.
+        let s = settings(&[("APP_ADDR", "127.0.0.1:0"), ("ADMIN_ADDR", "127.0.0.1:0")]).unwrap();
+        assert!(s.admin_addr.is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 #[cfg(test)]
 mod invariants;
+pub mod metrics;
 pub mod recent_logs;
 pub mod routes;
 pub mod secret_provider;
@@ -21,3 +22,4 @@ pub mod security;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;

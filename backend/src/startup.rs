@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::http::auth::FreshAccess;
 use crate::http::client::{client_ip_addr, RequestMeta};
 use crate::http::enforce::presented_device;
+use crate::http::management::{management_plane, ManagementPlane};
 use crate::http::rate_limit::{self, Limiters, RateLimitStats};
 use crate::http::security_headers::X_CSP_NONCE;
 use crate::http::{
@@ -24,7 +25,8 @@ use crate::services::access::{self, DecisionStats};
 use crate::services::lockout::LoginThrottle;
 use crate::services::{mfa, sessions};
 use actix_files::Files;
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppConfig, Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpMessage, HttpServer};
@@ -35,6 +37,7 @@ use leptos::prelude::*;
 use leptos_actix::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,10 +58,15 @@ pub struct AppState {
     pub policy: PolicySettings,
     /// Allowed decisions, counted between flushes.
     pub decision_stats: DecisionStats,
+    /// What `GET /metrics` reports (requests, latency, logins, denials,
+    /// rate-limit hits), since start.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub struct Application {
     port: u16,
+    /// The management listener's port (`ADMIN_ADDR`), if there is one.
+    management_port: Option<u16>,
     server: Server,
     state: web::Data<AppState>,
 }
@@ -76,14 +84,31 @@ impl Application {
             .await?
             .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
 
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("cannot listen on {} (APP_ADDR)", settings.addr))?;
         let port = listener.local_addr()?.port();
+        let management = settings
+            .admin_addr
+            .map(|addr| {
+                TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} (ADMIN_ADDR)"))
+            })
+            .transpose()?;
+        let management_port = match &management {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
         let policy = settings.policy();
         let state = web::Data::new(AppState {
             settings,
             policy,
             decision_stats: DecisionStats::default(),
+            metrics: Arc::default(),
             pool,
             keys,
             dummy_hash,
@@ -91,11 +116,16 @@ impl Application {
             rate_limits: Arc::default(),
             login_throttle: LoginThrottle::default(),
         });
-        let server = run(listener, state.clone())?;
+        let listeners = Listeners {
+            public: listener,
+            management,
+        };
+        let server = run(listeners, tls, state.clone())?;
         reload_signing_keys_periodically(&state);
         flush_counters_periodically(&state);
         Ok(Self {
             port,
+            management_port,
             server,
             state,
         })
@@ -103,6 +133,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The management listener's port, when `ADMIN_ADDR` is set.
+    pub fn management_port(&self) -> Option<u16> {
+        self.management_port
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -128,7 +163,18 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
     Ok(applied)
 }
 
-fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+/// The bound listeners: the public one (`APP_ADDR`) and, with `ADMIN_ADDR`,
+/// the management one. One server serves both, so stopping it stops both.
+struct Listeners {
+    public: TcpListener,
+    management: Option<TcpListener>,
+}
+
+fn run(
+    listeners: Listeners,
+    tls: Option<rustls::ServerConfig>,
+    state: web::Data<AppState>,
+) -> anyhow::Result<Server> {
     let site_root = state.settings.site_root.clone();
     let leptos_options = LeptosOptions::builder()
         .output_name(state.settings.output_name.clone())
@@ -149,58 +195,141 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     if !missing.is_empty() {
         anyhow::bail!("routes without a policy entry: {}", missing.join(", "));
     }
-    let server = HttpServer::new(move || {
-        let options = leptos_options.clone();
-        let limiters = limiters.clone();
-        App::new()
-            .app_data(state.clone())
-            .app_data(web::Data::new(leptos_options.clone()))
-            .app_data(
-                web::FormConfig::default()
-                    .limit(crate::http::json::MAX_BODY_BYTES)
-                    .error_handler(|_, _| {
-                        AppError::bad_request("the form could not be read").into()
-                    }),
-            )
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|_, _| AppError::bad_request("invalid path").into()),
-            )
-            // Registered innermost first: request_id runs first and last.
-            .wrap(from_fn(enforce_outside_scopes))
-            .wrap(from_fn(crate::http::workshop::workshop))
-            .wrap(from_fn(session_refresh))
-            .wrap(from_fn(csrf))
-            .wrap(from_fn(header_limits))
-            .wrap(from_fn(security_headers))
-            .wrap(from_fn(request_id))
-            .configure(|cfg| {
-                routes::configure(cfg, &limiters);
-            })
-            .service(Files::new("/pkg", pkg_dir.clone()).prefer_utf8(true))
-            .leptos_routes_with_context(routes.clone(), page_context(state.clone()), move || {
+    let plane = ManagementPlane(match &listeners.management {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    });
+    let parts = AppParts {
+        state,
+        leptos_options,
+        routes,
+        pkg_dir,
+        limiters,
+        plane: web::Data::new(plane),
+    };
+    if let Some(tls) = tls {
+        return serve_tls(listeners, tls, parts, request_head_timeout);
+    }
+    let mut server = HttpServer::new(move || app(&parts))
+        .client_request_timeout(request_head_timeout)
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .keep_alive(Duration::from_secs(30))
+        .shutdown_timeout(10)
+        .listen(listeners.public)?;
+    if let Some(management) = listeners.management {
+        server = server.listen(management)?;
+    }
+    Ok(server.run())
+}
+
+/// Native TLS (`tls`): what `HttpServer::listen_rustls_0_23` does, with
+/// actix-http's HTTP/1-only service, so `h2` is never offered by ALPN nor
+/// spoken. Same timeouts as the plain listeners.
+fn serve_tls(
+    listeners: Listeners,
+    tls: rustls::ServerConfig,
+    parts: AppParts,
+    request_head_timeout: Duration,
+) -> anyhow::Result<Server> {
+    use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
+    let mut builder = actix_server::Server::build().shutdown_timeout(10);
+    for listener in std::iter::once(listeners.public).chain(listeners.management) {
+        let addr = listener.local_addr()?;
+        let (parts, tls) = (parts.clone(), tls.clone());
+        builder = builder.listen(format!("https-{addr}"), listener, move || {
+            // What HttpServer gives a TLS listener's requests: `secure` (so
+            // the scheme is https and HSTS is sent) and the local address
+            // (which tells the management listener apart). AppConfig has no
+            // other public constructor; this one is doc(hidden) (made for
+            // actix-test), so an actix-web update that drops it fails the
+            // build rather than changing behaviour; tests/api/tls.rs checks
+            // HSTS.
+            let app_config = AppConfig::__priv_test_new(true, addr.to_string(), addr);
+            let factory = app(&parts)
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.error_response());
+            actix_http::HttpService::build()
+                .keep_alive(Duration::from_secs(30))
+                .client_request_timeout(request_head_timeout)
+                .client_disconnect_timeout(Duration::from_secs(2))
+                .h1(map_config(factory, move |_| app_config.clone()))
+                .rustls_0_23(tls.clone())
+        })?;
+    }
+    Ok(builder.run())
+}
+
+/// What each server worker builds its application from.
+#[derive(Clone)]
+struct AppParts {
+    state: web::Data<AppState>,
+    leptos_options: LeptosOptions,
+    routes: Vec<leptos_actix::ActixRouteListing>,
+    pkg_dir: PathBuf,
+    limiters: Limiters,
+    plane: web::Data<ManagementPlane>,
+}
+
+/// The application: middleware, API routes, assets and pages.
+fn app(
+    parts: &AppParts,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let state = parts.state.clone();
+    let leptos_options = parts.leptos_options.clone();
+    let options = leptos_options.clone();
+    let limiters = parts.limiters.clone();
+    App::new()
+        .app_data(state.clone())
+        .app_data(web::Data::new(leptos_options.clone()))
+        .app_data(parts.plane.clone())
+        .app_data(
+            web::FormConfig::default()
+                .limit(crate::http::json::MAX_BODY_BYTES)
+                .error_handler(|_, _| AppError::bad_request("the form could not be read").into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|_, _| AppError::bad_request("invalid path").into()),
+        )
+        // Registered innermost first: request_id runs first and last.
+        .wrap(from_fn(enforce_outside_scopes))
+        .wrap(from_fn(crate::http::workshop::workshop))
+        .wrap(from_fn(session_refresh))
+        .wrap(from_fn(csrf))
+        .wrap(from_fn(header_limits))
+        .wrap(from_fn(management_plane))
+        .wrap(from_fn(security_headers))
+        .wrap(from_fn(request_id))
+        // Outermost: counts and times every request, by route pattern.
+        .wrap(from_fn(crate::http::metrics::track))
+        .configure(|cfg| {
+            routes::configure(cfg, &limiters);
+        })
+        .service(Files::new("/pkg", parts.pkg_dir.clone()).prefer_utf8(true))
+        .leptos_routes_with_context(
+            parts.routes.clone(),
+            page_context(state.clone()),
+            move || {
                 forward_nonce();
                 frontend::shell(options.clone())
-            })
-            .default_service(leptos_actix::render_app_async_with_context(
-                page_context(state.clone()),
-                {
-                    let options = leptos_options.clone();
-                    move || {
-                        forward_nonce();
-                        frontend::shell(options.clone())
-                    }
-                },
-                leptos_router::Method::Get,
-            ))
-    })
-    .client_request_timeout(request_head_timeout)
-    .client_disconnect_timeout(Duration::from_secs(2))
-    .keep_alive(Duration::from_secs(30))
-    .shutdown_timeout(10)
-    .listen(listener)?
-    .run();
-    Ok(server)
+            },
+        )
+        .default_service(leptos_actix::render_app_async_with_context(
+            page_context(state.clone()),
+            move || {
+                forward_nonce();
+                frontend::shell(leptos_options.clone())
+            },
+            leptos_router::Method::Get,
+        ))
 }
 
 /// The Leptos page routes, generated once per process.

@@ -8,6 +8,8 @@ pub mod csrf;
 pub mod enforce;
 pub mod header_limits;
 pub mod json;
+pub mod management;
+pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;

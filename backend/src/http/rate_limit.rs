@@ -74,11 +74,13 @@ pub async fn flush(state: &AppState) -> Result<(), AppError> {
 /// put `Retry-After` and the `X-RateLimit-*` headers on the builder.
 fn too_many(
     stats: &RateLimitStats,
+    metrics: &crate::metrics::Metrics,
     limit: &'static str,
     negative: &NotUntil<QuantaInstant>,
     mut response: HttpResponseBuilder,
 ) -> HttpResponse {
     stats.hit(limit);
+    metrics.rate_limited(limit);
     let wait = negative
         .wait_time_from(DefaultClock::default().now())
         .as_secs();
@@ -93,6 +95,7 @@ fn too_many(
 pub struct ByClientIp {
     limit: &'static str,
     stats: Arc<RateLimitStats>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl KeyExtractor for ByClientIp {
@@ -109,7 +112,7 @@ impl KeyExtractor for ByClientIp {
         negative: &NotUntil<QuantaInstant>,
         response: HttpResponseBuilder,
     ) -> HttpResponse {
-        too_many(&self.stats, self.limit, negative, response)
+        too_many(&self.stats, &self.metrics, self.limit, negative, response)
     }
 }
 
@@ -143,7 +146,14 @@ impl KeyExtractor for ByUser {
         negative: &NotUntil<QuantaInstant>,
         response: HttpResponseBuilder,
     ) -> HttpResponse {
-        too_many(&self.state.rate_limits, self.limit, negative, response)
+        let state = &self.state;
+        too_many(
+            &state.rate_limits,
+            &state.metrics,
+            self.limit,
+            negative,
+            response,
+        )
     }
 
     fn whitelisted_keys(&self) -> Vec<Option<String>> {
@@ -184,6 +194,7 @@ impl Limiters {
         let by_ip = |limit| ByClientIp {
             limit,
             stats: stats.clone(),
+            metrics: state.metrics.clone(),
         };
         let missing = || anyhow::anyhow!("invalid rate limit configuration");
         Ok(Self {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod forms;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 pub mod page_reads;
@@ -31,7 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
         .get("/healthz", health::healthz)
         .get("/.well-known/jwks.json", wellknown::jwks)
         .get("/.well-known/oauth-authorization-server", oauth::metadata)
-        .get("/readyz", health::readyz);
+        .get("/readyz", health::readyz)
+        // Prometheus: the handler checks the scrape token or admin:read.
+        .get("/metrics", metrics::metrics);
     // Sign-in endpoints first (scopes match in order): the strict per-IP limit.
     // Each limiter wraps an outer scope and the PEP an inner, empty-prefix
     // one: a governor needs the boxed future of a scope beneath it.

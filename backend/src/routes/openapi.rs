@@ -14,6 +14,7 @@ use utoipa::OpenApi;
     paths(
         super::health::healthz,
         super::health::readyz,
+        super::metrics::metrics,
         super::api::v1::auth::register,
         super::api::v1::auth::password_policy,
         super::api::v1::auth::login,
@@ -153,7 +154,7 @@ use utoipa::OpenApi;
         (name = "admin", description = "Administration: reads for admins and auditors, changes for elevated admins"),
         (name = "devices", description = "The devices a user registered"),
         (name = "ssn", description = "The encrypted SSN field: masked, revealed only after a fresh second factor"),
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and the Prometheus metrics"),
         (name = "workshop", description = "Workshop mode (APP_WORKSHOP=1; 404 while off): challenges, answers, instructor view"),
         (name = "demo", description = "The Patterns area's live demonstrations"),
     )

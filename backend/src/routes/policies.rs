@@ -38,6 +38,11 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("GET", "/.well-known/jwks.json"),
     public("GET", "/api/openapi.json"),
     public("GET", "/pkg"),
+    // Prometheus scrapes: a scraper has no account but a token
+    // (`METRICS_TOKEN`), which no entry can express, so the handler decides:
+    // the token, else `routes::metrics::POLICY` (admin:read) through the same
+    // decision point, refusals recorded like every other.
+    public("GET", "/metrics"),
     // Signing in: public, behind the strict per-IP limit.
     public("POST", "/api/v1/auth/register"),
     public("GET", "/api/v1/auth/password-policy"),
@@ -225,7 +230,8 @@ pub fn is_page(pattern: &str) -> bool {
         || pattern.starts_with("/pkg")
         || pattern.starts_with("/.well-known")
         || pattern == "/healthz"
-        || pattern == "/readyz")
+        || pattern == "/readyz"
+        || pattern == "/metrics")
 }
 
 #[cfg(test)]

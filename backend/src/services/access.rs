@@ -108,6 +108,7 @@ pub async fn decide_for(
             Ok(Ok(who.ok()))
         }
         Decision::Deny(deny) => {
+            state.metrics.denied(deny.reason());
             record(state, req, user_id.as_deref(), "deny", deny.reason()).await?;
             audit::record(
                 &state.pool,
@@ -133,6 +134,7 @@ pub async fn deny_unlisted(
     method: &str,
     pattern: &str,
 ) -> AppResult<()> {
+    state.metrics.denied("no_policy");
     let (method, pattern, m) = (method.to_owned(), pattern.to_owned(), meta.clone());
     db::run(&state.pool, move |c| {
         Ok(AccessDecision::insert(

@@ -281,6 +281,7 @@ pub async fn login(
             if let Some(u) = &user {
                 event = event.target(u.id.clone());
             }
+            state.metrics.login(crate::metrics::Login::Failure);
             audit::record(&state.pool, Some(meta), event).await?;
             if let Some(u) = user.filter(|u| !lockout::is_locked(u)) {
                 lockout::record_failure(state, meta, &u.id).await?;
@@ -297,6 +298,7 @@ pub async fn login(
     // With MFA on, the failure count is cleared only once the code is proven too.
     if mfa::enabled(state, &user.id).await? {
         let token = mfa::start_login(state, meta, &user).await?;
+        state.metrics.login(crate::metrics::Login::MfaRequired);
         return Ok(LoginOutcome::MfaRequired(token));
     }
     lockout::clear(state, &user).await?;
@@ -311,6 +313,7 @@ pub async fn login(
             .detail(serde_json::json!({ "session_id": tokens.session_id })),
     )
     .await?;
+    state.metrics.login(crate::metrics::Login::Success);
     Ok(LoginOutcome::SignedIn(user, tokens))
 }
 

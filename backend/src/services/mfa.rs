@@ -346,6 +346,7 @@ pub async fn complete_login(
                 .detail(serde_json::json!({ "purpose": "login", "reason": "unknown_used_or_expired_token" })),
         )
         .await?;
+        state.metrics.login(crate::metrics::Login::Failure);
         return Err(AppError::InvalidCode);
     };
     match verify_second_factor(state, meta, &user.id, code, true, "login").await {
@@ -374,9 +375,11 @@ pub async fn complete_login(
                     })),
             )
             .await?;
+            state.metrics.login(crate::metrics::Login::Success);
             Ok((user, tokens))
         }
         Err(e) => {
+            state.metrics.login(crate::metrics::Login::Failure);
             let id = challenge.id.clone();
             db::run(&state.pool, move |c| {
                 Ok(MfaChallenge::record_failure(c, &id)?)

@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "Tr0ub4dor&Zebra!";
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the management listener (`ADMIN_ADDR`).
+    pub management_address: Option<String>,
     pub client: Client,
     pub state: actix_web::web::Data<AppState>,
     /// Kept so the data folder lives as long as the server.
@@ -75,10 +77,14 @@ pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let management_address = app
+        .management_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        management_address,
         client: test_client(),
         state,
         _data_dir: dir,
