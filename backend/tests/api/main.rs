@@ -18,6 +18,7 @@ mod guessing;
 mod headers;
 mod health;
 mod helpers;
+mod instances;
 mod key_rotation;
 mod limits;
 mod lockout;

@@ -1,0 +1,109 @@
+//! Several instances behind one load balancer: nothing a request needs lives
+//! in one instance's memory. Sessions, refresh tokens and revocations are in
+//! the database; keys come from the same secrets (here: the same data folder,
+//! as a shared secret mount would give them).
+
+use crate::helpers::{fresh_database, spawn_on, TestApp, PASSWORD};
+use serde_json::json;
+
+/// Two instances on one database and one set of keys (and no grace for a
+/// refresh token used twice, so reuse shows at once).
+async fn two_instances() -> (TestApp, TestApp) {
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let url = fresh_database(&dir_a);
+    let shared = dir_a.path().display().to_string();
+    let grace = ("REFRESH_GRACE_SECS", "0");
+    let a = spawn_on(dir_a, url.clone(), &[grace]).await;
+    let b = spawn_on(dir_b, url, &[grace, ("APP_DATA_DIR", &shared)]).await;
+    (a, b)
+}
+
+async fn bearer_me_status(app: &TestApp, token: &str) -> u16 {
+    app.client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn me_status(app: &TestApp, cookie: &str) -> u16 {
+    app.get("/api/v1/me", Some(cookie)).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_session_from_one_instance_works_on_the_other_and_ends_on_both() {
+    let (a, b) = two_instances().await;
+    let cookie = a.signed_in("roaming").await;
+    assert_eq!(me_status(&b, &cookie).await, 200, "B accepts A's session");
+
+    // A second session, signed in through B, ended from A: B refuses it at
+    // once (every request checks the session in the database; no cache).
+    let other = b.login("roaming", PASSWORD).await;
+    assert_eq!(me_status(&a, &other).await, 200);
+    let r = a
+        .post_json("/api/v1/auth/logout", &json!({}), Some(&other))
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        me_status(&b, &other).await,
+        401,
+        "revoked on A, refused by B"
+    );
+    assert_eq!(
+        me_status(&b, &cookie).await,
+        200,
+        "the first session lives on"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotated_on_one_instance_is_spent_on_the_other() {
+    let (a, b) = two_instances().await;
+    a.signed_in("rotating").await;
+    let r = a
+        .post_json(
+            "/api/v1/auth/token",
+            &json!({ "login": "rotating", "password": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let tokens: serde_json::Value = r.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Rotated on B...
+    let r = b
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let rotated: serde_json::Value = r.json().await.unwrap();
+    let access = rotated["access_token"].as_str().unwrap();
+    assert_eq!(
+        bearer_me_status(&a, access).await,
+        200,
+        "A accepts B's token"
+    );
+    // ...then replayed on A: refused, and the whole session ends on both.
+    let r = a
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        bearer_me_status(&b, access).await,
+        401,
+        "B sees the revocation"
+    );
+    assert_eq!(bearer_me_status(&a, access).await, 401);
+}
