@@ -120,7 +120,7 @@ fn loopback(uri: &str) -> Option<Loopback<'_>> {
     let rest = match after_host.strip_prefix(':') {
         Some(p) => {
             let end = p.find('/')?;
-            let port = &p[..end];
+            let (port, rest) = p.split_at_checked(end)?;
             let valid = !port.is_empty()
                 && port.len() <= 5
                 && port.bytes().all(|b| b.is_ascii_digit())
@@ -128,7 +128,7 @@ fn loopback(uri: &str) -> Option<Loopback<'_>> {
             if !valid {
                 return None;
             }
-            &p[end..]
+            rest
         }
         None => after_host,
     };
@@ -175,7 +175,9 @@ pub fn redirect_uri_registrable(uri: &str) -> bool {
         return false;
     }
     match scheme {
-        "https" => rest.len() > 2 && rest.starts_with("//") && !rest[2..].starts_with('/'),
+        "https" => rest
+            .strip_prefix("//")
+            .is_some_and(|host| !host.is_empty() && !host.starts_with('/')),
         "http" => loopback(uri).is_some(),
         other => other.contains('.'),
     }

@@ -15,11 +15,15 @@ pub fn generate() -> Vec<String> {
         .map(|_| {
             let mut bytes = [0u8; 10];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
+            // Each index is masked to 0..=31; the table has 32 entries.
+            #[allow(clippy::indexing_slicing)]
             let chars: String = bytes
                 .iter()
-                .map(|b| char::from(ALPHABET[(b & 31) as usize]))
+                .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
                 .collect();
-            format!("{}-{}", &chars[..5], &chars[5..])
+            // Ten ASCII characters: split after the fifth.
+            let (head, tail) = chars.split_at(5);
+            format!("{head}-{tail}")
         })
         .collect()
 }

@@ -126,8 +126,9 @@ impl KeySet {
     }
 
     /// The key that signs new tokens: the newest.
+    // `new` refuses an empty set, so there is a last element.
+    #[allow(clippy::indexing_slicing)]
     pub fn current(&self) -> &SigningKey {
-        // `new` refuses an empty set, so there is a last element.
         &self.keys[self.keys.len() - 1]
     }
 

@@ -86,7 +86,11 @@ pub fn verify(
     let current = i64::try_from(now / STEP_SECS).map_err(|_| TotpError::Invalid)?;
     let mut replayed = false;
     for step in [current - 1, current, current + 1] {
-        let Ok(time) = u64::try_from(step * STEP_SECS as i64) else {
+        let Some(time) = i64::try_from(STEP_SECS)
+            .ok()
+            .and_then(|secs| step.checked_mul(secs))
+            .and_then(|t| u64::try_from(t).ok())
+        else {
             continue;
         };
         let Some(expected) = code_at(secret, time, DIGITS) else {
@@ -120,6 +124,8 @@ pub fn qr_svg(uri: &str) -> Option<String> {
     )
 }
 
+// Every index is masked to 0..=31 and the table has 32 entries.
+#[allow(clippy::indexing_slicing)]
 fn base32_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut out = String::new();
