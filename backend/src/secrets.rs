@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretSlice};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Every key the server loads at start-up.
@@ -64,7 +65,12 @@ pub struct SigningKeys {
     dir: PathBuf,
     token_ttl_secs: i64,
     set: RwLock<Arc<KeySet>>,
+    /// When the folder was last read (milliseconds since the epoch).
+    loaded_at_ms: AtomicI64,
 }
+
+/// How often a token naming an unknown key may make us re-read the folder.
+const UNKNOWN_KID_RELOAD_MS: i64 = 1000;
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,6 +105,7 @@ impl SigningKeys {
             dir,
             token_ttl_secs,
             set: RwLock::new(Arc::new(set)),
+            loaded_at_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
         })
     }
 
@@ -109,9 +116,36 @@ impl SigningKeys {
 
     /// Re-reads the folder; keeps the old set if the folder is unreadable or empty.
     pub fn reload(&self) -> anyhow::Result<()> {
+        self.loaded_at_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
         let set = KeySet::new(read_key_dir(&self.dir)?, self.token_ttl_secs)?;
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
         Ok(())
+    }
+
+    /// A token names a key this instance has not loaded: another instance
+    /// may have just rotated (the folder is shared). Re-reads the folder now
+    /// instead of waiting for the periodic reload — at most once a second, so
+    /// made-up key ids cannot turn every request into a disk read. True when
+    /// it re-read.
+    pub fn reload_for_unknown_kid(&self) -> bool {
+        let now = chrono::Utc::now().timestamp_millis();
+        let last = self.loaded_at_ms.load(Ordering::Relaxed);
+        if now - last < UNKNOWN_KID_RELOAD_MS
+            || self
+                .loaded_at_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        match self.reload() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-read the signing keys");
+                false
+            }
+        }
     }
 }
 

@@ -364,13 +364,14 @@ pub async fn authenticate_on_device(
     device_id: Option<&str>,
 ) -> Result<SignedIn, Denied> {
     let token = access_token.ok_or(Denied::NoToken)?;
-    let keys = state.keys.signing.current();
-    let claims = jwt::verify(
-        &keys,
-        &token_policy(state),
-        token,
-        chrono::Utc::now().timestamp(),
-    )
+    let (policy, at) = (token_policy(state), chrono::Utc::now().timestamp());
+    let claims = match jwt::verify(&state.keys.signing.current(), &policy, token, at) {
+        // Maybe another instance rotated the shared keys a moment ago.
+        Err(TokenError::UnknownKeyId) if state.keys.signing.reload_for_unknown_kid() => {
+            jwt::verify(&state.keys.signing.current(), &policy, token, at)
+        }
+        verdict => verdict,
+    }
     .map_err(Denied::Token)?;
     let idle = idle(state).map_err(|_| Denied::Internal)?;
     let sid = claims.sid.clone();

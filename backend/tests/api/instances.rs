@@ -107,3 +107,35 @@ async fn a_refresh_token_rotated_on_one_instance_is_spent_on_the_other() {
     );
     assert_eq!(bearer_me_status(&a, access).await, 401);
 }
+
+#[tokio::test]
+async fn a_key_rotated_by_one_instance_is_trusted_by_the_other_at_once() {
+    let (a, b) = two_instances().await;
+    let cookie = a.signed_in("rotated_keys").await;
+    assert_eq!(me_status(&b, &cookie).await, 200);
+    // `backend rotate-signing-key` on the shared folder; A picks it up and
+    // signs with it, while B has not re-read the folder yet.
+    let dir = a.state.settings.signing_keys_dir.clone();
+    let kid = backend::secrets::rotate_signing_key(&dir, 900).unwrap();
+    a.state.keys.signing.reload().unwrap();
+    assert_eq!(a.state.keys.signing.current().current().kid, kid);
+    assert_ne!(b.state.keys.signing.current().current().kid, kid);
+    // Wait out B's reload throttle (once a second at most).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // A bearer token (a browser cookie would be refreshed silently instead).
+    let r = a
+        .post_json(
+            "/api/v1/auth/token",
+            &json!({ "login": "rotated_keys", "password": PASSWORD }),
+            None,
+        )
+        .await;
+    let tokens: serde_json::Value = r.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        bearer_me_status(&b, access).await,
+        200,
+        "B re-reads the keys on an unknown kid"
+    );
+    assert_eq!(b.state.keys.signing.current().current().kid, kid);
+}
