@@ -234,6 +234,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 pool,
                 clock: Default::default(),
                 rate_limits: Default::default(),
+                shared_limit: None,
                 login_throttle: Default::default(),
             };
             let request = RegisterRequest {

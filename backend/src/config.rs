@@ -111,6 +111,14 @@ pub struct Settings {
     /// bearer token a Prometheus scraper presents to `GET /metrics`, at
     /// least 32 characters. Unset: only admins and auditors may read it.
     pub metrics_token: Option<SecretString>,
+    /// `REDIS_URL` (a secret, it may hold a password: also `REDIS_URL_FILE`
+    /// or Vault), `redis://` or `rediss://`: the shared sliding-window limit
+    /// on the authentication endpoints across instances
+    /// (`http::shared_limit`). Unset: limits are per instance only.
+    pub redis_url: Option<SecretString>,
+    /// `REDIS_KEY_PREFIX`, default `ratelimit`: the prefix of the keys in
+    /// Redis, so several deployments (or test runs) can share one server.
+    pub redis_key_prefix: String,
     /// `VAULT_*` (see `secret_provider::vault`): the KV v2 secret read from
     /// Vault once at start-up, the last source of `DATABASE_URL`,
     /// `SESSION_KEY` and `FIELD_KEYS`. `None` when `VAULT_ADDR` is unset.
@@ -394,6 +402,16 @@ impl Settings {
                 "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
             );
         }
+        let redis_url = reader.secret("REDIS_URL", vault.as_deref());
+        if redis_url.as_ref().is_some_and(|u| {
+            let u = u.expose_secret();
+            !(u.starts_with("redis://") || u.starts_with("rediss://"))
+        }) {
+            reader.fail("REDIS_URL", "must start with redis:// or rediss://".into());
+        }
+        let redis_key_prefix = reader
+            .plain("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "ratelimit".into());
         let workshop = match reader.plain("APP_WORKSHOP").as_deref().map(str::trim) {
             None | Some("0") | Some("off") | Some("false") | Some("no") => false,
             Some("1") | Some("on") | Some("true") | Some("yes") => true,
@@ -481,6 +499,8 @@ impl Settings {
                 password_policy,
                 trusted_origins,
                 metrics_token,
+                redis_url,
+                redis_key_prefix,
                 vault,
                 workshop,
                 tls,
@@ -698,6 +718,23 @@ mod tests {
         std::fs::write(&path, "postgres://app@db/app\n").unwrap();
         let s = settings(&[("DATABASE_URL_FILE", path.to_str().unwrap())]).unwrap();
         assert_eq!(s.database_url.expose_secret(), "postgres://app@db/app");
+    }
+
+    #[test]
+    fn the_redis_url_is_a_redacted_secret() {
+        assert!(settings(&[]).unwrap().redis_url.is_none());
+        let s = settings(&[("REDIS_URL", "redis://:hunter2@cache:6379/0")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let err = settings(&[("REDIS_URL", "http://cache")]).unwrap_err();
+        assert!(err.0.iter().any(|e| e.variable == "REDIS_URL"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redis_url");
+        std::fs::write(&path, "rediss://:pw@cache:6380\n").unwrap();
+        let s = settings(&[("REDIS_URL_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(
+            s.redis_url.unwrap().expose_secret(),
+            "rediss://:pw@cache:6380"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | `auth_logins_total` | counter | `outcome` |
 //! | `access_denials_total` | counter | `reason` |
 //! | `rate_limit_hits_total` | counter | `limiter` |
+//! | `rate_limit_backend_errors_total` | counter | `backend` |
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -70,6 +71,7 @@ pub struct Metrics {
     logins: LabelCounters,
     denials: LabelCounters,
     rate_limited: LabelCounters,
+    backend_errors: LabelCounters,
 }
 
 #[derive(Default)]
@@ -167,6 +169,11 @@ impl Metrics {
         self.rate_limited.inc(limiter);
     }
 
+    /// The shared rate limit's store (Redis) failed; the request went ahead.
+    pub fn redis_error(&self) {
+        self.backend_errors.inc("redis");
+    }
+
     /// Everything, in the Prometheus text format (sorted, so stable).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -235,6 +242,12 @@ impl Metrics {
                 "limiter",
                 &self.rate_limited,
             ),
+            (
+                "rate_limit_backend_errors_total",
+                "Shared rate-limit checks that failed open, by store.",
+                "backend",
+                &self.backend_errors,
+            ),
         ] {
             header(&mut out, name, "counter", help);
             for (value, n) in counters.sorted() {
@@ -284,6 +297,8 @@ mod tests {
 # TYPE access_denials_total counter
 # HELP rate_limit_hits_total Requests a rate limit refused, by limiter.
 # TYPE rate_limit_hits_total counter
+# HELP rate_limit_backend_errors_total Shared rate-limit checks that failed open, by store.
+# TYPE rate_limit_backend_errors_total counter
 ";
 
     #[test]
@@ -377,6 +392,8 @@ access_denials_total{reason=\"missing_permission\"} 1
 # HELP rate_limit_hits_total Requests a rate limit refused, by limiter.
 # TYPE rate_limit_hits_total counter
 rate_limit_hits_total{limiter=\"auth_per_ip\"} 1
+# HELP rate_limit_backend_errors_total Shared rate-limit checks that failed open, by store.
+# TYPE rate_limit_backend_errors_total counter
 ";
         assert_eq!(m.render(), expected);
     }

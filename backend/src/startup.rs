@@ -61,6 +61,8 @@ pub struct AppState {
     /// What `GET /metrics` reports (requests, latency, logins, denials,
     /// rate-limit hits), since start.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The shared auth rate limit in Redis; `None` without `REDIS_URL`.
+    pub shared_limit: Option<crate::http::shared_limit::SharedLimiter>,
 }
 
 pub struct Application {
@@ -104,7 +106,19 @@ impl Application {
             None => None,
         };
         let policy = settings.policy();
+        let shared_limit = settings
+            .redis_url
+            .as_ref()
+            .map(|url| {
+                crate::http::shared_limit::SharedLimiter::new(
+                    url,
+                    &settings.redis_key_prefix,
+                    settings.rate_limit_auth,
+                )
+            })
+            .transpose()?;
         let state = web::Data::new(AppState {
+            shared_limit,
             settings,
             policy,
             decision_stats: DecisionStats::default(),

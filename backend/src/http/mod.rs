@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
 pub mod session_refresh;
+pub mod shared_limit;
 pub mod workshop;
 
 /// The browser's access token (RS256 JWT, 15 minutes). `__Host-` makes the

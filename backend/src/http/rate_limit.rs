@@ -77,13 +77,26 @@ fn too_many(
     metrics: &crate::metrics::Metrics,
     limit: &'static str,
     negative: &NotUntil<QuantaInstant>,
+    response: HttpResponseBuilder,
+) -> HttpResponse {
+    let wait = negative
+        .wait_time_from(DefaultClock::default().now())
+        .as_secs();
+    respond_429(stats, metrics, limit, wait, response)
+}
+
+/// Counts the hit and finishes the 429; the caller has put `Retry-After` and
+/// the `X-RateLimit-*` headers on the builder. Also used by the shared limit
+/// (`shared_limit`), so both limits answer and count alike.
+pub(crate) fn respond_429(
+    stats: &RateLimitStats,
+    metrics: &crate::metrics::Metrics,
+    limit: &'static str,
+    wait: u64,
     mut response: HttpResponseBuilder,
 ) -> HttpResponse {
     stats.hit(limit);
     metrics.rate_limited(limit);
-    let wait = negative
-        .wait_time_from(DefaultClock::default().now())
-        .as_secs();
     tracing::warn!(limit, retry_after_secs = wait, "rate limit exceeded");
     let body = AppError::TooManyRequests.error_response();
     let bytes = body.into_body().try_into_bytes().unwrap_or_default();

@@ -15,6 +15,7 @@ pub mod wellknown;
 
 use crate::http::enforce::enforce;
 use crate::http::rate_limit::Limiters;
+use crate::http::shared_limit::{governor_headers, shared_limit};
 use actix_governor::Governor;
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -49,9 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
     cfg.service(
         web::scope("/api/v1/auth")
             .wrap(Governor::new(&limits.auth))
+            .wrap(from_fn(governor_headers))
             .service(
                 web::scope("")
                     .wrap(from_fn(enforce))
+                    .wrap(from_fn(shared_limit))
                     .configure(move |c| {
                         api::v1::configure_auth(&mut Registrar::new(c, "/api/v1/auth", &l1))
                     })
@@ -91,29 +94,41 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
     .service(
         web::scope("/auth")
             .wrap(Governor::new(&limits.auth))
-            .service(web::scope("").wrap(from_fn(enforce)).configure(move |c| {
-                Registrar::new(c, "/auth", &l4)
-                    .post("/register", forms::register)
-                    .post("/login", forms::login)
-                    .post("/login/mfa", forms::login_mfa)
-                    .post("/logout", forms::logout)
-                    .post("/password", forms::change_password)
-                    .post("/sessions/revoke-others", forms::revoke_others)
-                    .post("/sessions/{id}/revoke", forms::revoke_session);
-            })),
+            .wrap(from_fn(governor_headers))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(enforce))
+                    .wrap(from_fn(shared_limit))
+                    .configure(move |c| {
+                        Registrar::new(c, "/auth", &l4)
+                            .post("/register", forms::register)
+                            .post("/login", forms::login)
+                            .post("/login/mfa", forms::login_mfa)
+                            .post("/logout", forms::logout)
+                            .post("/password", forms::change_password)
+                            .post("/sessions/revoke-others", forms::revoke_others)
+                            .post("/sessions/{id}/revoke", forms::revoke_session);
+                    }),
+            ),
     )
     .service(
         // The OAuth authorization server: the same strict per-IP limit.
         web::scope("/oauth")
             .wrap(Governor::new(&limits.auth))
-            .service(web::scope("").wrap(from_fn(enforce)).configure(move |c| {
-                Registrar::new(c, "/oauth", &l5)
-                    .get("/authorize", oauth::authorize)
-                    .post("/authorize/decision", oauth::decision)
-                    .post("/token", oauth::token)
-                    .post("/revoke", oauth::revoke)
-                    .post("/introspect", oauth::introspect);
-            })),
+            .wrap(from_fn(governor_headers))
+            .service(
+                web::scope("")
+                    .wrap(from_fn(enforce))
+                    .wrap(from_fn(shared_limit))
+                    .configure(move |c| {
+                        Registrar::new(c, "/oauth", &l5)
+                            .get("/authorize", oauth::authorize)
+                            .post("/authorize/decision", oauth::decision)
+                            .post("/token", oauth::token)
+                            .post("/revoke", oauth::revoke)
+                            .post("/introspect", oauth::introspect);
+                    }),
+            ),
     );
     log
 }

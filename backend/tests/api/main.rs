@@ -36,6 +36,7 @@ mod playground;
 mod policy_hints;
 mod rate_limits;
 mod sessions;
+mod shared_limit;
 mod ssn;
 mod tls;
 mod tokens;
