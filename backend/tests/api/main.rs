@@ -37,6 +37,7 @@ mod policy_hints;
 mod rate_limits;
 mod sessions;
 mod shared_limit;
+mod shutdown;
 mod ssn;
 mod tls;
 mod tokens;
