@@ -498,3 +498,52 @@ pub mod oauth_flow {
             .as_u16()
     }
 }
+
+/// The real `backend` binary (not an in-process server), for what only a
+/// process shows: its log output, its signals. Started with a cleared
+/// environment on a free port, on the database at `database_url`, with
+/// `env` added; stdout and stderr captured when `capture`. Returns the
+/// process and its `host:port`.
+pub fn start_binary(
+    dir: &TempDir,
+    database_url: &str,
+    env: &[(&str, &str)],
+    capture: bool,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let output = || {
+        if capture {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        }
+    };
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .env_clear()
+        .env("APP_ADDR", &addr)
+        .env("APP_DATA_DIR", dir.path())
+        .env("DATABASE_URL", database_url)
+        .envs(env.iter().copied())
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap();
+    (child, addr)
+}
+
+/// Waits (up to 10 s) until `base` answers `/readyz`.
+pub async fn wait_until_ready(base: &str) {
+    let client = test_client();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server at {base} did not start");
+}

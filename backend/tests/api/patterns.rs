@@ -374,33 +374,15 @@ async fn the_password_check_gives_both_verdicts_and_keeps_nothing() {
 async fn the_password_is_never_logged_and_the_failure_is() {
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::fresh_database(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
-        .env_clear()
-        .env("APP_ADDR", format!("127.0.0.1:{port}"))
-        .env("APP_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "debug")
-        .env("LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (child, addr) = crate::helpers::start_binary(
+        &dir,
+        &url,
+        &[("RUST_LOG", "debug"), ("LOG_FORMAT", "json")],
+        true,
+    );
+    let base = format!("http://{addr}");
+    crate::helpers::wait_until_ready(&base).await;
     let client = crate::helpers::test_client();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server started");
     let post = |path: &str, body: Value, cookie: Option<&str>| {
         let mut req = client
             .post(format!("{base}{path}"))

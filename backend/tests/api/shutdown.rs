@@ -2,7 +2,7 @@
 //! replaces an instance) the server stops accepting connections but lets a
 //! request already under way finish, then exits cleanly.
 
-use crate::helpers::fresh_database;
+use crate::helpers::{fresh_database, start_binary};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -11,22 +11,7 @@ use std::time::{Duration, Instant};
 fn sigterm_lets_a_request_under_way_finish_then_exits() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
-        .env_clear()
-        .env("APP_ADDR", format!("127.0.0.1:{port}"))
-        .env("APP_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
+    let (mut child, addr) = start_binary(&dir, &url, &[("RUST_LOG", "warn")], false);
     let started = Instant::now();
     let ready = loop {
         if let Ok(mut s) = TcpStream::connect(&addr) {

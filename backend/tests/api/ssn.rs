@@ -247,33 +247,15 @@ async fn a_ciphertext_moved_to_another_user_does_not_decrypt() {
 async fn the_ssn_never_appears_in_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::fresh_database(&dir);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
-        .env_clear()
-        .env("APP_ADDR", format!("127.0.0.1:{port}"))
-        .env("APP_DATA_DIR", dir.path())
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "debug")
-        .env("LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (child, addr) = crate::helpers::start_binary(
+        &dir,
+        &url,
+        &[("RUST_LOG", "debug"), ("LOG_FORMAT", "json")],
+        true,
+    );
+    let base = format!("http://{addr}");
+    crate::helpers::wait_until_ready(&base).await;
     let client = crate::helpers::test_client();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server started");
     let post = |path: &str, body: Value, cookie: Option<&str>| {
         let mut req = client
             .post(format!("{base}{path}"))
