@@ -76,16 +76,23 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Call before the process's first PostgreSQL connection (`build_pool` does).
+///
+/// libpq uses the system OpenSSL, and whoever initialises OpenSSL first
+/// decides whether it registers an exit handler that frees its state. With
+/// that handler, a process that exits while r2d2's worker threads are still
+/// opening connections can crash on its way out (seen as SIGSEGV or "double
+/// free" after every test had passed; diesel#3441). Initialising it here,
+/// with OPENSSL_INIT_NO_ATEXIT, first, prevents that.
+pub fn prepare_libpq() {
+    openssl_sys::init();
+}
+
 /// Builds the pool; for SQLite, creates the file's folder first.
 pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     let target = Target::parse(url)?;
     if matches!(target, Target::Postgres(_)) {
-        // libpq uses the system OpenSSL. Initialise it ourselves first, with
-        // OPENSSL_INIT_NO_ATEXIT: otherwise OpenSSL frees its state in an
-        // exit handler while r2d2's worker threads may still be opening
-        // connections, and the process can crash on its way out (seen as a
-        // SIGSEGV after every test had passed; diesel#3441).
-        openssl_sys::init();
+        prepare_libpq();
     }
     if let Target::Sqlite(path) = &target {
         if let Some(dir) = std::path::Path::new(path).parent() {

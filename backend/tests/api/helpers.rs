@@ -26,6 +26,8 @@ pub fn fresh_database(dir: &TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            // Before this process's first libpq connection (see prepare_libpq).
+            backend::db::connection::prepare_libpq();
             let mut conn =
                 diesel::PgConnection::establish(&base).expect("TEST_DATABASE_URL is reachable");
             conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
