@@ -4,6 +4,11 @@
 //!
 //! See ARCHITECTURE.md for the map.
 
+// The pages' view types nest deeply; without `--cfg erase_components` (the
+// debug builds' flag) the compiler needs more than the default 128 levels
+// to lay them out in a release build.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod cli;
 pub mod clock;

@@ -2,6 +2,10 @@
 //! into the backend) and hydrated in the browser (feature `hydrate`, built to
 //! wasm), plus the wire types both sides share.
 
+// The pages' view types nest deeply; release builds (without the debug
+// builds' `--cfg erase_components`) need more than 128 levels for them.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 mod components;
