@@ -236,6 +236,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 rate_limits: Default::default(),
                 shared_limit: None,
                 login_throttle: Default::default(),
+                identity_cache: Default::default(),
+                password_work: Default::default(),
             };
             let request = RegisterRequest {
                 email,

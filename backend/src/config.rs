@@ -119,6 +119,12 @@ pub struct Settings {
     /// `REDIS_KEY_PREFIX`, default `ratelimit`: the prefix of the keys in
     /// Redis, so several deployments (or test runs) can share one server.
     pub redis_key_prefix: String,
+    /// `IDENTITY_CACHE_SECS`, default 30, at most 60: how long a verified
+    /// request may be trusted again without a database read
+    /// (`services::identity_cache`); changes still take effect at once.
+    /// `0` turns the cache off — needed only if several processes share one
+    /// SQLite file, where no invalidation can reach them.
+    pub identity_cache: Duration,
     /// `VAULT_*` (see `secret_provider::vault`): the KV v2 secret read from
     /// Vault once at start-up, the last source of `DATABASE_URL`,
     /// `SESSION_KEY` and `FIELD_KEYS`. `None` when `VAULT_ADDR` is unset.
@@ -412,6 +418,14 @@ impl Settings {
         let redis_key_prefix = reader
             .plain("REDIS_KEY_PREFIX")
             .unwrap_or_else(|| "ratelimit".into());
+        let identity_cache = reader.parsed("IDENTITY_CACHE_SECS", 30u64);
+        if identity_cache > 60 {
+            reader.fail(
+                "IDENTITY_CACHE_SECS",
+                "must be at most 60 (sessions record their use once a minute)".into(),
+            );
+        }
+        let identity_cache = Duration::from_secs(identity_cache);
         let workshop = match reader.plain("APP_WORKSHOP").as_deref().map(str::trim) {
             None | Some("0") | Some("off") | Some("false") | Some("no") => false,
             Some("1") | Some("on") | Some("true") | Some("yes") => true,
@@ -501,6 +515,7 @@ impl Settings {
                 metrics_token,
                 redis_url,
                 redis_key_prefix,
+                identity_cache,
                 vault,
                 workshop,
                 tls,

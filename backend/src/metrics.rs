@@ -260,6 +260,19 @@ impl Metrics {
     }
 }
 
+/// The identity cache's lookups (`services::identity_cache`), by result:
+/// how much of the hot path is answered without the database.
+pub fn render_identity_cache(out: &mut String, hits: u64, misses: u64) {
+    header(
+        out,
+        "identity_cache_lookups_total",
+        "counter",
+        "Verified-request lookups, answered from memory (hit) or the database (miss).",
+    );
+    let _ = writeln!(out, "identity_cache_lookups_total{{result=\"hit\"}} {hits}");
+    let _ = writeln!(out, "identity_cache_lookups_total{{result=\"miss\"}} {misses}");
+}
+
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = write!(out, "# HELP {name} ");
     // In HELP text only the backslash and the line feed are escaped.

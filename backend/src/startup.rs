@@ -22,6 +22,7 @@ use crate::secrets::Keys;
 use crate::security::password;
 use crate::security::policy::PolicySettings;
 use crate::services::access::{self, DecisionStats};
+use crate::services::identity_cache::{self, IdentityCache};
 use crate::services::lockout::LoginThrottle;
 use crate::services::{mfa, sessions};
 use actix_files::Files;
@@ -63,6 +64,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The shared auth rate limit in Redis; `None` without `REDIS_URL`.
     pub shared_limit: Option<crate::http::shared_limit::SharedLimiter>,
+    /// Recently verified requests (`services::identity_cache`).
+    pub identity_cache: Arc<IdentityCache>,
+    /// Where Argon2id runs, one hash per core at a time.
+    pub password_work: crate::services::password_work::PasswordWork,
 }
 
 pub struct Application {
@@ -117,6 +122,7 @@ impl Application {
                 )
             })
             .transpose()?;
+        let cache_ttl = settings.identity_cache;
         let state = web::Data::new(AppState {
             shared_limit,
             settings,
@@ -129,7 +135,13 @@ impl Application {
             clock: Clock::default(),
             rate_limits: Arc::default(),
             login_throttle: LoginThrottle::default(),
+            password_work: Default::default(),
+            identity_cache: Arc::new(IdentityCache::new(
+                cache_ttl,
+                IdentityCache::CAPACITY,
+            )),
         });
+        identity_cache::listen_for_changes(&state)?;
         let listeners = Listeners {
             public: listener,
             management,

@@ -6,6 +6,8 @@
 //! audit entries can include it without threading it through every call.
 
 use crate::config::LogFormat;
+use std::io::IsTerminal;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
@@ -26,7 +28,18 @@ pub fn current_request_id() -> Option<String> {
 
 /// Installs the global subscriber (once; later calls are ignored, which tests rely on).
 /// The level comes from `RUST_LOG` (default `info`).
-pub fn init(format: LogFormat) {
+///
+/// Lines are formatted on the thread that logs and written by a background
+/// thread, which writes whatever has queued up in one system call: writing
+/// each line as it comes cost a tenth of a request's CPU time
+/// (docs/benchmarks.md). Nothing is dropped — a full queue makes the logger
+/// wait. Keep the returned guard until exit: dropping it writes the rest.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // The HTTP client of the Vault provider logs whole bodies (secrets) at
     // trace level: it logs at info at most, whatever RUST_LOG says.
@@ -35,12 +48,22 @@ pub fn init(format: LogFormat) {
         Err(_) => filter,
     };
     let output = match format {
+        // The request's span (its id, method and path) once per line, not
+        // again in a list of every enclosing span: there is only one.
         LogFormat::Json => fmt::layer()
+            .with_writer(writer)
             .with_target(false)
             .json()
             .flatten_event(true)
+            .with_span_list(false)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().with_target(false).boxed(),
+        // Colours only for a terminal: escape codes in a log file or a
+        // collector are noise (and cost a little on every line).
+        LogFormat::Pretty => fmt::layer()
+            .with_writer(writer)
+            .with_target(false)
+            .with_ansi(std::io::stdout().is_terminal())
+            .boxed(),
     };
     // The same lines also go to the in-memory tail of the admin log view.
     let _ = tracing_subscriber::registry()
@@ -48,6 +71,7 @@ pub fn init(format: LogFormat) {
         .with(output)
         .with(crate::recent_logs::RecentLogsLayer)
         .try_init();
+    guard
 }
 
 /// Installs only the in-memory tail of the admin log view (info and above),

@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod migrations;
 pub mod models;
+pub mod notify;
 pub mod schema;
 
 pub use connection::{DbConn, Pool};

@@ -19,6 +19,8 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::routes::policies::{self, Lookup};
 use crate::services::access::{self, DEVICE_HEADER};
+use crate::services::identity_cache::{self, Invalidation};
+use crate::services::sessions;
 use crate::startup::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -81,8 +83,12 @@ pub async fn enforce<B: MessageBody + 'static>(
         // Named after the verified token's user, when there is one, so the
         // attempt shows in their own activity too (the header itself is
         // never believed; the identity is the signed token's).
+        let device = presented_device(req.request());
+        let subject = token
+            .as_deref()
+            .and_then(|t| sessions::token_subject(&state, t, device.as_deref()));
         let event = AuditEvent::new("access.forged_header", Outcome::Denied)
-            .actor_opt(token_subject(&state, token.as_deref()))
+            .actor_opt(subject)
             .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
         if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
             return refuse(req, e);
@@ -115,10 +121,15 @@ pub async fn enforce<B: MessageBody + 'static>(
     };
     match access::decide(&state, &request, token.as_deref()).await {
         Ok(Ok(who)) => {
+            let changer = who.as_ref().map(|w| w.user.id.clone());
             if let Some(who) = who {
                 req.extensions_mut().insert(std::sync::Arc::new(who));
             }
-            next.call(req).await.map(|r| r.map_into_left_body())
+            let response = next.call(req).await;
+            if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+                forget_after_change(&state, &pattern, changer).await;
+            }
+            response.map(|r| r.map_into_left_body())
         }
         // The page renders its own "not allowed" / "please sign in" view.
         Ok(Err(_)) if policies::is_page(&pattern) => {
@@ -129,14 +140,20 @@ pub async fn enforce<B: MessageBody + 'static>(
     }
 }
 
-/// The user a presented access token names, if its signature and claims
-/// verify (the session's liveness is checked later, by the decision).
-fn token_subject(state: &AppState, token: Option<&str>) -> Option<String> {
-    let keys = state.keys.signing.current();
-    let policy = crate::services::sessions::token_policy(state);
-    crate::security::jwt::verify(&keys, &policy, token?, chrono::Utc::now().timestamp())
-        .ok()
-        .map(|c| c.sub)
+/// A state-changing request may have changed what a cached identity says
+/// (a logout, a new device, a step-up, a role): forget the caller's cached
+/// identities, or everyone's after an admin change (it may concern any
+/// user). The services also forget the users they change; this is the net
+/// under them, so a change they miss still takes effect at once.
+async fn forget_after_change(state: &AppState, pattern: &str, changer: Option<String>) {
+    let change = if pattern.starts_with("/api/v1/admin/") {
+        Invalidation::All
+    } else if let Some(user_id) = changer {
+        Invalidation::User(user_id)
+    } else {
+        return;
+    };
+    identity_cache::forget(state, change).await;
 }
 
 fn refuse<B>(

@@ -9,11 +9,11 @@
 //! flood does not flood the log.
 
 use super::auth::presented_access_token;
+use super::enforce::presented_device;
 use super::client::client_ip_addr;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::config::RateLimit;
 use crate::error::AppError;
-use crate::security::jwt;
 use crate::services::sessions;
 use crate::startup::AppState;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -145,13 +145,8 @@ impl KeyExtractor for ByUser {
         let Some(token) = presented_access_token(req.request()) else {
             return Ok(None);
         };
-        let keys = self.state.keys.signing.current();
-        let policy = sessions::token_policy(&self.state);
-        Ok(
-            jwt::verify(&keys, &policy, &token, chrono::Utc::now().timestamp())
-                .ok()
-                .map(|c| c.sub),
-        )
+        let device = presented_device(req.request());
+        Ok(sessions::token_subject(&self.state, &token, device.as_deref()))
     }
 
     fn exceed_rate_limit_response(

@@ -8,11 +8,11 @@
 //! `POST /api/v1/auth/refresh`; so do requests to the auth endpoints themselves.
 
 use super::auth::FreshAccess;
+use super::enforce::presented_device;
 use super::client::RequestMeta;
 use super::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::AppError;
 use crate::routes::session_cookie;
-use crate::security::jwt;
 use crate::services::sessions;
 use crate::startup::AppState;
 use actix_web::body::MessageBody;
@@ -48,11 +48,10 @@ pub async fn session_refresh(
     ) else {
         return next.call(req).await;
     };
-    let access_ok = req.cookie(ACCESS_COOKIE).is_some_and(|c| {
-        let keys = state.keys.signing.current();
-        let policy = sessions::token_policy(&state);
-        jwt::verify(&keys, &policy, c.value(), chrono::Utc::now().timestamp()).is_ok()
-    });
+    let device = presented_device(req.request());
+    let access_ok = req
+        .cookie(ACCESS_COOKIE)
+        .is_some_and(|c| sessions::token_subject(&state, c.value(), device.as_deref()).is_some());
     if access_ok {
         return next.call(req).await;
     }

@@ -50,10 +50,13 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<
             return Err(access::deny_error(deny));
         }
     }
+    let mut body = state.metrics.render();
+    let (hits, misses) = state.identity_cache.counts();
+    crate::metrics::render_identity_cache(&mut body, hits, misses);
     Ok(HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
         .insert_header((CACHE_CONTROL, "no-store"))
-        .body(state.metrics.render()))
+        .body(body))
 }
 
 /// Whether the request presents the configured scrape token. Both sides are

@@ -7,11 +7,10 @@ use crate::db::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
-use crate::security::{blocklist, password};
+use crate::security::blocklist;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{lockout, mfa};
+use crate::services::{lockout, mfa, password_work};
 use crate::startup::AppState;
-use actix_web::web;
 use frontend::api::{
     ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
     PasswordPolicy, RegisterRequest, Username,
@@ -149,10 +148,7 @@ pub async fn register(
 
     // Hash before looking at the e-mail result: a taken address costs the
     // same time as a new one.
-    let phc = web::block(move || password::hash(&req.password))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+    let phc = password_work::hash(state, req.password).await?;
 
     if let Some(existing) = email_owner {
         audit::record(
@@ -262,9 +258,7 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.dummy_hash.clone());
     let password = req.password;
-    let matches = web::block(move || password::verify(&password, &phc))
-        .await
-        .map_err(AppError::internal)?;
+    let matches = password_work::verify(state, password, phc).await?;
 
     let user = match (user, matches) {
         // A locked account answers like a wrong password, right or not.
@@ -347,9 +341,7 @@ pub async fn change_password(
         return Err(AppError::Validation(fields));
     }
     let (current, phc) = (req.current_password, who.user.password_hash.clone());
-    let matches = web::block(move || password::verify(&current, &phc))
-        .await
-        .map_err(AppError::internal)?;
+    let matches = password_work::verify(state, current, phc).await?;
     if !matches {
         audit::record(
             &state.pool,
@@ -366,10 +358,7 @@ pub async fn change_password(
         )]));
     }
     let new = req.new_password;
-    let phc = web::block(move || password::hash(&new))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+    let phc = password_work::hash(state, new).await?;
     let uid = who.user.id.clone();
     db::run(&state.pool, move |c| {
         Ok(User::set_password_hash(c, &uid, &phc, sessions::now())?)

@@ -20,7 +20,7 @@ use crate::http::client::RequestMeta;
 use crate::routes::policies::POLICIES;
 use crate::security::policy::{self, Access, Permission, Role};
 use crate::services::devices::rfc3339;
-use crate::services::{access, devices, sessions, sessions::SignedIn};
+use crate::services::{access, devices, identity_cache, sessions, sessions::SignedIn};
 use crate::startup::AppState;
 use chrono::{Duration, NaiveDateTime, Timelike};
 use frontend::api::*;
@@ -187,6 +187,9 @@ pub async fn change_role(
         })
     })
     .await?;
+    if outcome.is_ok() {
+        identity_cache::forget_user(state, user_id).await;
+    }
     let result_text = if outcome.is_ok() { "done" } else { "refused" };
     audit::record(
         &state.pool,
@@ -240,6 +243,7 @@ pub async fn lock(
     if !found {
         return Err(AppError::NotFound);
     }
+    identity_cache::forget_user(state, user_id).await;
     audit::record(
         &state.pool,
         Some(meta),

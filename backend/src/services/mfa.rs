@@ -16,11 +16,10 @@ use crate::http::client::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
-use crate::security::{password, recovery_codes, totp};
-use crate::services::lockout;
+use crate::security::{recovery_codes, totp};
+use crate::services::{lockout, password_work};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::startup::AppState;
-use actix_web::web;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 use secrecy::ExposeSecret;
 
@@ -469,9 +468,7 @@ pub async fn disable(
     code: &str,
 ) -> AppResult<()> {
     let phc = who.user.password_hash.clone();
-    let ok = web::block(move || password::verify(&password_input, &phc))
-        .await
-        .map_err(AppError::internal)?;
+    let ok = password_work::verify(state, password_input, phc).await?;
     if !ok {
         record(
             state,

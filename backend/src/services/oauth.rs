@@ -22,6 +22,7 @@ use crate::http::client::RequestMeta;
 use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
+use crate::services::identity_cache::{self, Invalidation};
 use crate::services::sessions;
 use crate::startup::AppState;
 use secrecy::ExposeSecret;
@@ -567,6 +568,7 @@ async fn code_grant(
             user_id,
             session_id,
         } => {
+            identity_cache::forget_user(state, &user_id).await;
             audit::record(
                 &state.pool,
                 Some(meta),
@@ -604,6 +606,7 @@ async fn code_grant(
             Ok(Session::revoke(c, &sid, REUSE_REASON, sessions::now())?)
         })
         .await?;
+        identity_cache::forget(state, Invalidation::All).await;
         return refuse(state, meta, cid, invalid_grant, "reused_during_exchange").await;
     }
     audit::record(
@@ -785,6 +788,8 @@ pub async fn revoke(
             "the token was not issued to this client",
         )));
     };
+    // Which user it was is not at hand; revocations are rare.
+    identity_cache::forget(state, Invalidation::All).await;
     audit::record(
         &state.pool,
         Some(meta),

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::jwt::{self, AccessClaims, ClientGrant, TokenError, TokenPolicy};
 use crate::security::refresh_token::RefreshToken;
+use crate::services::identity_cache;
 use crate::startup::AppState;
 use chrono::NaiveDateTime;
 use frontend::api::{MeResponse, SessionInfo};
@@ -35,6 +36,9 @@ pub struct SignedIn {
     pub user: User,
     /// From the database, for this request (grants past their expiry dropped).
     pub roles: Vec<Role>,
+    /// When the first time-bound grant among `roles` ends (then `roles` is
+    /// out of date).
+    pub roles_until: Option<NaiveDateTime>,
     pub session: Session,
     pub claims: AccessClaims,
     pub mfa_enabled: bool,
@@ -321,6 +325,7 @@ pub async fn refresh(
             },
             _,
         ) => {
+            identity_cache::forget_user(state, &user_id).await;
             audit::record(
                 &state.pool,
                 Some(meta),
@@ -364,7 +369,45 @@ pub async fn authenticate_on_device(
     device_id: Option<&str>,
 ) -> Result<SignedIn, Denied> {
     let token = access_token.ok_or(Denied::NoToken)?;
-    let (policy, at) = (token_policy(state), chrono::Utc::now().timestamp());
+    let keys = state.keys.signing.current();
+    let at = chrono::Utc::now().timestamp();
+    if let Some(who) = state.identity_cache.lookup(token, device_id, &keys, at) {
+        return Ok(who);
+    }
+    let ticket = state.identity_cache.ticket();
+    let who = verify_and_load(state, token, device_id, at).await?;
+    state
+        .identity_cache
+        .store(ticket, token, device_id, keys, who.clone());
+    Ok(who)
+}
+
+/// The user a presented access token names, if its signature and claims
+/// verify (whether its session is live is the policy decision's business).
+/// From the identity cache when it verified this very token recently: RSA
+/// verification is the costliest step of a request, and several steps
+/// before the decision want to know whose token it is.
+pub fn token_subject(state: &AppState, token: &str, device_id: Option<&str>) -> Option<String> {
+    let keys = state.keys.signing.current();
+    let at = chrono::Utc::now().timestamp();
+    if let Some(sub) = state.identity_cache.peek_subject(token, device_id, &keys, at) {
+        return Some(sub);
+    }
+    jwt::verify(&keys, &token_policy(state), token, at)
+        .ok()
+        .map(|c| c.sub)
+}
+
+/// The full check behind [`authenticate_on_device`]: the token's signature
+/// and claims, then the session, user, roles, MFA and device from the
+/// database in one round trip.
+async fn verify_and_load(
+    state: &AppState,
+    token: &str,
+    device_id: Option<&str>,
+    at: i64,
+) -> Result<SignedIn, Denied> {
+    let policy = token_policy(state);
     let claims = match jwt::verify(&state.keys.signing.current(), &policy, token, at) {
         // Maybe another instance rotated the shared keys a moment ago.
         Err(TokenError::UnknownKeyId) if state.keys.signing.reload_for_unknown_kid() => {
@@ -394,7 +437,7 @@ pub async fn authenticate_on_device(
         if (now - session.last_seen_at).num_seconds() >= TOUCH_INTERVAL_SECS {
             Session::touch(c, &session.id, now)?;
         }
-        let roles = User::roles(c, &user.id, now)?;
+        let (roles, roles_until) = User::roles_until(c, &user.id, now)?;
         let mfa_enabled = UserMfa::find(c, &user.id)?.is_some_and(|m| m.enabled_at.is_some());
         let device = match device_id.as_deref() {
             Some(id) => Device::find_owned(c, id, &user.id)?,
@@ -403,6 +446,7 @@ pub async fn authenticate_on_device(
         Ok(Ok(SignedIn {
             user,
             roles,
+            roles_until,
             session,
             claims,
             mfa_enabled,
@@ -429,6 +473,7 @@ pub async fn end(
     })
     .await?;
     if ended {
+        identity_cache::forget_user(state, user_id).await;
         let action = if reason == "logout" {
             "auth.logout"
         } else {
@@ -540,6 +585,7 @@ pub async fn revoke(
     })
     .await?;
     if ended {
+        identity_cache::forget_user(state, &session.user_id).await;
         audit::record(
             &state.pool,
             Some(meta),
@@ -574,6 +620,7 @@ pub async fn revoke_all_except(
         )?)
     })
     .await?;
+    identity_cache::forget_user(state, user_id).await;
     audit::record(
         &state.pool,
         Some(meta),

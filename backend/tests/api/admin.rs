@@ -279,6 +279,7 @@ async fn time_bound_grants_lapse_by_themselves() {
     })
     .await
     .unwrap();
+    app.forget_cached_identities();
     assert_eq!(
         app.get("/api/v1/admin/users", Some(&user)).await.status(),
         403

@@ -147,6 +147,7 @@ async fn asvs_3_3_2_idle_sessions_expire_server_side() {
     })
     .await
     .unwrap();
+    app.forget_cached_identities();
     assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 401);
 }
 

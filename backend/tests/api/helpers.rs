@@ -70,7 +70,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 /// Starts a server on an existing data dir and database.
 pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        backend::telemetry::init(backend::config::LogFormat::Pretty);
+        // Kept for the life of the test process (the writer thread stops
+        // when its guard is dropped).
+        std::mem::forget(backend::telemetry::init(backend::config::LogFormat::Pretty));
     } else {
         // Quiet, but the admin log view (an in-memory tail) has lines to show.
         backend::telemetry::init_tail_only();
@@ -110,6 +112,16 @@ pub fn test_client() -> Client {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// For tests that edit rows directly to stand for time passing (an idle
+    /// session, a lapsed grant): the services tell the identity cache about
+    /// every change they make, and real time also ends cached entries, but
+    /// a direct edit does neither, so the test forgets them itself.
+    pub fn forget_cached_identities(&self) {
+        self.state
+            .identity_cache
+            .forget(&backend::services::identity_cache::Invalidation::All);
     }
 
     /// A same-origin JSON POST, as the app's own pages send it.

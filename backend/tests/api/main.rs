@@ -17,6 +17,7 @@ mod forms;
 mod guessing;
 mod headers;
 mod health;
+mod identity_cache;
 mod helpers;
 mod instances;
 mod key_rotation;

@@ -139,6 +139,28 @@ impl User {
         Ok(roles)
     }
 
+    /// [`User::roles`], and when the first of its time-bound grants ends
+    /// (the roles are only good until then).
+    pub fn roles_until(
+        conn: &mut DbConn,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<(Vec<Role>, Option<NaiveDateTime>)> {
+        let rows: Vec<(String, Option<NaiveDateTime>)> = user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(
+                user_roles::expires_at
+                    .is_null()
+                    .or(user_roles::expires_at.gt(now)),
+            )
+            .select((user_roles::role, user_roles::expires_at))
+            .load(conn)?;
+        let until = rows.iter().filter_map(|(_, e)| *e).min();
+        let mut roles: Vec<Role> = rows.iter().filter_map(|(n, _)| Role::parse(n)).collect();
+        roles.sort();
+        Ok((roles, until))
+    }
+
     /// [`User::roles`] as names, for tokens and responses.
     pub fn role_names(
         conn: &mut DbConn,
