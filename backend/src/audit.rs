@@ -127,17 +127,7 @@ pub(crate) async fn append(
         let detail = event.detail.to_string();
         db::write_transaction(conn, |conn| {
             lock_chain(conn)?;
-            let head = AuditEntry::chain_head(conn)?;
-            let id = match &head {
-                None => 1,
-                Some((last, _)) => last
-                    .checked_add(1)
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit ids exhausted")))?,
-            };
-            // A legacy newest entry (no hash) means the chain starts here.
-            let prev_hash = head
-                .and_then(|(_, hash)| hash)
-                .unwrap_or_else(|| audit_chain::GENESIS.to_owned());
+            let (id, prev_hash) = chain_tip(conn)?;
             let mut entry = NewAuditEntry {
                 id,
                 // Taken under the lock, so times follow the chain's order.
@@ -163,6 +153,24 @@ pub(crate) async fn append(
     .await
 }
 
+/// Where the chain continues: the id the next entry takes and the hash it
+/// links to. Call it under [`lock_chain`], inside the write transaction that
+/// inserts the entry.
+fn chain_tip(conn: &mut DbConn) -> Result<(i64, String), AppError> {
+    let head = AuditEntry::chain_head(conn)?;
+    let id = match &head {
+        None => 1,
+        Some((last, _)) => last
+            .checked_add(1)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("audit ids exhausted")))?,
+    };
+    // A legacy newest entry (no hash) means the chain starts here.
+    let prev_hash = head
+        .and_then(|(_, hash)| hash)
+        .unwrap_or_else(|| audit_chain::GENESIS.to_owned());
+    Ok((id, prev_hash))
+}
+
 /// Serialises the writers of the chain until the transaction ends.
 fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
     match conn {
@@ -175,4 +183,102 @@ fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
             Ok(())
         }
     }
+}
+
+/// One entry for [`append_many`]: its content without its place in the
+/// chain (id and hashes), which only this module assigns.
+pub(crate) struct Unlinked<'a> {
+    pub occurred_at: chrono::NaiveDateTime,
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub outcome: Outcome,
+    pub client_ip: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+/// Appends `entries`, in order, to the chain, linked exactly as [`append`]
+/// links one entry, with multi-row inserts: for bulk writers
+/// (`services::seed`), not for events (use [`record`]). Runs inside the
+/// caller's `db::write_transaction`, under the chain lock (taken again
+/// here; both locks may be taken twice in one transaction). Times are
+/// stored at microseconds, as hashed.
+pub(crate) fn append_many(conn: &mut DbConn, entries: &[Unlinked<'_>]) -> Result<(), AppError> {
+    lock_chain(conn)?;
+    let (first_id, mut prev_hash) = chain_tip(conn)?;
+    let mut links: Vec<(String, String)> = Vec::with_capacity(entries.len());
+    let mut rows: Vec<NewAuditEntry<'_>> = Vec::with_capacity(entries.len());
+    for (e, id) in entries.iter().zip(first_id..) {
+        let row = NewAuditEntry {
+            id,
+            occurred_at: audit_chain::stored_precision(e.occurred_at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            outcome: e.outcome.as_str(),
+            client_ip: e.client_ip,
+            request_id: e.request_id,
+            detail: e.detail,
+            prev_hash: "",
+            hash: "",
+        };
+        let hash = audit_chain::entry_hash(&prev_hash, &row.content());
+        links.push((std::mem::replace(&mut prev_hash, hash.clone()), hash));
+        rows.push(row);
+    }
+    for (row, (prev, hash)) in rows.iter_mut().zip(&links) {
+        row.prev_hash = prev;
+        row.hash = hash;
+    }
+    // SQLite allows 32,766 bound values per statement (PostgreSQL 65,535).
+    for chunk in rows.chunks(32_766 / 11) {
+        let values: Vec<_> = chunk.iter().map(bulk_values).collect();
+        // Diesel's MultiConnection has no multi-row insert of its own (the
+        // dialects differ): the same statement on the concrete connection.
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(audit_log::table)
+                .values(values)
+                .execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(audit_log::table)
+                .values(values)
+                .execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// A row as column values for a multi-row insert. Not `NewAuditEntry`'s
+/// `Insertable`: that writes an absent value as DEFAULT, which SQLite cannot
+/// hold in a multi-row insert (Diesel then inserts row by row in a
+/// transaction of its own, which cannot nest in ours); a bound NULL can.
+#[allow(clippy::type_complexity)]
+fn bulk_values<'a>(
+    e: &NewAuditEntry<'a>,
+) -> (
+    diesel::dsl::Eq<audit_log::id, i64>,
+    diesel::dsl::Eq<audit_log::occurred_at, chrono::NaiveDateTime>,
+    diesel::dsl::Eq<audit_log::actor, Option<&'a str>>,
+    diesel::dsl::Eq<audit_log::action, &'a str>,
+    diesel::dsl::Eq<audit_log::target, Option<&'a str>>,
+    diesel::dsl::Eq<audit_log::outcome, &'a str>,
+    diesel::dsl::Eq<audit_log::client_ip, Option<&'a str>>,
+    diesel::dsl::Eq<audit_log::request_id, Option<&'a str>>,
+    diesel::dsl::Eq<audit_log::detail, &'a str>,
+    diesel::dsl::Eq<audit_log::prev_hash, Option<&'a str>>,
+    diesel::dsl::Eq<audit_log::hash, Option<&'a str>>,
+) {
+    (
+        audit_log::id.eq(e.id),
+        audit_log::occurred_at.eq(e.occurred_at),
+        audit_log::actor.eq(e.actor),
+        audit_log::action.eq(e.action),
+        audit_log::target.eq(e.target),
+        audit_log::outcome.eq(e.outcome),
+        audit_log::client_ip.eq(e.client_ip),
+        audit_log::request_id.eq(e.request_id),
+        audit_log::detail.eq(e.detail),
+        audit_log::prev_hash.eq(Some(e.prev_hash)),
+        audit_log::hash.eq(Some(e.hash)),
+    )
 }

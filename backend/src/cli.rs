@@ -1,6 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
 //! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
-//! `workshop-reset`.
+//! `workshop-reset`, `seed`.
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
@@ -47,6 +47,21 @@ pub enum Command {
     /// Workshop mode: clear every participant's solved challenges (for the
     /// next group). Recorded in the audit log as `workshop.reset`.
     WorkshopReset,
+    /// Development and load tests only (refused with APP_ENV=production):
+    /// bulk-insert fake users (user0000001, user0000001@example.test, …,
+    /// numbered on from any seeded before) and audit entries that continue
+    /// the hash chain (`verify-audit` still passes). The users share one
+    /// hash of a random password that is thrown away: nobody can sign in as
+    /// a seeded user.
+    Seed {
+        /// Users to create.
+        #[arg(long, default_value_t = 0)]
+        users: u64,
+        /// Audit entries to append (their actors: the new users, or else
+        /// existing ones).
+        #[arg(long, default_value_t = 0)]
+        audit: u64,
+    },
     /// Create an administrator. The password is read from standard input
     /// (one line), so it never appears in the shell history or process list.
     CreateAdmin {
@@ -168,6 +183,27 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("the solves were not cleared: {e}"))?;
             println!("workshop reset: {removed} solve(s) cleared");
+        }
+        Command::Seed { users, audit } => {
+            use crate::services::seed::{self, SeedOptions};
+            seed::refuse_in_production(&settings)?;
+            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            migrate(&pool).await?;
+            let report = seed::seed(&pool, SeedOptions { users, audit }, |table, done, of| {
+                eprintln!("{table}: {done}/{of}");
+            })
+            .await
+            // The cause chain (`{e:#}` in main) says which statement failed.
+            .map_err(|e| anyhow::Error::new(e).context("seeding stopped"))?;
+            println!(
+                "{} users in {:.1} s ({:.0} rows/s); {} audit entries in {:.1} s ({:.0} rows/s)",
+                report.users,
+                report.users_secs,
+                seed::rate(report.users, report.users_secs),
+                report.audit,
+                report.audit_secs,
+                seed::rate(report.audit, report.audit_secs)
+            );
         }
         Command::RotateSigningKey => {
             let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);

@@ -13,7 +13,7 @@ use crate::db::{
     models::mfa::UserMfa,
     models::role_grant::RoleGrant,
     models::session::Session,
-    models::user::User,
+    models::user::{SearchField, User},
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
@@ -59,7 +59,9 @@ fn summaries(users: &[User], grants: &[RoleGrant], mfa: &[String]) -> Vec<AdminU
         .collect()
 }
 
-/// One page of users matching `q` (username or e-mail, literal text).
+/// One page of users whose username (or, when `q` holds an `@`, e-mail)
+/// starts with `q` (any case, literal text); `next` continues the same
+/// order (`User::search`).
 pub async fn users(
     state: &AppState,
     q: Option<String>,
@@ -70,6 +72,7 @@ pub async fn users(
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(AppError::bad_request("the search text is too long"));
     }
+    let field = SearchField::of(q.as_deref().map(str::trim));
     let now = sessions::now();
     let (users, grants, mfa) = db::run(&state.pool, move |c| {
         let users = User::search(c, q.as_deref(), after.as_deref(), limit + 1)?;
@@ -86,7 +89,7 @@ pub async fn users(
     Ok(UserPage {
         users: summaries(shown, &grants, &mfa),
         next: if more {
-            shown.last().map(|u| u.username.clone())
+            shown.last().map(|u| field.cursor_of(u))
         } else {
             None
         },

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod oauth_playground;
 pub mod password_work;
+pub mod seed;
 pub mod sessions;
 pub mod ssn;
 pub mod workshop;

@@ -92,69 +92,102 @@ async fn every_admin_route_refuses_users_and_auditors_cannot_change_anything() {
     }
 }
 
-#[tokio::test]
-async fn search_matches_literal_text_only() {
-    let app = spawn_app().await;
-    let (admin, _) = signed_in_admin(&app, "search_admin").await;
-    for name in ["under_score", "underXscore", "percent5", "back_slash"] {
-        app.signed_in(name).await;
-    }
-    let search = |q: &str| {
-        let url = format!("/api/v1/admin/users?q={}", url_escape(q));
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let r = app.get(&url, Some(&admin)).await;
-            assert_eq!(r.status(), 200, "{url}");
-            let page: Value = r.json().await.unwrap();
-            page["users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["username"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(
-        search("r_s").await,
-        vec!["under_score"],
-        "_ is not a wildcard"
-    );
-    assert_eq!(search("UNDER").await.len(), 2, "any case");
-    assert!(search("%").await.is_empty(), "% is not a wildcard");
-    assert!(search("\\").await.is_empty());
-    assert!(search("' OR '1'='1").await.is_empty());
-    assert!(search("\"; DROP TABLE users; --").await.is_empty());
-    assert!(search("x' UNION SELECT password_hash FROM users --")
-        .await
-        .is_empty());
-    assert_eq!(search("k_s").await, vec!["back_slash"]);
-    assert_eq!(search("@EXAMPLE.ORG").await.len(), 5, "e-mails too");
-    // The users table is intact.
-    assert_eq!(search("").await.len(), 5);
+/// The usernames of one page of `GET /api/v1/admin/users{query}`, and its
+/// `next` cursor.
+async fn user_page(app: &TestApp, admin: &str, query: &str) -> (Vec<String>, Option<String>) {
+    let url = format!("/api/v1/admin/users{query}");
+    let r = app.get(&url, Some(admin)).await;
+    assert_eq!(r.status(), 200, "{url}");
+    let page: Value = r.json().await.unwrap();
+    let names = page["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    (names, page["next"].as_str().map(str::to_owned))
+}
 
-    // Keyset pagination: stable order, no repeats, no gaps.
+/// Every page of a search with `limit` 1, following `next`.
+async fn all_pages(app: &TestApp, admin: &str, q: &str) -> Vec<String> {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let url = match &after {
-            Some(a) => format!("/api/v1/admin/users?limit=2&after={a}"),
-            None => "/api/v1/admin/users?limit=2".into(),
-        };
-        let page: Value = app.get(&url, Some(&admin)).await.json().await.unwrap();
-        for u in page["users"].as_array().unwrap() {
-            seen.push(u["username"].as_str().unwrap().to_owned());
+        let mut query = format!("?limit=1&q={}", url_escape(q));
+        if let Some(a) = &after {
+            query.push_str(&format!("&after={}", url_escape(a)));
         }
-        match page["next"].as_str() {
-            Some(n) => after = Some(n.to_owned()),
-            None => break,
+        let (names, next) = user_page(app, admin, &query).await;
+        assert!(names.len() <= 1);
+        seen.extend(names);
+        match next {
+            Some(n) => after = Some(n),
+            None => return seen,
         }
     }
-    let mut sorted = seen.clone();
-    sorted.sort();
+}
+
+#[tokio::test]
+async fn search_matches_the_start_of_a_username_or_e_mail_literally() {
+    let app = spawn_app().await;
+    let (admin, _) = signed_in_admin(&app, "search_admin").await;
+    for name in ["under_score", "underxscore", "UnderCase"] {
+        app.signed_in(name).await;
+    }
+    for (name, email) in [
+        ("pct_a", "50%off@example.org"),
+        ("pct_b", "50xoff@example.org"),
+        ("pct_c", "50_off@example.org"),
+        ("ops_one", "ops@one.example.org"),
+        ("ops_two", "ops@two.example.org"),
+        ("ops_three", "ops@three.example.org"),
+    ] {
+        assert_eq!(app.register(name, email).await.status(), 201, "{name}");
+    }
+    let search = |q: &str| {
+        let query = format!("?q={}", url_escape(q));
+        let (app, admin) = (&app, admin.clone());
+        async move { user_page(app, &admin, &query).await.0 }
+    };
+    // Usernames: a prefix, any case, in lower-case order.
+    assert_eq!(
+        search("UNDER").await,
+        vec!["under_score", "UnderCase", "underxscore"]
+    );
+    assert_eq!(search("under_").await, vec!["under_score"], "_ is literal");
+    assert!(search("score").await.is_empty(), "not a substring search");
+    for q in ["%", "_", "\\", "' OR '1'='1", "\"; DROP TABLE users; --"] {
+        assert!(search(q).await.is_empty(), "{q}");
+    }
+    assert!(search("x' UNION SELECT password_hash FROM users --")
+        .await
+        .is_empty());
+    // With an `@`: e-mails, also from the start, literally.
+    assert_eq!(search("50%off@").await, vec!["pct_a"], "% is literal");
+    assert_eq!(search("50_OFF@EX").await, vec!["pct_c"], "any case");
+    assert_eq!(search("UNDER_SCORE@example").await, vec!["under_score"]);
+    assert!(search("@example.org").await.is_empty(), "not a substring");
+    assert!(search("50%").await.is_empty(), "no @: usernames only");
+    // No text: everyone (the users table is intact).
+    assert_eq!(search("").await.len(), 10);
+
+    // Keyset pages, in each field's order: no repeats, no gaps.
+    assert_eq!(
+        all_pages(&app, &admin, "under").await,
+        vec!["under_score", "UnderCase", "underxscore"]
+    );
+    assert_eq!(
+        all_pages(&app, &admin, "ops@").await,
+        vec!["ops_one", "ops_three", "ops_two"],
+        "by e-mail"
+    );
+    let everyone = all_pages(&app, &admin, "").await;
+    let mut sorted = everyone.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
     sorted.dedup();
-    assert_eq!(seen, sorted);
-    assert_eq!(seen.len(), 5);
+    assert_eq!(everyone, sorted);
+    assert_eq!(everyone.len(), 10);
+
     let long = "a".repeat(101);
     assert_eq!(
         app.get(&format!("/api/v1/admin/users?q={long}"), Some(&admin))

@@ -36,6 +36,7 @@ mod patterns;
 mod playground;
 mod policy_hints;
 mod rate_limits;
+mod seed;
 mod sessions;
 mod shared_limit;
 mod shutdown;

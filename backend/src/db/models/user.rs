@@ -173,36 +173,127 @@ impl User {
             .collect())
     }
 
-    /// Users whose username or e-mail contains `query` (any case; `%`, `_`
-    /// and `\\` match themselves), ordered by username, after the cursor.
+    /// Users whose username (any case) or, when `query` holds an `@`,
+    /// whose e-mail starts with `query`, in the order of the matched field,
+    /// after the cursor `after` (a value of that field, as
+    /// [`SearchField::cursor_of`] gives it). The text is literal: `%`, `_`
+    /// and `\\` match themselves.
+    ///
+    /// A prefix is a range on the field's B-tree index (`>= q` and `<` the
+    /// next string after every `q…`), walked in order, so a page reads
+    /// `limit` rows however many users there are. That range is exactly the
+    /// prefix only in byte order: SQLite's default (BINARY) and, on
+    /// PostgreSQL, the columns' `COLLATE "C"` (migration `scale_indexes`).
     pub fn search(
         conn: &mut DbConn,
         query: Option<&str>,
         after: Option<&str>,
         limit: i64,
     ) -> QueryResult<Vec<User>> {
-        let mut q = users::table.into_boxed();
-        if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-            q = q.filter(
-                lower(users::username)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(users::email).like(pattern).escape('\\')),
-            );
+        let text = query
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase);
+        let upper = text.as_deref().and_then(prefix_upper_bound);
+        let after = after.map(str::to_lowercase);
+        let start = Start::of(text.clone(), after);
+        // The same conditions on either key; its index yields the rows in
+        // order, so the walk stops after `limit`.
+        macro_rules! page_by {
+            ($key:expr) => {{
+                let mut q = users::table.into_boxed();
+                match start {
+                    Start::From(prefix) => q = q.filter($key.ge(prefix)),
+                    Start::After(cursor) => q = q.filter($key.gt(cursor)),
+                    Start::Anywhere => {}
+                }
+                if let Some(upper) = upper {
+                    q = q.filter($key.lt(upper));
+                }
+                q.order($key.asc())
+                    .limit(limit)
+                    .select(User::as_select())
+                    .load(conn)
+            }};
         }
-        if let Some(after) = after {
-            q = q.filter(users::username.gt(after.to_owned()));
+        match SearchField::of(text.as_deref()) {
+            SearchField::Username => page_by!(lower(users::username)),
+            SearchField::Email => page_by!(users::email),
         }
-        q.order(users::username.asc())
-            .limit(limit)
-            .select(User::as_select())
-            .load(conn)
     }
 
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         users::table.count().get_result(conn)
     }
+}
+
+/// Which field a user search matches, and orders and pages by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchField {
+    /// `lower(username)`: unique, so it is a total order on its own.
+    Username,
+    /// `email` (stored in lower case, unique).
+    Email,
+}
+
+impl SearchField {
+    /// A search text with an `@` is an e-mail; anything else (no text too)
+    /// a username, which cannot hold an `@`.
+    pub fn of(query: Option<&str>) -> Self {
+        match query {
+            Some(q) if q.contains('@') => Self::Email,
+            _ => Self::Username,
+        }
+    }
+
+    /// The keyset cursor a page that ends with `user` hands on.
+    pub fn cursor_of(self, user: &User) -> String {
+        match self {
+            Self::Username => user.username.clone(),
+            Self::Email => user.email.clone(),
+        }
+    }
+}
+
+/// Where a page's index walk begins: ONE lower bound. Given both a prefix
+/// and a cursor, SQLite would seek to one and filter by the other, walking
+/// every earlier match of the prefix; the larger of the two (in byte order,
+/// the index's order) implies the other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Start {
+    /// `key >= prefix`.
+    From(String),
+    /// `key > cursor`.
+    After(String),
+    Anywhere,
+}
+
+impl Start {
+    fn of(prefix: Option<String>, after: Option<String>) -> Self {
+        match (prefix, after) {
+            (Some(p), Some(a)) if a < p => Self::From(p),
+            (_, Some(a)) => Self::After(a),
+            (Some(p), None) => Self::From(p),
+            (None, None) => Self::Anywhere,
+        }
+    }
+}
+
+/// The smallest string greater than every string that starts with
+/// `prefix`, in code-point (= UTF-8 byte) order: `prefix` with its last
+/// character replaced by the next one. `None` when no such string exists
+/// (every character is U+10FFFF): the range then has no upper end.
+pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next scalar value, skipping the surrogate gap.
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Makes `text` match literally inside a LIKE pattern with `ESCAPE '\\'`.
@@ -219,11 +310,60 @@ pub fn escape_like(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use super::{escape_like, prefix_upper_bound, SearchField, Start};
 
     #[test]
     fn like_wildcards_and_the_escape_character_are_escaped() {
         assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
         assert_eq!(escape_like("plain"), "plain");
+    }
+
+    #[test]
+    fn the_upper_bound_ends_every_string_with_the_prefix() {
+        assert_eq!(prefix_upper_bound("user1").as_deref(), Some("user2"));
+        assert_eq!(prefix_upper_bound("a_").as_deref(), Some("a`"));
+        assert_eq!(prefix_upper_bound("a%").as_deref(), Some("a&"));
+        assert_eq!(prefix_upper_bound("z").as_deref(), Some("{"));
+        // U+D7FF is followed by U+E000: surrogates are not characters.
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        assert_eq!(prefix_upper_bound(""), None);
+        for (prefix, inside) in [("user1", "user1zzz"), ("a_", "a_\u{10FFFF}x")] {
+            let upper = prefix_upper_bound(prefix).unwrap();
+            assert!(prefix <= inside && inside < upper.as_str());
+        }
+    }
+
+    #[test]
+    fn a_page_starts_at_the_larger_of_prefix_and_cursor() {
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            Start::of(s("user0"), s("user0000042")),
+            Start::After("user0000042".into())
+        );
+        // A cursor before the prefix: every match is after it anyway.
+        assert_eq!(
+            Start::of(s("user1"), s("user0999")),
+            Start::From("user1".into())
+        );
+        assert_eq!(
+            Start::of(s("user1"), s("user1")),
+            Start::After("user1".into())
+        );
+        assert_eq!(Start::of(None, s("ann")), Start::After("ann".into()));
+        assert_eq!(Start::of(s("ann"), None), Start::From("ann".into()));
+        assert_eq!(Start::of(None, None), Start::Anywhere);
+    }
+
+    #[test]
+    fn an_at_sign_searches_e_mails() {
+        assert_eq!(SearchField::of(Some("ann@ex")), SearchField::Email);
+        assert_eq!(SearchField::of(Some("@example")), SearchField::Email);
+        assert_eq!(SearchField::of(Some("ann")), SearchField::Username);
+        assert_eq!(SearchField::of(None), SearchField::Username);
     }
 }

@@ -1,5 +1,7 @@
-//! Users: search by name or e-mail, one page at a time. The search box is a
-//! plain GET form, so it works the same with and without JavaScript.
+//! Users: search by the start of a username or e-mail, one page at a time.
+//! The search box is a plain GET form, so it works the same with and
+//! without JavaScript. A prefix (not a substring) search, so it stays an
+//! index walk with millions of users (`User::search` in the backend).
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::api::{AdminUserSummary, RoleGrantInfo, UserPage};
@@ -50,7 +52,11 @@ fn UsersView(page: UserPage, q: String, limit: String, paged: bool) -> impl Into
             <div class="field">
                 <label for="user-search">"Search by username or e-mail"</label>
                 <input id="user-search" name="q" type="search" value=q autocomplete="off"
+                    placeholder="user0000042 or ann@example" aria-describedby="user-search-help"
                     data-testid="user-search"/>
+                <p id="user-search-help" class="hint">
+                    "Matches the start of a username, any case; with an @, the start of an e-mail address."
+                </p>
             </div>
             <button type="submit">"Search"</button>
         </form>
