@@ -270,7 +270,10 @@ pub fn render_identity_cache(out: &mut String, hits: u64, misses: u64) {
         "Verified-request lookups, answered from memory (hit) or the database (miss).",
     );
     let _ = writeln!(out, "identity_cache_lookups_total{{result=\"hit\"}} {hits}");
-    let _ = writeln!(out, "identity_cache_lookups_total{{result=\"miss\"}} {misses}");
+    let _ = writeln!(
+        out,
+        "identity_cache_lookups_total{{result=\"miss\"}} {misses}"
+    );
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

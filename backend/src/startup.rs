@@ -136,10 +136,7 @@ impl Application {
             rate_limits: Arc::default(),
             login_throttle: LoginThrottle::default(),
             password_work: Default::default(),
-            identity_cache: Arc::new(IdentityCache::new(
-                cache_ttl,
-                IdentityCache::CAPACITY,
-            )),
+            identity_cache: Arc::new(IdentityCache::new(cache_ttl, IdentityCache::CAPACITY)),
         });
         identity_cache::listen_for_changes(&state)?;
         let listeners = Listeners {

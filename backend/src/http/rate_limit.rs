@@ -9,8 +9,8 @@
 //! flood does not flood the log.
 
 use super::auth::presented_access_token;
-use super::enforce::presented_device;
 use super::client::client_ip_addr;
+use super::enforce::presented_device;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::config::RateLimit;
 use crate::error::AppError;
@@ -146,7 +146,11 @@ impl KeyExtractor for ByUser {
             return Ok(None);
         };
         let device = presented_device(req.request());
-        Ok(sessions::token_subject(&self.state, &token, device.as_deref()))
+        Ok(sessions::token_subject(
+            &self.state,
+            &token,
+            device.as_deref(),
+        ))
     }
 
     fn exceed_rate_limit_response(

@@ -8,8 +8,8 @@
 //! `POST /api/v1/auth/refresh`; so do requests to the auth endpoints themselves.
 
 use super::auth::FreshAccess;
-use super::enforce::presented_device;
 use super::client::RequestMeta;
+use super::enforce::presented_device;
 use super::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::AppError;
 use crate::routes::session_cookie;

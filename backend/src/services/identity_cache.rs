@@ -237,7 +237,9 @@ impl IdentityCache {
 pub async fn forget(state: &AppState, change: Invalidation) {
     state.identity_cache.forget(&change);
     let shared = matches!(
-        Target::parse(secrecy::ExposeSecret::expose_secret(&state.settings.database_url)),
+        Target::parse(secrecy::ExposeSecret::expose_secret(
+            &state.settings.database_url
+        )),
         Ok(Target::Postgres(_))
     );
     if !shared {
@@ -344,7 +346,10 @@ mod tests {
         cache.store(cache.ticket(), "tok", None, ks.clone(), who("u1", 100));
         assert!(cache.lookup("tok", None, &ks, 10).is_some());
         assert_eq!(cache.counts(), (1, 0));
-        assert_eq!(cache.peek_subject("tok", None, &ks, 10).as_deref(), Some("u1"));
+        assert_eq!(
+            cache.peek_subject("tok", None, &ks, 10).as_deref(),
+            Some("u1")
+        );
         assert_eq!(cache.peek_subject("tok", Some("d"), &ks, 10), None);
         assert_eq!(cache.counts(), (1, 0), "peeking is not a lookup");
         assert!(cache.lookup("tok2", None, &ks, 10).is_none());

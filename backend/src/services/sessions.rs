@@ -390,7 +390,10 @@ pub async fn authenticate_on_device(
 pub fn token_subject(state: &AppState, token: &str, device_id: Option<&str>) -> Option<String> {
     let keys = state.keys.signing.current();
     let at = chrono::Utc::now().timestamp();
-    if let Some(sub) = state.identity_cache.peek_subject(token, device_id, &keys, at) {
+    if let Some(sub) = state
+        .identity_cache
+        .peek_subject(token, device_id, &keys, at)
+    {
         return Some(sub);
     }
     jwt::verify(&keys, &token_policy(state), token, at)

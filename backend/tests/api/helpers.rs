@@ -550,6 +550,23 @@ pub fn start_binary(
     (child, addr)
 }
 
+/// Stops a server started by [`start_binary`] as an orchestrator would
+/// (SIGTERM, so it finishes writing its log) and returns what it printed.
+pub fn stop_binary(child: std::process::Child) -> String {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "SIGTERM sent");
+    // A graceful stop takes at most the shutdown timeout (10 s).
+    let out = child.wait_with_output().expect("the server exits");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Waits (up to 10 s) until `base` answers `/readyz`.
 pub async fn wait_until_ready(base: &str) {
     let client = test_client();

@@ -427,14 +427,7 @@ async fn the_password_is_never_logged_and_the_failure_is() {
         .unwrap()
         .to_owned();
 
-    let mut child = child;
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let logs = crate::helpers::stop_binary(child);
     assert!(
         !logs.contains(candidate),
         "the candidate password is in the logs"

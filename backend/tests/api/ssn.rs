@@ -332,14 +332,7 @@ async fn the_ssn_never_appears_in_the_logs() {
         .await
         .unwrap();
 
-    let mut child = child;
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let logs = crate::helpers::stop_binary(child);
     assert!(
         logs.contains("ssn.reveal"),
         "the logs were captured: {logs}"
