@@ -3,12 +3,6 @@
 use backend::{cli, config::Settings, telemetry};
 use clap::Parser;
 
-// Every request makes a few hundred small, short-lived allocations (headers,
-// ids, the log line); mimalloc serves them with less contention and less
-// time than glibc's allocator (docs/benchmarks.md, figure 1).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     // A missing .env is normal; a malformed one is reported by the settings check.
