@@ -18,6 +18,7 @@ use crate::http::client::RequestMeta;
 use crate::security::policy::{
     self, Access, Decision, Deny, DeviceFact, Facts, RoutePolicy, Subject,
 };
+use crate::services::identity_cache::Invalidation;
 use crate::services::sessions::{self, Denied, SignedIn};
 use crate::startup::AppState;
 use std::collections::BTreeMap;
@@ -219,8 +220,13 @@ async fn touch_device(state: &AppState, who: &SignedIn) {
         Ok(crate::db::models::device::Device::touch(c, &id, now)?)
     })
     .await;
-    if let Err(e) = result {
-        tracing::warn!(error = ?e, "could not record device use");
+    match result {
+        // The cached identity still holds the old time, which would make
+        // every request touch again until it expires: read it afresh.
+        Ok(()) => state
+            .identity_cache
+            .forget(&Invalidation::User(who.user.id.clone())),
+        Err(e) => tracing::warn!(error = ?e, "could not record device use"),
     }
 }
 

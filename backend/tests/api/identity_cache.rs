@@ -93,3 +93,36 @@ async fn metrics_report_the_cache() {
         .expect("a hit counter");
     assert!(hits >= 1, "{body}");
 }
+
+/// When a registered device was last used, from the database.
+async fn device_last_seen(
+    app: &crate::helpers::TestApp,
+    id: &str,
+) -> Option<chrono::NaiveDateTime> {
+    let id = id.to_owned();
+    backend::db::run(&app.state.pool, move |c| {
+        Ok(backend::db::models::device::Device::find(c, &id)?)
+    })
+    .await
+    .unwrap()
+    .expect("the device")
+    .last_seen_at
+}
+
+#[tokio::test]
+async fn a_device_is_recorded_as_used_once_not_on_every_cached_request() {
+    let app = spawn_app().await;
+    let cookie = app.signed_in("device_user").await;
+    let (cookie, device) = app.with_device(&cookie, "Laptop").await;
+    assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 200);
+    let first = device_last_seen(&app, &device).await;
+    assert!(first.is_some(), "the use is recorded");
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/me", Some(&cookie)).await.status(), 200);
+    }
+    assert_eq!(
+        device_last_seen(&app, &device).await,
+        first,
+        "not written again within the minute"
+    );
+}
