@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let wanted = |part: u8| only.is_empty() || only.contains(&part);
             let figures = run(quick, &backend, &site, postgres.as_deref(), &wanted)?;
-            let block = format!("{}\n{}", context(quick)?, report::table(&figures));
+            let block = format!("{}\n{}", context(quick), report::table(&figures));
             println!("\n{block}");
             if let Some(path) = write {
                 report::write_block(&path, &block)?;
@@ -206,7 +206,7 @@ fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
 }
 
 /// When, where and how the figures were measured.
-fn context(quick: bool) -> anyhow::Result<String> {
+fn context(quick: bool) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -225,9 +225,9 @@ fn context(quick: bool) -> anyhow::Result<String> {
         })
         .and_then(|kib| kib.parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
-    Ok(format!(
+    format!(
         "Measured {} on {cores} cores ({cpu}), {mem:.0} GiB, by `scripts/bench{}`; the load generator (wrk) shares the cores.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         if quick { " --quick" } else { "" }
-    ))
+    )
 }

@@ -263,7 +263,7 @@ pub fn memory(plan: &Plan, server: &Server, who: &Caller) -> anyhow::Result<Vec<
     let stop = Arc::new(AtomicBool::new(false));
     let pid_rss = {
         let stop = stop.clone();
-        let pid = server_pid(server)?;
+        let pid = server.pid();
         std::thread::spawn(move || {
             let mut peak: f64 = 0.0;
             while !stop.load(Ordering::Relaxed) {
@@ -291,10 +291,6 @@ pub fn memory(plan: &Plan, server: &Server, who: &Caller) -> anyhow::Result<Vec<
         )
         .budget("< 150 MB", peak < 150.0),
     ])
-}
-
-fn server_pid(server: &Server) -> anyhow::Result<u32> {
-    server.pid().context("the server has no pid")
 }
 
 /// Part 5: Process start to `/readyz` 200, migrations already applied (median).

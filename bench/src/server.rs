@@ -115,8 +115,8 @@ impl Server {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        Some(self.child.id())
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Resident memory (VmRSS) in MiB, from /proc.
