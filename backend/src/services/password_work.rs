@@ -6,28 +6,95 @@
 //! login throughput stays at what the cores can hash.
 
 use crate::error::{AppError, AppResult};
-use crate::security::password;
+use crate::security::password::{self, HashMemory};
 use crate::startup::AppState;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use tokio::sync::Semaphore;
 
 pub struct PasswordWork {
     slots: Semaphore,
+    /// Verifications waiting for a slot.
+    queued: AtomicUsize,
+    /// Hash memories handed from a finished verification to a queued one.
+    /// Kept only while verifications queue: once the queue is empty they are
+    /// freed, so an idle server does not hold 19 MiB per core.
+    spare: Mutex<Vec<HashMemory>>,
 }
 
 impl Default for PasswordWork {
     /// One slot per core.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
-            slots: Semaphore::new(cores),
-        }
+        Self::with_slots(cores)
+    }
+}
+
+/// Counts a verification as queued until it holds a slot, or gives up
+/// waiting (its request was dropped).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl PasswordWork {
+    fn with_slots(slots: usize) -> Self {
+        Self {
+            slots: Semaphore::new(slots),
+            queued: AtomicUsize::new(0),
+            spare: Mutex::new(Vec::new()),
+        }
+    }
+
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
         let _slot = self.slots.acquire().await.map_err(AppError::internal)?;
         actix_web::web::block(f).await.map_err(AppError::internal)
+    }
+
+    /// [`Self::run`] for a job that works in a hash memory: one left by the
+    /// previous job when there is one, so a burst of logins allocates it
+    /// once per slot rather than once per login.
+    async fn run_in_memory<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let queued = Queued::enter(&self.queued);
+        let _slot = self.slots.acquire().await.map_err(AppError::internal)?;
+        drop(queued);
+        let memory = self.take_spare();
+        let (result, memory) = actix_web::web::block(move || {
+            let mut memory = memory.unwrap_or_default();
+            (f(&mut memory), memory)
+        })
+        .await
+        .map_err(AppError::internal)?;
+        self.put_back(memory);
+        Ok(result)
+    }
+
+    fn take_spare(&self) -> Option<HashMemory> {
+        self.spare.lock().ok()?.pop()
+    }
+
+    fn put_back(&self, memory: HashMemory) {
+        let Ok(mut spare) = self.spare.lock() else {
+            return;
+        };
+        if self.queued.load(Ordering::SeqCst) > 0 {
+            spare.push(memory);
+        } else {
+            spare.clear();
+        }
     }
 }
 
@@ -35,7 +102,7 @@ impl PasswordWork {
 pub async fn verify(state: &AppState, password: String, phc: String) -> AppResult<bool> {
     state
         .password_work
-        .run(move || password::verify(&password, &phc))
+        .run_in_memory(move |memory| password::verify_in(&password, &phc, memory))
         .await
 }
 
@@ -50,21 +117,19 @@ pub async fn hash(state: &AppState, password: String) -> AppResult<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::PasswordWork;
+    use super::{PasswordWork, Queued};
+    use crate::security::password::HashMemory;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use tokio::sync::Semaphore;
+    use std::sync::{Arc, Mutex};
 
     #[actix_web::test]
     async fn no_more_hashes_run_at_once_than_there_are_slots() {
-        let work = Arc::new(PasswordWork {
-            slots: Semaphore::new(2),
-        });
+        let work = Arc::new(PasswordWork::with_slots(2));
         let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let jobs = (0..6).map(|_| {
             let (work, running, peak) = (work.clone(), running.clone(), peak.clone());
             async move {
-                work.run(move || {
+                work.run_in_memory(move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -77,5 +142,44 @@ mod tests {
             result.unwrap();
         }
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[actix_web::test]
+    async fn a_queue_reuses_memory_and_an_empty_one_frees_it() {
+        let work = Arc::new(PasswordWork::with_slots(1));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let jobs = (1..=4u64).map(|n| {
+            let (work, seen) = (work.clone(), seen.clone());
+            async move {
+                work.run_in_memory(move |memory| {
+                    seen.lock().unwrap().push(memory.marked());
+                    memory.mark(n);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                })
+                .await
+            }
+        });
+        for result in futures_util::future::join_all(jobs).await {
+            result.unwrap();
+        }
+        // One slot, four jobs queued at once: the first starts on fresh
+        // memory, each later one on the memory its predecessor marked.
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[0], 0);
+        assert!(seen[1..].iter().all(|&m| m != 0), "{seen:?}");
+        // Nobody queued any more: nothing is kept.
+        assert!(work.spare.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn memory_is_kept_only_for_someone_waiting() {
+        let work = PasswordWork::with_slots(1);
+        work.put_back(HashMemory::new());
+        assert!(work.take_spare().is_none());
+        let waiting = Queued::enter(&work.queued);
+        work.put_back(HashMemory::new());
+        drop(waiting);
+        assert!(work.take_spare().is_some());
     }
 }
