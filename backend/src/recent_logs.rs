@@ -6,7 +6,7 @@
 //! same fields), so the rule that no secret is ever logged covers it too.
 //! Per process: with several instances, each shows its own lines.
 
-use crate::telemetry::{current_request_id, log_safe};
+use crate::telemetry::current_request_id;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -30,9 +30,31 @@ pub struct LogLine {
     pub request_id: Option<String>,
 }
 
+/// A kept line as written: formatted only when an administrator reads it,
+/// since nearly every line is dropped unread.
+struct Entry {
+    seq: u64,
+    at: chrono::DateTime<chrono::Utc>,
+    level: Level,
+    text: String,
+    request_id: Option<String>,
+}
+
+impl Entry {
+    fn to_line(&self) -> LogLine {
+        LogLine {
+            seq: self.seq,
+            time: self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            level: self.level.to_string(),
+            text: self.text.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
 struct Buffer {
     next_seq: u64,
-    lines: VecDeque<LogLine>,
+    lines: VecDeque<Entry>,
     capacity: usize,
 }
 
@@ -46,16 +68,15 @@ impl Buffer {
     }
 
     fn push(&mut self, level: Level, text: String, request_id: Option<String>) {
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let seq = self.next_seq;
         self.next_seq += 1;
         if self.lines.len() >= self.capacity {
             self.lines.pop_front();
         }
-        self.lines.push_back(LogLine {
+        self.lines.push_back(Entry {
             seq,
-            time,
-            level: level.to_string(),
+            at: chrono::Utc::now(),
+            level,
             text,
             request_id,
         });
@@ -70,16 +91,9 @@ impl Buffer {
                     .as_deref()
                     .is_none_or(|id| l.request_id.as_deref() == Some(id))
             })
-            .filter(|l| {
-                q.min_level.is_none_or(|min| {
-                    l.level
-                        .parse::<Level>()
-                        .map(|level| level <= min)
-                        .unwrap_or(true)
-                })
-            })
+            .filter(|l| q.min_level.is_none_or(|min| l.level <= min))
             .take(q.limit)
-            .cloned()
+            .map(Entry::to_line)
             .collect()
     }
 }
@@ -133,24 +147,52 @@ struct Fields {
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.add(field, &log_safe(value));
+        self.name(field);
+        let _ = Escaped::new(&mut self.text).write_str(value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.add(field, &log_safe(&format!("{value:?}")));
+        self.name(field);
+        let _ = write!(Escaped::new(&mut self.text), "{value:?}");
     }
 }
 
 impl Fields {
-    fn add(&mut self, field: &Field, value: &str) {
+    /// Starts a field: the message bare, any other as `name=`.
+    fn name(&mut self, field: &Field) {
         if !self.text.is_empty() {
             self.text.push(' ');
         }
-        if field.name() == "message" {
-            self.text.push_str(value);
-        } else {
-            let _ = write!(self.text, "{}={value}", field.name());
+        if field.name() != "message" {
+            self.text.push_str(field.name());
+            self.text.push('=');
         }
+    }
+}
+
+/// Writes into a line what [`crate::telemetry::log_safe`] would make of it (control
+/// characters escaped, at most 200 characters), without a copy in between.
+struct Escaped<'a> {
+    out: &'a mut String,
+    room: usize,
+}
+
+impl<'a> Escaped<'a> {
+    fn new(out: &'a mut String) -> Self {
+        Self { out, room: 200 }
+    }
+}
+
+impl std::fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars().flat_map(char::escape_default) {
+            if self.room == 0 {
+                break;
+            }
+            self.out.push(c);
+            self.room -= 1;
+        }
+        Ok(())
     }
 }
 
@@ -215,6 +257,21 @@ mod tests {
             ..LogQuery::default()
         });
         assert_eq!(newest[0].text, "other request");
+    }
+
+    #[test]
+    fn values_are_escaped_and_cut_like_log_safe() {
+        for value in ["plain", "two\nlines\x1b[31m", &"x".repeat(500), "é ü"] {
+            let mut text = String::new();
+            Escaped::new(&mut text).write_str(value).unwrap();
+            assert_eq!(text, crate::telemetry::log_safe(value), "{value}");
+        }
+        let mut text = String::new();
+        write!(Escaped::new(&mut text), "{:?}", "quoted\r").unwrap();
+        assert_eq!(
+            text,
+            crate::telemetry::log_safe(&format!("{:?}", "quoted\r"))
+        );
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! Logging set-up and the request id.
 //!
 //! Each request gets a fresh id (never one the client chose). It is returned
-//! in `X-Request-Id`, recorded in the request's tracing span so every log line
-//! of that request carries it, and kept in a task-local so error responses and
-//! audit entries can include it without threading it through every call.
+//! in `X-Request-Id` and kept in a task-local, so every log line of the
+//! request (`log_line`), its error responses and its audit entries carry it
+//! without threading it through every call.
 
 use crate::config::LogFormat;
+use crate::log_line::{LineFormat, Style};
 use std::io::IsTerminal;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -47,24 +48,17 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         Ok(cap) => filter.add_directive(cap),
         Err(_) => filter,
     };
-    let output = match format {
-        // The request's span (its id, method and path) once per line, not
-        // again in a list of every enclosing span: there is only one.
-        LogFormat::Json => fmt::layer()
-            .with_writer(writer)
-            .with_target(false)
-            .json()
-            .flatten_event(true)
-            .with_span_list(false)
-            .boxed(),
+    let style = match format {
+        LogFormat::Json => Style::Json,
         // Colours only for a terminal: escape codes in a log file or a
-        // collector are noise (and cost a little on every line).
-        LogFormat::Pretty => fmt::layer()
-            .with_writer(writer)
-            .with_target(false)
-            .with_ansi(std::io::stdout().is_terminal())
-            .boxed(),
+        // collector are noise.
+        LogFormat::Pretty => Style::Text {
+            ansi: std::io::stdout().is_terminal(),
+        },
     };
+    let output = fmt::layer()
+        .with_writer(writer)
+        .event_format(LineFormat(style));
     // The same lines also go to the in-memory tail of the admin log view.
     let _ = tracing_subscriber::registry()
         .with(filter)

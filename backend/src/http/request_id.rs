@@ -5,7 +5,6 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use std::time::Instant;
-use tracing::Instrument;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -21,27 +20,26 @@ pub async fn request_id(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %log_safe(req.path()),
-    );
+    let method = req.method().clone();
+    let path = log_safe(req.path());
     let started = Instant::now();
-    let result = with_request_id(id.clone(), next.call(req).instrument(span.clone())).await;
-    // Handlers and extractors turn their errors into responses themselves;
-    // an `Err` here is exceptional and is passed on unchanged. (Cloning the
-    // request to build a response would break actix's routing.)
-    let mut res = result?.map_into_boxed_body();
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(X_REQUEST_ID, value);
-    }
-    span.in_scope(|| {
+    with_request_id(id.clone(), async move {
+        // Handlers and extractors turn their errors into responses
+        // themselves; an `Err` here is exceptional and is passed on
+        // unchanged. (Cloning the request to build a response would break
+        // actix's routing.)
+        let mut res = next.call(req).await?.map_into_boxed_body();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            res.headers_mut().insert(X_REQUEST_ID, value);
+        }
         tracing::info!(
+            method = method.as_str(),
+            path = path.as_str(),
             status = res.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "handled"
         );
-    });
-    Ok(res)
+        Ok(res)
+    })
+    .await
 }
