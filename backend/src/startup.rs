@@ -414,14 +414,15 @@ struct RequestPageData {
     page: Arc<PageRequest>,
     /// The request's verified identity, looked up once however many
     /// resources on the page ask for it.
-    who: Arc<tokio::sync::OnceCell<Result<sessions::SignedIn, sessions::Denied>>>,
+    who: Arc<tokio::sync::OnceCell<Result<Arc<sessions::SignedIn>, sessions::Denied>>>,
 }
 
 impl RequestPageData {
     fn verified(
         &self,
-    ) -> impl std::future::Future<Output = Result<sessions::SignedIn, sessions::Denied>> + Send + 'static
-    {
+    ) -> impl std::future::Future<Output = Result<Arc<sessions::SignedIn>, sessions::Denied>>
+           + Send
+           + 'static {
         let (state, token, cell, page) = (
             self.state.clone(),
             self.access_token.clone(),
@@ -430,12 +431,8 @@ impl RequestPageData {
         );
         async move {
             cell.get_or_init(|| async {
-                sessions::authenticate_on_device(
-                    &state,
-                    token.as_deref(),
-                    page.device_id.as_deref(),
-                )
-                .await
+                sessions::authenticate_shared(&state, token.as_deref(), page.device_id.as_deref())
+                    .await
             })
             .await
             .clone()
@@ -444,7 +441,7 @@ impl RequestPageData {
 
     fn who(
         &self,
-    ) -> impl std::future::Future<Output = Option<sessions::SignedIn>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Option<Arc<sessions::SignedIn>>> + Send + 'static {
         let verified = self.verified();
         async move { verified.await.ok() }
     }
@@ -527,7 +524,7 @@ fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'stati
         let verified = req
             .as_ref()
             .and_then(|r| r.extensions().get::<Arc<sessions::SignedIn>>().cloned())
-            .map(|who| Ok(sessions::SignedIn::clone(&who)));
+            .map(Ok);
         provide_context(PageDataSource(Arc::new(RequestPageData {
             state: state.clone(),
             access_token,

@@ -40,7 +40,9 @@ pub fn presented_access_token(req: &HttpRequest) -> Option<String> {
     req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned())
 }
 
-pub struct Authenticated(pub SignedIn);
+/// The identity is shared with the enforcement point (and the identity
+/// cache) rather than copied for each handler.
+pub struct Authenticated(pub Arc<SignedIn>);
 
 impl FromRequest for Authenticated {
     type Error = AppError;
@@ -49,7 +51,7 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // Verified by the enforcement middleware for this very request.
         if let Some(who) = req.extensions().get::<Arc<SignedIn>>() {
-            let who = SignedIn::clone(who);
+            let who = Arc::clone(who);
             return Box::pin(async move { Ok(Authenticated(who)) });
         }
         let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -59,7 +61,7 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-            match sessions::authenticate(&state, token.as_deref()).await {
+            match sessions::authenticate_shared(&state, token.as_deref(), None).await {
                 Ok(signed_in) => Ok(Authenticated(signed_in)),
                 Err(denied) => {
                     let event = AuditEvent::new("access.denied", Outcome::Denied)

@@ -123,7 +123,7 @@ pub async fn enforce<B: MessageBody + 'static>(
         Ok(Ok(who)) => {
             let changer = who.as_ref().map(|w| w.user.id.clone());
             if let Some(who) = who {
-                req.extensions_mut().insert(std::sync::Arc::new(who));
+                req.extensions_mut().insert(who);
             }
             let response = next.call(req).await;
             if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {

@@ -14,6 +14,7 @@ use crate::services::{access, devices, mfa, oauth_clients, ssn};
 use crate::startup::AppState;
 use actix_web::{web, ResponseError};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The page request the reads are made for.
 pub struct PageRequest {
@@ -26,7 +27,7 @@ pub struct PageRequest {
 pub async fn get(
     state: &AppState,
     page: &PageRequest,
-    who: Result<SignedIn, Denied>,
+    who: Result<Arc<SignedIn>, Denied>,
     path_and_query: &str,
 ) -> Result<String, u16> {
     let (path, query) = path_and_query

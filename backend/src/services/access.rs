@@ -23,7 +23,7 @@ use crate::services::sessions::{self, Denied, SignedIn};
 use crate::startup::AppState;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The header API clients name their device with (the catalogue's).
 pub const DEVICE_HEADER: &str = "x-device-id";
@@ -73,12 +73,12 @@ pub async fn decide(
     state: &AppState,
     req: &Request<'_>,
     token: Option<&str>,
-) -> AppResult<Result<Option<SignedIn>, Deny>> {
+) -> AppResult<Result<Option<Arc<SignedIn>>, Deny>> {
     if req.policy.access == Access::Public {
         state.decision_stats.allowed(req.policy.path);
         return Ok(Ok(None));
     }
-    let who = sessions::authenticate_on_device(state, token, req.device_id).await;
+    let who = sessions::authenticate_shared(state, token, req.device_id).await;
     decide_for(state, req, who).await
 }
 
@@ -86,12 +86,12 @@ pub async fn decide(
 pub async fn decide_for(
     state: &AppState,
     req: &Request<'_>,
-    who: Result<SignedIn, Denied>,
-) -> AppResult<Result<Option<SignedIn>, Deny>> {
-    let subject = who.as_ref().map(subject_of).map_err(|d| d.as_str());
+    who: Result<Arc<SignedIn>, Denied>,
+) -> AppResult<Result<Option<Arc<SignedIn>>, Deny>> {
+    let subject = who.as_deref().map(subject_of).map_err(|d| d.as_str());
     let facts = Facts {
         subject: subject.as_ref().map_err(|e| *e),
-        device: device_fact(req.device_id, who.as_ref().ok()),
+        device: device_fact(req.device_id, who.as_deref().ok()),
         client_ip: req.client_ip,
     };
     let decision = policy::decide(req.policy, &facts, &state.policy);

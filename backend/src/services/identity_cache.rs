@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 type Key = [u8; 32];
 
 struct Entry {
-    who: SignedIn,
+    who: Arc<SignedIn>,
     keys: Arc<KeySet>,
     stored_at: Instant,
 }
@@ -121,7 +121,7 @@ impl IdentityCache {
         device: Option<&str>,
         keys: &Arc<KeySet>,
         now: i64,
-    ) -> Option<SignedIn> {
+    ) -> Option<Arc<SignedIn>> {
         let key = Self::key(token, device);
         let mut entries = self.lock();
         let Some(entry) = entries.get(&key) else {
@@ -130,7 +130,7 @@ impl IdentityCache {
         };
         if self.usable(entry, keys, now) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            Some(entry.who.clone())
+            Some(Arc::clone(&entry.who))
         } else {
             self.misses.fetch_add(1, Ordering::Relaxed);
             entries.remove(&key);
@@ -180,7 +180,7 @@ impl IdentityCache {
         token: &str,
         device: Option<&str>,
         keys: Arc<KeySet>,
-        who: SignedIn,
+        who: Arc<SignedIn>,
     ) {
         if self.ttl.is_zero() {
             return;
@@ -343,7 +343,13 @@ mod tests {
     #[test]
     fn finds_only_the_same_token_device_and_key_set() {
         let (cache, ks) = (IdentityCache::default(), keys());
-        cache.store(cache.ticket(), "tok", None, ks.clone(), who("u1", 100));
+        cache.store(
+            cache.ticket(),
+            "tok",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 100)),
+        );
         assert!(cache.lookup("tok", None, &ks, 10).is_some());
         assert_eq!(cache.counts(), (1, 0));
         assert_eq!(
@@ -364,16 +370,34 @@ mod tests {
     fn expired_tokens_and_old_entries_are_not_used() {
         let ks = keys();
         let cache = IdentityCache::default();
-        cache.store(cache.ticket(), "tok", None, ks.clone(), who("u1", 100));
+        cache.store(
+            cache.ticket(),
+            "tok",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 100)),
+        );
         assert!(cache.lookup("tok", None, &ks, 100).is_none());
 
         let cache = IdentityCache::new(Duration::from_nanos(1), 10);
-        cache.store(cache.ticket(), "tok", None, ks.clone(), who("u1", 100));
+        cache.store(
+            cache.ticket(),
+            "tok",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 100)),
+        );
         std::thread::sleep(Duration::from_millis(1));
         assert!(cache.lookup("tok", None, &ks, 10).is_none());
 
         let off = IdentityCache::new(Duration::ZERO, 10);
-        off.store(off.ticket(), "tok", None, ks.clone(), who("u1", 100));
+        off.store(
+            off.ticket(),
+            "tok",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 100)),
+        );
         assert!(off.is_empty(), "a zero TTL turns the cache off");
     }
 
@@ -382,13 +406,19 @@ mod tests {
         let ks = keys();
         let cache = IdentityCache::default();
         // The session (absolute lifetime 1000 s) ends before the token.
-        cache.store(cache.ticket(), "tok", None, ks.clone(), who("u1", 5000));
+        cache.store(
+            cache.ticket(),
+            "tok",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 5000)),
+        );
         assert!(cache.lookup("tok", None, &ks, 999).is_some());
         assert!(cache.lookup("tok", None, &ks, 1000).is_none());
         // A role granted until t=50 makes the entry stale at 50.
         let mut granted = who("u1", 100);
         granted.roles_until = chrono::DateTime::from_timestamp(50, 0).map(|t| t.naive_utc());
-        cache.store(cache.ticket(), "tok", None, ks.clone(), granted);
+        cache.store(cache.ticket(), "tok", None, ks.clone(), Arc::new(granted));
         assert!(cache.lookup("tok", None, &ks, 49).is_some());
         assert!(cache.lookup("tok", None, &ks, 50).is_none());
     }
@@ -396,8 +426,20 @@ mod tests {
     #[test]
     fn forgetting_a_user_keeps_the_others() {
         let (cache, ks) = (IdentityCache::default(), keys());
-        cache.store(cache.ticket(), "a", None, ks.clone(), who("u1", 100));
-        cache.store(cache.ticket(), "b", None, ks.clone(), who("u2", 100));
+        cache.store(
+            cache.ticket(),
+            "a",
+            None,
+            ks.clone(),
+            Arc::new(who("u1", 100)),
+        );
+        cache.store(
+            cache.ticket(),
+            "b",
+            None,
+            ks.clone(),
+            Arc::new(who("u2", 100)),
+        );
         cache.forget(&Invalidation::User("u1".into()));
         assert!(cache.lookup("a", None, &ks, 10).is_none());
         assert!(cache.lookup("b", None, &ks, 10).is_some());
@@ -411,7 +453,7 @@ mod tests {
         let ticket = cache.ticket();
         // The session is revoked while the lookup is reading the database.
         cache.forget(&Invalidation::User("u1".into()));
-        cache.store(ticket, "tok", None, ks.clone(), who("u1", 100));
+        cache.store(ticket, "tok", None, ks.clone(), Arc::new(who("u1", 100)));
         assert!(cache.lookup("tok", None, &ks, 10).is_none());
     }
 
@@ -420,7 +462,13 @@ mod tests {
         let ks = keys();
         let cache = IdentityCache::new(IdentityCache::TTL, 2);
         for t in ["a", "b", "c"] {
-            cache.store(cache.ticket(), t, None, ks.clone(), who("u1", 100));
+            cache.store(
+                cache.ticket(),
+                t,
+                None,
+                ks.clone(),
+                Arc::new(who("u1", 100)),
+            );
         }
         assert_eq!(cache.len(), 1);
     }

@@ -24,6 +24,7 @@ use crate::startup::AppState;
 use chrono::NaiveDateTime;
 use frontend::api::{MeResponse, SessionInfo};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 
 /// Only refresh `last_seen_at` when it is older than this, so reading pages
 /// does not turn into one database write per request.
@@ -368,6 +369,19 @@ pub async fn authenticate_on_device(
     access_token: Option<&str>,
     device_id: Option<&str>,
 ) -> Result<SignedIn, Denied> {
+    authenticate_shared(state, access_token, device_id)
+        .await
+        .map(Arc::unwrap_or_clone)
+}
+
+/// [`authenticate_on_device`], answered with the identity the cache shares
+/// rather than a copy of it: the enforcement point's path, which hands it
+/// on to the handler without copying it either.
+pub async fn authenticate_shared(
+    state: &AppState,
+    access_token: Option<&str>,
+    device_id: Option<&str>,
+) -> Result<Arc<SignedIn>, Denied> {
     let token = access_token.ok_or(Denied::NoToken)?;
     let keys = state.keys.signing.current();
     let at = chrono::Utc::now().timestamp();
@@ -375,10 +389,10 @@ pub async fn authenticate_on_device(
         return Ok(who);
     }
     let ticket = state.identity_cache.ticket();
-    let who = verify_and_load(state, token, device_id, at).await?;
+    let who = Arc::new(verify_and_load(state, token, device_id, at).await?);
     state
         .identity_cache
-        .store(ticket, token, device_id, keys, who.clone());
+        .store(ticket, token, device_id, keys, Arc::clone(&who));
     Ok(who)
 }
 
