@@ -59,6 +59,13 @@ const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The policy for everything that is not a page (JSON, the wasm, styles,
+/// health checks): nothing may load and nothing may frame it, should a
+/// browser ever render one as a document (OWASP's REST Security cheat
+/// sheet). Stricter than the pages' policy, and a quarter of its length on
+/// the answers an API client fetches most.
+const NON_PAGE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -84,9 +91,13 @@ pub async fn security_headers(
         .remove(X_CSP_FORM_ACTION)
         .next()
         .and_then(|v| v.to_str().ok().map(str::to_owned));
-    let csp = match (nonce.as_deref(), form_target.as_deref()) {
-        (None, None) => HeaderValue::from_static(DEFAULT_CSP),
-        (nonce, target) => HeaderValue::from_str(&content_security_policy(nonce, target))
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let csp = match (page, nonce.as_deref(), form_target.as_deref()) {
+        (false, ..) => HeaderValue::from_static(NON_PAGE_CSP),
+        (true, None, None) => HeaderValue::from_static(DEFAULT_CSP),
+        (true, nonce, target) => HeaderValue::from_str(&content_security_policy(nonce, target))
             .unwrap_or(HeaderValue::from_static(DEFAULT_CSP)),
     };
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -101,16 +112,19 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         "strict-origin-when-cross-origin",
     );
-    set(
-        headers,
-        HeaderName::from_static("permissions-policy"),
-        PERMISSIONS_POLICY,
-    );
-    set(
-        headers,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    // Only documents have features to restrict or a browsing context to isolate.
+    if page {
+        set(
+            headers,
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        );
+        set(
+            headers,
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        );
+    }
     set(
         headers,
         HeaderName::from_static("cross-origin-resource-policy"),

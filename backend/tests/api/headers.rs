@@ -2,23 +2,15 @@
 
 use crate::helpers::{header, spawn_app};
 
-const PATHS: &[&str] = &[
-    "/",
-    "/login",
-    "/healthz",
-    "/api/v1/me",
-    "/api/nope",
-    "/no-such-page",
-    "/api/openapi.json",
-];
+const PAGES: &[&str] = &["/", "/login", "/no-such-page"];
+const NON_PAGES: &[&str] = &["/healthz", "/api/v1/me", "/api/nope", "/api/openapi.json"];
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
-    for path in PATHS {
+    for path in PAGES.iter().chain(NON_PAGES) {
         let r = app.get(path, None).await;
         let csp = header(&r, "content-security-policy");
-        assert!(csp.starts_with("default-src 'self'"), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert!(!csp.contains("unsafe-inline"), "{path}");
         assert_eq!(header(&r, "x-frame-options"), "DENY", "{path}");
@@ -28,6 +20,33 @@ async fn every_response_carries_the_security_headers() {
             "strict-origin-when-cross-origin",
             "{path}"
         );
+        assert_eq!(
+            header(&r, "cross-origin-resource-policy"),
+            "same-origin",
+            "{path}"
+        );
+        assert_eq!(header(&r, "x-request-id").len(), 32, "{path}");
+        assert!(r.headers().get("server").is_none(), "{path}");
+        // Plain HTTP here: HSTS is only sent over TLS.
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_get_the_full_policy_and_document_headers() {
+    let app = spawn_app().await;
+    for path in PAGES {
+        let r = app.get(path, None).await;
+        assert!(
+            header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        let csp = header(&r, "content-security-policy");
+        assert!(csp.starts_with("default-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
         assert!(
             header(&r, "permissions-policy").contains("camera=()"),
             "{path}"
@@ -37,11 +56,27 @@ async fn every_response_carries_the_security_headers() {
             "same-origin",
             "{path}"
         );
-        assert_eq!(header(&r, "x-request-id").len(), 32, "{path}");
-        assert!(r.headers().get("server").is_none(), "{path}");
-        // Plain HTTP here: HSTS is only sent over TLS.
+    }
+}
+
+#[tokio::test]
+async fn everything_else_may_load_nothing() {
+    let app = spawn_app().await;
+    for path in NON_PAGES {
+        let r = app.get(path, None).await;
         assert!(
-            r.headers().get("strict-transport-security").is_none(),
+            !header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&r, "content-security-policy"),
+            "default-src 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        // Document-only headers are left off what is never a document.
+        assert!(r.headers().get("permissions-policy").is_none(), "{path}");
+        assert!(
+            r.headers().get("cross-origin-opener-policy").is_none(),
             "{path}"
         );
     }
