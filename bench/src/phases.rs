@@ -433,7 +433,7 @@ pub fn wasm(pkg_dir: &Path) -> anyhow::Result<Vec<Figure>> {
         })
     };
     let (raw, gz) = server::sizes(&bundle.main)?;
-    let (js_raw, js_gz) = total(&bundle.js)?;
+    let (_, js_gz) = total(&bundle.js)?;
     let (chunks_raw, chunks_gz) = total(&bundle.chunks)?;
     let kib = |b: u64| b as f64 / 1024.0;
     let first_load = gz + js_gz;
