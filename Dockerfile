@@ -57,7 +57,7 @@ RUN grep -q "^wasm-bindgen = \"=${WASM_BINDGEN_VERSION}\"" Cargo.toml \
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    RUSTFLAGS="--cfg erase_components" cargo leptos build --release \
+    RUSTFLAGS="--cfg erase_components" cargo leptos build --release --split \
  && mkdir -p /out \
  && cp target/release/backend /out/backend \
  && cp -r target/site /out/site

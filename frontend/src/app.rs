@@ -25,7 +25,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 /// The document around the app. The hydration script carries the per-request
@@ -60,7 +60,6 @@ pub fn App() -> impl IntoView {
     provide_current_user();
     let workshop = crate::page_data::workshop_mode_resource();
     provide_context(WorkshopMode(workshop));
-    mark_hydrated();
 
     view! {
         <Stylesheet id="app-style" href="/pkg/frontend.css"/>
@@ -76,27 +75,27 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/playground/oauth") view=OAuthPlaygroundPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=OverviewPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users/:id") view=UserDetailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/devices") view=DevicesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/decisions") view=DecisionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/policies") view=PoliciesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/logs") view=LogsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/oauth-clients") view=OAuthClientsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/workshop") view=WorkshopPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/workshop") view=WorkshopProgressPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns") view=PatternsIndexPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/zero-trust") view=ZeroTrustPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/defense-in-depth") view=DefenseInDepthPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/authentication") view=AuthenticationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/api-security") view=ApiSecurityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/data-protection") view=DataProtectionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/anti-patterns") view=AntiPatternsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/tools") view=ToolsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/patterns/password-policy") view=PasswordPolicyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/playground/oauth") view={Lazy::<OAuthPlayground>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<AdminOverview>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<AdminUsers>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserDetail>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/devices") view={Lazy::<AdminDevices>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/decisions") view={Lazy::<AdminDecisions>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/policies") view={Lazy::<AdminPolicies>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AdminAudit>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/logs") view={Lazy::<AdminLogs>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/oauth-clients") view={Lazy::<AdminOAuthClients>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/workshop") view={Lazy::<Workshop>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/workshop") view={Lazy::<AdminWorkshop>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns") view={Lazy::<PatternsIndex>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/zero-trust") view={Lazy::<ZeroTrust>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/defense-in-depth") view={Lazy::<DefenseInDepth>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/authentication") view={Lazy::<Authentication>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/api-security") view={Lazy::<ApiSecurity>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/data-protection") view={Lazy::<DataProtection>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/anti-patterns") view={Lazy::<AntiPatterns>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/tools") view={Lazy::<Tools>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/patterns/password-policy") view={Lazy::<PasswordPolicy>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">
@@ -106,16 +105,51 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Sets `data-hydrated="true"` on `<html>` once the wasm has taken over, so
-/// people (and the browser tests) can tell a hydrated page from a static one.
-fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
-            let _ = root.set_attribute("data-hydrated", "true");
+/// Declares a lazily loaded route for a page component: with
+/// `cargo leptos build --split` the page's code goes into its own wasm chunk
+/// (shared code into shared chunks), which the browser fetches when the route
+/// is first shown. The admin area, the patterns, the OAuth playground and the
+/// workshop page are lazy so that the first page load downloads only the
+/// sign-in, account and home pages and what they share (issue 11, figure 7).
+/// The server renders them like any other route; hydrating a lazy route waits
+/// for its chunk, which the server preloads with a `<link rel="preload">`.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
         }
-    });
+    )*};
+}
+
+lazy_pages! {
+    OAuthPlayground => OAuthPlaygroundPage,
+    AdminOverview => OverviewPage,
+    AdminUsers => UsersPage,
+    AdminUserDetail => UserDetailPage,
+    AdminDevices => DevicesPage,
+    AdminDecisions => DecisionsPage,
+    AdminPolicies => PoliciesPage,
+    AdminAudit => AuditLogPage,
+    AdminLogs => LogsPage,
+    AdminOAuthClients => OAuthClientsPage,
+    AdminWorkshop => WorkshopProgressPage,
+    Workshop => WorkshopPage,
+    PatternsIndex => PatternsIndexPage,
+    ZeroTrust => ZeroTrustPage,
+    DefenseInDepth => DefenseInDepthPage,
+    Authentication => AuthenticationPage,
+    ApiSecurity => ApiSecurityPage,
+    DataProtection => DataProtectionPage,
+    AntiPatterns => AntiPatternsPage,
+    Tools => ToolsPage,
+    PasswordPolicy => PasswordPolicyPage,
 }
