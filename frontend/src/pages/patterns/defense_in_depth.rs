@@ -77,7 +77,7 @@ const CHECKLIST: &[&[&str]] = &[
 
 const DEFAULTS: &[&[&str]] = &[
     &["Session cookie", "Secure, HttpOnly, SameSite=Strict", "__Host-access and __Host-refresh: Secure, HttpOnly, SameSite=Strict, Path=/"],
-    &["Content-Security-Policy", "default-src 'self'; script-src 'self'", "The same, plus a per-request nonce for the hydration script, 'wasm-unsafe-eval', object-src 'none', frame-ancestors 'none'"],
+    &["Content-Security-Policy", "default-src 'self'; script-src 'self'", "Pages: the same, plus a per-request nonce for the hydration script, 'wasm-unsafe-eval', object-src 'none', frame-ancestors 'none'. Everything else (JSON, assets): default-src 'none'; frame-ancestors 'none'"],
     &["X-Frame-Options", "DENY", "DENY"],
     &["X-Content-Type-Options", "nosniff", "nosniff"],
     &["Referrer-Policy", "strict-origin-when-cross-origin", "Set on every response"],
