@@ -105,8 +105,9 @@ impl ResponseError for AppError {
         let request_id = current_request_id().unwrap_or_default();
         let status = self.status_code();
         if status.is_server_error() {
-            // The cause is for operators only, found through the request id.
-            tracing::error!(request_id = %request_id, status = status.as_u16(), error = ?self, "request failed");
+            // The cause is for operators only, found through the request id
+            // (which `log_line` adds to every line of the request).
+            tracing::error!(status = status.as_u16(), error = ?self, "request failed");
         }
         let fields = match self {
             Self::Validation(fields) => fields.clone(),

@@ -65,8 +65,11 @@ fn format_line(
         style,
         message: String::new(),
         rest: String::new(),
+        names_request: false,
     };
     record(&mut fields);
+    // An event that names its request itself is not given a second id.
+    let request_id = request_id.filter(|_| !fields.names_request);
     let mut line = String::with_capacity(128 + fields.message.len() + fields.rest.len());
     match style {
         Style::Json => {
@@ -112,10 +115,13 @@ struct Fields {
     style: Style,
     message: String,
     rest: String,
+    /// The event has a `request_id` field of its own.
+    names_request: bool,
 }
 
 impl Fields {
     fn start(&mut self, field: &Field) {
+        self.names_request |= field.name() == "request_id";
         match self.style {
             Style::Json => {
                 self.rest.push(',');
@@ -281,6 +287,16 @@ mod tests {
         assert_eq!(v["message"], "first\nsecond");
         assert_eq!(v["debugged"], format!("{nasty:?}"));
         assert!(v.get("request_id").is_none());
+    }
+
+    #[test]
+    fn an_event_naming_its_request_keeps_one_id() {
+        let out = line(Style::Json, Some("task-id"), || {
+            tracing::info!(request_id = "own-id", "explicit");
+        });
+        assert_eq!(out.matches("request_id").count(), 1, "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["request_id"], "own-id");
     }
 
     #[test]
