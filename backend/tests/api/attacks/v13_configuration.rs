@@ -1,0 +1,1 @@
+//! ASVS 5.0 V13 (configuration): the admin plane stays off the public listener.
