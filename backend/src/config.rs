@@ -107,6 +107,12 @@ pub struct Settings {
     /// `https://app.example.org`) accepted by the CSRF origin check, for
     /// deployments behind a proxy that rewrites `Host`.
     pub trusted_origins: Vec<String>,
+    /// `APP_PUBLIC_URL`: the origin users and clients reach this app at
+    /// (`https://app.example.org`): the OAuth issuer and the endpoints in its
+    /// metadata. Never taken from a request's `Host` or forwarded headers.
+    /// Unset: the first `APP_TRUSTED_ORIGINS` origin, else this server's own
+    /// listener (`Application::build` fills that in once the port is bound).
+    pub public_url: Option<String>,
     /// `METRICS_TOKEN` (a secret: also `METRICS_TOKEN_FILE` or Vault): the
     /// bearer token a Prometheus scraper presents to `GET /metrics`, at
     /// least 32 characters. Unset: only admins and auditors may read it.
@@ -398,6 +404,19 @@ impl Settings {
                 );
             }
         }
+        let public_url = reader
+            .plain("APP_PUBLIC_URL")
+            .map(|v| v.trim().trim_end_matches('/').to_owned())
+            .filter(|v| !v.is_empty());
+        if let Some(url) = &public_url {
+            if crate::http::csrf::origin_of(url).as_deref() != Some(url.as_str()) {
+                reader.fail(
+                    "APP_PUBLIC_URL",
+                    format!("`{url}` must be an origin like https://app.example.org (no path)"),
+                );
+            }
+        }
+        let public_url = public_url.or_else(|| trusted_origins.first().cloned());
         let metrics_token = reader.secret("METRICS_TOKEN", vault.as_deref());
         if metrics_token
             .as_ref()
@@ -512,6 +531,7 @@ impl Settings {
                 request_head_timeout,
                 password_policy,
                 trusted_origins,
+                public_url,
                 metrics_token,
                 redis_url,
                 redis_key_prefix,
@@ -541,9 +561,30 @@ impl Settings {
         }
     }
 
+    /// The origin this app is reached at (see `public_url`); before the
+    /// listener is bound, from `APP_ADDR`.
+    pub fn public_origin(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => listener_origin(self.addr, self.tls.is_some()),
+        }
+    }
+
     pub fn is_production(&self) -> bool {
         self.env == AppEnv::Production
     }
+}
+
+/// `http(s)://addr` of a listener; an unspecified address (`0.0.0.0`, `::`)
+/// is named by its loopback counterpart.
+pub fn listener_origin(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// `count` requests per `per_secs` seconds, as `10/minute`.

@@ -81,7 +81,7 @@ pub struct Application {
 impl Application {
     /// Loads keys, opens the database, applies migrations and binds the
     /// listener (port 0 picks a free one). The server runs once awaited.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let keys = Keys::load(&settings)?;
         let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
             .context("cannot open the database (check DATABASE_URL)")?;
@@ -99,6 +99,17 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("cannot listen on {} (APP_ADDR)", settings.addr))?;
         let port = listener.local_addr()?.port();
+        if settings.public_url.is_none() {
+            // The OAuth issuer then names this listener (with the port it got).
+            if settings.is_production() {
+                tracing::warn!(
+                    "APP_PUBLIC_URL is not set: the OAuth metadata names the listener address"
+                );
+            }
+            let origin =
+                crate::config::listener_origin(listener.local_addr()?, settings.tls.is_some());
+            settings.public_url = Some(origin);
+        }
         let management = settings
             .admin_addr
             .map(|addr| {

@@ -34,6 +34,20 @@ pub fn client_ip_addr(req: &HttpRequest) -> Option<IpAddr> {
     Some(client_ip::resolve(peer, &chain, proxies))
 }
 
+/// Whether the TCP peer is one of `TRUSTED_PROXIES`: only then may any
+/// forwarded header (`Forwarded`, `X-Forwarded-*`) be believed.
+pub fn from_trusted_proxy(req: &HttpRequest) -> bool {
+    let Some(peer) = req.peer_addr() else {
+        return false;
+    };
+    req.app_data::<web::Data<AppState>>().is_some_and(|s| {
+        s.settings
+            .trusted_proxies
+            .iter()
+            .any(|c| c.contains(peer.ip()))
+    })
+}
+
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
     client_ip_addr(req).map(|ip| ip.to_string())
 }

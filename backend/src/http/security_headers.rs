@@ -70,7 +70,11 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let over_tls = req.app_config().secure() || req.connection_info().scheme() == "https";
+    // A forwarded `proto=https` counts only from a trusted proxy (anyone
+    // else could claim it).
+    let over_tls = req.app_config().secure()
+        || (super::client::from_trusted_proxy(req.request())
+            && req.connection_info().scheme() == "https");
     let private = has_auth_cookie(req.request())
         || req.headers().contains_key(header::AUTHORIZATION)
         || req.path().starts_with("/api/")

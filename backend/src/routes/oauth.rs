@@ -287,11 +287,13 @@ pub async fn introspect(
     }
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414). The base URL is
-/// the one this request reached us at.
-pub async fn metadata(req: HttpRequest) -> HttpResponse {
-    let info = req.connection_info();
-    let base = format!("{}://{}", info.scheme(), info.host());
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414). Every URL is
+/// built from configuration (`APP_PUBLIC_URL`), never from the request's
+/// `Host` or forwarded headers: anyone can send those, and a shared cache
+/// would hand a poisoned answer to everyone. The answer is the same for
+/// every request, so it may be cached publicly.
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let base = state.settings.public_origin();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(serde_json::json!({
