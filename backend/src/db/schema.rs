@@ -176,6 +176,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_consent_requests (id_hash) {
+        id_hash -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_grants (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     workshop_solves (user_id, challenge_id) {
         user_id -> Text,
         challenge_id -> Text,

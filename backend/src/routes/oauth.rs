@@ -80,35 +80,54 @@ async fn signed_in(state: &AppState, req: &HttpRequest) -> Option<SignedIn> {
     sessions::authenticate(state, Some(&token)).await.ok()
 }
 
+/// Whether the request carries an `Authorization` header: then the identity
+/// came from it (it takes precedence over the cookie), not from the browser
+/// session.
+fn has_authorization(req: &HttpRequest) -> bool {
+    req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// A caller that may not see or answer consent pages: refused (403, the
+/// JSON error body) and audited once.
+async fn not_first_party(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    client_id: Option<&str>,
+    reason: &str,
+) -> Result<HttpResponse, AppError> {
+    oauth::consent_refused(state, meta, &who.user.id, client_id, reason).await?;
+    Err(AppError::Forbidden(oauth::FIRST_PARTY_ONLY.into()))
+}
+
 /// `GET /oauth/authorize`.
-pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn authorize(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let Ok(params) = web::Query::<AuthorizeParams>::from_query(req.query_string()) else {
-        return error_page("the request's parameters could not be read");
+        return Ok(error_page("the request's parameters could not be read"));
     };
     let params = params.into_inner();
-    let approved = match oauth::validate(&state, &params).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(AuthorizeError::NoRedirect(reason))) => return error_page(reason),
-        Ok(Err(AuthorizeError::Redirect(url))) => return see_other(&url),
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+    let approved = match oauth::validate(&state, &params).await? {
+        Ok(a) => a,
+        Err(AuthorizeError::NoRedirect(reason)) => return Ok(error_page(reason)),
+        Err(AuthorizeError::Redirect(url)) => return Ok(see_other(&url)),
     };
     let Some(who) = signed_in(&state, &req).await else {
         let next = format!("/oauth/authorize?{}", req.query_string());
-        return see_other(&format!("/login?next={}", oauth::percent_encode(&next)));
+        return Ok(see_other(&format!(
+            "/login?next={}",
+            oauth::percent_encode(&next)
+        )));
     };
-    let p = params;
-    let fields = [
-        ("response_type", p.response_type),
-        ("client_id", p.client_id),
-        ("redirect_uri", p.redirect_uri),
-        ("scope", p.scope),
-        ("state", p.state),
-        ("code_challenge", p.code_challenge),
-        ("code_challenge_method", p.code_challenge_method),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| Some((name, value?)))
-    .collect();
+    // Only the user's own browser session gets a consent page (and with it
+    // a consent id): not a bearer token, not an OAuth client's session.
+    if let Err(reason) = oauth::first_party(&who, has_authorization(&req)) {
+        return not_first_party(&state, &meta, &who, Some(&approved.client.id), reason).await;
+    }
+    let consent = oauth::render_consent(&state, &who, &approved).await?;
     let request = ConsentRequest {
         client_name: approved.client.name.clone(),
         username: who.user.username.clone(),
@@ -118,8 +137,10 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
+        new_scopes: consent.new_scopes,
+        granted_before: consent.granted_before,
         redirect_uri: approved.redirect_uri.clone(),
-        fields,
+        consent_id: consent.consent_id,
     };
     let body = view! { <ConsentPage request=request/> }.to_html();
     let mut response = page(actix_web::http::StatusCode::OK, "Allow access?", &body);
@@ -129,54 +150,60 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             response.headers_mut().insert(X_CSP_FORM_ACTION, v);
         }
     }
-    response
+    Ok(response)
 }
 
-/// The consent form: the authorization request again, plus the decision.
+/// The consent form: the id of the request the page showed, and the
+/// decision. Anything else posted (a scope, a client, a redirect URI) is
+/// ignored: the code is issued from the stored request.
 #[derive(serde::Deserialize)]
 pub struct DecisionForm {
-    decision: String,
-    response_type: Option<String>,
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
+    decision: Option<String>,
+    consent_id: Option<String>,
 }
 
-/// `POST /oauth/authorize/decision`: validates the request again (the form
-/// is the client's to change), then issues a code or reports the refusal.
+/// `POST /oauth/authorize/decision`: only the user, in the browser session
+/// that loaded the consent page, answers it, once.
 pub async fn decision(
     state: web::Data<AppState>,
     meta: RequestMeta,
+    req: HttpRequest,
     who: Authenticated,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
+    let who = &who.0;
+    if let Err(reason) = oauth::first_party(who, has_authorization(&req)) {
+        return not_first_party(&state, &meta, who, None, reason).await;
+    }
     let f = form.into_inner();
-    let params = AuthorizeParams {
-        response_type: f.response_type,
-        client_id: f.client_id,
-        redirect_uri: f.redirect_uri,
-        scope: f.scope,
-        state: f.state,
-        code_challenge: f.code_challenge,
-        code_challenge_method: f.code_challenge_method,
-    };
-    let approved = match oauth::validate(&state, &params).await? {
-        Ok(a) => a,
-        Err(AuthorizeError::NoRedirect(reason)) => return Ok(error_page(reason)),
-        Err(AuthorizeError::Redirect(url)) => return Ok(see_other(&url)),
-    };
-    let user_id = &who.0.user.id;
-    let url = match f.decision.as_str() {
-        "allow" => oauth::allow(&state, &meta, user_id, &approved).await?,
-        "deny" => oauth::deny(&state, &meta, user_id, &approved).await?,
+    // Checked before the request is taken, so a malformed post uses nothing up.
+    let allow = match f.decision.as_deref() {
+        Some("allow") => true,
+        Some("deny") => false,
         _ => {
             return Err(AppError::BadRequest(
                 "decision must be allow or deny".into(),
             ))
         }
+    };
+    let row = match oauth::take_consent(&state, who, f.consent_id.as_deref()).await? {
+        Ok(row) => row,
+        Err(reason) => {
+            oauth::consent_refused(&state, &meta, &who.user.id, None, reason).await?;
+            return Err(AppError::BadRequest(oauth::NO_SUCH_CONSENT.into()));
+        }
+    };
+    // Validated again: the client's registration may have changed since.
+    let approved = match oauth::validate(&state, &oauth::params_of(&row)).await? {
+        Ok(a) => a,
+        Err(AuthorizeError::NoRedirect(reason)) => return Ok(error_page(reason)),
+        Err(AuthorizeError::Redirect(url)) => return Ok(see_other(&url)),
+    };
+    let user_id = &who.user.id;
+    let url = if allow {
+        oauth::allow(&state, &meta, user_id, &approved).await?
+    } else {
+        oauth::deny(&state, &meta, user_id, &approved).await?
     };
     Ok(see_other(&url))
 }

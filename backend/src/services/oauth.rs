@@ -11,7 +11,7 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
-    models::oauth::{OAuthClient, OAuthCode},
+    models::oauth::{OAuthClient, OAuthCode, OAuthConsentRequest, OAuthGrant},
     models::refresh_token::RefreshTokenRow,
     models::session::Session,
     models::user::User,
@@ -23,7 +23,7 @@ use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache::{self, Invalidation};
-use crate::services::sessions;
+use crate::services::sessions::{self, SignedIn};
 use crate::startup::AppState;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -201,6 +201,226 @@ pub async fn validate(
     }))
 }
 
+// ------------------------------------------------------------- consent
+
+/// How long a rendered consent page can be answered. Ory Hydra keeps its
+/// consent requests for 30 minutes, Keycloak its authentication sessions
+/// about as long; reading one page needs far less, and a shorter life
+/// leaves less for a stolen id (which is useless outside its session anyway).
+pub const CONSENT_TTL_SECS: i64 = 600;
+
+/// The refusal for a caller that is not the user in a first-party browser
+/// session: a bearer token, or the session of an OAuth client.
+pub const FIRST_PARTY_ONLY: &str =
+    "consent is given only by the user, in this site's own browser session";
+
+/// The refusal for a decision that names no consent page this very session
+/// loaded: missing, made up, already answered, expired or another
+/// session's (one answer for all, so an id cannot be probed).
+pub const NO_SUCH_CONSENT: &str =
+    "this consent request is unknown, expired or already answered: start again from the application";
+
+/// Whether `who` may see and answer consent pages. Consent is the user's
+/// own act, in the browser, on a page this server rendered (RFC 6749
+/// §10.2, ASVS 5.0 V10.7): the identity must come from the session cookie,
+/// not an `Authorization` header (`bearer`: one was sent), and the session
+/// must be a first-party one, not a session an OAuth client opened, which
+/// could otherwise approve itself or any other client for more (Keycloak
+/// and Hydra show consent only to their own login session, too).
+pub fn first_party(who: &SignedIn, bearer: bool) -> Result<(), &'static str> {
+    if bearer {
+        return Err("bearer_token");
+    }
+    if who.session.oauth_scope.is_some() || who.session.oauth_client_id.is_some() {
+        return Err("oauth_client_session");
+    }
+    Ok(())
+}
+
+/// Records a refused consent page or decision (once per request).
+pub async fn consent_refused(
+    state: &AppState,
+    meta: &RequestMeta,
+    user_id: &str,
+    client_id: Option<&str>,
+    reason: &str,
+) -> AppResult<()> {
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("oauth.consent_refused", Outcome::Denied)
+            .actor(user_id)
+            .detail(serde_json::json!({ "reason": reason, "client_id": client_id })),
+    )
+    .await
+}
+
+fn scope_set(scope: &str) -> Vec<String> {
+    let mut list: Vec<String> = scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    list.sort_unstable();
+    list.dedup();
+    list
+}
+
+/// What a consent page shows beyond the request itself.
+pub struct ConsentPage {
+    /// The id the page posts back (the only value it carries).
+    pub consent_id: String,
+    /// Whether the user approved this client before.
+    pub granted_before: bool,
+    /// The requested scopes the user has not approved for this client yet.
+    pub new_scopes: Vec<String>,
+}
+
+/// Stores the validated request as a single-use consent request bound to
+/// `who`'s session (its id only as an HMAC), and compares it with what the
+/// user granted this client before.
+pub async fn render_consent(
+    state: &AppState,
+    who: &SignedIn,
+    a: &Approved,
+) -> AppResult<ConsentPage> {
+    let id = RefreshToken::generate();
+    let now = sessions::now();
+    let row = OAuthConsentRequest {
+        id_hash: id.digest(state.keys.session.expose_secret()),
+        session_id: who.session.id.clone(),
+        user_id: who.user.id.clone(),
+        client_id: a.client.id.clone(),
+        redirect_uri: a.redirect_uri.clone(),
+        scope: a.scope.clone(),
+        state: a.state.clone(),
+        code_challenge: a.challenge.clone(),
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(CONSENT_TTL_SECS),
+    };
+    let (uid, cid) = (who.user.id.clone(), a.client.id.clone());
+    let grant = db::run(&state.pool, move |c| {
+        OAuthConsentRequest::delete_expired(c, now)?;
+        OAuthConsentRequest::create(c, &row)?;
+        Ok(OAuthGrant::find(c, &uid, &cid)?)
+    })
+    .await?;
+    let granted = grant
+        .as_ref()
+        .map(|g| scope_set(&g.scope))
+        .unwrap_or_default();
+    Ok(ConsentPage {
+        consent_id: id.expose().to_owned(),
+        granted_before: grant.is_some(),
+        new_scopes: scope_set(&a.scope)
+            .into_iter()
+            .filter(|s| !granted.contains(s))
+            .collect(),
+    })
+}
+
+/// Takes the consent request `consent_id` names, if it belongs to `who`'s
+/// session and is still open: deleted in the same transaction, so of two
+/// decisions posted at once only one gets it. A refusal (the reason, for
+/// the audit log) changes nothing.
+pub async fn take_consent(
+    state: &AppState,
+    who: &SignedIn,
+    consent_id: Option<&str>,
+) -> AppResult<Result<OAuthConsentRequest, &'static str>> {
+    let Some(consent_id) = consent_id.filter(|s| !s.is_empty()) else {
+        return Ok(Err("no_consent_id"));
+    };
+    let Some(id) = RefreshToken::parse(consent_id) else {
+        return Ok(Err("malformed_consent_id"));
+    };
+    let hash = id.digest(state.keys.session.expose_secret());
+    let (sid, uid) = (who.session.id.clone(), who.user.id.clone());
+    let now = sessions::now();
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            let Some(row) = OAuthConsentRequest::find(c, &hash)? else {
+                return Ok(Err("unknown_consent_id"));
+            };
+            if row.session_id != sid || row.user_id != uid {
+                return Ok(Err("other_session"));
+            }
+            if now >= row.expires_at {
+                return Ok(Err("expired_consent"));
+            }
+            if !OAuthConsentRequest::delete(c, &hash)? {
+                return Ok(Err("already_answered"));
+            }
+            Ok(Ok(row))
+        })
+    })
+    .await
+}
+
+/// The stored request as authorization parameters, to be validated again
+/// against the client's registration as it is now.
+pub fn params_of(row: &OAuthConsentRequest) -> AuthorizeParams {
+    AuthorizeParams {
+        response_type: Some("code".into()),
+        client_id: Some(row.client_id.clone()),
+        redirect_uri: Some(row.redirect_uri.clone()),
+        scope: Some(row.scope.clone()),
+        state: row.state.clone(),
+        code_challenge: Some(row.code_challenge.clone()),
+        code_challenge_method: Some("S256".into()),
+    }
+}
+
+/// Adds `scope` to what `user_id` granted `client_id`; returns the whole
+/// grant and the scopes that were new. Concurrent consents both count: the
+/// insert skips an existing row and the update is a compare and swap.
+fn record_grant(
+    c: &mut crate::db::DbConn,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<(String, Vec<String>)> {
+    let asked = scope_set(scope);
+    let created = OAuthGrant::create_if_absent(
+        c,
+        &OAuthGrant {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: asked.join(" "),
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    if created {
+        return Ok((asked.join(" "), asked));
+    }
+    for _ in 0..8 {
+        let Some(grant) = OAuthGrant::find(c, user_id, client_id)? else {
+            continue;
+        };
+        let before = scope_set(&grant.scope);
+        let new: Vec<String> = asked
+            .iter()
+            .filter(|s| !before.contains(s))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return Ok((grant.scope, new));
+        }
+        let mut all = before;
+        all.extend(new.iter().cloned());
+        all.sort_unstable();
+        let all = all.join(" ");
+        if OAuthGrant::replace_scope(c, user_id, client_id, &grant.scope, &all, now)? {
+            return Ok((all, new));
+        }
+    }
+    Err(AppError::internal(anyhow::anyhow!(
+        "the OAuth grant kept changing while being recorded"
+    )))
+}
+
 /// The user allowed the request: stores a fresh single-use code (its HMAC
 /// only) and returns the redirect to the client with `code` and `state`.
 pub async fn allow(
@@ -223,18 +443,29 @@ pub async fn allow(
         used_at: None,
         session_id: None,
     };
-    db::run(&state.pool, move |c| {
-        OAuthCode::delete_expired(c, now - chrono::Duration::hours(1))?;
-        Ok(OAuthCode::create(c, &row)?)
+    let (uid, cid, scope) = (user_id.to_owned(), a.client.id.clone(), a.scope.clone());
+    let (granted, new_scopes) = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            OAuthCode::delete_expired(c, now - chrono::Duration::hours(1))?;
+            OAuthCode::create(c, &row)?;
+            record_grant(c, &uid, &cid, &scope, now)
+        })
     })
     .await?;
+    // The consent: who, which client, which scopes (never the code).
     audit::record(
         &state.pool,
         Some(meta),
         AuditEvent::new("oauth.authorize", Outcome::Success)
             .actor(user_id)
             .target(a.client.id.clone())
-            .detail(serde_json::json!({ "decision": "allow", "scope": a.scope })),
+            .detail(serde_json::json!({
+                "decision": "allow",
+                "client_id": a.client.id,
+                "scope": a.scope,
+                "new_scopes": new_scopes,
+                "granted": granted,
+            })),
     )
     .await?;
     let mut pairs = vec![("code", code.expose())];
@@ -257,7 +488,11 @@ pub async fn deny(
         AuditEvent::new("oauth.authorize", Outcome::Denied)
             .actor(user_id)
             .target(a.client.id.clone())
-            .detail(serde_json::json!({ "decision": "deny", "scope": a.scope })),
+            .detail(serde_json::json!({
+                "decision": "deny",
+                "client_id": a.client.id,
+                "scope": a.scope,
+            })),
     )
     .await?;
     Ok(error_redirect(

@@ -464,22 +464,43 @@ pub mod oauth_flow {
         req.send().await.expect("request sent")
     }
 
-    /// Signs in, consents, returns the redirect URL carrying the code.
-    pub async fn code_for(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
+    /// The consent id a rendered consent page carries in its hidden field:
+    /// what a browser posts back with the decision.
+    pub fn consent_id(html: &str) -> String {
+        let at = html
+            .find("name=\"consent_id\"")
+            .unwrap_or_else(|| panic!("a consent id on the page: {html}"));
+        let start = html[..at].rfind('<').expect("the input tag");
+        let tag = &html[start..start + html[start..].find('>').expect("its end")];
+        let value = tag.find("value=\"").expect("a value") + 7;
+        tag[value..value + tag[value..].find('"').expect("quoted")].to_owned()
+    }
+
+    /// Loads the consent page for `pairs` with the session `cookie`, as a
+    /// browser does; returns the page's consent id.
+    pub async fn consent_page_id(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
         let r = app
             .get(&format!("/oauth/authorize?{}", query(pairs)), Some(cookie))
             .await;
         assert_eq!(r.status(), 200, "consent page");
-        let mut form = pairs.to_vec();
-        form.push(("decision", "allow"));
-        let r = post_form(
-            app,
-            "/oauth/authorize/decision",
-            &query(&form),
-            Some(cookie),
-            None,
-        )
-        .await;
+        consent_id(&r.text().await.expect("the page"))
+    }
+
+    /// Posts the consent form: the page's id and `decision`.
+    pub async fn decide(
+        app: &TestApp,
+        cookie: &str,
+        consent_id: &str,
+        decision: &str,
+    ) -> reqwest::Response {
+        let form = query(&[("consent_id", consent_id), ("decision", decision)]);
+        post_form(app, "/oauth/authorize/decision", &form, Some(cookie), None).await
+    }
+
+    /// Signs in, consents, returns the redirect URL carrying the code.
+    pub async fn code_for(app: &TestApp, cookie: &str, pairs: &[(&str, &str)]) -> String {
+        let id = consent_page_id(app, cookie, pairs).await;
+        let r = decide(app, cookie, &id, "allow").await;
         assert_eq!(r.status(), 303);
         location(&r)
     }

@@ -204,16 +204,8 @@ async fn request_errors_redirect_with_the_state() {
         assert!(param(&loc, "code").is_none());
     }
     // Deny.
-    let mut form = base.clone();
-    form.push(("decision", "deny"));
-    let r = post_form(
-        &app,
-        "/oauth/authorize/decision",
-        &query(&form),
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let id = consent_page_id(&app, &cookie, &base).await;
+    let r = decide(&app, &cookie, &id, "deny").await;
     assert_eq!(r.status(), 303);
     let loc = location(&r);
     assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
@@ -225,8 +217,8 @@ async fn the_decision_needs_a_session_and_same_origin() {
     let app = spawn_app().await;
     let (id, _) = client(&app, true, &[REDIRECT]).await;
     let cookie = app.signed_in("dora").await;
-    let mut form = authorize_pairs(&id, REDIRECT);
-    form.push(("decision", "allow"));
+    let consent = consent_page_id(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let form = [("consent_id", consent.as_str()), ("decision", "allow")];
     let r = post_form(&app, "/oauth/authorize/decision", &query(&form), None, None).await;
     assert_eq!(r.status(), 401);
     let r = app

@@ -103,8 +103,8 @@ async fn consent(app: &TestApp, cookie: &str, authorize_url: &str, decision: &st
     );
     let mut form = hidden_fields(&html);
     assert!(
-        form.iter().any(|(k, _)| k == "code_challenge"),
-        "the form carries the request: {form:?}"
+        matches!(&form[..], [(k, _)] if k == "consent_id"),
+        "the form carries only the id of the stored request: {form:?}"
     );
     form.push(("decision".into(), decision.into()));
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (&**k, &**v)).collect();

@@ -66,9 +66,10 @@ async fn code_for(app: &TestApp, cookie: &str, state: &str) -> String {
         .get(&format!("/oauth/authorize?{}", form(&pairs)), Some(cookie))
         .await;
     assert_eq!(r.status(), 200, "the consent page");
-    assert!(r.text().await.unwrap().contains("OAuth playground"));
-    let mut decision = pairs.to_vec();
-    decision.push(("decision", "allow"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("OAuth playground"));
+    let consent_id = crate::helpers::oauth_flow::consent_id(&html);
+    let decision = [("consent_id", consent_id.as_str()), ("decision", "allow")];
     let r = post_form(
         app,
         "/oauth/authorize/decision",

@@ -12,10 +12,15 @@ pub struct ConsentRequest {
     pub username: String,
     /// The scopes the client asks for (already checked against its registration).
     pub scopes: Vec<String>,
+    /// Those of `scopes` the user has not approved for this client before.
+    pub new_scopes: Vec<String>,
+    /// Whether the user approved this client before.
+    pub granted_before: bool,
     pub redirect_uri: String,
-    /// The authorization request's parameters, posted back with the decision
-    /// (the server validates them again).
-    pub fields: Vec<(&'static str, String)>,
+    /// The id of the request as the server stored it: the only value the
+    /// form posts back with the decision (the code is issued from the
+    /// stored request, so editing the form cannot change what is granted).
+    pub consent_id: String,
 }
 
 /// What a scope lets a client do, in words a user can judge.
@@ -35,8 +40,10 @@ pub fn ConsentPage(request: ConsentRequest) -> impl IntoView {
         client_name,
         username,
         scopes,
+        new_scopes,
+        granted_before,
         redirect_uri,
-        fields,
+        consent_id,
     } = request;
     let scope_items = if scopes.is_empty() {
         view! { <li>"your account, with no specific scope"</li> }.into_any()
@@ -45,10 +52,41 @@ pub fn ConsentPage(request: ConsentRequest) -> impl IntoView {
             .into_iter()
             .map(|s| {
                 let what = scope_description(&s);
-                view! { <li><code>{s}</code>": "{what}</li> }
+                // Only after an earlier approval is anything "new".
+                if granted_before && new_scopes.contains(&s) {
+                    let name = s.clone();
+                    view! {
+                        <li data-new-scope=name>
+                            <code>{s}</code>": "{what}" "<strong>"(new: not allowed before)"</strong>
+                        </li>
+                    }
+                    .into_any()
+                } else {
+                    view! { <li><code>{s}</code>": "{what}</li> }.into_any()
+                }
             })
             .collect_view()
             .into_any()
+    };
+    let before = match (granted_before, new_scopes.is_empty()) {
+        (false, _) => None,
+        (true, true) => Some(
+            view! {
+                <p data-testid="consent-granted-before">
+                    "You allowed this application these permissions before."
+                </p>
+            }
+            .into_any(),
+        ),
+        (true, false) => Some(
+            view! {
+                <p data-testid="consent-granted-before">
+                    <strong>"This application asks for more than you allowed it before"</strong>
+                    " (marked new below)."
+                </p>
+            }
+            .into_any(),
+        ),
     };
     view! {
         <h1>"Allow access?"</h1>
@@ -56,6 +94,7 @@ pub fn ConsentPage(request: ConsentRequest) -> impl IntoView {
             <strong data-testid="consent-client">{client_name}</strong>
             " asks to use your account "<strong>{username}</strong>"."
         </p>
+        {before}
         <p>"It would be allowed to:"</p>
         <ul data-testid="consent-scopes">{scope_items}</ul>
         <p>"You will be sent back to "<code>{redirect_uri}</code>"."</p>
@@ -64,10 +103,7 @@ pub fn ConsentPage(request: ConsentRequest) -> impl IntoView {
             <a href="/account/sessions">"Sessions"</a>"."
         </p>
         <form method="post" action="/oauth/authorize/decision">
-            {fields
-                .into_iter()
-                .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
-                .collect_view()}
+            <input type="hidden" name="consent_id" value=consent_id/>
             <button type="submit" name="decision" value="allow">"Allow"</button>
             " "
             <button type="submit" name="decision" value="deny" class="secondary">"Deny"</button>
@@ -99,8 +135,10 @@ mod tests {
             client_name: "Demo <app>".into(),
             username: "alice".into(),
             scopes: vec!["account".into()],
-            redirect_uri: "https://client.example/cb".into(),
-            fields: vec![("state", "a\"b<c".into())],
+            redirect_uri: "https://client.example/cb?a=\"b<c".into(),
+            new_scopes: vec![],
+            granted_before: false,
+            consent_id: "id-123".into(),
         }
     }
 
@@ -109,7 +147,11 @@ mod tests {
         let html = view! { <ConsentPage request=request()/> }.to_html();
         assert!(html.contains("Demo &lt;app&gt;"), "{html}");
         assert!(!html.contains("Demo <app>"));
-        assert!(html.contains("value=\"a&quot;b&lt;c\""), "{html}");
+        assert!(html.contains("cb?a=\"b&lt;c"), "{html}");
+        assert!(
+            html.contains("name=\"consent_id\" value=\"id-123\""),
+            "{html}"
+        );
         assert!(!html.contains("<script"));
         assert!(html.contains("action=\"/oauth/authorize/decision\""));
     }
@@ -119,5 +161,31 @@ mod tests {
         let html = view! { <ConsentPage request=request()/> }.to_html();
         assert!(html.contains(scope_description("account")), "{html}");
         assert_ne!(scope_description("admin:read"), scope_description("x"));
+    }
+
+    #[test]
+    fn scopes_new_since_an_earlier_approval_are_marked() {
+        let mut r = request();
+        r.scopes = vec!["account".into(), "admin:read".into()];
+        r.new_scopes = vec!["admin:read".into()];
+        let first = view! { <ConsentPage request=r.clone()/> }.to_html();
+        assert!(
+            !first.contains("data-new-scope"),
+            "nothing is new without an earlier grant"
+        );
+        r.granted_before = true;
+        let html = view! { <ConsentPage request=r/> }.to_html();
+        assert!(html.contains("data-new-scope=\"admin:read\""), "{html}");
+        assert!(!html.contains("data-new-scope=\"account\""), "{html}");
+        // A scope token may hold `<`, `&` and `'` (RFC 6749 §3.3): escaped
+        // in the attribute too.
+        let mut r = request();
+        r.scopes = vec!["x<y&z'".into()];
+        r.new_scopes = r.scopes.clone();
+        r.granted_before = true;
+        let html = view! { <ConsentPage request=r/> }.to_html();
+        assert!(html.contains("data-new-scope=\"x"), "{html}");
+        assert!(!html.contains("x<y"), "{html}");
+        assert!(html.contains("more than you allowed it before"), "{html}");
     }
 }

@@ -2,7 +2,9 @@
 //! as HMACs under SESSION_KEY.
 
 use super::session::Session;
-use crate::db::schema::{oauth_clients, oauth_codes, sessions};
+use crate::db::schema::{
+    oauth_clients, oauth_codes, oauth_consent_requests, oauth_grants, sessions,
+};
 use crate::db::DbConn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -256,5 +258,125 @@ impl OAuthCode {
                 .filter(oauth_codes::used_at.is_null()),
         )
         .execute(conn)
+    }
+}
+
+/// A consent page the server rendered, waiting for the user's decision
+/// (`services::oauth::consent`): single use, bound to the session that
+/// loaded it; the id is stored only as its HMAC.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_consent_requests, primary_key(id_hash))]
+pub struct OAuthConsentRequest {
+    pub id_hash: String,
+    pub session_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Space-separated, as validated.
+    pub scope: String,
+    pub state: Option<String>,
+    pub code_challenge: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+impl OAuthConsentRequest {
+    pub fn create(conn: &mut DbConn, row: &OAuthConsentRequest) -> QueryResult<()> {
+        diesel::insert_into(oauth_consent_requests::table)
+            .values(row)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn find(conn: &mut DbConn, id_hash: &str) -> QueryResult<Option<OAuthConsentRequest>> {
+        oauth_consent_requests::table
+            .filter(oauth_consent_requests::id_hash.eq(id_hash))
+            .select(OAuthConsentRequest::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Deletes the request; false if it was already gone (a concurrent
+    /// decision took it first).
+    pub fn delete(conn: &mut DbConn, id_hash: &str) -> QueryResult<bool> {
+        let n = diesel::delete(
+            oauth_consent_requests::table.filter(oauth_consent_requests::id_hash.eq(id_hash)),
+        )
+        .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Deletes requests that expired before `cutoff` (housekeeping).
+    pub fn delete_expired(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(
+            oauth_consent_requests::table.filter(oauth_consent_requests::expires_at.lt(cutoff)),
+        )
+        .execute(conn)
+    }
+}
+
+/// The scopes a user has approved for a client, over all their consents.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_grants, primary_key(user_id, client_id))]
+pub struct OAuthGrant {
+    pub user_id: String,
+    pub client_id: String,
+    /// Space-separated, sorted.
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OAuthGrant {
+    pub fn find(
+        conn: &mut DbConn,
+        user_id: &str,
+        client_id: &str,
+    ) -> QueryResult<Option<OAuthGrant>> {
+        oauth_grants::table
+            .filter(oauth_grants::user_id.eq(user_id))
+            .filter(oauth_grants::client_id.eq(client_id))
+            .select(OAuthGrant::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Inserts the grant; false if the user already has one for this client.
+    pub fn create_if_absent(conn: &mut DbConn, grant: &OAuthGrant) -> QueryResult<bool> {
+        // Both engines have `ON CONFLICT DO NOTHING`; the multi-backend
+        // connection does not offer it, each engine's own does.
+        let insert = diesel::insert_into(oauth_grants::table)
+            .values(grant)
+            .on_conflict_do_nothing();
+        let n = match conn {
+            DbConn::Postgres(pg) => insert.execute(pg)?,
+            DbConn::Sqlite(lite) => insert.execute(lite)?,
+        };
+        Ok(n > 0)
+    }
+
+    /// Replaces the scope if it is still `expected` (compare and swap, so
+    /// two concurrent consents never lose each other's scopes); false if
+    /// another change came first.
+    pub fn replace_scope(
+        conn: &mut DbConn,
+        user_id: &str,
+        client_id: &str,
+        expected: &str,
+        scope: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            oauth_grants::table
+                .filter(oauth_grants::user_id.eq(user_id))
+                .filter(oauth_grants::client_id.eq(client_id))
+                .filter(oauth_grants::scope.eq(expected)),
+        )
+        .set((
+            oauth_grants::scope.eq(scope),
+            oauth_grants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(n > 0)
     }
 }
