@@ -224,6 +224,28 @@ async fn open_session(
     })
 }
 
+/// Where a refresh token is presented. A refresh token is redeemable only
+/// where it was issued, by the client it was issued to (RFC 9700 4.14; what
+/// Keycloak and Hydra enforce by binding refresh tokens to their client): a
+/// first-party session's at `/api/v1/auth/refresh` (or the browser's
+/// cookie), an OAuth client's only at `/oauth/token` by that client, after
+/// it authenticated. Otherwise a leaked confidential client's refresh token
+/// would work without the client secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redeemer<'a> {
+    FirstParty,
+    Client(&'a str),
+}
+
+impl Redeemer<'_> {
+    fn may_redeem(self, session: &Session) -> bool {
+        match self {
+            Redeemer::FirstParty => session.oauth_client_id.is_none(),
+            Redeemer::Client(id) => session.oauth_client_id.as_deref() == Some(id),
+        }
+    }
+}
+
 /// What using a refresh token found.
 enum Rotation {
     Rotated {
@@ -235,6 +257,8 @@ enum Rotation {
         session_id: String,
         user_id: String,
     },
+    /// A live token presented where it was not issued: refused, unchanged.
+    WrongRedeemer,
     Invalid,
 }
 
@@ -242,24 +266,44 @@ enum Rotation {
 ///
 /// A token is good once. Presenting one that was already used revokes the
 /// whole session (the token was copied) — unless the first use was less than
-/// `REFRESH_GRACE_SECS` ago, which is two tabs refreshing at once.
+/// `REFRESH_GRACE_SECS` ago, which is two tabs refreshing at once. Inside
+/// the grace the answer is idempotent: the successor is derived from the
+/// token (`RefreshToken::successor`), so a replay gets the very token the
+/// first use handed out, never a second live branch. Keycloak (refresh
+/// token max reuse 0) and Hydra (reuse revokes the token family) allow no
+/// second use at all; a short idempotent grace keeps racing tabs signed in
+/// without forking the session. A replay after that successor was itself
+/// used is divergence — two holders of one session — and revokes it.
+///
+/// A token presented where it was not issued ([`Redeemer`]) is refused
+/// before anything is written, so it stays usable where it belongs.
 pub async fn refresh(
     state: &AppState,
     meta: &RequestMeta,
     presented: &str,
+    redeemer: Redeemer<'_>,
 ) -> AppResult<IssuedTokens> {
     let Some(token) = RefreshToken::parse(presented) else {
         return deny_refresh(state, meta, "malformed").await;
     };
-    let digest = token.digest(state.keys.session.expose_secret());
-    let next = RefreshToken::generate();
-    let next_digest = next.digest(state.keys.session.expose_secret());
+    let key = state.keys.session.expose_secret();
+    let digest = token.digest(key);
+    let next = token.successor(key);
+    let next_digest = next.digest(key);
     let idle = idle(state)?;
     let grace =
         chrono::Duration::from_std(state.settings.refresh_grace).map_err(AppError::internal)?;
     let now = now();
+    let redeemer_client = match redeemer {
+        Redeemer::FirstParty => None,
+        Redeemer::Client(id) => Some(id.to_owned()),
+    };
 
     let rotation = db::run(&state.pool, move |c| {
+        let redeemer = match &redeemer_client {
+            None => Redeemer::FirstParty,
+            Some(id) => Redeemer::Client(id),
+        };
         db::write_transaction(c, |c| {
             let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
                 return Ok((Rotation::Invalid, None));
@@ -267,15 +311,28 @@ pub async fn refresh(
             let Some((session, user)) = Session::find_with_user(c, &row.session_id)? else {
                 return Ok((Rotation::Invalid, None));
             };
+            // Before any write: a refusal here changes nothing.
+            if !redeemer.may_redeem(&session) {
+                return Ok((Rotation::WrongRedeemer, Some(session.id)));
+            }
             if !session.is_live(now, idle) {
                 return Ok((Rotation::Invalid, Some(session.id)));
             }
             let first_use = RefreshTokenRow::mark_rotated(c, &row.id, now)?;
-            // Not the first use: fine if the first was moments ago. (No
-            // rotated_at in our read means a concurrent request marked it
-            // just now: the same tab racing itself.)
-            let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
-            if !first_use && !within_grace {
+            let reused = if first_use {
+                RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
+                false
+            } else {
+                // Not the first use: fine if the first was moments ago (no
+                // rotated_at in our read means a concurrent request marked
+                // it just now: the same tab racing itself) and its successor
+                // is still unused — then this answer is that same successor.
+                let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
+                let successor_unused = RefreshTokenRow::find_by_hash(c, &next_digest)?
+                    .is_some_and(|s| s.rotated_at.is_none());
+                !(within_grace && successor_unused)
+            };
+            if reused {
                 Session::revoke(c, &session.id, "refresh_token_reuse", now)?;
                 return Ok((
                     Rotation::Reused {
@@ -285,7 +342,6 @@ pub async fn refresh(
                     None,
                 ));
             }
-            RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
             Session::touch(c, &session.id, now)?;
             let roles = User::role_names(c, &user.id, now)?;
             Ok((
@@ -337,6 +393,7 @@ pub async fn refresh(
             .await?;
             Err(AppError::Unauthenticated)
         }
+        (Rotation::WrongRedeemer, _) => deny_refresh(state, meta, "not_issued_here").await,
         _ => deny_refresh(state, meta, "invalid_or_expired").await,
     }
 }
@@ -523,7 +580,9 @@ pub async fn end_by_refresh_token(
         let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
             return Ok(None);
         };
-        Ok(Session::find(c, &row.session_id)?)
+        // Like a refresh: only a first-party session's token ends it here
+        // (an OAuth client's is revoked at `/oauth/revoke`, by that client).
+        Ok(Session::find(c, &row.session_id)?.filter(|s| Redeemer::FirstParty.may_redeem(s)))
     })
     .await?;
     match found {
