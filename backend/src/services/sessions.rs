@@ -43,8 +43,14 @@ pub struct SignedIn {
     pub session: Session,
     pub claims: AccessClaims,
     pub mfa_enabled: bool,
-    /// The device the request named, if it is registered to this user.
+    /// The device this request is judged as, if it is registered to this
+    /// user: the one the session is bound to, else the one it named.
     pub device: Option<Device>,
+    /// The account's known-bad device state applies to this request: the
+    /// session's device is quarantined, or the request names no device, its
+    /// session is bound to none, and the user has a quarantined device. See
+    /// [`device_posture`].
+    pub device_quarantined: bool,
 }
 
 impl SignedIn {
@@ -513,10 +519,8 @@ async fn verify_and_load(
         }
         let (roles, roles_until) = User::roles_until(c, &user.id, now)?;
         let mfa_enabled = UserMfa::find(c, &user.id)?.is_some_and(|m| m.enabled_at.is_some());
-        let device = match device_id.as_deref() {
-            Some(id) => Device::find_owned(c, id, &user.id)?,
-            None => None,
-        };
+        let (device, device_quarantined) =
+            device_posture(c, &session, &user.id, device_id.as_deref())?;
         Ok(Ok(SignedIn {
             user,
             roles,
@@ -525,11 +529,51 @@ async fn verify_and_load(
             claims,
             mfa_enabled,
             device,
+            device_quarantined,
         }))
     })
     .await
     .map_err(|_| Denied::Internal)?;
     found
+}
+
+/// The device a request is judged as, and whether the account's
+/// quarantine applies to it (issue 16, item 5). Zero Trust (NIST SP 800-207:
+/// every request is judged on the device's known state, never on what the
+/// client chooses to tell): a known-bad state must not be escapable by
+/// saying less.
+///
+/// - A session is bound to the first registered device of its user it
+///   names (or registers): from then on a request that names no device is
+///   judged as that device, and a quarantined bound device refuses the
+///   session whatever the request names. Naming another device than the
+///   bound one counts as an unknown device.
+/// - A request on a session bound to no device, naming none, while the user
+///   has a quarantined device, cannot prove it is not that device: it is
+///   refused like it (until an admin reviews the device; a compliant device
+///   the request names still works).
+fn device_posture(
+    c: &mut db::DbConn,
+    session: &Session,
+    user_id: &str,
+    named: Option<&str>,
+) -> Result<(Option<Device>, bool), AppError> {
+    match (session.device_id.as_deref(), named) {
+        (Some(bound), named) => {
+            let device = Device::find_owned(c, bound, user_id)?;
+            let quarantined = device.as_ref().is_some_and(|d| !d.compliant);
+            let same = named.is_none_or(|n| n == bound);
+            Ok((device.filter(|_| same), quarantined))
+        }
+        (None, Some(named)) => {
+            let device = Device::find_owned(c, named, user_id)?;
+            if let Some(d) = &device {
+                Session::bind_device(c, &session.id, &d.id)?;
+            }
+            Ok((device, false))
+        }
+        (None, None) => Ok((None, Device::any_non_compliant(c, user_id)?)),
+    }
 }
 
 /// Ends one session (logout). Revoking an already-ended session is not an error.

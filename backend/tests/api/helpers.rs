@@ -159,15 +159,36 @@ impl TestApp {
     }
 
     /// Registers the calling device; returns the cookie extended with the
-    /// device cookie, and the device id.
+    /// device cookie, and the device id. Registering needs a fresh second
+    /// factor: a session without one (its user not enrolled) enrols TOTP
+    /// first, which counts as the step-up; an enrolled user's session must
+    /// have stepped up already (as `signed_in_admin`'s has).
     pub async fn with_device(&self, cookie: &str, label: &str) -> (String, String) {
-        let r = self
-            .post_json(
-                "/api/v1/me/devices",
-                &json!({ "label": label }),
-                Some(cookie),
-            )
-            .await;
+        let body = json!({ "label": label });
+        let register = || self.post_json("/api/v1/me/devices", &body, Some(cookie));
+        let mut r = register().await;
+        if r.status() == 401 {
+            let setup: Value = self
+                .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
+                .await
+                .json()
+                .await
+                .expect("setup");
+            let secret = totp_secret(
+                setup["secret"]
+                    .as_str()
+                    .expect("not enrolled yet: step up before with_device"),
+            );
+            let confirmed = self
+                .post_json(
+                    "/api/v1/me/mfa/totp/confirm",
+                    &json!({ "code": totp_code(self, &secret) }),
+                    Some(cookie),
+                )
+                .await;
+            assert_eq!(confirmed.status(), 200, "MFA confirmed");
+            r = register().await;
+        }
         assert_eq!(r.status(), 201, "device registered");
         let device: Value = r.json().await.expect("device json");
         let id = device["id"].as_str().expect("device id").to_owned();

@@ -1,6 +1,6 @@
 //! ASVS 5.0 V7 (session management): refresh rotation, reuse and redemption only where issued.
 
-use crate::helpers::oauth_flow::{self, code_for, exchange, me_status, param, query};
+use crate::helpers::oauth_flow::{self, code_for, me_status, param, query};
 use crate::helpers::{oauth_client, spawn_app_with, TestApp, PASSWORD};
 use backend::db::schema::{refresh_tokens, sessions};
 use diesel::prelude::*;
