@@ -5,7 +5,13 @@
 //! must come from our own origin: its `Origin` (or, failing that, `Referer`)
 //! must name this host or a configured trusted origin. A request with neither
 //! header is accepted only when it carries no session cookie (an API client,
-//! which authenticates some other way).
+//! which authenticates some other way). `Origin: null` is not "no Origin":
+//! it is an opaque origin (a sandboxed frame, a `data:` or `file:` page, a
+//! cross-site redirect chain), never this site (our pages' Referrer-Policy
+//! keeps a real Origin on our own posts), so it is refused whatever the
+//! cookies — otherwise a login form post from such a page signs the
+//! victim's browser into the attacker's account (login CSRF; OWASP CSRF
+//! cheat sheet: `null` is untrusted).
 
 use super::has_auth_cookie;
 use crate::audit::{self, AuditEvent, Outcome};
@@ -36,8 +42,10 @@ pub fn check(
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Verdict::Allow;
     }
+    if origin.is_some_and(|o| o.trim().eq_ignore_ascii_case("null")) {
+        return Verdict::Deny("opaque origin");
+    }
     let claimed = origin
-        .filter(|o| *o != "null")
         .map(str::to_owned)
         .or_else(|| referer.and_then(origin_of));
     match claimed {
@@ -217,5 +225,23 @@ mod tests {
             check(&Method::POST, None, None, HOST, false, &[]),
             Verdict::Allow
         );
+    }
+
+    #[test]
+    fn an_opaque_origin_is_refused_with_or_without_cookies() {
+        for (origin, cookie) in [("null", false), ("null", true), (" NULL ", false)] {
+            assert_eq!(
+                check(
+                    &Method::POST,
+                    Some(origin),
+                    Some("https://app.example.org/login"),
+                    HOST,
+                    cookie,
+                    &[]
+                ),
+                Verdict::Deny("opaque origin"),
+                "{origin:?} cookie {cookie}"
+            );
+        }
     }
 }
