@@ -396,6 +396,50 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// What a browser gets from `GET /login` for the no-JavaScript form:
+    /// the pre-session cookie (`name=value`) and the form's hidden `csrf`
+    /// value bound to it.
+    pub async fn login_form(&self) -> (String, String) {
+        let r = self.get("/login", None).await;
+        assert_eq!(r.status(), 200);
+        let cookie = set_cookie_for(r.headers(), "__Host-login-csrf=")
+            .expect("the login page sets its pre-session cookie")
+            .split(';')
+            .next()
+            .expect("a cookie pair")
+            .to_owned();
+        let html = r.text().await.expect("the page");
+        let field = html
+            .split("name=\"csrf\"")
+            .nth(1)
+            .expect("the form carries a csrf field");
+        let value = field
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .expect("its value")
+            .to_owned();
+        (cookie, value)
+    }
+
+    /// A same-origin no-JavaScript login form post, with the pre-session
+    /// token a browser would carry; `fields` are the form's other fields.
+    pub async fn post_login_form(&self, fields: &[(&str, &str)]) -> Response {
+        let (cookie, token) = self.login_form().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &token));
+        self.client
+            .post(self.url("/auth/login"))
+            .header("Origin", &self.address)
+            .header("Cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
 /// The OAuth authorization-code flow as a browser and a client run it
 /// (shared by `oauth.rs` and `oauth_clients.rs`).
 pub mod oauth_flow {

@@ -97,3 +97,65 @@ async fn every_state_change_with_an_opaque_origin_is_refused() {
         201
     );
 }
+
+/// Login CSRF with a real Origin is stopped by the Origin rule; the no-JS
+/// login form also carries a pre-session token bound to a `__Host-` cookie
+/// the login page set (OWASP: login CSRF needs a pre-session token). A
+/// post without it, with a wrong one, or with a token but not its cookie
+/// (an attacker's own page-token pair) signs nobody in.
+#[tokio::test]
+async fn the_no_js_login_form_needs_its_pre_session_token() {
+    let app = spawn_app().await;
+    app.register("form_user", "form_user@example.org").await;
+    let (cookie, token) = app.login_form().await;
+    let (_, attackers_token) = app.login_form().await;
+    let fields = [("login", "form_user"), ("password", PASSWORD)];
+    let post = |cookie: Option<String>, token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut form: Vec<(&str, String)> =
+                fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            let mut req = app
+                .client
+                .post(app.url("/auth/login"))
+                .header("Origin", &app.address)
+                .form(&form);
+            if let Some(c) = cookie {
+                req = req.header("Cookie", c);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    for (what, c, t) in [
+        ("no token, no cookie", None, None),
+        ("cookie without token", Some(cookie.clone()), None),
+        ("wrong token", Some(cookie.clone()), Some("x".repeat(64))),
+        (
+            "another page's token",
+            Some(cookie.clone()),
+            Some(attackers_token.clone()),
+        ),
+        ("token without its cookie", None, Some(token.clone())),
+    ] {
+        let r = post(c, t).await;
+        assert_eq!(r.status(), 303, "{what}");
+        assert_eq!(
+            crate::helpers::header(&r, "location"),
+            "/login?error=forbidden",
+            "{what}"
+        );
+        assert!(session_cookie(r.headers()).is_none(), "{what}");
+    }
+    assert_eq!(csrf_rejections(&app, "login_form_token").await, 5);
+    assert_eq!(logins(&app).await, 0, "nobody signed in");
+
+    // The page's own pair signs in.
+    let r = post(Some(cookie), Some(token)).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(crate::helpers::header(&r, "location"), "/account");
+    assert!(session_cookie(r.headers()).is_some());
+    assert_eq!(logins(&app).await, 1);
+}
