@@ -426,6 +426,8 @@ struct RequestPageData {
     /// The request's verified identity, looked up once however many
     /// resources on the page ask for it.
     who: Arc<tokio::sync::OnceCell<Result<Arc<sessions::SignedIn>, sessions::Denied>>>,
+    /// The request's login-form CSRF cookie, if it sent a well-formed one.
+    login_csrf: Option<String>,
 }
 
 impl RequestPageData {
@@ -481,6 +483,28 @@ impl PageData for RequestPageData {
     fn workshop_mode(&self) -> PageFuture<bool> {
         let on = self.state.settings.workshop;
         Box::pin(async move { on })
+    }
+
+    /// The browser's pre-session cookie is kept; without one a new one is
+    /// set with this page (`http::csrf::LOGIN_CSRF_COOKIE`).
+    fn login_form_token(&self) -> Option<String> {
+        let raw = match &self.login_csrf {
+            Some(raw) => raw.clone(),
+            None => {
+                let raw = crate::http::csrf::new_login_csrf_value();
+                let cookie = crate::http::csrf::login_csrf_cookie(&raw).to_string();
+                let response = use_context::<leptos_actix::ResponseOptions>()?;
+                response.append_header(
+                    actix_web::http::header::SET_COOKIE,
+                    HeaderValue::from_str(&cookie).ok()?,
+                );
+                raw
+            }
+        };
+        Some(crate::http::csrf::login_form_token(
+            self.state.keys.session.expose_secret(),
+            &raw,
+        ))
     }
 
     fn api_get(&self, path: String) -> PageFuture<Result<String, u16>> {
@@ -541,6 +565,11 @@ fn page_context(state: web::Data<AppState>) -> impl Fn() + Clone + Send + 'stati
             access_token,
             page: Arc::new(page),
             who: Arc::new(tokio::sync::OnceCell::new_with(verified)),
+            login_csrf: req
+                .as_ref()
+                .and_then(|r| r.cookie(crate::http::csrf::LOGIN_CSRF_COOKIE))
+                .map(|c| c.value().to_owned())
+                .filter(|v| crate::security::refresh_token::RefreshToken::parse(v).is_some()),
         })));
     }
 }

@@ -31,6 +31,11 @@ pub trait PageData: Send + Sync {
     fn workshop_mode(&self) -> PageFuture<bool> {
         Box::pin(async { false })
     }
+    /// The no-JavaScript login form's pre-session CSRF token, bound to a
+    /// cookie the server sets with the page (`None` where there is none).
+    fn login_form_token(&self) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -5,7 +5,13 @@
 //! must come from our own origin: its `Origin` (or, failing that, `Referer`)
 //! must name this host or a configured trusted origin. A request with neither
 //! header is accepted only when it carries no session cookie (an API client,
-//! which authenticates some other way).
+//! which authenticates some other way). `Origin: null` is not "no Origin":
+//! it is an opaque origin (a sandboxed frame, a `data:` or `file:` page, a
+//! cross-site redirect chain), never this site (our pages' Referrer-Policy
+//! keeps a real Origin on our own posts), so it is refused whatever the
+//! cookies — otherwise a login form post from such a page signs the
+//! victim's browser into the attacker's account (login CSRF; OWASP CSRF
+//! cheat sheet: `null` is untrusted).
 
 use super::has_auth_cookie;
 use crate::audit::{self, AuditEvent, Outcome};
@@ -36,8 +42,10 @@ pub fn check(
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Verdict::Allow;
     }
+    if origin.is_some_and(|o| o.trim().eq_ignore_ascii_case("null")) {
+        return Verdict::Deny("opaque origin");
+    }
     let claimed = origin
-        .filter(|o| *o != "null")
         .map(str::to_owned)
         .or_else(|| referer.and_then(origin_of));
     match claimed {
@@ -55,6 +63,55 @@ pub fn check(
         None if has_session_cookie => Verdict::Deny("missing Origin header"),
         None => Verdict::Allow,
     }
+}
+
+/// The pre-session cookie of the no-JavaScript login form (login CSRF,
+/// OWASP CSRF cheat sheet): set with the login page, random, `__Host-`
+/// (no subdomain can plant one); the form carries an HMAC of it under the
+/// session key (a signed double submit), so a page elsewhere can neither
+/// read the pair nor make one the server accepts with the victim's cookie.
+pub const LOGIN_CSRF_COOKIE: &str = "__Host-login-csrf";
+
+/// A fresh value for [`LOGIN_CSRF_COOKIE`] (256 bits from the OS).
+pub fn new_login_csrf_value() -> String {
+    crate::security::refresh_token::RefreshToken::generate()
+        .expose()
+        .to_owned()
+}
+
+/// The login form's token for the cookie value `raw`.
+pub fn login_form_token(key: &[u8], raw: &str) -> String {
+    use hmac::{Hmac, Mac};
+    match Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(b"login-form-csrf\0");
+            mac.update(raw.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        }
+        // HMAC accepts keys of any length; never reached.
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether a login form post carries the token of its own cookie.
+pub fn login_form_token_ok(key: &[u8], cookie: Option<&str>, presented: Option<&str>) -> bool {
+    match (cookie.filter(|c| !c.is_empty()), presented) {
+        (Some(raw), Some(token)) => {
+            crate::security::pkce::constant_time_eq(&login_form_token(key, raw), token)
+        }
+        _ => false,
+    }
+}
+
+/// The cookie that carries [`LOGIN_CSRF_COOKIE`]: HttpOnly, Strict, two hours.
+pub fn login_csrf_cookie(value: &str) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(LOGIN_CSRF_COOKIE, value.to_owned())
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::hours(2))
+        .finish()
 }
 
 /// `scheme://host[:port]` of a URL, or `None` if it is not an http(s) URL.
@@ -217,5 +274,39 @@ mod tests {
             check(&Method::POST, None, None, HOST, false, &[]),
             Verdict::Allow
         );
+    }
+
+    #[test]
+    fn the_login_form_token_is_bound_to_its_cookie_and_key() {
+        let (a, b) = (new_login_csrf_value(), new_login_csrf_value());
+        let t = login_form_token(&[1; 32], &a);
+        assert!(login_form_token_ok(&[1; 32], Some(&a), Some(&t)));
+        assert!(!login_form_token_ok(&[1; 32], Some(&b), Some(&t)));
+        assert!(!login_form_token_ok(&[2; 32], Some(&a), Some(&t)));
+        assert!(!login_form_token_ok(&[1; 32], None, Some(&t)));
+        assert!(!login_form_token_ok(&[1; 32], Some(&a), None));
+        assert!(!login_form_token_ok(
+            &[1; 32],
+            Some(""),
+            Some(&login_form_token(&[1; 32], ""))
+        ));
+    }
+
+    #[test]
+    fn an_opaque_origin_is_refused_with_or_without_cookies() {
+        for (origin, cookie) in [("null", false), ("null", true), (" NULL ", false)] {
+            assert_eq!(
+                check(
+                    &Method::POST,
+                    Some(origin),
+                    Some("https://app.example.org/login"),
+                    HOST,
+                    cookie,
+                    &[]
+                ),
+                Verdict::Deny("opaque origin"),
+                "{origin:?} cookie {cookie}"
+            );
+        }
     }
 }

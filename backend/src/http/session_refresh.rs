@@ -56,7 +56,7 @@ pub async fn session_refresh(
         return next.call(req).await;
     }
     let meta = RequestMeta::of(req.request());
-    match sessions::refresh(&state, &meta, &refresh).await {
+    match sessions::refresh(&state, &meta, &refresh, sessions::Redeemer::FirstParty).await {
         Ok(tokens) => {
             req.extensions_mut()
                 .insert(FreshAccess(tokens.access_token.clone()));

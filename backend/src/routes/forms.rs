@@ -3,8 +3,9 @@
 //! back to the form with error *codes* in the query string (never a value the
 //! user typed), which the page turns into messages.
 
+use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
-use crate::http::{auth::Authenticated, client::RequestMeta, MFA_COOKIE};
+use crate::http::{auth::Authenticated, client::RequestMeta, csrf, MFA_COOKIE};
 use crate::routes::{api::v1::auth::end_session, session_cookie};
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::{mfa, sessions};
@@ -12,6 +13,7 @@ use crate::startup::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use secrecy::ExposeSecret;
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -59,18 +61,39 @@ pub struct LoginForm {
     login: String,
     password: String,
     next: Option<String>,
+    /// The pre-session CSRF token the login page rendered
+    /// (`http::csrf::LOGIN_CSRF_COOKIE`).
+    csrf: Option<String>,
 }
 
 pub async fn login(
     state: web::Data<AppState>,
     meta: RequestMeta,
+    req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
     let LoginForm {
         login,
         password,
         next,
+        csrf,
     } = form.into_inner();
+    // Login CSRF: the form must carry the token of the cookie its page set
+    // (the JSON API login keeps the Origin rule). Refused before any
+    // password work; back to a fresh form, which sets a new cookie.
+    let cookie = req.cookie(csrf::LOGIN_CSRF_COOKIE);
+    if !csrf::login_form_token_ok(
+        state.keys.session.expose_secret(),
+        cookie.as_ref().map(|c| c.value()),
+        csrf.as_deref(),
+    ) {
+        let event = AuditEvent::new("csrf.rejected", Outcome::Denied)
+            .detail(serde_json::json!({ "reason": "login_form_token", "path": "/auth/login" }));
+        if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
+            return back_with("/login", &e);
+        }
+        return see_other("/login?error=forbidden");
+    }
     let request = LoginRequest { login, password };
     match accounts::login(&state, &meta, request).await {
         Ok(LoginOutcome::SignedIn(_, tokens)) => {

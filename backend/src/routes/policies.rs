@@ -78,7 +78,9 @@ pub const POLICIES: &[RoutePolicy] = &[
     own("POST", "/api/v1/me/sessions/revoke-others"),
     own("DELETE", "/api/v1/me/sessions/{id}"),
     own("GET", "/api/v1/me/devices"),
-    own("POST", "/api/v1/me/devices"),
+    // New devices start compliant: a fresh second factor, so a session
+    // thief cannot mint a managed device (issue 16, item 5).
+    own("POST", "/api/v1/me/devices").with_fresh_mfa(),
     own("DELETE", "/api/v1/me/devices/{id}"),
     own("GET", "/api/v1/me/ssn"),
     own("PUT", "/api/v1/me/ssn"),

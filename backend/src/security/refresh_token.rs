@@ -32,6 +32,25 @@ impl RefreshToken {
         &self.0
     }
 
+    /// The token that succeeds this one when it is rotated: HMAC-SHA-256
+    /// under the session key of a domain label and this token, so the same
+    /// token always rotates to the same successor. A replay inside the grace
+    /// window is then answered with the successor already handed out rather
+    /// than a second, independent token (one live branch per session), and
+    /// the database still holds only digests. Without the key the successor
+    /// cannot be computed from the token.
+    pub fn successor(&self, key: &[u8]) -> RefreshToken {
+        match Hmac::<Sha256>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(b"refresh-token-successor\0");
+                mac.update(self.0.as_bytes());
+                Self(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+            }
+            // HMAC accepts keys of any length; never reached.
+            Err(_) => Self::generate(),
+        }
+    }
+
     /// The value stored in the database, hex-encoded.
     pub fn digest(&self, key: &[u8]) -> String {
         // HMAC accepts keys of any length, so new_from_slice cannot fail.
@@ -68,6 +87,21 @@ mod tests {
         ] {
             assert!(RefreshToken::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_successor_is_deterministic_keyed_and_well_formed() {
+        let t = RefreshToken::generate();
+        let s = t.successor(&[1; 32]);
+        assert!(RefreshToken::parse(s.expose()).is_some());
+        assert_eq!(s.expose(), t.successor(&[1; 32]).expose());
+        assert_ne!(s.expose(), t.successor(&[2; 32]).expose());
+        assert_ne!(s.expose(), t.expose());
+        assert_ne!(s.digest(&[1; 32]), t.digest(&[1; 32]));
+        assert_ne!(
+            s.expose(),
+            RefreshToken::generate().successor(&[1; 32]).expose()
+        );
     }
 
     #[test]

@@ -46,14 +46,26 @@ pub fn subject_of(who: &SignedIn) -> Subject {
     }
 }
 
-/// The device fact for a request that named `device_id` (or none).
+/// The device fact for a request that named `device_id` (or none): the
+/// device its session is bound to or it named (`sessions::device_posture`);
+/// a quarantined account state is reported as the non-compliant device it
+/// may be, so the PDP refuses it everywhere.
 pub fn device_fact(device_id: Option<&str>, who: Option<&SignedIn>) -> DeviceFact {
-    match (device_id, who.and_then(|w| w.device.as_ref())) {
-        (None, _) => DeviceFact::Absent,
-        (Some(_), Some(d)) => DeviceFact::Registered {
+    let Some(who) = who else {
+        return match device_id {
+            None => DeviceFact::Absent,
+            Some(_) => DeviceFact::Unknown,
+        };
+    };
+    if who.device_quarantined {
+        return DeviceFact::Registered { compliant: false };
+    }
+    match (&who.device, device_id.or(who.session.device_id.as_deref())) {
+        (Some(d), _) => DeviceFact::Registered {
             compliant: d.compliant,
         },
-        (Some(_), None) => DeviceFact::Unknown,
+        (None, Some(_)) => DeviceFact::Unknown,
+        (None, None) => DeviceFact::Absent,
     }
 }
 

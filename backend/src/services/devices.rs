@@ -7,6 +7,7 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
     models::device::{Device, NewDevice, MAX_DEVICES_PER_USER},
+    models::session::Session,
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
@@ -47,7 +48,11 @@ fn parse_label(text: &str) -> AppResult<String> {
 }
 
 /// Registers the calling device. New devices start compliant (self-attested;
-/// an admin can quarantine one, or an MDM feed could set the state).
+/// an admin can quarantine one, or an MDM feed could set the state), so the
+/// route needs a fresh second factor (`routes/policies.rs`): a session
+/// thief must not be able to mint a managed device. The session that
+/// registers it is bound to it, unless it is bound to a device already
+/// (`sessions::device_posture`).
 pub async fn register(
     state: &AppState,
     meta: &RequestMeta,
@@ -57,6 +62,7 @@ pub async fn register(
     let label = parse_label(&body.label)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (uid, did, lbl) = (who.user.id.clone(), id.clone(), label.clone());
+    let sid = who.session.id.clone();
     let now = sessions::now();
     let device = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
@@ -73,6 +79,7 @@ pub async fn register(
                     registered_at: now,
                 },
             )?;
+            Session::bind_device(c, &sid, &did)?;
             Ok(Device::find(c, &did)?)
         })
     })
@@ -102,7 +109,9 @@ pub async fn mine(
         .collect())
 }
 
-/// Removes one of my devices (another user's is "not found").
+/// Removes one of my devices (another user's is "not found"). A
+/// quarantined device stays until an admin reviews it: removing it would
+/// erase the known-bad state that keeps its sessions out.
 pub async fn remove_mine(
     state: &AppState,
     meta: &RequestMeta,
@@ -111,11 +120,21 @@ pub async fn remove_mine(
 ) -> AppResult<()> {
     let (uid, did) = (who.user.id.clone(), device_id.to_owned());
     let removed = db::run(&state.pool, move |c| {
-        Ok(Device::delete_owned(c, &did, &uid)?)
+        db::write_transaction(c, |c| match Device::find_owned(c, &did, &uid)? {
+            None => Ok(None),
+            Some(d) if !d.compliant => Ok(Some(false)),
+            Some(_) => Ok(Some(Device::delete_owned(c, &did, &uid)? > 0)),
+        })
     })
     .await?;
-    if removed == 0 {
-        return Err(AppError::NotFound);
+    match removed {
+        None => return Err(AppError::NotFound),
+        Some(false) => {
+            return Err(AppError::Conflict(
+                "this device is quarantined: an administrator must review it".into(),
+            ))
+        }
+        Some(true) => {}
     }
     audit::record(
         &state.pool,

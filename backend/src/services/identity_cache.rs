@@ -311,6 +311,7 @@ mod tests {
                 oauth_scope: None,
                 oauth_client_id: None,
                 token_audience: None,
+                device_id: None,
             },
             claims: AccessClaims {
                 iss: "i".into(),
@@ -328,6 +329,7 @@ mod tests {
             },
             mfa_enabled: false,
             device: None,
+            device_quarantined: false,
         }
     }
 

@@ -905,7 +905,14 @@ async fn refresh_grant(
     let Some(scope) = scope else {
         return refuse(state, meta, cid, invalid_grant, "not_this_clients_session").await;
     };
-    match sessions::refresh(state, meta, presented).await {
+    match sessions::refresh(
+        state,
+        meta,
+        presented,
+        sessions::Redeemer::Client(&client.id),
+    )
+    .await
+    {
         Ok(tokens) => Ok(Ok(TokenResponse {
             access_token: tokens.access_token,
             token_type: "Bearer".into(),

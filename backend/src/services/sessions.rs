@@ -43,8 +43,14 @@ pub struct SignedIn {
     pub session: Session,
     pub claims: AccessClaims,
     pub mfa_enabled: bool,
-    /// The device the request named, if it is registered to this user.
+    /// The device this request is judged as, if it is registered to this
+    /// user: the one the session is bound to, else the one it named.
     pub device: Option<Device>,
+    /// The account's known-bad device state applies to this request: the
+    /// session's device is quarantined, or the request names no device, its
+    /// session is bound to none, and the user has a quarantined device. See
+    /// [`device_posture`].
+    pub device_quarantined: bool,
 }
 
 impl SignedIn {
@@ -224,6 +230,28 @@ async fn open_session(
     })
 }
 
+/// Where a refresh token is presented. A refresh token is redeemable only
+/// where it was issued, by the client it was issued to (RFC 9700 4.14; what
+/// Keycloak and Hydra enforce by binding refresh tokens to their client): a
+/// first-party session's at `/api/v1/auth/refresh` (or the browser's
+/// cookie), an OAuth client's only at `/oauth/token` by that client, after
+/// it authenticated. Otherwise a leaked confidential client's refresh token
+/// would work without the client secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redeemer<'a> {
+    FirstParty,
+    Client(&'a str),
+}
+
+impl Redeemer<'_> {
+    fn may_redeem(self, session: &Session) -> bool {
+        match self {
+            Redeemer::FirstParty => session.oauth_client_id.is_none(),
+            Redeemer::Client(id) => session.oauth_client_id.as_deref() == Some(id),
+        }
+    }
+}
+
 /// What using a refresh token found.
 enum Rotation {
     Rotated {
@@ -235,6 +263,8 @@ enum Rotation {
         session_id: String,
         user_id: String,
     },
+    /// A live token presented where it was not issued: refused, unchanged.
+    WrongRedeemer,
     Invalid,
 }
 
@@ -242,24 +272,44 @@ enum Rotation {
 ///
 /// A token is good once. Presenting one that was already used revokes the
 /// whole session (the token was copied) — unless the first use was less than
-/// `REFRESH_GRACE_SECS` ago, which is two tabs refreshing at once.
+/// `REFRESH_GRACE_SECS` ago, which is two tabs refreshing at once. Inside
+/// the grace the answer is idempotent: the successor is derived from the
+/// token (`RefreshToken::successor`), so a replay gets the very token the
+/// first use handed out, never a second live branch. Keycloak (refresh
+/// token max reuse 0) and Hydra (reuse revokes the token family) allow no
+/// second use at all; a short idempotent grace keeps racing tabs signed in
+/// without forking the session. A replay after that successor was itself
+/// used is divergence — two holders of one session — and revokes it.
+///
+/// A token presented where it was not issued ([`Redeemer`]) is refused
+/// before anything is written, so it stays usable where it belongs.
 pub async fn refresh(
     state: &AppState,
     meta: &RequestMeta,
     presented: &str,
+    redeemer: Redeemer<'_>,
 ) -> AppResult<IssuedTokens> {
     let Some(token) = RefreshToken::parse(presented) else {
         return deny_refresh(state, meta, "malformed").await;
     };
-    let digest = token.digest(state.keys.session.expose_secret());
-    let next = RefreshToken::generate();
-    let next_digest = next.digest(state.keys.session.expose_secret());
+    let key = state.keys.session.expose_secret();
+    let digest = token.digest(key);
+    let next = token.successor(key);
+    let next_digest = next.digest(key);
     let idle = idle(state)?;
     let grace =
         chrono::Duration::from_std(state.settings.refresh_grace).map_err(AppError::internal)?;
     let now = now();
+    let redeemer_client = match redeemer {
+        Redeemer::FirstParty => None,
+        Redeemer::Client(id) => Some(id.to_owned()),
+    };
 
     let rotation = db::run(&state.pool, move |c| {
+        let redeemer = match &redeemer_client {
+            None => Redeemer::FirstParty,
+            Some(id) => Redeemer::Client(id),
+        };
         db::write_transaction(c, |c| {
             let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
                 return Ok((Rotation::Invalid, None));
@@ -267,15 +317,28 @@ pub async fn refresh(
             let Some((session, user)) = Session::find_with_user(c, &row.session_id)? else {
                 return Ok((Rotation::Invalid, None));
             };
+            // Before any write: a refusal here changes nothing.
+            if !redeemer.may_redeem(&session) {
+                return Ok((Rotation::WrongRedeemer, Some(session.id)));
+            }
             if !session.is_live(now, idle) {
                 return Ok((Rotation::Invalid, Some(session.id)));
             }
             let first_use = RefreshTokenRow::mark_rotated(c, &row.id, now)?;
-            // Not the first use: fine if the first was moments ago. (No
-            // rotated_at in our read means a concurrent request marked it
-            // just now: the same tab racing itself.)
-            let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
-            if !first_use && !within_grace {
+            let reused = if first_use {
+                RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
+                false
+            } else {
+                // Not the first use: fine if the first was moments ago (no
+                // rotated_at in our read means a concurrent request marked
+                // it just now: the same tab racing itself) and its successor
+                // is still unused — then this answer is that same successor.
+                let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
+                let successor_unused = RefreshTokenRow::find_by_hash(c, &next_digest)?
+                    .is_some_and(|s| s.rotated_at.is_none());
+                !(within_grace && successor_unused)
+            };
+            if reused {
                 Session::revoke(c, &session.id, "refresh_token_reuse", now)?;
                 return Ok((
                     Rotation::Reused {
@@ -285,7 +348,6 @@ pub async fn refresh(
                     None,
                 ));
             }
-            RefreshTokenRow::create(c, &session.id, &next_digest, now)?;
             Session::touch(c, &session.id, now)?;
             let roles = User::role_names(c, &user.id, now)?;
             Ok((
@@ -337,6 +399,7 @@ pub async fn refresh(
             .await?;
             Err(AppError::Unauthenticated)
         }
+        (Rotation::WrongRedeemer, _) => deny_refresh(state, meta, "not_issued_here").await,
         _ => deny_refresh(state, meta, "invalid_or_expired").await,
     }
 }
@@ -456,10 +519,8 @@ async fn verify_and_load(
         }
         let (roles, roles_until) = User::roles_until(c, &user.id, now)?;
         let mfa_enabled = UserMfa::find(c, &user.id)?.is_some_and(|m| m.enabled_at.is_some());
-        let device = match device_id.as_deref() {
-            Some(id) => Device::find_owned(c, id, &user.id)?,
-            None => None,
-        };
+        let (device, device_quarantined) =
+            device_posture(c, &session, &user.id, device_id.as_deref())?;
         Ok(Ok(SignedIn {
             user,
             roles,
@@ -468,11 +529,51 @@ async fn verify_and_load(
             claims,
             mfa_enabled,
             device,
+            device_quarantined,
         }))
     })
     .await
     .map_err(|_| Denied::Internal)?;
     found
+}
+
+/// The device a request is judged as, and whether the account's
+/// quarantine applies to it (issue 16, item 5). Zero Trust (NIST SP 800-207:
+/// every request is judged on the device's known state, never on what the
+/// client chooses to tell): a known-bad state must not be escapable by
+/// saying less.
+///
+/// - A session is bound to the first registered device of its user it
+///   names (or registers): from then on a request that names no device is
+///   judged as that device, and a quarantined bound device refuses the
+///   session whatever the request names. Naming another device than the
+///   bound one counts as an unknown device.
+/// - A request on a session bound to no device, naming none, while the user
+///   has a quarantined device, cannot prove it is not that device: it is
+///   refused like it (until an admin reviews the device; a compliant device
+///   the request names still works).
+fn device_posture(
+    c: &mut db::DbConn,
+    session: &Session,
+    user_id: &str,
+    named: Option<&str>,
+) -> Result<(Option<Device>, bool), AppError> {
+    match (session.device_id.as_deref(), named) {
+        (Some(bound), named) => {
+            let device = Device::find_owned(c, bound, user_id)?;
+            let quarantined = device.as_ref().is_some_and(|d| !d.compliant);
+            let same = named.is_none_or(|n| n == bound);
+            Ok((device.filter(|_| same), quarantined))
+        }
+        (None, Some(named)) => {
+            let device = Device::find_owned(c, named, user_id)?;
+            if let Some(d) = &device {
+                Session::bind_device(c, &session.id, &d.id)?;
+            }
+            Ok((device, false))
+        }
+        (None, None) => Ok((None, Device::any_non_compliant(c, user_id)?)),
+    }
 }
 
 /// Ends one session (logout). Revoking an already-ended session is not an error.
@@ -523,7 +624,9 @@ pub async fn end_by_refresh_token(
         let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
             return Ok(None);
         };
-        Ok(Session::find(c, &row.session_id)?)
+        // Like a refresh: only a first-party session's token ends it here
+        // (an OAuth client's is revoked at `/oauth/revoke`, by that client).
+        Ok(Session::find(c, &row.session_id)?.filter(|s| Redeemer::FirstParty.may_redeem(s)))
     })
     .await?;
     match found {

@@ -30,13 +30,10 @@ async fn register_login_logout_with_plain_forms() {
     assert_eq!(r.status(), 303);
     assert_eq!(header(&r, "location"), "/login?registered=1");
 
-    let r = post(
-        "/auth/login",
-        vec![("login", "pat".into()), ("password", PASSWORD.into())],
-        None,
-    )
-    .await
-    .unwrap();
+    // With the pre-session token the login page rendered (login CSRF).
+    let r = app
+        .post_login_form(&[("login", "pat"), ("password", PASSWORD)])
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(header(&r, "location"), "/account");
     let cookie = session_cookie(r.headers()).unwrap();
@@ -81,13 +78,8 @@ async fn form_errors_come_back_as_codes_never_values() {
     assert!(!location.contains("quinn") && !location.contains("secretpassword"));
 
     let r = app
-        .client
-        .post(app.url("/auth/login"))
-        .header("Origin", &app.address)
-        .form(&[("login", "nobody"), ("password", "Wrong-Password-1!")])
-        .send()
-        .await
-        .unwrap();
+        .post_login_form(&[("login", "nobody"), ("password", "Wrong-Password-1!")])
+        .await;
     assert_eq!(header(&r, "location"), "/login?error=invalid_credentials");
 
     // The login page turns the code into a message, server-side.

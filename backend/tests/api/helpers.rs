@@ -159,15 +159,36 @@ impl TestApp {
     }
 
     /// Registers the calling device; returns the cookie extended with the
-    /// device cookie, and the device id.
+    /// device cookie, and the device id. Registering needs a fresh second
+    /// factor: a session without one (its user not enrolled) enrols TOTP
+    /// first, which counts as the step-up; an enrolled user's session must
+    /// have stepped up already (as `signed_in_admin`'s has).
     pub async fn with_device(&self, cookie: &str, label: &str) -> (String, String) {
-        let r = self
-            .post_json(
-                "/api/v1/me/devices",
-                &json!({ "label": label }),
-                Some(cookie),
-            )
-            .await;
+        let body = json!({ "label": label });
+        let register = || self.post_json("/api/v1/me/devices", &body, Some(cookie));
+        let mut r = register().await;
+        if r.status() == 401 {
+            let setup: Value = self
+                .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
+                .await
+                .json()
+                .await
+                .expect("setup");
+            let secret = totp_secret(
+                setup["secret"]
+                    .as_str()
+                    .expect("not enrolled yet: step up before with_device"),
+            );
+            let confirmed = self
+                .post_json(
+                    "/api/v1/me/mfa/totp/confirm",
+                    &json!({ "code": totp_code(self, &secret) }),
+                    Some(cookie),
+                )
+                .await;
+            assert_eq!(confirmed.status(), 200, "MFA confirmed");
+            r = register().await;
+        }
         assert_eq!(r.status(), 201, "device registered");
         let device: Value = r.json().await.expect("device json");
         let id = device["id"].as_str().expect("device id").to_owned();
@@ -372,6 +393,50 @@ impl TestApp {
             req = req.header("Cookie", c);
         }
         req.send().await.expect("request sent")
+    }
+}
+
+impl TestApp {
+    /// What a browser gets from `GET /login` for the no-JavaScript form:
+    /// the pre-session cookie (`name=value`) and the form's hidden `csrf`
+    /// value bound to it.
+    pub async fn login_form(&self) -> (String, String) {
+        let r = self.get("/login", None).await;
+        assert_eq!(r.status(), 200);
+        let cookie = set_cookie_for(r.headers(), "__Host-login-csrf=")
+            .expect("the login page sets its pre-session cookie")
+            .split(';')
+            .next()
+            .expect("a cookie pair")
+            .to_owned();
+        let html = r.text().await.expect("the page");
+        let field = html
+            .split("name=\"csrf\"")
+            .nth(1)
+            .expect("the form carries a csrf field");
+        let value = field
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .expect("its value")
+            .to_owned();
+        (cookie, value)
+    }
+
+    /// A same-origin no-JavaScript login form post, with the pre-session
+    /// token a browser would carry; `fields` are the form's other fields.
+    pub async fn post_login_form(&self, fields: &[(&str, &str)]) -> Response {
+        let (cookie, token) = self.login_form().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &token));
+        self.client
+            .post(self.url("/auth/login"))
+            .header("Origin", &self.address)
+            .header("Cookie", cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("request sent")
     }
 }
 

@@ -362,16 +362,9 @@ async fn login_honours_next_only_for_the_authorize_endpoint() {
         ("/account/sessions", "/account"),
         ("/oauth/authorizeX", "/account"),
     ] {
-        let body = query(&[("login", "ivy"), ("password", password), ("next", next)]);
         let r = app
-            .client
-            .post(app.url("/auth/login"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Origin", &app.address)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .post_login_form(&[("login", "ivy"), ("password", password), ("next", next)])
+            .await;
         assert_eq!(r.status(), 303, "{next}");
         assert_eq!(location(&r), expected, "{next}");
     }
@@ -558,12 +551,13 @@ async fn an_mfa_login_continues_to_the_authorization_request() {
     let app = spawn_app().await;
     let (_, secret) = crate::helpers::signed_in_admin(&app, "mfa_next").await;
     let next = "/oauth/authorize?client_id=x&state=y";
-    let body = query(&[
-        ("login", "mfa_next"),
-        ("password", crate::helpers::PASSWORD),
-        ("next", next),
-    ]);
-    let r = post_form(&app, "/auth/login", &body, Some(""), None).await;
+    let r = app
+        .post_login_form(&[
+            ("login", "mfa_next"),
+            ("password", crate::helpers::PASSWORD),
+            ("next", next),
+        ])
+        .await;
     assert_eq!(r.status(), 303);
     let step = location(&r);
     assert!(step.starts_with("/login?step=mfa&next="), "{step}");
@@ -583,12 +577,13 @@ async fn an_mfa_login_continues_to_the_authorization_request() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), next);
     // Anything else is not followed.
-    let body = query(&[
-        ("login", "mfa_next"),
-        ("password", crate::helpers::PASSWORD),
-        ("next", "https://evil.example/"),
-    ]);
-    let r = post_form(&app, "/auth/login", &body, Some(""), None).await;
+    let r = app
+        .post_login_form(&[
+            ("login", "mfa_next"),
+            ("password", crate::helpers::PASSWORD),
+            ("next", "https://evil.example/"),
+        ])
+        .await;
     assert_eq!(location(&r), "/login?step=mfa");
 }
 

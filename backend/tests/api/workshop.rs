@@ -431,15 +431,17 @@ async fn the_request_id_of_an_error_is_checked_against_the_participants_own_erro
     let app = spawn_app_with(&[ON]).await;
     let grace = app.signed_in("ws_grace").await;
     let heidi = app.signed_in("ws_heidi").await;
-    // Break one table, so listing devices fails on the server (a real 500).
+    // Break one table, so reading the SSN fails on the server (a real 500).
+    // (Not `devices`: every request's device posture reads it, and a
+    // failing identity check is a 401.)
     backend::db::run(&app.state.pool, |c| {
         use diesel::RunQueryDsl;
-        diesel::sql_query("DROP TABLE devices").execute(c)?;
+        diesel::sql_query("DROP TABLE user_ssn").execute(c)?;
         Ok(())
     })
     .await
     .unwrap();
-    let r = app.get("/api/v1/me/devices", Some(&grace)).await;
+    let r = app.get("/api/v1/me/ssn", Some(&grace)).await;
     assert_eq!(r.status(), 500);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "internal server error");

@@ -52,6 +52,15 @@ pub fn LoginPage() -> impl IntoView {
     // Hydrated flow: the pending login's token, in memory only.
     let mfa_token = RwSignal::new(None::<String>);
     let show_code_step = move || server_mfa_step || mfa_token.with(Option::is_some);
+    // The no-JavaScript post's pre-session CSRF token (login CSRF), from the
+    // server's render; hydrated, the form calls the JSON API instead (which
+    // keeps the Origin rule), so the browser side needs no value.
+    #[cfg(feature = "ssr")]
+    let csrf = use_context::<crate::page_data::PageDataSource>()
+        .and_then(|s| s.0.login_form_token())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let csrf = String::new();
 
     let on_password = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -105,6 +114,7 @@ pub fn LoginPage() -> impl IntoView {
                     <TextField name="login" label="Username or e-mail" autocomplete="username" value=login errors=form.errors/>
                     <TextField name="password" label="Password" input_type="password" autocomplete="current-password" value=password errors=form.errors/>
                     {next.clone().map(|n| view! { <input type="hidden" name="next" value=n/> })}
+                    <input type="hidden" name="csrf" value=csrf.clone()/>
                     <button type="submit" disabled=move || form.pending.get()>"Log in"</button>
                 </form>
                 <p>"No account yet? " <A href="/register">"Register"</A> "."</p>

@@ -58,6 +58,16 @@ impl Device {
             .load(conn)
     }
 
+    /// Whether any of the user's devices is marked non-compliant.
+    pub fn any_non_compliant(conn: &mut DbConn, user_id: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            devices::table
+                .filter(devices::user_id.eq(user_id))
+                .filter(devices::compliant.eq(false)),
+        ))
+        .get_result(conn)
+    }
+
     pub fn count_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<i64> {
         devices::table
             .filter(devices::user_id.eq(user_id))

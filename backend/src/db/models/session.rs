@@ -27,6 +27,9 @@ pub struct Session {
     pub oauth_client_id: Option<String>,
     /// The `aud` of its access tokens when not this app's API.
     pub token_audience: Option<String>,
+    /// The registered device the session was opened or first used on: it
+    /// keeps that device's posture when a request names none.
+    pub device_id: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -116,6 +119,19 @@ impl Session {
             .map(|_| ())
     }
 
+    /// Binds the session to `device_id` unless it is bound already (a
+    /// session keeps its first device).
+    pub fn bind_device(conn: &mut DbConn, id: &str, device_id: &str) -> QueryResult<()> {
+        diesel::update(
+            sessions::table
+                .filter(sessions::id.eq(id))
+                .filter(sessions::device_id.is_null()),
+        )
+        .set(sessions::device_id.eq(Some(device_id)))
+        .execute(conn)
+        .map(|_| ())
+    }
+
     pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
         diesel::update(sessions::table.filter(sessions::id.eq(id)))
             .set(sessions::last_seen_at.eq(now))
@@ -189,6 +205,7 @@ mod tests {
             oauth_scope: None,
             oauth_client_id: None,
             token_audience: None,
+            device_id: None,
         }
     }
 

@@ -177,13 +177,21 @@ pub async fn refresh(
     body: Option<ApiJson<RefreshRequest>>,
 ) -> AppResult<HttpResponse> {
     if let Some(presented) = body.and_then(|b| b.0.refresh_token) {
-        let tokens = sessions::refresh(&state, &meta, &presented).await?;
+        let tokens =
+            sessions::refresh(&state, &meta, &presented, sessions::Redeemer::FirstParty).await?;
         return Ok(HttpResponse::Ok().json(token_response(tokens)));
     }
     let Some(cookie) = req.cookie(REFRESH_COOKIE) else {
         return Err(AppError::Unauthenticated);
     };
-    match sessions::refresh(&state, &meta, cookie.value()).await {
+    match sessions::refresh(
+        &state,
+        &meta,
+        cookie.value(),
+        sessions::Redeemer::FirstParty,
+    )
+    .await
+    {
         Ok(tokens) => {
             let mut resp = HttpResponse::NoContent();
             session_cookie::attach(

@@ -25,7 +25,7 @@ pub async fn list(
 /// clients send the returned id as `X-Device-ID`.
 #[utoipa::path(post, path = "/api/v1/me/devices", tag = "devices",
     request_body = DeviceRegistration,
-    responses((status = 201, body = DeviceInfo), (status = 401, body = ErrorBody),
+    responses((status = 201, body = DeviceInfo), (status = 401, body = ErrorBody, description = "step_up_required: a fresh second factor is needed"),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn register(
     state: web::Data<AppState>,
@@ -47,7 +47,8 @@ pub async fn register(
 /// Remove one of my devices.
 #[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "devices",
     params(("id" = String, Path, description = "device id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the device is quarantined")))]
 pub async fn remove(
     state: web::Data<AppState>,
     meta: RequestMeta,
