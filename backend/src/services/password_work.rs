@@ -145,7 +145,7 @@ pub async fn hash(state: &AppState, password: String) -> AppResult<String> {
 mod tests {
     use super::{PasswordWork, Queued};
     use crate::security::password::HashMemory;
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     #[actix_web::test]
