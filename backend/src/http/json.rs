@@ -217,6 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn actix_extractor_errors_become_the_app_errors() {
+        use actix_web::error::{JsonPayloadError, QueryPayloadError};
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let status = |e: actix_web::Error| e.as_response_error().status_code().as_u16();
+        assert_eq!(status(json_error(JsonPayloadError::ContentType, &req)), 415);
+        assert_eq!(
+            status(json_error(JsonPayloadError::Overflow { limit: 1 }, &req)),
+            413
+        );
+        let bad = serde_json::from_str::<LoginRequest>("{").unwrap_err();
+        assert_eq!(
+            status(json_error(JsonPayloadError::Deserialize(bad), &req)),
+            400
+        );
+        // A query value never comes back in the message.
+        let e = serde::de::Error::custom("invalid digit in secret-value");
+        let err = query_error(QueryPayloadError::Deserialize(e), &req);
+        assert_eq!(status(err), 400);
+        let e = serde::de::Error::custom("invalid digit in secret-value");
+        let text = query_error(QueryPayloadError::Deserialize(e), &req).to_string();
+        assert!(!text.contains("secret-value"), "{text}");
+    }
+
+    #[test]
     fn depth_ignores_brackets_in_strings() {
         assert_eq!(depth(r#"{"a":"[[[{{{"}"#), 1);
         assert_eq!(depth(r#"[[[]]]"#), 3);
