@@ -4,7 +4,6 @@
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, connection::build_pool, Pool};
-use crate::error::AppError;
 use crate::http::auth::FreshAccess;
 use crate::http::client::{client_ip_addr, RequestMeta};
 use crate::http::enforce::presented_device;
@@ -324,16 +323,9 @@ fn app(
         .app_data(state.clone())
         .app_data(web::Data::new(leptos_options.clone()))
         .app_data(parts.plane.clone())
-        .app_data(
-            web::FormConfig::default()
-                .limit(crate::http::json::MAX_BODY_BYTES)
-                .error_handler(|_, _| AppError::bad_request("the form could not be read").into()),
-        )
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|_, _| AppError::bad_request("invalid path").into()),
-        )
+        .configure(crate::http::json::extractor_errors)
         // Registered innermost first: request_id runs first and last.
+        .wrap(from_fn(crate::http::head::head_as_get))
         .wrap(from_fn(enforce_outside_scopes))
         .wrap(from_fn(crate::http::workshop::workshop))
         .wrap(from_fn(session_refresh))

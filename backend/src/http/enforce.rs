@@ -101,7 +101,17 @@ pub async fn enforce<B: MessageBody + 'static>(
     let method = req.method().as_str().to_owned();
     let policy = match policies::lookup(&method, &pattern) {
         Lookup::Found(p) => p,
-        Lookup::WrongMethod => return refuse(req, AppError::MethodNotAllowed),
+        Lookup::WrongMethod => {
+            // RFC 9110: a 405 names the methods the path does take.
+            let allow = policies::allowed_methods(&pattern);
+            let mut response = AppError::MethodNotAllowed.error_response();
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            return Ok(req.into_response(response).map_into_right_body());
+        }
         Lookup::Missing => {
             tracing::error!(%method, %pattern, "route has no policy entry; refused");
             if let Err(e) = access::deny_unlisted(&state, &meta, &method, &pattern).await {

@@ -6,7 +6,7 @@
 use crate::error::AppError;
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::web::BytesMut;
+use actix_web::web::{self, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
@@ -17,34 +17,68 @@ pub const MAX_DEPTH: usize = 16;
 
 pub struct ApiJson<T>(pub T);
 
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The body, at most [`MAX_BODY_BYTES`].
+async fn read_body(mut payload: Payload) -> Result<BytesMut, AppError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn unsupported() -> AppError {
+    AppError::UnsupportedMediaType("Content-Type must be application/json".into())
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-        let mut payload = payload.take();
+        let is_json = is_json(req);
+        let payload = payload.take();
         Box::pin(async move {
             if !is_json {
-                return Err(AppError::UnsupportedMediaType(
-                    "Content-Type must be application/json".into(),
-                ));
+                return Err(unsupported());
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| AppError::bad_request("could not read the request body"))?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                body.extend_from_slice(&chunk);
+            parse(&read_body(payload).await?).map(ApiJson)
+        })
+    }
+}
+
+/// A JSON body that may be left out: no body at all (whatever the content
+/// type says) is `None`; a body that is sent is held to [`ApiJson`]'s rules
+/// (a malformed one is a 400, not silently taken for none).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = is_json(req);
+        let payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(payload).await?;
+            if body.is_empty() {
+                return Ok(Self(None));
             }
-            parse(&body).map(ApiJson)
+            if !is_json {
+                return Err(unsupported());
+            }
+            parse(&body).map(|t| Self(Some(t)))
         })
     }
 }
@@ -84,6 +118,66 @@ fn describe(e: serde_json::Error) -> AppError {
     }
 }
 
+/// The error handlers of actix's own extractors, for the whole app (called
+/// by `startup`): a query, path, form or JSON body that does not fit its
+/// handler's type is answered like every other refusal — a 4xx with the
+/// JSON error body and the request id — never with actix's `text/plain`
+/// ("Query deserialize error: …"). Form bodies have the API's size limit.
+pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|_, _| AppError::bad_request("the form could not be read").into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|_, _| AppError::bad_request("invalid path").into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(json_error),
+    );
+}
+
+/// The error handler of actix's `web::Query` extractor: a query string that does not
+/// fit the handler's type is a 400 with the app's JSON error body and its
+/// request id, like every other refusal — not actix's `text/plain`
+/// "Query deserialize error". Only field names (ours) are repeated, never a
+/// value: a query string may carry a search for someone's address.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let actix_web::error::QueryPayloadError::Deserialize(e) = &err else {
+        return AppError::bad_request("the query string could not be read").into();
+    };
+    let msg = e.to_string();
+    let about_fields = ["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|p| msg.starts_with(p));
+    if about_fields {
+        AppError::bad_request(format!("query string: {msg}")).into()
+    } else {
+        AppError::bad_request("query string: a parameter has the wrong type or is out of range")
+            .into()
+    }
+}
+
+/// The error handler of actix's `web::Json` (`JsonConfig`): the API reads
+/// bodies with [`ApiJson`], but should a handler ever take `web::Json`, its
+/// refusals are the same JSON errors as [`ApiJson`]'s.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::ContentType => {
+            AppError::UnsupportedMediaType("Content-Type must be application/json".into())
+        }
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => AppError::PayloadTooLarge,
+        E::Deserialize(e) => describe(e),
+        _ => AppError::bad_request("could not read the request body"),
+    }
+    .into()
+}
+
 /// The deepest nesting of arrays and objects, ignoring brackets inside strings.
 fn depth(text: &str) -> usize {
     let (mut current, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
@@ -120,6 +214,30 @@ mod tests {
             Ok(_) => panic!("expected an error"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn actix_extractor_errors_become_the_app_errors() {
+        use actix_web::error::{JsonPayloadError, QueryPayloadError};
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let status = |e: actix_web::Error| e.as_response_error().status_code().as_u16();
+        assert_eq!(status(json_error(JsonPayloadError::ContentType, &req)), 415);
+        assert_eq!(
+            status(json_error(JsonPayloadError::Overflow { limit: 1 }, &req)),
+            413
+        );
+        let bad = serde_json::from_str::<LoginRequest>("{").unwrap_err();
+        assert_eq!(
+            status(json_error(JsonPayloadError::Deserialize(bad), &req)),
+            400
+        );
+        // A query value never comes back in the message.
+        let e = serde::de::Error::custom("invalid digit in secret-value");
+        let err = query_error(QueryPayloadError::Deserialize(e), &req);
+        assert_eq!(status(err), 400);
+        let e = serde::de::Error::custom("invalid digit in secret-value");
+        let text = query_error(QueryPayloadError::Deserialize(e), &req).to_string();
+        assert!(!text.contains("secret-value"), "{text}");
     }
 
     #[test]

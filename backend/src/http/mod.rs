@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod csrf;
 pub mod enforce;
+pub mod head;
 pub mod header_limits;
 pub mod json;
 pub mod management;

@@ -1,10 +1,11 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&RefusalStatuses),
     info(
         title = "Secure Reference App API",
         description = "JSON API of the secure reference application. Browsers authenticate with the \
@@ -160,6 +161,103 @@ use utoipa::OpenApi;
     )
 )]
 pub struct ApiDoc;
+
+/// The refusals every operation of a kind can answer, documented once here
+/// rather than on each handler (so a new handler cannot forget them):
+/// - a JSON body ([`crate::http::json::ApiJson`]): 400 when it is not JSON
+///   or not of the documented shape, 413 over 16 KiB, 415 without
+///   `Content-Type: application/json`;
+/// - query parameters: 400 when one does not parse or is out of range
+///   (`http::json::query_error`);
+/// - the workshop API: 404 while workshop mode is off (`http::workshop`);
+/// - and a time in a query may be empty ([`empty_time_means_none`]).
+///
+/// Each is the JSON error body, added only where the handler does not
+/// already describe that status.
+struct RefusalStatuses;
+
+impl Modify for RefusalStatuses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let workshop = path.starts_with("/api/v1/workshop/");
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let has_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let has_query =
+                    op.parameters.iter().flatten().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    });
+                let mut add = |status: &str, why: &str| {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(why).into());
+                };
+                if has_body {
+                    add(
+                        "400",
+                        "the body is not JSON, or not of the documented shape",
+                    );
+                    add("413", "the body is larger than 16 KiB");
+                    add("415", "the body is not sent as `application/json`");
+                }
+                if has_query {
+                    add("400", "a query parameter does not parse or is out of range");
+                }
+                if workshop {
+                    add("404", "workshop mode is off");
+                }
+                for p in op.parameters.iter_mut().flatten() {
+                    empty_time_means_none(p);
+                }
+            }
+        }
+    }
+}
+
+/// A time filter in a query (`from`, `to`) sent empty is no filter, as an
+/// empty form field arrives (`admin::parse_time`): the schema says so —
+/// RFC 3339, or the empty string.
+fn empty_time_means_none(p: &mut utoipa::openapi::path::Parameter) {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    let is_time = matches!(
+        &p.schema,
+        Some(RefOr::T(Schema::Object(o)))
+            if matches!(o.format, Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+    );
+    if !matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query) || !is_time {
+        return;
+    }
+    if let Some(time) = p.schema.take() {
+        let empty = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(0));
+        p.schema = Some(AnyOfBuilder::new().item(time).item(empty).into());
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
 
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())

@@ -223,6 +223,21 @@ pub fn lookup(method: &str, pattern: &str) -> Lookup {
     }
 }
 
+/// The `Allow` header of a 405 for `pattern` (RFC 9110 §15.5.6): the
+/// methods the table lists for it, with HEAD wherever GET is (it is looked
+/// up as GET), in the table's order.
+pub fn allowed_methods(pattern: &str) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for p in POLICIES.iter().filter(|p| p.path == pattern) {
+        for m in std::iter::once(p.method).chain((p.method == "GET").then_some("HEAD")) {
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+    }
+    methods.join(", ")
+}
+
 /// Page routes are the ones outside `/api`, `/auth`, `/pkg` and the
 /// operational endpoints: a denied page still renders (as "not allowed").
 pub fn is_page(pattern: &str) -> bool {
@@ -260,6 +275,14 @@ mod tests {
         assert!(matches!(lookup("HEAD", "/healthz"), Lookup::Found(_)));
         assert_eq!(lookup("PUT", "/api/v1/me"), Lookup::WrongMethod);
         assert_eq!(lookup("GET", "/api/v1/secret"), Lookup::Missing);
+    }
+
+    #[test]
+    fn allow_lists_every_method_of_a_path_and_head_with_get() {
+        assert_eq!(allowed_methods("/api/v1/me"), "GET, HEAD");
+        assert_eq!(allowed_methods("/api/v1/me/ssn"), "GET, HEAD, PUT, DELETE");
+        assert_eq!(allowed_methods("/api/v1/auth/login"), "POST");
+        assert_eq!(allowed_methods("/nowhere"), "");
     }
 
     #[test]

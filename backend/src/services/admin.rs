@@ -68,7 +68,13 @@ pub async fn users(
     after: Option<String>,
     limit: Option<i64>,
 ) -> AppResult<UserPage> {
-    let limit = limit.unwrap_or(PAGE_SIZE).clamp(1, 100);
+    // Refused rather than clamped, like every other out-of-range parameter
+    // (ASVS 5.0 V2.2.1): the documented range is the accepted one.
+    let limit = match limit {
+        None => PAGE_SIZE,
+        Some(n @ 1..=100) => n,
+        Some(_) => return Err(AppError::bad_request("limit: between 1 and 100")),
+    };
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(AppError::bad_request("the search text is too long"));
     }

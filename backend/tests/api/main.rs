@@ -12,6 +12,7 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod cli;
+mod conformance;
 mod csrf;
 mod enumeration;
 mod forms;

@@ -85,7 +85,16 @@ pub struct DeviceInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeviceRegistration {
-    /// A name the user recognises ("Work laptop"). 1–60 characters.
+    /// A name the user recognises ("Work laptop"). 1–60 characters, not
+    /// all spaces, no control characters.
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 60,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub label: String,
 }
 

@@ -27,7 +27,9 @@ pub fn login_next(next: &str) -> Option<&str> {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or e-mail address.
+    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
     pub login: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
     pub password: String,
 }
 

@@ -35,6 +35,8 @@ pub struct WorkshopChallenges {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WorkshopAnswer {
+    /// The challenge answered: only `error-request-id` takes an answer.
+    #[cfg_attr(feature = "ssr", schema(pattern = "^error-request-id$"))]
     pub challenge: String,
     pub answer: String,
 }

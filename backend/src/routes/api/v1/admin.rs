@@ -36,10 +36,11 @@ pub async fn overview(
 
 /// Search users by username or e-mail (literal text), keyset-paginated.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
-    params(("q" = Option<String>, Query, description = "text in username or e-mail"),
+    params(("q" = Option<String>, Query, max_length = 100, description = "text in username or e-mail"),
            ("after" = Option<String>, Query, description = "cursor: the `next` of the previous page"),
-           ("limit" = Option<i64>, Query, description = "1–100, default 50")),
-    responses((status = 200, body = UserPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1–100, default 50")),
+    responses((status = 200, body = UserPage), (status = 400, body = ErrorBody, description = "a parameter out of range"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn users(
     state: web::Data<AppState>,
     query: web::Query<UserQuery>,
@@ -178,10 +179,10 @@ pub async fn device_compliance(
 #[utoipa::path(get, path = "/api/v1/admin/decisions", tag = "admin",
     params(("user" = Option<String>, Query, description = "user id"),
            ("route" = Option<String>, Query, description = "route pattern"),
-           ("outcome" = Option<String>, Query, description = "allow or deny"),
+           ("outcome" = Option<String>, Query, pattern = "^(allow|deny)?$", description = "allow or deny"),
            ("reason" = Option<String>, Query, description = "deny reason"),
-           ("from" = Option<String>, Query, description = "RFC 3339"),
-           ("to" = Option<String>, Query, description = "RFC 3339"),
+           ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339"),
+           ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339"),
            ("before" = Option<i64>, Query, description = "cursor")),
     responses((status = 200, body = DecisionPage), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -203,9 +204,9 @@ pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin",
     params(("actor" = Option<String>, Query, description = "user id of the actor"),
            ("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
-           ("outcome" = Option<String>, Query, description = "success, failure or denied"),
-           ("from" = Option<String>, Query, description = "RFC 3339, inclusive"),
-           ("to" = Option<String>, Query, description = "RFC 3339, exclusive"),
+           ("outcome" = Option<String>, Query, pattern = "^(success|failure|denied)?$", description = "success, failure or denied"),
+           ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339, inclusive"),
+           ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339, exclusive"),
            ("before" = Option<i64>, Query, description = "cursor")),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -222,9 +223,9 @@ pub async fn audit(
 #[utoipa::path(get, path = "/api/v1/admin/audit.csv", tag = "admin",
     params(("actor" = Option<String>, Query, description = "user id of the actor"),
            ("action" = Option<String>, Query, description = "one action, e.g. auth.login"),
-           ("outcome" = Option<String>, Query, description = "success, failure or denied"),
-           ("from" = Option<String>, Query, description = "RFC 3339, inclusive"),
-           ("to" = Option<String>, Query, description = "RFC 3339, exclusive"),
+           ("outcome" = Option<String>, Query, pattern = "^(success|failure|denied)?$", description = "success, failure or denied"),
+           ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339, inclusive"),
+           ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339, exclusive"),
            ("before" = Option<i64>, Query, description = "cursor")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

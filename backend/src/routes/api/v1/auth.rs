@@ -1,7 +1,7 @@
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
-use crate::http::{client::RequestMeta, json::ApiJson, REFRESH_COOKIE};
+use crate::http::{client::RequestMeta, json::ApiJson, json::OptionalJson, REFRESH_COOKIE};
 use crate::routes::session_cookie;
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::sessions::IssuedTokens;
@@ -174,9 +174,9 @@ pub async fn refresh(
     state: web::Data<AppState>,
     meta: RequestMeta,
     req: HttpRequest,
-    body: Option<ApiJson<RefreshRequest>>,
+    body: OptionalJson<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
-    if let Some(presented) = body.and_then(|b| b.0.refresh_token) {
+    if let Some(presented) = body.0.and_then(|b| b.refresh_token) {
         let tokens =
             sessions::refresh(&state, &meta, &presented, sessions::Redeemer::FirstParty).await?;
         return Ok(HttpResponse::Ok().json(token_response(tokens)));

@@ -13,11 +13,14 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     /// Only the lines of this request (its `X-Request-Id`).
+    #[param(pattern = "^[A-Za-z0-9-]{0,64}$")]
     pub request_id: Option<String>,
     /// Only lines at this level or more severe: `error`, `warn`, `info`,
     /// `debug`, `trace`.
+    #[param(pattern = "^(error|warn|info|debug|trace)?$")]
     pub level: Option<String>,
     /// At most this many lines (1–500, default 200).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -32,13 +35,19 @@ pub fn lines(q: LogsQuery) -> AppResult<LogsResponse> {
             ))
         }
     };
-    let min_level =
-        match q.level.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(l) => Some(l.parse::<tracing::Level>().map_err(|_| {
-                AppError::bad_request("level: one of error, warn, info, debug, trace")
-            })?),
-        };
+    let min_level = match q.level.as_deref().map(str::trim) {
+        None | Some("") => None,
+        // The documented names only (`Level`'s parser also takes
+        // capitals and digits, which the document does not state).
+        Some(l @ ("error" | "warn" | "info" | "debug" | "trace")) => {
+            l.parse::<tracing::Level>().ok()
+        }
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "level: one of error, warn, info, debug, trace",
+            ))
+        }
+    };
     let limit = match q.limit {
         None => 200,
         Some(n @ 1..=500) => n,

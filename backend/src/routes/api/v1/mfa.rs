@@ -62,7 +62,8 @@ pub async fn step_up(
 
 /// New recovery codes; the old set stops working. Needs a recent step-up.
 #[utoipa::path(post, path = "/api/v1/me/mfa/recovery-codes", tag = "mfa",
-    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "step_up_required")))]
+    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "step_up_required"),
+              (status = 409, body = ErrorBody, description = "two-factor authentication is off")))]
 pub async fn regenerate(
     state: web::Data<AppState>,
     meta: RequestMeta,
