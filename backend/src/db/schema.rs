@@ -40,6 +40,7 @@ diesel::table! {
         oauth_scope -> Nullable<Text>,
         oauth_client_id -> Nullable<Text>,
         token_audience -> Nullable<Text>,
+        reauthenticated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -311,6 +311,7 @@ mod tests {
                 oauth_scope: None,
                 oauth_client_id: None,
                 token_audience: None,
+                reauthenticated_at: None,
             },
             claims: AccessClaims {
                 iss: "i".into(),
