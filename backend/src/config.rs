@@ -65,6 +65,11 @@ pub struct Settings {
     /// `STEP_UP_WINDOW_SECS`, default 300: how recent a second-factor check
     /// must be for a sensitive action.
     pub step_up_window: Duration,
+    /// `REAUTH_WINDOW_SECS`, default 300: how recent an authentication (the
+    /// login, the password re-entered, or a second factor) must be for an
+    /// account-security change (enrolling or disabling MFA, a new password,
+    /// new recovery codes).
+    pub reauth_window: Duration,
     /// `MFA_ISSUER`, default `Secure Reference`: the name authenticator apps show.
     pub mfa_issuer: String,
     /// `LOGIN_DELAY_AFTER` (3), `LOGIN_LOCK_AFTER` (10), `LOGIN_LOCK_SECS`
@@ -289,6 +294,7 @@ impl Settings {
             }
         }
         let step_up_window = Duration::from_secs(reader.parsed("STEP_UP_WINDOW_SECS", 300u64));
+        let reauth_window = Duration::from_secs(reader.parsed("REAUTH_WINDOW_SECS", 300u64));
         let mfa_issuer = reader
             .plain("MFA_ISSUER")
             .unwrap_or_else(|| "Secure Reference".into());
@@ -518,6 +524,7 @@ impl Settings {
                 signing_keys_dir,
                 mfa_required_for_roles,
                 step_up_window,
+                reauth_window,
                 mfa_issuer,
                 brute_force,
                 role_networks,
@@ -558,6 +565,7 @@ impl Settings {
                 .collect(),
             elevation_secs: secs(self.admin_elevation),
             step_up_secs: secs(self.step_up_window),
+            reauth_secs: secs(self.reauth_window),
         }
     }
 

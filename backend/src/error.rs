@@ -24,6 +24,10 @@ pub enum AppError {
     /// A sensitive action needs a recent second-factor check.
     #[error("step_up_required")]
     StepUpRequired,
+    /// An account-security change needs a recent authentication (the
+    /// password again, or a second factor): `POST /api/v1/me/reauthenticate`.
+    #[error("reauthentication_required")]
+    ReauthenticationRequired,
     /// The caller's role requires MFA and they have not enrolled yet.
     #[error("mfa_enrollment_required")]
     MfaEnrollmentRequired,
@@ -86,7 +90,8 @@ impl ResponseError for AppError {
             Self::Unauthenticated
             | Self::InvalidCredentials
             | Self::InvalidCode
-            | Self::StepUpRequired => StatusCode::UNAUTHORIZED,
+            | Self::StepUpRequired
+            | Self::ReauthenticationRequired => StatusCode::UNAUTHORIZED,
             Self::MfaEnrollmentRequired => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,

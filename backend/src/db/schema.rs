@@ -41,6 +41,7 @@ diesel::table! {
         oauth_client_id -> Nullable<Text>,
         token_audience -> Nullable<Text>,
         device_id -> Nullable<Text>,
+        reauthenticated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -23,6 +23,23 @@ const fn admin_read(method: &'static str, path: &'static str) -> RoutePolicy {
     RoutePolicy::requires(method, path, Permission::AdminRead)
 }
 
+/// Account security (how the user signs in): a first-party session only —
+/// no OAuth client's token, whatever its scopes (ASVS 5.0 10.x: a client
+/// acts within its grant, never on the credentials) — that authenticated
+/// within `REAUTH_WINDOW_SECS` (the login, `POST /api/v1/me/reauthenticate`
+/// or a step-up), so a stolen session cannot enrol its own authenticator,
+/// turn MFA off or set a password.
+const fn account_security(method: &'static str, path: &'static str) -> RoutePolicy {
+    own(method, path).first_party().with_recent_auth()
+}
+
+/// Proving who one is (step-up, re-authentication) and ending one's own
+/// sessions: first-party sessions only, but no recent authentication needed
+/// (that is what they give, or they take something away).
+const fn first_party_own(method: &'static str, path: &'static str) -> RoutePolicy {
+    own(method, path).first_party()
+}
+
 /// OAuth client changes: the shape of a role change (elevated admin, a
 /// second factor within the step-up window, a registered compliant device).
 const fn clients_write(method: &'static str, path: &'static str) -> RoutePolicy {
@@ -66,17 +83,18 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("POST", "/oauth/introspect"),
     // One's own account.
     own("GET", "/api/v1/me"),
-    own("POST", "/api/v1/me/password"),
+    account_security("POST", "/api/v1/me/password"),
+    first_party_own("POST", "/api/v1/me/reauthenticate"),
     own("GET", "/api/v1/me/mfa"),
-    own("POST", "/api/v1/me/mfa/totp/setup"),
-    own("POST", "/api/v1/me/mfa/totp/confirm"),
-    own("POST", "/api/v1/me/mfa/step-up"),
-    own("POST", "/api/v1/me/mfa/recovery-codes"),
-    own("POST", "/api/v1/me/mfa/disable"),
+    account_security("POST", "/api/v1/me/mfa/totp/setup"),
+    account_security("POST", "/api/v1/me/mfa/totp/confirm"),
+    first_party_own("POST", "/api/v1/me/mfa/step-up"),
+    account_security("POST", "/api/v1/me/mfa/recovery-codes"),
+    account_security("POST", "/api/v1/me/mfa/disable"),
     own("GET", "/api/v1/me/activity"),
     own("GET", "/api/v1/me/sessions"),
-    own("POST", "/api/v1/me/sessions/revoke-others"),
-    own("DELETE", "/api/v1/me/sessions/{id}"),
+    first_party_own("POST", "/api/v1/me/sessions/revoke-others"),
+    first_party_own("DELETE", "/api/v1/me/sessions/{id}"),
     own("GET", "/api/v1/me/devices"),
     // New devices start compliant: a fresh second factor, so a session
     // thief cannot mint a managed device (issue 16, item 5).
@@ -92,9 +110,9 @@ pub const POLICIES: &[RoutePolicy] = &[
         Permission::SsnReveal,
     )
     .with_fresh_mfa(),
-    own("POST", "/auth/password"),
-    own("POST", "/auth/sessions/revoke-others"),
-    own("POST", "/auth/sessions/{id}/revoke"),
+    account_security("POST", "/auth/password"),
+    first_party_own("POST", "/auth/sessions/revoke-others"),
+    first_party_own("POST", "/auth/sessions/{id}/revoke"),
     // Administration: reading (admins and auditors).
     admin_read("GET", "/api/v1/admin/overview"),
     admin_read("GET", "/api/v1/admin/users"),
@@ -283,6 +301,33 @@ mod tests {
         assert_eq!(allowed_methods("/api/v1/me/ssn"), "GET, HEAD, PUT, DELETE");
         assert_eq!(allowed_methods("/api/v1/auth/login"), "POST");
         assert_eq!(allowed_methods("/nowhere"), "");
+    }
+
+    #[test]
+    fn account_security_routes_are_first_party_and_need_a_recent_authentication() {
+        for (method, path) in [
+            ("POST", "/api/v1/me/password"),
+            ("POST", "/api/v1/me/mfa/totp/setup"),
+            ("POST", "/api/v1/me/mfa/totp/confirm"),
+            ("POST", "/api/v1/me/mfa/recovery-codes"),
+            ("POST", "/api/v1/me/mfa/disable"),
+            ("POST", "/auth/password"),
+        ] {
+            let Lookup::Found(p) = lookup(method, path) else {
+                panic!("{method} {path} is not listed");
+            };
+            assert!(p.first_party && p.recent_auth, "{method} {path}");
+        }
+        for path in [
+            "/api/v1/me/reauthenticate",
+            "/api/v1/me/mfa/step-up",
+            "/api/v1/me/sessions/revoke-others",
+        ] {
+            let Lookup::Found(p) = lookup("POST", path) else {
+                panic!("{path} is not listed");
+            };
+            assert!(p.first_party && !p.recent_auth, "{path}");
+        }
     }
 
     #[test]

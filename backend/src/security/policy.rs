@@ -140,6 +140,12 @@ pub struct RoutePolicy {
     /// The session must have passed a second factor within the step-up window
     /// (on top of elevation), for the most sensitive changes.
     pub fresh_mfa: bool,
+    /// Only a first-party session (the app's own login) may call it: a
+    /// session an OAuth client opened is refused whatever its scopes.
+    pub first_party: bool,
+    /// The session must have authenticated (login, password re-entered or a
+    /// second factor) within the re-authentication window.
+    pub recent_auth: bool,
 }
 
 impl RoutePolicy {
@@ -150,6 +156,8 @@ impl RoutePolicy {
             access: Access::Public,
             managed_device: false,
             fresh_mfa: false,
+            first_party: false,
+            recent_auth: false,
         }
     }
 
@@ -160,6 +168,8 @@ impl RoutePolicy {
             access: Access::Requires(p),
             managed_device: false,
             fresh_mfa: false,
+            first_party: false,
+            recent_auth: false,
         }
     }
 
@@ -172,6 +182,21 @@ impl RoutePolicy {
         self.fresh_mfa = true;
         self
     }
+
+    /// Account security (ASVS 5.0 6.4.x, 7.5.x): no OAuth client's token,
+    /// whatever it was granted, may change how the user signs in.
+    pub const fn first_party(mut self) -> Self {
+        self.first_party = true;
+        self
+    }
+
+    /// Like Keycloak's `max_age` re-authentication: a stolen session (or an
+    /// unattended browser) cannot change the account's credentials without
+    /// proving the password or the existing second factor again.
+    pub const fn with_recent_auth(mut self) -> Self {
+        self.recent_auth = true;
+        self
+    }
 }
 
 /// The verified caller, as the session store knows them.
@@ -181,6 +206,9 @@ pub struct Subject {
     pub mfa_enrolled: bool,
     /// Seconds since the session last passed a second factor, if ever.
     pub mfa_age_secs: Option<i64>,
+    /// Seconds since the session last authenticated (its login, the password
+    /// re-entered, or a second factor), if ever.
+    pub auth_age_secs: Option<i64>,
     /// For a session an OAuth client opened: the scopes the user granted.
     /// `None` for a first-party session.
     pub scopes: Option<Vec<String>>,
@@ -209,6 +237,8 @@ pub struct PolicySettings {
     pub elevation_secs: i64,
     /// How long after a second factor a `fresh_mfa` route is allowed.
     pub step_up_secs: i64,
+    /// How long after an authentication a `recent_auth` route is allowed.
+    pub reauth_secs: i64,
 }
 
 impl PolicySettings {
@@ -251,6 +281,10 @@ pub enum Deny {
     ScopeInsufficient,
     /// The route needs a second factor within the step-up window: 401 with a code.
     StepUpRequired,
+    /// The route is for first-party sessions and an OAuth client's session called it: 403 with a code.
+    FirstPartyRequired,
+    /// The route needs an authentication within the re-authentication window: 401 with a code.
+    ReauthenticationRequired,
 }
 
 impl Deny {
@@ -265,6 +299,8 @@ impl Deny {
             Self::ElevationRequired => "elevation_required",
             Self::ScopeInsufficient => "insufficient_scope",
             Self::StepUpRequired => "step_up_required",
+            Self::FirstPartyRequired => "first_party_session_required",
+            Self::ReauthenticationRequired => "reauthentication_required",
         }
     }
 }
@@ -308,6 +344,11 @@ pub fn decide(policy: &RoutePolicy, facts: &Facts<'_>, settings: &PolicySettings
     if granting.is_empty() {
         return Decision::Deny(Deny::MissingPermission);
     }
+    // Before the scope check: whatever an OAuth client was granted, it
+    // never reaches a first-party route.
+    if policy.first_party && subject.scopes.is_some() {
+        return Decision::Deny(Deny::FirstPartyRequired);
+    }
     if let Some(scopes) = &subject.scopes {
         if !scopes_allow(scopes, needed) {
             return Decision::Deny(Deny::ScopeInsufficient);
@@ -336,6 +377,12 @@ pub fn decide(policy: &RoutePolicy, facts: &Facts<'_>, settings: &PolicySettings
     }
     if policy.fresh_mfa && !mfa_within(settings.step_up_secs) {
         return Decision::Deny(Deny::StepUpRequired);
+    }
+    let auth_within = subject
+        .auth_age_secs
+        .is_some_and(|age| age <= settings.reauth_secs);
+    if policy.recent_auth && !auth_within {
+        return Decision::Deny(Deny::ReauthenticationRequired);
     }
     Decision::Allow
 }
@@ -375,6 +422,7 @@ mod tests {
             mfa_required_for: vec![Role::Admin],
             elevation_secs: 900,
             step_up_secs: 300,
+            reauth_secs: 300,
         }
     }
 
@@ -383,6 +431,7 @@ mod tests {
             roles: roles.to_vec(),
             mfa_enrolled: mfa_age.is_some(),
             mfa_age_secs: mfa_age,
+            auth_age_secs: Some(0),
             scopes: None,
         }
     }
@@ -461,6 +510,7 @@ mod tests {
             roles: vec![Role::Admin, Role::User],
             mfa_enrolled: false,
             mfa_age_secs: None,
+            auth_age_secs: Some(0),
             scopes: None,
         };
         assert_eq!(
@@ -550,6 +600,58 @@ mod tests {
         assert_eq!(
             decide(&READ, &facts(&user), &settings()),
             Decision::Deny(Deny::MissingPermission)
+        );
+    }
+
+    #[test]
+    fn first_party_routes_refuse_every_oauth_session_whatever_its_scopes() {
+        let p = RoutePolicy::requires("POST", "/me/mfa/totp/setup", Permission::OwnAccount)
+            .first_party();
+        let mut user = subject(&[Role::User], None);
+        assert_eq!(decide(&p, &facts(&user), &settings()), Decision::Allow);
+        for scopes in [vec![], vec!["account".to_owned()]] {
+            user.scopes = Some(scopes);
+            assert_eq!(
+                decide(&p, &facts(&user), &settings()),
+                Decision::Deny(Deny::FirstPartyRequired)
+            );
+        }
+        // Without the flag an `account` token still reaches its own account.
+        let own = RoutePolicy::requires("GET", "/me", Permission::OwnAccount);
+        assert_eq!(decide(&own, &facts(&user), &settings()), Decision::Allow);
+        assert_eq!(
+            Deny::FirstPartyRequired.reason(),
+            "first_party_session_required"
+        );
+    }
+
+    #[test]
+    fn recent_auth_routes_need_an_authentication_within_the_window() {
+        let p = RoutePolicy::requires("POST", "/me/password", Permission::OwnAccount)
+            .with_recent_auth();
+        let mut user = subject(&[Role::User], None);
+        for (age, allowed) in [
+            (Some(0), true),
+            (Some(300), true),
+            (Some(301), false),
+            (None, false),
+        ] {
+            user.auth_age_secs = age;
+            let want = if allowed {
+                Decision::Allow
+            } else {
+                Decision::Deny(Deny::ReauthenticationRequired)
+            };
+            assert_eq!(decide(&p, &facts(&user), &settings()), want, "age {age:?}");
+        }
+        // Routes without the flag do not care how old the authentication is.
+        let own = RoutePolicy::requires("GET", "/me", Permission::OwnAccount);
+        assert_eq!(decide(&own, &facts(&user), &settings()), Decision::Allow);
+        // An OAuth session is refused as such first (it could never re-authenticate).
+        user.scopes = Some(vec!["account".into()]);
+        assert_eq!(
+            decide(&p.first_party(), &facts(&user), &settings()),
+            Decision::Deny(Deny::FirstPartyRequired)
         );
     }
 

@@ -39,11 +39,15 @@ pub fn subject_of(who: &SignedIn) -> Subject {
             .as_ref()
             .map(|s| s.split_whitespace().map(str::to_owned).collect()),
         // Rounded up: 1.5 s ago is past a 1-second window.
-        mfa_age_secs: who.session.mfa_verified_at.map(|t| {
-            let ms = (sessions::now() - t).num_milliseconds().max(0);
-            (ms + 999) / 1000
-        }),
+        mfa_age_secs: who.session.mfa_verified_at.map(age_secs),
+        auth_age_secs: who.session.reauthenticated_at.map(age_secs),
     }
+}
+
+/// Whole seconds since `t`, rounded up.
+fn age_secs(t: chrono::NaiveDateTime) -> i64 {
+    let ms = (sessions::now() - t).num_milliseconds().max(0);
+    (ms + 999) / 1000
 }
 
 /// The device fact for a request that named `device_id` (or none): the
@@ -175,6 +179,8 @@ pub fn deny_error(deny: Deny) -> AppError {
     match deny {
         Deny::Unauthenticated(_) => AppError::Unauthenticated,
         Deny::ElevationRequired | Deny::StepUpRequired => AppError::StepUpRequired,
+        Deny::ReauthenticationRequired => AppError::ReauthenticationRequired,
+        Deny::FirstPartyRequired => AppError::Forbidden("first_party_session_required".into()),
         Deny::MfaEnrollmentRequired => AppError::MfaEnrollmentRequired,
         Deny::MissingPermission
         | Deny::ScopeInsufficient

@@ -3,13 +3,14 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
+    models::session::Session,
     models::user::{NewUser, Role, User},
 };
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::blocklist;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{lockout, mfa, password_work};
+use crate::services::{identity_cache, lockout, mfa, password_work};
 use crate::startup::AppState;
 use frontend::api::{
     ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
@@ -253,22 +254,30 @@ pub async fn login(
 
     let login_key = login.clone();
     let user = db::run(&state.pool, move |c| Ok(User::find_by_login(c, &login)?)).await?;
-    let phc = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| state.dummy_hash.clone());
+    // The attempt is claimed before the password waits for its turn in the
+    // Argon2 queue, atomically, so parallel guesses cannot all pass a check
+    // made on a copy read before they queued.
+    let attempt = match &user {
+        Some(u) => lockout::begin(state, &u.id).await?,
+        None => None,
+    };
+    // A locked account's password is not evaluated; the dummy hash keeps the
+    // work (and so the time) the same as for any other answer.
+    let phc = match (&user, &attempt) {
+        (Some(u), Some(_)) => u.password_hash.clone(),
+        _ => state.dummy_hash.clone(),
+    };
     let password = req.password;
     let matches = password_work::verify(state, password, phc).await?;
 
-    let user = match (user, matches) {
-        // A locked account answers like a wrong password, right or not.
-        (Some(user), true) if !lockout::is_locked(&user) => user,
-        (user, matches) => {
-            let reason = match &user {
-                Some(u) if lockout::is_locked(u) => "account_locked",
-                Some(_) if !matches => "wrong_password",
-                Some(_) => "account_locked",
-                None => "unknown_account",
+    let (user, attempt) = match (user, attempt) {
+        (Some(user), Some(attempt)) if matches => (user, attempt),
+        (user, attempt) => {
+            // A locked account answers like a wrong password, right or not.
+            let reason = match (&user, &attempt) {
+                (None, _) => "unknown_account",
+                (Some(_), None) => "account_locked",
+                (Some(_), Some(_)) => "wrong_password",
             };
             let mut event = AuditEvent::new("auth.login", Outcome::Failure)
                 .detail(serde_json::json!({ "reason": reason }));
@@ -277,8 +286,8 @@ pub async fn login(
             }
             state.metrics.login(crate::metrics::Login::Failure);
             audit::record(&state.pool, Some(meta), event).await?;
-            if let Some(u) = user.filter(|u| !lockout::is_locked(u)) {
-                lockout::record_failure(state, meta, &u.id).await?;
+            if let Some(attempt) = attempt {
+                attempt.failed(state, meta).await?;
             }
             // Unknown, wrong or locked: the same delay for the same name.
             state
@@ -291,11 +300,12 @@ pub async fn login(
 
     // With MFA on, the failure count is cleared only once the code is proven too.
     if mfa::enabled(state, &user.id).await? {
+        attempt.passed(state).await?;
         let token = mfa::start_login(state, meta, &user).await?;
         state.metrics.login(crate::metrics::Login::MfaRequired);
         return Ok(LoginOutcome::MfaRequired(token));
     }
-    lockout::clear(state, &user).await?;
+    attempt.signed_in(state).await?;
     state.login_throttle.clear(&login_key);
     let tokens = sessions::open(state, meta, &user).await?;
     audit::record(
@@ -309,6 +319,94 @@ pub async fn login(
     .await?;
     state.metrics.login(crate::metrics::Login::Success);
     Ok(LoginOutcome::SignedIn(user, tokens))
+}
+
+/// What checking a signed-in user's password again found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Correct,
+    Wrong,
+    /// The account is locked: the password was not evaluated.
+    Locked,
+}
+
+impl PasswordCheck {
+    /// For the audit trail.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Correct => "correct",
+            Self::Wrong => "wrong_password",
+            Self::Locked => "account_locked",
+        }
+    }
+}
+
+/// Checks the password of a signed-in user (a change, MFA off, a
+/// re-authentication). Like every check of a secret it counts toward the
+/// account's lock: a session thief cannot guess the password here instead
+/// of at the login (ASVS 5.0 6.3.1). A correct one gives its attempt back
+/// without clearing other failures.
+pub async fn check_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    input: String,
+) -> AppResult<PasswordCheck> {
+    let Some(attempt) = lockout::begin(state, &user.id).await? else {
+        return Ok(PasswordCheck::Locked);
+    };
+    if password_work::verify(state, input, user.password_hash.clone()).await? {
+        attempt.passed(state).await?;
+        Ok(PasswordCheck::Correct)
+    } else {
+        attempt.failed(state, meta).await?;
+        Ok(PasswordCheck::Wrong)
+    }
+}
+
+/// Proves again that the session's user is at the keyboard, with the
+/// password: account-security changes need this (or a second factor, the
+/// step-up) within `REAUTH_WINDOW_SECS`. A wrong or locked answer is the
+/// same 422 and counts toward the lock.
+pub async fn reauthenticate(
+    state: &AppState,
+    meta: &RequestMeta,
+    who: &SignedIn,
+    password: String,
+) -> AppResult<()> {
+    if password.is_empty() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "password", "required",
+        )]));
+    }
+    let check = check_password(state, meta, &who.user, password).await?;
+    if check != PasswordCheck::Correct {
+        audit::record(
+            &state.pool,
+            Some(meta),
+            AuditEvent::new("auth.reauthenticate", Outcome::Failure)
+                .actor(who.user.id.clone())
+                .detail(serde_json::json!({ "reason": check.reason() })),
+        )
+        .await?;
+        return Err(AppError::Validation(vec![FieldError::new(
+            "password", "wrong",
+        )]));
+    }
+    let sid = who.session.id.clone();
+    db::run(&state.pool, move |c| {
+        Ok(Session::mark_reauthenticated(c, &sid, sessions::now())?)
+    })
+    .await?;
+    identity_cache::forget_user(state, &who.user.id).await;
+    audit::record(
+        &state.pool,
+        Some(meta),
+        AuditEvent::new("auth.reauthenticate", Outcome::Success)
+            .actor(who.user.id.clone())
+            .detail(serde_json::json!({ "method": "password" })),
+    )
+    .await
 }
 
 /// Changes the password after checking the current one, and ends every other
@@ -340,16 +438,20 @@ pub async fn change_password(
     if !fields.is_empty() {
         return Err(AppError::Validation(fields));
     }
-    let (current, phc) = (req.current_password, who.user.password_hash.clone());
-    let matches = password_work::verify(state, current, phc).await?;
-    if !matches {
+    // Wrong (or, on a locked account, any) current password: the same answer.
+    let check = check_password(state, meta, &who.user, req.current_password).await?;
+    if check != PasswordCheck::Correct {
+        let reason = match check {
+            PasswordCheck::Locked => "account_locked",
+            _ => "wrong_current_password",
+        };
         audit::record(
             &state.pool,
             Some(meta),
             AuditEvent::new("account.password_change", Outcome::Failure)
                 .actor(who.user.id.clone())
                 .target(who.user.id.clone())
-                .detail(serde_json::json!({ "reason": "wrong_current_password" })),
+                .detail(serde_json::json!({ "reason": reason })),
         )
         .await?;
         return Err(AppError::Validation(vec![FieldError::new(

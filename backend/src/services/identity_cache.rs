@@ -312,6 +312,7 @@ mod tests {
                 oauth_client_id: None,
                 token_audience: None,
                 device_id: None,
+                reauthenticated_at: None,
             },
             claims: AccessClaims {
                 iss: "i".into(),

@@ -18,7 +18,7 @@ use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{lockout, password_work};
+use crate::services::{accounts, lockout};
 use crate::startup::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 use secrecy::ExposeSecret;
@@ -150,6 +150,10 @@ pub async fn confirm(
         ));
     };
     let secret = decrypt_secret(state, &row)?;
+    // Not a check of the account's secret: the pending key was generated
+    // for this very session (it was just shown to it), so guessing its code
+    // gains nothing, and this route already needs a recent authentication
+    // in a first-party session. It does not count toward the lock.
     let step = match totp::verify(&secret, code, state.clock.now_unix(), None) {
         Ok(step) => step,
         Err(_) => {
@@ -193,6 +197,12 @@ pub enum Proof {
 
 /// Checks a TOTP code (once per step) or, if `allow_recovery`, a recovery
 /// code (once ever) for `user_id`. Failures and replays are audited here.
+///
+/// Every check is an attempt on the account's lock (`lockout::begin`), for
+/// every purpose (login, step-up, disabling MFA): a wrong or replayed code
+/// counts like a wrong password, and a locked account's code is refused
+/// without being evaluated (a recovery code is then not used up). A right
+/// code gives its attempt back; only a whole sign-in clears the count.
 pub async fn verify_second_factor(
     state: &AppState,
     meta: &RequestMeta,
@@ -204,6 +214,10 @@ pub async fn verify_second_factor(
     let uid = user_id.to_owned();
     let row = db::run(&state.pool, move |c| Ok(UserMfa::find(c, &uid)?)).await?;
     let Some(row) = row.filter(|r| r.enabled_at.is_some()) else {
+        return Err(AppError::InvalidCode);
+    };
+    let Some(attempt) = lockout::begin(state, user_id).await? else {
+        refused(state, meta, user_id, purpose, Refusal::Locked).await?;
         return Err(AppError::InvalidCode);
     };
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -220,6 +234,7 @@ pub async fn verify_second_factor(
                 let fresh =
                     db::run(&state.pool, move |c| Ok(UserMfa::use_step(c, &uid, step)?)).await?;
                 if fresh {
+                    attempt.passed(state).await?;
                     return Ok(Proof::Totp);
                 }
                 refused(state, meta, user_id, purpose, Refusal::Replay).await?;
@@ -231,6 +246,7 @@ pub async fn verify_second_factor(
                 refused(state, meta, user_id, purpose, Refusal::Invalid).await?
             }
         }
+        attempt.failed(state, meta).await?;
         return Err(AppError::InvalidCode);
     }
     if allow_recovery {
@@ -243,6 +259,7 @@ pub async fn verify_second_factor(
             })
             .await?;
             if used {
+                attempt.passed(state).await?;
                 record(
                     state,
                     Some(meta),
@@ -256,6 +273,7 @@ pub async fn verify_second_factor(
         }
     }
     refused(state, meta, user_id, purpose, Refusal::Invalid).await?;
+    attempt.failed(state, meta).await?;
     Err(AppError::InvalidCode)
 }
 
@@ -266,6 +284,8 @@ enum Refusal {
     Invalid,
     /// A valid code for a step already used.
     Replay,
+    /// The account is locked: the code was not evaluated.
+    Locked,
 }
 
 async fn refused(
@@ -280,6 +300,8 @@ async fn refused(
             .detail(serde_json::json!({ "purpose": purpose, "reason": "invalid_code" })),
         Refusal::Replay => AuditEvent::new("mfa.replay", Outcome::Denied)
             .detail(serde_json::json!({ "purpose": purpose })),
+        Refusal::Locked => AuditEvent::new("mfa.verify", Outcome::Denied)
+            .detail(serde_json::json!({ "purpose": purpose, "reason": "account_locked" })),
     };
     record(state, Some(meta), event.target(user_id.to_owned())).await
 }
@@ -331,13 +353,26 @@ pub async fn complete_login(
         Ok(user.map(|u| (ch, u)))
     })
     .await?;
-    let now = sessions::now();
-    let Some((challenge, user)) = found.filter(|(ch, user)| {
-        ch.used_at.is_none()
-            && ch.expires_at > now
-            && ch.failed_attempts < CHALLENGE_MAX_FAILURES
-            && !lockout::is_locked(user)
-    }) else {
+    // One attempt on the challenge is claimed atomically before the code is
+    // looked at (a check made on the row read above would let parallel
+    // guesses through); the account's own limit is claimed by
+    // `verify_second_factor`.
+    let claimed = match &found {
+        Some((ch, _)) => {
+            let id = ch.id.clone();
+            db::run(&state.pool, move |c| {
+                Ok(MfaChallenge::claim_attempt(
+                    c,
+                    &id,
+                    sessions::now(),
+                    CHALLENGE_MAX_FAILURES,
+                )?)
+            })
+            .await?
+        }
+        None => false,
+    };
+    let Some((challenge, user)) = found.filter(|_| claimed) else {
         record(
             state,
             Some(meta),
@@ -358,7 +393,7 @@ pub async fn complete_login(
             if !first {
                 return Err(AppError::InvalidCode);
             }
-            lockout::clear(state, &user).await?;
+            lockout::clear_user(state, &user.id).await?;
             state.login_throttle.clear(&user.id);
             let tokens = sessions::open_with_mfa(state, meta, &user, true).await?;
             record(
@@ -379,13 +414,6 @@ pub async fn complete_login(
         }
         Err(e) => {
             state.metrics.login(crate::metrics::Login::Failure);
-            let id = challenge.id.clone();
-            db::run(&state.pool, move |c| {
-                Ok(MfaChallenge::record_failure(c, &id)?)
-            })
-            .await?;
-            // Wrong codes count toward the same account limit as wrong passwords.
-            lockout::record_failure(state, meta, &user.id).await?;
             state
                 .login_throttle
                 .fail(&user.id, &state.settings.brute_force)
@@ -467,15 +495,15 @@ pub async fn disable(
     password_input: String,
     code: &str,
 ) -> AppResult<()> {
-    let phc = who.user.password_hash.clone();
-    let ok = password_work::verify(state, password_input, phc).await?;
-    if !ok {
+    // Both the password and the code count toward the account's lock.
+    let check = accounts::check_password(state, meta, &who.user, password_input).await?;
+    if check != accounts::PasswordCheck::Correct {
         record(
             state,
             Some(meta),
             AuditEvent::new("mfa.disable", Outcome::Failure)
                 .actor(who.user.id.clone())
-                .detail(serde_json::json!({ "reason": "wrong_password" })),
+                .detail(serde_json::json!({ "reason": check.reason() })),
         )
         .await?;
         return Err(AppError::Validation(vec![FieldError::new(

@@ -212,6 +212,10 @@ async fn open_session(
                     oauth_scope: g.as_ref().map(|g| g.scope.as_str()),
                     oauth_client_id: g.as_ref().map(|g| g.client_id.as_str()),
                     token_audience: g.as_ref().and_then(|g| g.audience.as_deref()),
+                    // A fresh login is a fresh authentication; a session an
+                    // OAuth client opened never counts as one (it is refused
+                    // on account-security routes anyway).
+                    reauthenticated_at: g.is_none().then_some(now),
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;

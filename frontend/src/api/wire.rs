@@ -142,6 +142,15 @@ pub struct TokenResponse {
     pub refresh_token: String,
 }
 
+/// `POST /api/v1/me/reauthenticate`: the password again, so that this
+/// session may change the account's security (`reauthentication_required`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateRequest {
+    pub password: String,
+}
+
 /// `POST /api/v1/auth/refresh`: API clients send the token; browsers send
 /// nothing here (their refresh token travels in an HttpOnly cookie).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -240,6 +249,7 @@ pub fn form_error_message(code: &str) -> Option<&'static str> {
         "wrong_password" => "Your current password is not correct.",
         "invalid_code" => "That code is not valid. Enter the current code from your authenticator app, or a recovery code.",
         "step_up_required" => "For this change, first confirm it is you with a code from your authenticator app.",
+        "reauthentication_required" => "For this change, first confirm it is you: enter your password again.",
         "mfa_expired" => "The sign-in took too long. Enter your password again.",
         "server" => "Something went wrong on our side. Please try again.",
         _ => return None,

@@ -1,11 +1,11 @@
 //! Buttons that change something through the JSON API (POST, PUT, DELETE)
 //! and what they share: one line of feedback, a pending flag, and the detour
-//! through a second factor when the server asks for one. They need the wasm;
+//! through a second factor (or the password) when the server asks for one. They need the wasm;
 //! without it a page shows the data and a hint instead.
 
 #[cfg(feature = "hydrate")]
 use crate::api::{form_error_message, ErrorBody};
-use crate::components::form::StepUpCheck;
+use crate::components::form::{ReauthCheck, StepUpCheck};
 use leptos::prelude::*;
 
 /// The HTTP method of an [`ApiCall`].
@@ -82,7 +82,10 @@ pub struct ActionState {
     pub pending: RwSignal<bool>,
     /// Open while the server waits for a fresh second factor.
     pub step_up: RwSignal<bool>,
-    /// The call that met `step_up_required`, sent again after the code.
+    /// Open while the server waits for the password again.
+    pub reauth: RwSignal<bool>,
+    /// The call that met `step_up_required` (or `reauthentication_required`),
+    /// sent again after the code (or the password).
     waiting: RwSignal<Option<ApiCall>>,
     /// Runs after every accepted change (typically: refetch the data).
     on_success: Callback<()>,
@@ -95,6 +98,7 @@ impl ActionState {
             notice: RwSignal::new(None),
             pending: RwSignal::new(false),
             step_up: RwSignal::new(false),
+            reauth: RwSignal::new(false),
             waiting: RwSignal::new(None),
             on_success: Callback::new(move |()| on_success()),
         }
@@ -135,6 +139,13 @@ impl ActionState {
                             .set(form_error_message("step_up_required").map(str::to_owned));
                         self.waiting.set(Some(call));
                         self.step_up.set(true);
+                    }
+                    Err(e) if e.error == "reauthentication_required" => {
+                        self.alert.set(
+                            form_error_message("reauthentication_required").map(str::to_owned),
+                        );
+                        self.waiting.set(Some(call));
+                        self.reauth.set(true);
                     }
                     Err(e) => self.alert.set(Some(explain(&e))),
                 }
@@ -211,6 +222,7 @@ pub fn ActionFeedback(state: ActionState) -> impl IntoView {
                 {move || state.notice.get().map(|m| view! { <p class="notice" data-testid="action-done">{m}</p> })}
             </div>
             <StepUpCheck open=state.step_up on_confirmed=on_confirmed/>
+            <ReauthCheck open=state.reauth on_confirmed=on_confirmed/>
         </div>
     }
 }

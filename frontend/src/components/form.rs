@@ -106,6 +106,9 @@ pub struct FormState {
     /// The server asked for a fresh second factor (`step_up_required`); the
     /// submission waits in `retry` until the code is confirmed.
     pub step_up: RwSignal<bool>,
+    /// The server asked for the password again (`reauthentication_required`);
+    /// the submission waits in `retry` likewise.
+    pub reauth: RwSignal<bool>,
     #[cfg(feature = "hydrate")]
     retry: RwSignal<Option<Retry>>,
 }
@@ -140,6 +143,7 @@ impl FormState {
             alert: RwSignal::new(alert),
             pending: RwSignal::new(false),
             step_up: RwSignal::new(false),
+            reauth: RwSignal::new(false),
             #[cfg(feature = "hydrate")]
             retry: RwSignal::new(None),
         }
@@ -187,6 +191,12 @@ impl FormState {
                             .set(form_error_message("step_up_required").map(str::to_owned));
                         self.retry.set(Some(attempt));
                         self.step_up.set(true);
+                    } else if e.error == "reauthentication_required" {
+                        self.alert.set(
+                            form_error_message("reauthentication_required").map(str::to_owned),
+                        );
+                        self.retry.set(Some(attempt));
+                        self.reauth.set(true);
                     } else {
                         self.errors.set(e.fields);
                         self.alert.set(Some(e.error));
@@ -196,10 +206,12 @@ impl FormState {
         });
     }
 
-    /// After a successful step-up: send the waiting submission again.
+    /// After a successful step-up or re-authentication: send the waiting
+    /// submission again.
     #[cfg(feature = "hydrate")]
     pub fn resume(self) {
         self.step_up.set(false);
+        self.reauth.set(false);
         self.alert.set(None);
         if let Some(attempt) = self.retry.get_untracked() {
             self.send(attempt);
@@ -207,8 +219,9 @@ impl FormState {
     }
 }
 
-/// Asks for a code when the server wants a fresh second factor, confirms it
-/// with `POST /api/v1/me/mfa/step-up`, then resumes the form's submission.
+/// Asks for a code when the server wants a fresh second factor (or the
+/// password when it wants a re-authentication), confirms it, then resumes
+/// the form's submission.
 #[component]
 pub fn StepUpPrompt(form: FormState) -> impl IntoView {
     let on_confirmed = Callback::new(move |()| {
@@ -217,7 +230,54 @@ pub fn StepUpPrompt(form: FormState) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = form;
     });
-    view! { <StepUpCheck open=form.step_up on_confirmed=on_confirmed/> }
+    view! {
+        <StepUpCheck open=form.step_up on_confirmed=on_confirmed/>
+        <ReauthCheck open=form.reauth on_confirmed=on_confirmed/>
+    }
+}
+
+/// The password form for `reauthentication_required`, for any caller: shown
+/// while `open`, it confirms the password with `POST
+/// /api/v1/me/reauthenticate`, closes and calls `on_confirmed` (which sends
+/// the refused change again).
+#[component]
+pub fn ReauthCheck(open: RwSignal<bool>, on_confirmed: Callback<()>) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = password.get_untracked();
+        if value.is_empty() {
+            errors.set(vec![FieldError::new("password", "required")]);
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let body = crate::api::ReauthenticateRequest { password: value };
+            match crate::client::post_json("/api/v1/me/reauthenticate", &body).await {
+                Ok(()) => {
+                    password.set(String::new());
+                    errors.set(Vec::new());
+                    open.set(false);
+                    on_confirmed.run(());
+                }
+                Err(e) if !e.fields.is_empty() => errors.set(e.fields),
+                Err(_) => errors.set(vec![FieldError::new("password", "wrong")]),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (value, on_confirmed);
+    };
+    view! {
+        <Show when=move || open.get()>
+            <form class="card-form reauth" on:submit=on_submit novalidate>
+                <p>"Confirm it is you: enter your password again."</p>
+                <TextField name="password" label="Your password" input_type="password"
+                    autocomplete="current-password" testid="reauth-password" value=password errors=errors/>
+                <button type="submit" data-testid="reauth-confirm">"Confirm"</button>
+            </form>
+        </Show>
+    }
 }
 
 /// The code form behind [`StepUpPrompt`], for any caller: shown while `open`,

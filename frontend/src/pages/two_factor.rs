@@ -3,8 +3,10 @@
 //! Enrolment runs in the browser (it shows a secret once); without
 //! JavaScript the section explains that.
 
+#[cfg(feature = "hydrate")]
+use crate::api::form_error_message;
 use crate::api::{FieldError, MfaSetupResponse, MfaStatus};
-use crate::components::form::TextField;
+use crate::components::form::{ReauthCheck, TextField};
 use crate::format::short_time;
 use leptos::prelude::*;
 
@@ -39,8 +41,10 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
     let confirm_code = RwSignal::new(String::new());
     let confirm_errors = RwSignal::new(Vec::<FieldError>::new());
     let enabled = status.enabled;
+    // Open when the server wants the password again before enrolling.
+    let reauth = RwSignal::new(false);
 
-    let start = move |_| {
+    let start = Callback::new(move |()| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::client::post_json_for::<_, MfaSetupResponse>(
@@ -53,10 +57,31 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
                     alert.set(None);
                     setup.set(Some(s));
                 }
+                Err(e) if e.error == "reauthentication_required" => {
+                    alert.set(form_error_message(&e.error).map(str::to_owned));
+                    reauth.set(true);
+                }
                 Err(e) => alert.set(Some(e.error)),
             }
         });
-    };
+    });
+    // After the password: start the enrolment again, or send the code again.
+    let after_reauth = Callback::new(move |()| {
+        alert.set(None);
+        if setup.get_untracked().is_none() {
+            start.run(());
+        } else {
+            #[cfg(feature = "hydrate")]
+            confirm_code_step(
+                confirm_code.get_untracked(),
+                setup,
+                codes,
+                confirm_errors,
+                reauth,
+                alert,
+            );
+        }
+    });
 
     let confirm = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -65,7 +90,7 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
             confirm_errors.set(vec![FieldError::new("code", "required")]);
         } else {
             #[cfg(feature = "hydrate")]
-            confirm_code_step(code, setup, codes, confirm_errors);
+            confirm_code_step(code, setup, codes, confirm_errors, reauth, alert);
         }
     };
 
@@ -73,6 +98,7 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
         <section aria-labelledby="two-factor">
             <h2 id="two-factor">"Two-factor authentication"</h2>
             <div class="form-alert" role="alert">{move || alert.get().map(|m| view! { <p>{m}</p> })}</div>
+            <ReauthCheck open=reauth on_confirmed=after_reauth/>
             {move || match (codes.get(), setup.get()) {
                 (Some(list), _) => view! { <RecoveryCodes codes=list/> }.into_any(),
                 (None, Some(s)) => view! {
@@ -99,7 +125,7 @@ pub fn TwoFactor(status: MfaStatus) -> impl IntoView {
                     <p data-testid="mfa-status">"Off. "
                         {status.required.then_some("Your role requires it: ")}
                         "Protect your account with a code from an authenticator app as well as your password."</p>
-                    <button type="button" on:click=start>"Set up two-factor authentication"</button>
+                    <button type="button" on:click=move |_| start.run(())>"Set up two-factor authentication"</button>
                     <noscript><p class="hint">"Setting it up needs JavaScript in your browser."</p></noscript>
                 }.into_any(),
             }}
@@ -114,6 +140,8 @@ fn confirm_code_step(
     setup: RwSignal<Option<MfaSetupResponse>>,
     codes: RwSignal<Option<Vec<String>>>,
     errors: RwSignal<Vec<FieldError>>,
+    reauth: RwSignal<bool>,
+    alert: RwSignal<Option<String>>,
 ) {
     leptos::task::spawn_local(async move {
         let body = crate::api::MfaCodeRequest { code };
@@ -126,6 +154,10 @@ fn confirm_code_step(
             Ok(r) => {
                 setup.set(None);
                 codes.set(Some(r.recovery_codes));
+            }
+            Err(e) if e.error == "reauthentication_required" => {
+                alert.set(form_error_message(&e.error).map(str::to_owned));
+                reauth.set(true);
             }
             Err(e) if e.fields.is_empty() => errors.set(vec![FieldError::new("code", "invalid")]),
             Err(e) => errors.set(e.fields),
@@ -161,9 +193,9 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
     let regen_code = RwSignal::new(String::new());
     let regen_errors = RwSignal::new(Vec::<FieldError>::new());
     let need_step_up = RwSignal::new(false);
+    let reauth = RwSignal::new(false);
 
-    let disable = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let send_disable = Callback::new(move |()| {
         let (p, c) = (password.get_untracked(), code.get_untracked());
         let mut found = Vec::new();
         if p.is_empty() {
@@ -184,6 +216,9 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
             };
             match crate::client::post_json("/api/v1/me/mfa/disable", &body).await {
                 Ok(()) => crate::client::go_to("/account"),
+                // The session authenticated too long ago: the password
+                // again, then the same request.
+                Err(e) if e.error == "reauthentication_required" => reauth.set(true),
                 Err(e) if e.fields.is_empty() => {
                     errors.set(vec![FieldError::new("code", "invalid")])
                 }
@@ -192,6 +227,10 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
         });
         #[cfg(not(feature = "hydrate"))]
         let _ = (p, c);
+    });
+    let disable = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send_disable.run(());
     };
 
     // Regenerating needs a recent second factor: ask for a code when told to.
@@ -221,7 +260,15 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
             .await
             {
                 Ok(r) => new_codes.set(Some(r.recovery_codes)),
-                Err(e) if e.error == "step_up_required" => need_step_up.set(true),
+                // A step-up code is also a re-authentication.
+                Err(e)
+                    if matches!(
+                        e.error.as_str(),
+                        "step_up_required" | "reauthentication_required"
+                    ) =>
+                {
+                    need_step_up.set(true)
+                }
                 Err(_) => regen_errors.set(vec![FieldError::new("code", "invalid")]),
             }
         });
@@ -252,6 +299,7 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
                     input_mode="numeric" value=code errors=errors/>
                 <button type="submit">"Turn off"</button>
             </form>
+            <ReauthCheck open=reauth on_confirmed=send_disable/>
         </details>
     }
 }

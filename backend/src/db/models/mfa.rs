@@ -198,11 +198,27 @@ impl MfaChallenge {
             .optional()
     }
 
-    pub fn record_failure(conn: &mut DbConn, id: &str) -> QueryResult<()> {
-        diesel::update(mfa_challenges::table.filter(mfa_challenges::id.eq(id)))
-            .set(mfa_challenges::failed_attempts.eq(mfa_challenges::failed_attempts + 1))
-            .execute(conn)
-            .map(|_| ())
+    /// Claims one code attempt on a pending login, atomically: only while
+    /// it is unused, unexpired and has attempts left. `failed_attempts`
+    /// counts the attempts claimed (a right code consumes the challenge), so
+    /// parallel guesses on one token take one attempt each and never more
+    /// than `max` are evaluated.
+    pub fn claim_attempt(
+        conn: &mut DbConn,
+        id: &str,
+        now: NaiveDateTime,
+        max: i32,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            mfa_challenges::table
+                .filter(mfa_challenges::id.eq(id))
+                .filter(mfa_challenges::used_at.is_null())
+                .filter(mfa_challenges::expires_at.gt(now))
+                .filter(mfa_challenges::failed_attempts.lt(max)),
+        )
+        .set(mfa_challenges::failed_attempts.eq(mfa_challenges::failed_attempts + 1))
+        .execute(conn)?;
+        Ok(n > 0)
     }
 
     /// Marks the challenge used; false if it already was (single use).

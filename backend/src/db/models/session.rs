@@ -30,6 +30,9 @@ pub struct Session {
     /// The registered device the session was opened or first used on: it
     /// keeps that device's posture when a request names none.
     pub device_id: Option<String>,
+    /// When this session last proved who is at the keyboard: the login, a
+    /// password re-entered, or a second factor. `None` for OAuth sessions.
+    pub reauthenticated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -47,6 +50,7 @@ pub struct NewSession<'a> {
     pub oauth_scope: Option<&'a str>,
     pub oauth_client_id: Option<&'a str>,
     pub token_audience: Option<&'a str>,
+    pub reauthenticated_at: Option<NaiveDateTime>,
 }
 
 impl Session {
@@ -112,9 +116,25 @@ impl Session {
             .get_result(conn)
     }
 
+    /// A second factor proven: it also counts as a re-authentication.
     pub fn mark_mfa_verified(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
         diesel::update(sessions::table.filter(sessions::id.eq(id)))
-            .set(sessions::mfa_verified_at.eq(Some(now)))
+            .set((
+                sessions::mfa_verified_at.eq(Some(now)),
+                sessions::reauthenticated_at.eq(Some(now)),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// The password was entered again in this session.
+    pub fn mark_reauthenticated(
+        conn: &mut DbConn,
+        id: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        diesel::update(sessions::table.filter(sessions::id.eq(id)))
+            .set(sessions::reauthenticated_at.eq(Some(now)))
             .execute(conn)
             .map(|_| ())
     }
@@ -206,6 +226,7 @@ mod tests {
             oauth_client_id: None,
             token_audience: None,
             device_id: None,
+            reauthenticated_at: None,
         }
     }
 

@@ -91,15 +91,85 @@ impl User {
             .map(|_| ())
     }
 
-    /// Counts one more failure; returns the new count.
-    pub fn record_failure(conn: &mut DbConn, id: &str) -> QueryResult<i32> {
-        diesel::update(users::table.filter(users::id.eq(id)))
-            .set(users::failed_logins.eq(users::failed_logins + 1))
-            .execute(conn)?;
-        users::table
+    /// Claims one check of a secret for the account, atomically (the caller
+    /// runs it in a write transaction): a lock that has run out is lifted and
+    /// its count forgotten; then, unless the account is locked or every
+    /// allowed attempt is already claimed, the count goes up by one, and the
+    /// claim that takes the last attempt locks the account until `lock_until`
+    /// (a correct answer to it lifts the lock again). Returns the claim's
+    /// number, or `None` for a locked account (its secret must not be
+    /// evaluated). Concurrent claims queue on the row (PostgreSQL re-checks
+    /// the condition on the row it waited for; SQLite's write lock is held
+    /// from the transaction's start), so N answers in flight claim N slots
+    /// and never more than `lock_after`.
+    pub fn claim_attempt(
+        conn: &mut DbConn,
+        id: &str,
+        now: NaiveDateTime,
+        lock_after: i32,
+        lock_until: NaiveDateTime,
+    ) -> QueryResult<Option<i32>> {
+        diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::locked_until.le(now)),
+        )
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        let claimed = diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::locked_until.is_null())
+                .filter(users::failed_logins.lt(lock_after)),
+        )
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .execute(conn)?;
+        if claimed == 0 {
+            return Ok(None);
+        }
+        let number: i32 = users::table
             .filter(users::id.eq(id))
             .select(users::failed_logins)
-            .first(conn)
+            .first(conn)?;
+        if number >= lock_after {
+            diesel::update(users::table.filter(users::id.eq(id)))
+                .set(users::locked_until.eq(Some(lock_until)))
+                .execute(conn)?;
+        }
+        Ok(Some(number))
+    }
+
+    /// Gives back a claim whose secret was right but was not a whole sign-in
+    /// (a password before its second factor, a step-up): it does not count as
+    /// a failure, nor does it clear the failures of other checks. If the
+    /// claim had taken the last attempt, the lock it set (no later than
+    /// `set_no_later_than`) is lifted.
+    pub fn release_attempt(
+        conn: &mut DbConn,
+        id: &str,
+        lifted: bool,
+        set_no_later_than: NaiveDateTime,
+    ) -> QueryResult<()> {
+        diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::failed_logins.gt(0)),
+        )
+        .set(users::failed_logins.eq(users::failed_logins - 1))
+        .execute(conn)?;
+        if lifted {
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(id))
+                    .filter(users::locked_until.le(set_no_later_than)),
+            )
+            .set(users::locked_until.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        }
+        Ok(())
     }
 
     /// Locks the account until `until` and starts counting afresh.

@@ -22,7 +22,7 @@ pub async fn status(
 
 /// Start enrolment: a new secret, its `otpauth://` URI and QR code. Nothing is enabled yet.
 #[utoipa::path(post, path = "/api/v1/me/mfa/totp/setup", tag = "mfa",
-    responses((status = 200, body = MfaSetupResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "already on")))]
+    responses((status = 200, body = MfaSetupResponse), (status = 401, body = ErrorBody, description = "reauthentication_required (the session authenticated more than REAUTH_WINDOW_SECS ago), or not signed in"), (status = 403, body = ErrorBody, description = "first_party_session_required: an OAuth client's token"), (status = 409, body = ErrorBody, description = "already on")))]
 pub async fn setup(
     state: web::Data<AppState>,
     meta: RequestMeta,
@@ -34,7 +34,7 @@ pub async fn setup(
 /// Finish enrolment with a current code; returns 10 recovery codes, shown once.
 #[utoipa::path(post, path = "/api/v1/me/mfa/totp/confirm", tag = "mfa",
     request_body = MfaCodeRequest,
-    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "reauthentication_required (the session authenticated more than REAUTH_WINDOW_SECS ago), or not signed in"), (status = 403, body = ErrorBody, description = "first_party_session_required: an OAuth client's token"),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody, description = "wrong code")))]
 pub async fn confirm(
     state: web::Data<AppState>,
@@ -46,10 +46,12 @@ pub async fn confirm(
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }
 
-/// Prove the second factor again, for the sensitive actions that require it.
+/// Prove the second factor again, for the sensitive actions that require it
+/// (it also counts as a re-authentication). Wrong codes count toward the
+/// account's lock; a locked account's codes are refused unevaluated.
 #[utoipa::path(post, path = "/api/v1/me/mfa/step-up", tag = "mfa",
     request_body = MfaCodeRequest,
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody, description = "wrong code, or the account is locked"), (status = 403, body = ErrorBody, description = "first_party_session_required: an OAuth client's token")))]
 pub async fn step_up(
     state: web::Data<AppState>,
     meta: RequestMeta,
@@ -62,7 +64,7 @@ pub async fn step_up(
 
 /// New recovery codes; the old set stops working. Needs a recent step-up.
 #[utoipa::path(post, path = "/api/v1/me/mfa/recovery-codes", tag = "mfa",
-    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "step_up_required"),
+    responses((status = 200, body = RecoveryCodesResponse), (status = 401, body = ErrorBody, description = "step_up_required or reauthentication_required"), (status = 403, body = ErrorBody, description = "first_party_session_required: an OAuth client's token"),
               (status = 409, body = ErrorBody, description = "two-factor authentication is off")))]
 pub async fn regenerate(
     state: web::Data<AppState>,
@@ -76,7 +78,8 @@ pub async fn regenerate(
 /// Turn MFA off: needs the password and a current code.
 #[utoipa::path(post, path = "/api/v1/me/mfa/disable", tag = "mfa",
     request_body = DisableMfaRequest,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody, description = "wrong code, reauthentication_required"), (status = 403, body = ErrorBody, description = "first_party_session_required: an OAuth client's token"),
+              (status = 422, body = ErrorBody, description = "wrong password (also while the account is locked)")))]
 pub async fn disable(
     state: web::Data<AppState>,
     meta: RequestMeta,

@@ -34,6 +34,7 @@ pub fn configure(r: &mut Registrar<'_>) {
         .post("/workshop/answer", workshop::answer)
         .get("/workshop/progress", workshop::progress)
         .post("/me/password", me::change_password)
+        .post("/me/reauthenticate", me::reauthenticate)
         .get("/me/mfa", mfa::status)
         .post("/me/mfa/totp/setup", mfa::setup)
         .post("/me/mfa/totp/confirm", mfa::confirm)
