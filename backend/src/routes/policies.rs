@@ -77,7 +77,10 @@ pub const POLICIES: &[RoutePolicy] = &[
     // token endpoint authenticates the client itself.
     public("GET", "/.well-known/oauth-authorization-server"),
     public("GET", "/oauth/authorize"),
-    own("POST", "/oauth/authorize/decision"),
+    // Consent is the user's, given in this site's own browser session: never
+    // by an OAuth client's session (which could approve itself for more).
+    // The handler also binds the decision to the page the server rendered.
+    first_party_own("POST", "/oauth/authorize/decision"),
     public("POST", "/oauth/token"),
     public("POST", "/oauth/revoke"),
     public("POST", "/oauth/introspect"),
@@ -98,8 +101,10 @@ pub const POLICIES: &[RoutePolicy] = &[
     own("GET", "/api/v1/me/devices"),
     // New devices start compliant: a fresh second factor, so a session
     // thief cannot mint a managed device (issue 16, item 5).
-    own("POST", "/api/v1/me/devices").with_fresh_mfa(),
-    own("DELETE", "/api/v1/me/devices/{id}"),
+    // A new device is trusted at once (`on_managed_device`), so registering
+    // one needs a fresh second factor in a first-party session.
+    first_party_own("POST", "/api/v1/me/devices").with_fresh_mfa(),
+    first_party_own("DELETE", "/api/v1/me/devices/{id}"),
     own("GET", "/api/v1/me/ssn"),
     own("PUT", "/api/v1/me/ssn"),
     own("DELETE", "/api/v1/me/ssn"),
@@ -322,6 +327,8 @@ mod tests {
             "/api/v1/me/reauthenticate",
             "/api/v1/me/mfa/step-up",
             "/api/v1/me/sessions/revoke-others",
+            "/oauth/authorize/decision",
+            "/api/v1/me/devices",
         ] {
             let Lookup::Found(p) = lookup("POST", path) else {
                 panic!("{path} is not listed");

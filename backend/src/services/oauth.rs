@@ -210,9 +210,10 @@ pub async fn validate(
 pub const CONSENT_TTL_SECS: i64 = 600;
 
 /// The refusal for a caller that is not the user in a first-party browser
-/// session: a bearer token, or the session of an OAuth client.
-pub const FIRST_PARTY_ONLY: &str =
-    "consent is given only by the user, in this site's own browser session";
+/// session: a bearer token, or the session of an OAuth client. The same code
+/// as the decision point's `Deny::FirstPartyRequired`, which refuses an OAuth
+/// client's session on the decision route before this handler runs.
+pub const FIRST_PARTY_ONLY: &str = "first_party_session_required";
 
 /// The refusal for a decision that names no consent page this very session
 /// loaded: missing, made up, already answered, expired or another

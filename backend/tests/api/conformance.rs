@@ -211,6 +211,14 @@ fn stable_headers(r: &reqwest::Response) -> Vec<(String, String)> {
         })
         .map(|(name, value)| {
             let value = value.to_str().unwrap_or("").to_owned();
+            // A fresh random cookie value per response (the login page's
+            // pre-session token): compare its name and attributes.
+            let value = match (name.as_str(), value.split_once('=')) {
+                ("set-cookie", Some((cookie, rest))) => {
+                    format!("{cookie}=…{}", rest.find(';').map_or("", |i| &rest[i..]))
+                }
+                _ => value,
+            };
             let value = match value.split_once("'nonce-") {
                 Some((head, tail)) => {
                     format!("{head}'nonce-…{}", &tail[tail.find('\'').unwrap()..])

@@ -76,9 +76,12 @@ async fn sign_in(app: &TestApp, endpoint: Endpoint, login: &str, password: &str)
             answer_of(app, app.post_json("/api/v1/auth/token", &body, None)).await
         }
         Endpoint::Form => {
-            let form =
-                crate::helpers::oauth_flow::query(&[("login", login), ("password", password)]);
-            answer_of(app, app.post_form("/auth/login", &form, None)).await
+            // As a browser does: the login page's pre-session token first.
+            answer_of(
+                app,
+                app.post_login_form(&[("login", login), ("password", password)]),
+            )
+            .await
         }
     }
 }

@@ -526,6 +526,10 @@ async fn an_oauth_account_token_cannot_enrol_its_own_totp_or_touch_account_secur
         ),
         ("/api/v1/me/reauthenticate", json!({ "password": PASSWORD })),
         ("/api/v1/me/sessions/revoke-others", json!({})),
+        // A device is trusted at once: a client must not register its own.
+        ("/api/v1/me/devices", json!({ "label": "client laptop" })),
+        // Consent is the user's: a client must not approve itself.
+        ("/oauth/authorize/decision", json!({ "decision": "allow" })),
     ] {
         let r = app
             .client
@@ -539,7 +543,8 @@ async fn an_oauth_account_token_cannot_enrol_its_own_totp_or_touch_account_secur
         assert_eq!(status, 403, "{path}");
         assert_eq!(body["error"], "first_party_session_required", "{path}");
     }
-    let pending = backend::db::run(&app.state.pool, move |c| Ok(UserMfa::find(c, &uid)?))
+    let owner = uid.clone();
+    let pending = backend::db::run(&app.state.pool, move |c| Ok(UserMfa::find(c, &owner)?))
         .await
         .unwrap();
     assert!(pending.is_none(), "no authenticator was enrolled");
@@ -552,8 +557,17 @@ async fn an_oauth_account_token_cannot_enrol_its_own_totp_or_touch_account_secur
             &["first_party_session_required"]
         )
         .await
-            >= 8
+            >= 10
     );
+    let devices = backend::db::run(&app.state.pool, move |c| {
+        use backend::db::schema::devices::dsl::*;
+        use diesel::prelude::*;
+        Ok(devices
+            .filter(user_id.eq(&uid))
+            .count()
+            .get_result::<i64>(c)?)
+    });
+    assert_eq!(devices.await.unwrap(), 0, "no device was registered");
 }
 
 /// Item 10: account-security changes need a recent authentication. A fresh
