@@ -1,1 +1,180 @@
 //! ASVS 5.0 V2.4 (anti-automation): per-IP limits, IPv6 neighbours, floods of refused requests.
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use backend::db::schema::{access_decisions, decision_counts};
+use diesel::prelude::*;
+use serde_json::Value;
+
+/// Every decision the server made about `route` so far: decision rows,
+/// counted allowed reads and aggregated anonymous denials (all flushed first).
+async fn decisions_for(app: &TestApp, route: &str) -> i64 {
+    backend::services::access::flush(&app.state).await.unwrap();
+    let r = route.to_owned();
+    let (rows, counted) = backend::db::run(&app.state.pool, move |c| {
+        let rows: i64 = access_decisions::table
+            .filter(access_decisions::route.eq(&r))
+            .count()
+            .get_result(c)?;
+        let counted: Vec<i64> = decision_counts::table
+            .filter(decision_counts::route.eq(&r))
+            .select(decision_counts::allowed)
+            .load(c)?;
+        Ok((rows, counted.iter().sum::<i64>()))
+    })
+    .await
+    .unwrap();
+    rows + counted + aggregated_denials(app, Some(route)).await
+}
+
+/// Anonymous denials the server counted instead of recording one by one
+/// (the `hits` of the aggregated audit entries), for `route` or for all.
+async fn aggregated_denials(app: &TestApp, route: Option<&str>) -> i64 {
+    app.audit_actions()
+        .await
+        .iter()
+        .filter_map(|(_, _, _, detail)| {
+            let d: Value = serde_json::from_str(detail).ok()?;
+            d.get("anonymous")?;
+            if route.is_some_and(|r| d["route"] != r) {
+                return None;
+            }
+            d["hits"].as_i64()
+        })
+        .sum()
+}
+
+async fn all_decisions(app: &TestApp) -> i64 {
+    backend::services::access::flush(&app.state).await.unwrap();
+    let (rows, counted) = backend::db::run(&app.state.pool, |c| {
+        let rows: i64 = access_decisions::table.count().get_result(c)?;
+        let counted: Vec<i64> = decision_counts::table
+            .select(decision_counts::allowed)
+            .load(c)?;
+        Ok((rows, counted.iter().sum::<i64>()))
+    })
+    .await
+    .unwrap();
+    rows + counted + aggregated_denials(app, None).await
+}
+
+/// A concrete path for a route pattern: each `{param}` becomes `x`.
+fn concrete(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for ch in pattern.chars() {
+        match ch {
+            '{' => {
+                in_param = true;
+                out.push('x');
+            }
+            '}' => in_param = false,
+            c if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The routes the server registers (the registrar's list) and its pages.
+fn registered_routes(app: &TestApp) -> (Vec<(&'static str, String)>, Vec<String>) {
+    let limiters = backend::http::rate_limit::Limiters::new(&app.state).unwrap();
+    let mut registered = None;
+    let _ = actix_web::App::new().configure(|cfg| {
+        registered = Some(backend::routes::configure(cfg, &limiters));
+    });
+    let pages = backend::startup::page_routes()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    (registered.unwrap().list(), pages)
+}
+
+/// Item 16: every request meets exactly one enforcement point. Walks every
+/// registered route and every page, anonymously, and counts the decisions
+/// made about the route: exactly one each (the `/oauth` routes were decided
+/// twice, once by the app-level PEP in front of their limiter).
+#[tokio::test]
+async fn every_route_is_decided_exactly_once_per_request() {
+    // Workshop mode on, or its API is hidden before any decision.
+    let app = spawn_app_with(&[("APP_WORKSHOP", "1")]).await;
+    let (routes, pages) = registered_routes(&app);
+    assert!(routes.len() > 40, "the registrar lists the routes");
+    assert!(routes.iter().any(|(_, p)| p == "/oauth/token"));
+    let mut wrong = Vec::new();
+    for (method, pattern) in &routes {
+        let before_route = decisions_for(&app, pattern).await;
+        let before_all = all_decisions(&app).await;
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = app
+            .client
+            .request(method.clone(), app.url(&concrete(pattern)))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let on_route = decisions_for(&app, pattern).await - before_route;
+        // A route that is not a page makes no other decision either.
+        let overall = all_decisions(&app).await - before_all;
+        if on_route != 1 || overall != 1 {
+            wrong.push(format!(
+                "{method} {pattern} ({status}): {on_route} on the route, {overall} in all"
+            ));
+        }
+    }
+    for page in &pages {
+        let before = decisions_for(&app, page).await;
+        let r = app.get(&concrete(page), None).await;
+        let status = r.status();
+        let made = decisions_for(&app, page).await - before;
+        if made != 1 {
+            wrong.push(format!("GET {page} ({status}): {made} decisions"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "not decided exactly once:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Item 16: with the `/oauth` per-IP bucket empty, a refused consent
+/// decision is cut off by the limiter (429) before it is decided: no decision
+/// row, no audit entry.
+#[tokio::test]
+async fn an_empty_oauth_bucket_stops_refused_consent_decisions_before_any_record() {
+    let app = spawn_app_with(&[("RATE_LIMIT_AUTH", "2/minute")]).await;
+    for _ in 0..2 {
+        let r = app
+            .client
+            .post(app.url("/oauth/token"))
+            .form(&[("grant_type", "authorization_code")])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 429, "the bucket holds two");
+    }
+    let r = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(&[("grant_type", "authorization_code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "the bucket is empty");
+    let decisions = all_decisions(&app).await;
+    let audit = app.audit_actions().await.len();
+    for _ in 0..5 {
+        let r = app
+            .client
+            .post(app.url("/oauth/authorize/decision"))
+            .form(&[("decision", "allow")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "too many requests");
+    }
+    assert_eq!(all_decisions(&app).await, decisions, "no decision recorded");
+    assert_eq!(app.audit_actions().await.len(), audit, "no audit entry");
+}
