@@ -88,6 +88,9 @@ pub struct Settings {
     pub rate_limit_api: RateLimit,
     /// `RATE_LIMIT_USER`, default `600/minute` per signed-in user for `/api/v1`.
     pub rate_limit_user: RateLimit,
+    /// `RATE_LIMIT_IPV6_PREFIX`, default 64 (1–128): the per-IP limits count
+    /// an IPv6 client by this network (`security::client_ip::bucket`).
+    pub rate_limit_ipv6_prefix: u8,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `REQUEST_HEAD_TIMEOUT_SECS`, default 10: a client that has not sent
@@ -344,6 +347,13 @@ impl Settings {
         let rate_limit_auth = rate("RATE_LIMIT_AUTH", "10/minute");
         let rate_limit_api = rate("RATE_LIMIT_API", "300/minute");
         let rate_limit_user = rate("RATE_LIMIT_USER", "600/minute");
+        let rate_limit_ipv6_prefix: u8 = reader.parsed("RATE_LIMIT_IPV6_PREFIX", 64);
+        if !(1..=128).contains(&rate_limit_ipv6_prefix) {
+            reader.fail(
+                "RATE_LIMIT_IPV6_PREFIX",
+                "must be a prefix length between 1 and 128".into(),
+            );
+        }
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -507,6 +517,7 @@ impl Settings {
                 rate_limit_auth,
                 rate_limit_api,
                 rate_limit_user,
+                rate_limit_ipv6_prefix,
                 db_pool_size,
                 log_format,
                 request_head_timeout,
@@ -672,6 +683,13 @@ mod tests {
             settings(&[("TRUSTED_PROXIES", "everyone"), ("RATE_LIMIT_AUTH", "lots")]).unwrap_err();
         let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
         assert!(named.contains(&"TRUSTED_PROXIES") && named.contains(&"RATE_LIMIT_AUTH"));
+        assert_eq!(settings(&[]).unwrap().rate_limit_ipv6_prefix, 64);
+        let s = settings(&[("RATE_LIMIT_IPV6_PREFIX", "56")]).unwrap();
+        assert_eq!(s.rate_limit_ipv6_prefix, 56);
+        for bad in ["0", "129", "/64", "many"] {
+            let err = settings(&[("RATE_LIMIT_IPV6_PREFIX", bad)]).unwrap_err();
+            assert_eq!(err.0[0].variable, "RATE_LIMIT_IPV6_PREFIX", "{bad}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::enforce::presented_device;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::config::RateLimit;
 use crate::error::AppError;
+use crate::security::client_ip;
 use crate::services::sessions;
 use crate::startup::AppState;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -103,12 +104,15 @@ pub(crate) fn respond_429(
     response.content_type("application/json").body(bytes)
 }
 
-/// Buckets by client IP (trusted proxies honoured, see `client::client_ip_addr`).
+/// Buckets by client IP (trusted proxies honoured, see `client::client_ip_addr`);
+/// an IPv6 client by its network (`RATE_LIMIT_IPV6_PREFIX`, see
+/// `client_ip::bucket`).
 #[derive(Clone)]
 pub struct ByClientIp {
     limit: &'static str,
     stats: Arc<RateLimitStats>,
     metrics: Arc<crate::metrics::Metrics>,
+    v6_prefix: u8,
 }
 
 impl KeyExtractor for ByClientIp {
@@ -117,6 +121,7 @@ impl KeyExtractor for ByClientIp {
 
     fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
         client_ip_addr(req.request())
+            .map(|ip| client_ip::bucket(ip, self.v6_prefix))
             .ok_or_else(|| SimpleKeyExtractionError::new("no client address"))
     }
 
@@ -207,6 +212,7 @@ impl Limiters {
             limit,
             stats: stats.clone(),
             metrics: state.metrics.clone(),
+            v6_prefix: s.rate_limit_ipv6_prefix,
         };
         let missing = || anyhow::anyhow!("invalid rate limit configuration");
         Ok(Self {
