@@ -88,6 +88,10 @@ pub struct Settings {
     pub rate_limit_api: RateLimit,
     /// `RATE_LIMIT_USER`, default `600/minute` per signed-in user for `/api/v1`.
     pub rate_limit_user: RateLimit,
+    /// `RATE_LIMIT_IP`, default `600/minute` per client IP on every request
+    /// but health checks (pages, assets, `/metrics`, the API, …): the outer
+    /// limit in front of everything that may write.
+    pub rate_limit_ip: RateLimit,
     /// `RATE_LIMIT_IPV6_PREFIX`, default 64 (1–128): the per-IP limits count
     /// an IPv6 client by this network (`security::client_ip::bucket`).
     pub rate_limit_ipv6_prefix: u8,
@@ -347,6 +351,7 @@ impl Settings {
         let rate_limit_auth = rate("RATE_LIMIT_AUTH", "10/minute");
         let rate_limit_api = rate("RATE_LIMIT_API", "300/minute");
         let rate_limit_user = rate("RATE_LIMIT_USER", "600/minute");
+        let rate_limit_ip = rate("RATE_LIMIT_IP", "600/minute");
         let rate_limit_ipv6_prefix: u8 = reader.parsed("RATE_LIMIT_IPV6_PREFIX", 64);
         if !(1..=128).contains(&rate_limit_ipv6_prefix) {
             reader.fail(
@@ -517,6 +522,7 @@ impl Settings {
                 rate_limit_auth,
                 rate_limit_api,
                 rate_limit_user,
+                rate_limit_ip,
                 rate_limit_ipv6_prefix,
                 db_pool_size,
                 log_format,

@@ -309,6 +309,7 @@ fn app(
     let leptos_options = parts.leptos_options.clone();
     let options = leptos_options.clone();
     let limiters = parts.limiters.clone();
+    let per_ip = parts.limiters.ip.clone();
     App::new()
         .app_data(state.clone())
         .app_data(web::Data::new(leptos_options.clone()))
@@ -327,6 +328,11 @@ fn app(
         .wrap(from_fn(crate::http::workshop::workshop))
         .wrap(from_fn(session_refresh))
         .wrap(from_fn(csrf))
+        // Before anything that may write (CSRF refusals, forged headers,
+        // decisions, pages, /metrics): the per-IP limit.
+        .wrap(from_fn(move |req, next| {
+            rate_limit::per_ip(per_ip.clone(), req, next)
+        }))
         .wrap(from_fn(header_limits))
         .wrap(from_fn(management_plane))
         .wrap(from_fn(security_headers))

@@ -84,9 +84,11 @@ pub async fn enforce<B: MessageBody + 'static>(
     };
     let meta = RequestMeta::of(req.request());
     let token = presented_access_token(req.request());
+    // Health checks are passive (and not rate limited): nothing to record.
+    let passive = crate::http::rate_limit::is_health_check(req.path());
     if let Some(name) = PRIVILEGE_HEADERS
         .iter()
-        .find(|h| req.headers().contains_key(**h))
+        .find(|h| !passive && req.headers().contains_key(**h))
     {
         // Named after the verified token's user, when there is one, so the
         // attempt shows in their own activity too (the header itself is
@@ -95,11 +97,19 @@ pub async fn enforce<B: MessageBody + 'static>(
         let subject = token
             .as_deref()
             .and_then(|t| sessions::token_subject(&state, t, device.as_deref()));
-        let event = AuditEvent::new("access.forged_header", Outcome::Denied)
-            .actor_opt(subject)
-            .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
-        if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
-            return refuse(req, e);
+        if token.is_none() {
+            // No credential at all: counted, not recorded one by one
+            // (`services::access`).
+            state
+                .decision_stats
+                .denied_anonymously("access.forged_header", name, None);
+        } else {
+            let event = AuditEvent::new("access.forged_header", Outcome::Denied)
+                .actor_opt(subject)
+                .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
+            if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
+                return refuse(req, e);
+            }
         }
     }
 

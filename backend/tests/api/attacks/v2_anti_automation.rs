@@ -267,3 +267,115 @@ async fn the_shared_limit_keys_ipv6_clients_by_64() {
     assert_eq!(login_via_proxy(&b, "2001:db8:9:9:1::4").await, 429);
     assert_eq!(login_via_proxy(&b, "2001:db8:9:a::1").await, 422);
 }
+
+/// Item 6: a flood of anonymous requests that are refused — protected pages,
+/// `/metrics`, forged privilege headers, cross-site form posts — used to
+/// append one audit entry each to the hash chain (one global lock), with no
+/// limit in front. Now the per-IP limit stands in front of every path that
+/// can write, and anonymous refusals are counted, then written once a minute
+/// per reason and route.
+#[tokio::test]
+async fn a_flood_of_anonymous_refusals_is_limited_and_counted_not_written() {
+    // Per hour: nothing is replenished while the test runs.
+    let app = spawn_app_with(&[("RATE_LIMIT_IP", "30/hour")]).await;
+    let audit_before = app.audit_actions().await.len();
+    let rows_before = decision_rows(&app).await;
+    let send = |kind: usize| {
+        let app = &app;
+        async move {
+            let req = match kind {
+                0 => app.client.get(app.url("/account")),
+                1 => app.client.get(app.url("/metrics")),
+                2 => app
+                    .client
+                    .get(app.url("/api/v1/me"))
+                    .header("X-Is-Admin", "true"),
+                _ => app
+                    .client
+                    .post(app.url("/auth/logout"))
+                    .header("Origin", "https://evil.example"),
+            };
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    let statuses = futures_util::future::join_all((0..100).map(|i| send(i % 4))).await;
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(limited, 70, "30 pass, the rest is cut off: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 401 | 403 | 429)),
+        "{statuses:?}"
+    );
+
+    // Nothing was written one by one: no audit entry, no decision row.
+    assert_eq!(app.audit_actions().await.len(), audit_before);
+    assert_eq!(decision_rows(&app).await, rows_before);
+
+    // The minute's flush writes one entry per reason and route, with counts.
+    backend::services::access::flush(&app.state).await.unwrap();
+    backend::http::rate_limit::flush(&app.state).await.unwrap();
+    let audit = app.audit_actions().await;
+    let new = &audit[audit_before..];
+    assert!(new.len() <= 8, "a bounded number of entries: {new:?}");
+    let hits = |action: &str, needle: &str| -> i64 {
+        new.iter()
+            .filter(|e| e.0 == action && e.3.contains(needle))
+            .filter_map(|e| serde_json::from_str::<Value>(&e.3).ok())
+            .filter_map(|d| d["hits"].as_i64())
+            .sum()
+    };
+    assert!(hits("access.denied", "\"/account\"") >= 1, "{new:?}");
+    assert!(hits("access.denied", "\"/metrics\"") >= 1, "{new:?}");
+    assert!(hits("access.forged_header", "x-is-admin") >= 1, "{new:?}");
+    assert!(hits("csrf.rejected", "cross-origin") >= 1, "{new:?}");
+    assert_eq!(hits("rate_limit.exceeded", "all_per_ip"), 70, "{new:?}");
+    // Together they account for every request that got through.
+    let counted = hits("access.denied", "/account")
+        + hits("access.denied", "\"/metrics\"")
+        + hits("access.forged_header", "x-is-admin")
+        + hits("csrf.rejected", "cross-origin");
+    assert!(counted >= 30, "{new:?}");
+}
+
+/// Item 6: refusals of requests that present a credential keep their full
+/// records (a decision row and an audit entry each); only requests with no
+/// credential at all are counted in aggregate.
+#[tokio::test]
+async fn refusals_of_presented_credentials_keep_full_records() {
+    let app = spawn_app().await;
+    let user = app.signed_in("flood_user").await;
+    let rows_before = decision_rows(&app).await;
+    let audit_before = app.audit_actions().await.len();
+    let r = app
+        .client
+        .get(app.url("/api/v1/admin/users"))
+        .header("Cookie", &user)
+        .header("X-Is-Admin", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("Authorization", "Bearer not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(decision_rows(&app).await, rows_before + 2);
+    let audit = app.audit_actions().await;
+    let new: Vec<_> = audit[audit_before..].iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        new,
+        ["access.forged_header", "access.denied", "access.denied"],
+        "{audit:?}"
+    );
+}
+
+async fn decision_rows(app: &TestApp) -> i64 {
+    backend::db::run(&app.state.pool, |c| {
+        Ok(access_decisions::table.count().get_result(c)?)
+    })
+    .await
+    .unwrap()
+}
