@@ -37,6 +37,11 @@ pub struct Settings {
     pub addr: SocketAddr,
     /// `DATABASE_URL`: `sqlite://<path>` or `postgres://…`.
     pub database_url: SecretString,
+    /// `DATABASE_MIGRATION_URL` (a secret, optional): the schema owner's
+    /// connection. When set, migrations run through it and the role of
+    /// `DATABASE_URL` is granted only what the app needs (on the audit log
+    /// INSERT and SELECT, `db::migrations::grant_app_role`).
+    pub database_migration_url: Option<SecretString>,
     /// `APP_DATA_DIR`, default `./data`: the SQLite file and dev-mode keys.
     pub data_dir: PathBuf,
     /// `LEPTOS_SITE_ROOT` (set by cargo-leptos), default `target/site`.
@@ -236,6 +241,23 @@ impl Settings {
             }
             None => SecretString::from(format!("sqlite://{}", data_dir.join("app.db").display())),
         };
+        let database_migration_url = reader
+            .secret("DATABASE_MIGRATION_URL", vault.as_deref())
+            .filter(|url| {
+                let s = url.expose_secret();
+                let same_engine = if database_url.expose_secret().starts_with("sqlite://") {
+                    s.starts_with("sqlite://")
+                } else {
+                    s.starts_with("postgres://") || s.starts_with("postgresql://")
+                };
+                if !same_engine {
+                    reader.fail(
+                        "DATABASE_MIGRATION_URL",
+                        "must name the same kind of database as DATABASE_URL".into(),
+                    );
+                }
+                same_engine
+            });
         let site_root = PathBuf::from(
             reader
                 .plain("LEPTOS_SITE_ROOT")
@@ -502,6 +524,7 @@ impl Settings {
                 env,
                 addr,
                 database_url,
+                database_migration_url,
                 data_dir,
                 site_root,
                 output_name,
