@@ -108,7 +108,7 @@ impl Buffer {
         // Both rings newest first; merged by sequence number.
         let mut found = matching(&self.lines, q);
         found.extend(matching(&self.errors, q));
-        found.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
+        found.sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
         found
             .into_iter()
             .take(q.limit)

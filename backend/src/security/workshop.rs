@@ -278,15 +278,18 @@ pub fn claimed_alg(token: &str) -> Option<String> {
 pub fn rsa_public_pem(n: &[u8], e: &[u8]) -> String {
     use base64::Engine;
     fn len(n: usize) -> Vec<u8> {
-        if n < 0x80 {
-            return vec![n as u8];
+        match u8::try_from(n) {
+            Ok(short) if short < 0x80 => return vec![short],
+            _ => {}
         }
         let bytes: Vec<u8> = n
             .to_be_bytes()
             .into_iter()
             .skip_while(|b| *b == 0)
             .collect();
-        let mut out = vec![0x80 | bytes.len() as u8];
+        // At most 8 length bytes (a usize): the count fits in 7 bits.
+        let count = u8::try_from(bytes.len()).unwrap_or(0x7f);
+        let mut out = vec![0x80 | count];
         out.extend(bytes);
         out
     }

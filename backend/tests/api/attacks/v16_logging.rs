@@ -1,6 +1,6 @@
 //! ASVS 5.0 V16 (security logging): the audit log's integrity and the logs' availability.
 
-use crate::helpers::{signed_in_admin, spawn_app, spawn_app_with};
+use crate::helpers::{signed_in_admin, spawn_app};
 use serde_json::Value;
 
 /// Item 14: a flood of `/healthz` (more requests than the in-memory tail
