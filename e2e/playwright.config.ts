@@ -31,6 +31,7 @@ export function serverEnv(dbName: string): Record<string, string> {
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
     // Every test signs in from 127.0.0.1: the default 10/minute would trip.
     RATE_LIMIT_AUTH: '1000/minute',
+    RATE_LIMIT_IP: '100000/minute',
   };
   if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
   return env;

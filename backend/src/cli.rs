@@ -112,7 +112,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-            let applied = migrate(&pool).await?;
+            let applied = crate::startup::migrate_as_configured(&settings, &pool).await?;
             println!("{applied} migration(s) applied");
         }
         Command::VerifyAudit => {

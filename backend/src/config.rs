@@ -37,6 +37,11 @@ pub struct Settings {
     pub addr: SocketAddr,
     /// `DATABASE_URL`: `sqlite://<path>` or `postgres://…`.
     pub database_url: SecretString,
+    /// `DATABASE_MIGRATION_URL` (a secret, optional): the schema owner's
+    /// connection. When set, migrations run through it and the role of
+    /// `DATABASE_URL` is granted only what the app needs (on the audit log
+    /// INSERT and SELECT, `db::migrations::grant_app_role`).
+    pub database_migration_url: Option<SecretString>,
     /// `APP_DATA_DIR`, default `./data`: the SQLite file and dev-mode keys.
     pub data_dir: PathBuf,
     /// `LEPTOS_SITE_ROOT` (set by cargo-leptos), default `target/site`.
@@ -93,6 +98,13 @@ pub struct Settings {
     pub rate_limit_api: RateLimit,
     /// `RATE_LIMIT_USER`, default `600/minute` per signed-in user for `/api/v1`.
     pub rate_limit_user: RateLimit,
+    /// `RATE_LIMIT_IP`, default `600/minute` per client IP on every request
+    /// but health checks (pages, assets, `/metrics`, the API, …): the outer
+    /// limit in front of everything that may write.
+    pub rate_limit_ip: RateLimit,
+    /// `RATE_LIMIT_IPV6_PREFIX`, default 64 (1–128): the per-IP limits count
+    /// an IPv6 client by this network (`security::client_ip::bucket`).
+    pub rate_limit_ipv6_prefix: u8,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
     /// `REQUEST_HEAD_TIMEOUT_SECS`, default 10: a client that has not sent
@@ -240,6 +252,23 @@ impl Settings {
             }
             None => SecretString::from(format!("sqlite://{}", data_dir.join("app.db").display())),
         };
+        let database_migration_url = reader
+            .secret("DATABASE_MIGRATION_URL", vault.as_deref())
+            .filter(|url| {
+                let s = url.expose_secret();
+                let same_engine = if database_url.expose_secret().starts_with("sqlite://") {
+                    s.starts_with("sqlite://")
+                } else {
+                    s.starts_with("postgres://") || s.starts_with("postgresql://")
+                };
+                if !same_engine {
+                    reader.fail(
+                        "DATABASE_MIGRATION_URL",
+                        "must name the same kind of database as DATABASE_URL".into(),
+                    );
+                }
+                same_engine
+            });
         let site_root = PathBuf::from(
             reader
                 .plain("LEPTOS_SITE_ROOT")
@@ -356,6 +385,14 @@ impl Settings {
         let rate_limit_auth = rate("RATE_LIMIT_AUTH", "10/minute");
         let rate_limit_api = rate("RATE_LIMIT_API", "300/minute");
         let rate_limit_user = rate("RATE_LIMIT_USER", "600/minute");
+        let rate_limit_ip = rate("RATE_LIMIT_IP", "600/minute");
+        let rate_limit_ipv6_prefix: u8 = reader.parsed("RATE_LIMIT_IPV6_PREFIX", 64);
+        if !(1..=128).contains(&rate_limit_ipv6_prefix) {
+            reader.fail(
+                "RATE_LIMIT_IPV6_PREFIX",
+                "must be a prefix length between 1 and 128".into(),
+            );
+        }
         let db_pool_size: u32 = reader.parsed("DB_POOL_SIZE", 8);
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
@@ -512,6 +549,7 @@ impl Settings {
                 env,
                 addr,
                 database_url,
+                database_migration_url,
                 data_dir,
                 site_root,
                 output_name,
@@ -533,6 +571,8 @@ impl Settings {
                 rate_limit_auth,
                 rate_limit_api,
                 rate_limit_user,
+                rate_limit_ip,
+                rate_limit_ipv6_prefix,
                 db_pool_size,
                 log_format,
                 request_head_timeout,
@@ -721,6 +761,13 @@ mod tests {
             settings(&[("TRUSTED_PROXIES", "everyone"), ("RATE_LIMIT_AUTH", "lots")]).unwrap_err();
         let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
         assert!(named.contains(&"TRUSTED_PROXIES") && named.contains(&"RATE_LIMIT_AUTH"));
+        assert_eq!(settings(&[]).unwrap().rate_limit_ipv6_prefix, 64);
+        let s = settings(&[("RATE_LIMIT_IPV6_PREFIX", "56")]).unwrap();
+        assert_eq!(s.rate_limit_ipv6_prefix, 56);
+        for bad in ["0", "129", "/64", "many"] {
+            let err = settings(&[("RATE_LIMIT_IPV6_PREFIX", bad)]).unwrap_err();
+            assert_eq!(err.0[0].variable, "RATE_LIMIT_IPV6_PREFIX", "{bad}");
+        }
     }
 
     #[test]

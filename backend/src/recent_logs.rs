@@ -52,9 +52,13 @@ impl Entry {
     }
 }
 
+/// Error lines are kept in a ring of their own: a flood of other lines (a
+/// load balancer's health checks, a scan, a burst of 429s) must not evict
+/// the error an administrator looks up by the request id a 500 showed.
 struct Buffer {
     next_seq: u64,
     lines: VecDeque<Entry>,
+    errors: VecDeque<Entry>,
     capacity: usize,
 }
 
@@ -63,6 +67,7 @@ impl Buffer {
         Self {
             next_seq: 1,
             lines: VecDeque::new(),
+            errors: VecDeque::new(),
             capacity,
         }
     }
@@ -70,10 +75,15 @@ impl Buffer {
     fn push(&mut self, level: Level, text: String, request_id: Option<String>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if self.lines.len() >= self.capacity {
-            self.lines.pop_front();
+        let ring = if level == Level::ERROR {
+            &mut self.errors
+        } else {
+            &mut self.lines
+        };
+        if ring.len() >= self.capacity {
+            ring.pop_front();
         }
-        self.lines.push_back(Entry {
+        ring.push_back(Entry {
             seq,
             at: chrono::Utc::now(),
             level,
@@ -83,15 +93,24 @@ impl Buffer {
     }
 
     fn recent(&self, q: &LogQuery) -> Vec<LogLine> {
-        self.lines
-            .iter()
-            .rev()
-            .filter(|l| {
-                q.request_id
-                    .as_deref()
-                    .is_none_or(|id| l.request_id.as_deref() == Some(id))
-            })
-            .filter(|l| q.min_level.is_none_or(|min| l.level <= min))
+        fn matching<'a>(ring: &'a VecDeque<Entry>, q: &LogQuery) -> Vec<&'a Entry> {
+            ring.iter()
+                .rev()
+                .filter(|l| {
+                    q.request_id
+                        .as_deref()
+                        .is_none_or(|id| l.request_id.as_deref() == Some(id))
+                })
+                .filter(|l| q.min_level.is_none_or(|min| l.level <= min))
+                .take(q.limit)
+                .collect()
+        }
+        // Both rings newest first; merged by sequence number.
+        let mut found = matching(&self.lines, q);
+        found.extend(matching(&self.errors, q));
+        found.sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
+        found
+            .into_iter()
             .take(q.limit)
             .map(Entry::to_line)
             .collect()
@@ -286,5 +305,44 @@ mod tests {
         });
         let texts: Vec<&str> = kept.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["line 4", "line 3", "line 2"]);
+    }
+
+    #[test]
+    fn a_flood_of_other_lines_does_not_evict_errors() {
+        let mut b = Buffer::new(3);
+        b.push(Level::ERROR, "the 500".into(), Some("r1".into()));
+        for i in 0..10 {
+            b.push(Level::INFO, format!("healthz {i}"), None);
+            b.push(Level::WARN, format!("429 {i}"), None);
+        }
+        let kept = b.recent(&LogQuery {
+            request_id: Some("r1".into()),
+            ..LogQuery::default()
+        });
+        assert!(kept.is_empty(), "limit 0 finds nothing");
+        let kept = b.recent(&LogQuery {
+            request_id: Some("r1".into()),
+            limit: 10,
+            ..LogQuery::default()
+        });
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].text, "the 500");
+        // Merged newest first; the error ring has its own capacity too.
+        let all = b.recent(&LogQuery {
+            limit: 4,
+            ..LogQuery::default()
+        });
+        let texts: Vec<&str> = all.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["429 9", "healthz 9", "429 8", "the 500"]);
+        for i in 0..5 {
+            b.push(Level::ERROR, format!("error {i}"), None);
+        }
+        let errors = b.recent(&LogQuery {
+            min_level: Some(Level::ERROR),
+            limit: 10,
+            ..LogQuery::default()
+        });
+        let texts: Vec<&str> = errors.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["error 4", "error 3", "error 2"]);
     }
 }

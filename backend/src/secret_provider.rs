@@ -9,7 +9,7 @@
 //! `NAME` and `NAME_FILE` together are an error, so it is always clear which
 //! local value is in force. A local value (1 or 2) wins over Vault, with a
 //! warning that names the variable: it is an explicit override on this
-//! machine. The names read this way are `DATABASE_URL` (by `config`),
+//! machine. The names read this way are `DATABASE_URL`, `DATABASE_MIGRATION_URL` (by `config`),
 //! `SESSION_KEY` and `FIELD_KEYS` (by `secrets`).
 //!
 //! Every secret is held in a `secrecy` wrapper, so `Debug` shows a redaction

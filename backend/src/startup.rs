@@ -84,7 +84,7 @@ impl Application {
         let keys = Keys::load(&settings)?;
         let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
             .context("cannot open the database (check DATABASE_URL)")?;
-        migrate(&pool).await?;
+        migrate_as_configured(&settings, &pool).await?;
         crate::services::oauth_playground::ensure_client(&pool, &settings).await?;
         let dummy_hash = web::block(password::dummy_hash)
             .await?
@@ -180,6 +180,39 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Applies pending migrations: through `DATABASE_MIGRATION_URL` (the schema
+/// owner) when it is set, then grants the role of `pool` (`DATABASE_URL`)
+/// what the app needs (`db::migrations::grant_app_role`); else through
+/// `pool` itself.
+pub async fn migrate_as_configured(settings: &Settings, pool: &Pool) -> anyhow::Result<usize> {
+    let Some(owner_url) = &settings.database_migration_url else {
+        return migrate(pool).await;
+    };
+    let owner = build_pool(owner_url.expose_secret(), 1)
+        .context("cannot open the database (check DATABASE_MIGRATION_URL)")?;
+    let applied = migrate(&owner).await?;
+    let app_pool = pool.clone();
+    web::block(move || -> anyhow::Result<()> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Role {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let role = match &mut *app_pool.get()? {
+            db::DbConn::Postgres(c) => {
+                diesel::sql_query("SELECT current_user::text AS name")
+                    .get_result::<Role>(c)?
+                    .name
+            }
+            db::DbConn::Sqlite(_) => return Ok(()),
+        };
+        db::migrations::grant_app_role(&mut *owner.get()?, &role)
+    })
+    .await??;
+    Ok(applied)
 }
 
 /// Applies pending migrations on a blocking thread.
@@ -319,6 +352,7 @@ fn app(
     let leptos_options = parts.leptos_options.clone();
     let options = leptos_options.clone();
     let limiters = parts.limiters.clone();
+    let per_ip = parts.limiters.ip.clone();
     App::new()
         .app_data(state.clone())
         .app_data(web::Data::new(leptos_options.clone()))
@@ -330,6 +364,11 @@ fn app(
         .wrap(from_fn(crate::http::workshop::workshop))
         .wrap(from_fn(session_refresh))
         .wrap(from_fn(csrf))
+        // Before anything that may write (CSRF refusals, forged headers,
+        // decisions, pages, /metrics): the per-IP limit.
+        .wrap(from_fn(move |req, next| {
+            rate_limit::per_ip(per_ip.clone(), req, next)
+        }))
         .wrap(from_fn(header_limits))
         .wrap(from_fn(management_plane))
         .wrap(from_fn(security_headers))

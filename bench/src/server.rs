@@ -34,6 +34,7 @@ impl Launch {
             .env("RATE_LIMIT_AUTH", "1000000/second")
             .env("RATE_LIMIT_API", "1000000/second")
             .env("RATE_LIMIT_USER", "1000000/second")
+            .env("RATE_LIMIT_IP", "1000000/second")
             // The suite runs longer than the default 15 minutes.
             .env("ACCESS_TOKEN_TTL_SECS", "3600")
             // Production's log format and level: one JSON line per request.

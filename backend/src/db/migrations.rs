@@ -30,6 +30,48 @@ pub fn run(conn: &mut DbConn) -> anyhow::Result<usize> {
     }
 }
 
+/// Least privilege for the app's own role (PostgreSQL; run as the schema
+/// owner after migrating, when `DATABASE_MIGRATION_URL` names the owner):
+/// `role` may read and change the app's tables, but on `audit_log` only
+/// INSERT and SELECT, and it owns nothing, so it can neither drop nor
+/// disable the append-only triggers (ALTER TABLE needs the owner). What
+/// Keycloak and the OWASP ASVS 5.0 (13.2.2, 16.4.2) ask: the application's
+/// account has the least privilege it needs; the log is protected from it.
+/// Idempotent: run at every start, so tables added by later migrations are
+/// granted too.
+pub fn grant_app_role(conn: &mut DbConn, role: &str) -> anyhow::Result<()> {
+    use diesel::connection::SimpleConnection;
+    let DbConn::Postgres(c) = conn else {
+        return Ok(());
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Names {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        owner: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        schema: String,
+    }
+    let names: Names =
+        diesel::sql_query("SELECT current_user::text AS owner, current_schema()::text AS schema")
+            .get_result(c)?;
+    if names.owner == role {
+        // One role for both: nothing to separate (development, tests).
+        return Ok(());
+    }
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let (role, schema) = (quote(role), quote(&names.schema));
+    c.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA {schema} TO {role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
+         REVOKE ALL ON audit_log FROM {role};
+         GRANT SELECT, INSERT ON audit_log TO {role};
+         REVOKE ALL ON __diesel_schema_migrations FROM {role};
+         GRANT SELECT ON __diesel_schema_migrations TO {role};"
+    ))?;
+    Ok(())
+}
+
 fn apply<C>(conn: &mut C, set: EmbeddedMigrations) -> anyhow::Result<usize>
 where
     C: MigrationHarness<C::Backend> + diesel::Connection,

@@ -151,7 +151,16 @@ pub async fn csrf(
     match verdict {
         Verdict::Allow => Ok(next.call(req).await?.map_into_left_body()),
         Verdict::Deny(reason) => {
-            if let Some(state) = state {
+            let anonymous = !has_auth_cookie(req.request())
+                && !req.headers().contains_key(header::AUTHORIZATION);
+            if let (Some(state), true) = (&state, anonymous) {
+                // No credential: counted, not recorded one by one
+                // (`services::access`); a refusal that carries one (a
+                // victim's browser, most likely) keeps its full record.
+                state
+                    .decision_stats
+                    .denied_anonymously("csrf.rejected", reason, None);
+            } else if let Some(state) = state {
                 let meta = RequestMeta::of(req.request());
                 let event = AuditEvent::new("csrf.rejected", Outcome::Denied)
                     .detail(serde_json::json!({ "reason": reason, "path": req.path() }));

@@ -45,8 +45,16 @@ pub fn presented_device(req: &HttpRequest) -> Option<String> {
 }
 
 /// Route prefixes whose scopes wrap [`enforce`] themselves, inside their
-/// rate limiters (`routes::configure`).
-const SELF_ENFORCING_SCOPES: [&str; 2] = ["/api", "/auth"];
+/// rate limiters (`routes::configure`). Every scope that does so must be
+/// listed, or its requests are decided twice, the first time in front of the
+/// limiter (so refusals were never limited): a test walks every route and
+/// counts one decision per request.
+const SELF_ENFORCING_SCOPES: [&str; 3] = ["/api", "/auth", "/oauth"];
+
+/// Routes whose handler decides, through the same decision point
+/// (`routes::metrics`: a scrape token is no identity the table can name).
+/// The PEP passes them on undecided, so each request is decided once.
+const HANDLER_DECIDES: [&str; 1] = ["/metrics"];
 
 fn in_self_enforcing_scope(path: &str) -> bool {
     SELF_ENFORCING_SCOPES.iter().any(|scope| {
@@ -76,9 +84,11 @@ pub async fn enforce<B: MessageBody + 'static>(
     };
     let meta = RequestMeta::of(req.request());
     let token = presented_access_token(req.request());
+    // Health checks are passive (and not rate limited): nothing to record.
+    let passive = crate::http::rate_limit::is_health_check(req.path());
     if let Some(name) = PRIVILEGE_HEADERS
         .iter()
-        .find(|h| req.headers().contains_key(**h))
+        .find(|h| !passive && req.headers().contains_key(**h))
     {
         // Named after the verified token's user, when there is one, so the
         // attempt shows in their own activity too (the header itself is
@@ -87,11 +97,19 @@ pub async fn enforce<B: MessageBody + 'static>(
         let subject = token
             .as_deref()
             .and_then(|t| sessions::token_subject(&state, t, device.as_deref()));
-        let event = AuditEvent::new("access.forged_header", Outcome::Denied)
-            .actor_opt(subject)
-            .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
-        if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
-            return refuse(req, e);
+        if token.is_none() {
+            // No credential at all: counted, not recorded one by one
+            // (`services::access`).
+            state
+                .decision_stats
+                .denied_anonymously("access.forged_header", name, None);
+        } else {
+            let event = AuditEvent::new("access.forged_header", Outcome::Denied)
+                .actor_opt(subject)
+                .detail(serde_json::json!({ "header": name, "path": req.match_pattern() }));
+            if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {
+                return refuse(req, e);
+            }
         }
     }
 
@@ -120,6 +138,10 @@ pub async fn enforce<B: MessageBody + 'static>(
             return refuse(req, AppError::Forbidden("forbidden".into()));
         }
     };
+
+    if HANDLER_DECIDES.contains(&pattern.as_str()) {
+        return next.call(req).await.map(|r| r.map_into_left_body());
+    }
 
     let device = presented_device(req.request());
     let request = access::Request {
@@ -183,6 +205,8 @@ mod tests {
         assert!(in_self_enforcing_scope("/api"));
         assert!(in_self_enforcing_scope("/api/v1/me"));
         assert!(in_self_enforcing_scope("/auth/login"));
+        assert!(in_self_enforcing_scope("/oauth/authorize/decision"));
+        assert!(!in_self_enforcing_scope("/oauthx"));
         assert!(!in_self_enforcing_scope("/apix"));
         assert!(!in_self_enforcing_scope("/authority"));
         assert!(!in_self_enforcing_scope("/admin"));

@@ -1,5 +1,5 @@
-//! The management plane (`ADMIN_ADDR`): the admin API, the admin pages and
-//! `/metrics` are served on the management listener only. On the public
+//! The management plane (`ADMIN_ADDR`): the admin API, the admin pages,
+//! the workshop's progress board and `/metrics` are served on the management listener only. On the public
 //! listener this middleware answers 404 for them before any other layer
 //! or handler runs, as if they did not exist. Everything else is served on
 //! both listeners, so an administrator's browser can sign in, load the
@@ -38,7 +38,11 @@ pub fn is_management_path(path: &str) -> bool {
     }
     matches!(
         segments.as_slice(),
-        ["admin", ..] | ["metrics", ..] | ["api", "v1", "admin", ..]
+        ["admin", ..]
+            | ["metrics", ..]
+            | ["api", "v1", "admin", ..]
+            // The workshop's progress board: who solved what, an admin read.
+            | ["api", "v1", "workshop", "progress", ..]
     )
 }
 
@@ -82,6 +86,8 @@ mod tests {
             "/api/v1/admin/users",
             "/metrics",
             "/metrics/x",
+            "/api/v1/workshop/progress",
+            "/api//v1/workshop/./progress",
         ] {
             assert!(is_management_path(p), "{p}");
         }
@@ -92,6 +98,8 @@ mod tests {
             "/api/v1/administer",
             "/metricsx",
             "/healthz",
+            "/api/v1/workshop/challenges",
+            "/api/v1/workshop/progressx",
         ] {
             assert!(!is_management_path(p), "{p}");
         }

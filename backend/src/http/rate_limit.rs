@@ -1,7 +1,9 @@
-//! Rate limits (actix-governor): per client IP on the authentication
-//! endpoints (`RATE_LIMIT_AUTH`), and per IP and per signed-in user on the
-//! API (`RATE_LIMIT_API`, `RATE_LIMIT_USER`). Static assets, pages and health
-//! checks are not limited here.
+//! Rate limits (actix-governor): per client IP on every request but health
+//! checks (`RATE_LIMIT_IP`, the outer limit, in front of everything that may
+//! write: pages, `/metrics`, CSRF refusals, forged-header records, the
+//! enforcement point), per client IP on the authentication endpoints
+//! (`RATE_LIMIT_AUTH`), and per IP and per signed-in user on the API
+//! (`RATE_LIMIT_API`, `RATE_LIMIT_USER`).
 //!
 //! A limited request gets 429 with `Retry-After` and the `X-RateLimit-*`
 //! headers, and the usual JSON error body. Each hit is counted; the counts
@@ -14,6 +16,7 @@ use super::enforce::presented_device;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::config::RateLimit;
 use crate::error::AppError;
+use crate::security::client_ip;
 use crate::services::sessions;
 use crate::startup::AppState;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -22,8 +25,9 @@ use actix_governor::governor::NotUntil;
 use actix_governor::{
     GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
 };
-use actix_web::body::MessageBody;
-use actix_web::dev::ServiceRequest;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -103,21 +107,34 @@ pub(crate) fn respond_429(
     response.content_type("application/json").body(bytes)
 }
 
-/// Buckets by client IP (trusted proxies honoured, see `client::client_ip_addr`).
+/// Buckets by client IP (trusted proxies honoured, see `client::client_ip_addr`);
+/// an IPv6 client by its network (`RATE_LIMIT_IPV6_PREFIX`, see
+/// `client_ip::bucket`).
 #[derive(Clone)]
 pub struct ByClientIp {
     limit: &'static str,
     stats: Arc<RateLimitStats>,
     metrics: Arc<crate::metrics::Metrics>,
+    v6_prefix: u8,
+    /// Paths this limit does not count (the exempt `None` key).
+    exempt: fn(&str) -> bool,
 }
 
 impl KeyExtractor for ByClientIp {
-    type Key = IpAddr;
+    type Key = Option<IpAddr>;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
-    fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
+    fn extract(&self, req: &ServiceRequest) -> Result<Option<IpAddr>, Self::KeyExtractionError> {
+        if (self.exempt)(req.path()) {
+            return Ok(None);
+        }
         client_ip_addr(req.request())
+            .map(|ip| Some(client_ip::bucket(ip, self.v6_prefix)))
             .ok_or_else(|| SimpleKeyExtractionError::new("no client address"))
+    }
+
+    fn whitelisted_keys(&self) -> Vec<Option<IpAddr>> {
+        vec![None]
     }
 
     fn exceed_rate_limit_response(
@@ -188,9 +205,19 @@ fn builder(
     b
 }
 
-/// The three limiters, built once and shared by every worker.
+/// Health checks: a load balancer asks often, from one address, and they
+/// write nothing (the enforcement point records no forged header on them).
+pub fn is_health_check(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}
+
+/// The limiters, built once and shared by every worker.
 #[derive(Clone)]
 pub struct Limiters {
+    /// `RATE_LIMIT_IP`: every request but health checks, outside CSRF and
+    /// the app-level enforcement point, so no refused request can write
+    /// (an audit entry, a decision row) without passing a limit first.
+    pub ip: PerIpLimit,
     pub auth: GovernorConfig<ByClientIp, StateInformationMiddleware>,
     pub api_ip: GovernorConfig<ByClientIp, StateInformationMiddleware>,
     pub api_user: GovernorConfig<ByUser, StateInformationMiddleware>,
@@ -207,9 +234,22 @@ impl Limiters {
             limit,
             stats: stats.clone(),
             metrics: state.metrics.clone(),
+            v6_prefix: s.rate_limit_ipv6_prefix,
+            exempt: |_| false,
         };
         let missing = || anyhow::anyhow!("invalid rate limit configuration");
         Ok(Self {
+            ip: PerIpLimit {
+                config: builder(s.rate_limit_ip)
+                    .key_extractor(by_ip("all_per_ip"))
+                    .finish()
+                    .ok_or_else(missing)?,
+                by_ip: ByClientIp {
+                    exempt: is_health_check,
+                    ..by_ip("all_per_ip")
+                },
+                count: s.rate_limit_ip.count,
+            },
             auth: builder(s.rate_limit_auth)
                 .key_extractor(by_ip("auth_per_ip"))
                 .use_headers()
@@ -240,5 +280,48 @@ impl Limiters {
             .finish()
             .ok_or_else(missing)?,
         })
+    }
+}
+
+/// The app-wide per-IP limit (`RATE_LIMIT_IP`), checked by [`per_ip`]: a
+/// governor middleware cannot wrap the whole app (it needs the `Unpin`
+/// future of a concrete service beneath it, which `App::wrap` hides), so
+/// this middleware asks the same kind of limiter itself.
+#[derive(Clone)]
+pub struct PerIpLimit {
+    config: GovernorConfig<ByClientIp, actix_governor::governor::middleware::NoOpMiddleware>,
+    by_ip: ByClientIp,
+    count: u32,
+}
+
+/// The middleware of [`PerIpLimit`]: 429 with `Retry-After` and the JSON
+/// error body, counted like the governor's hits.
+pub async fn per_ip<B: MessageBody + 'static>(
+    limit: PerIpLimit,
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let key = match limit.by_ip.extract(&req) {
+        Ok(Some(key)) => Some(key),
+        // Exempt, or no peer address (nothing to key on: only in tests).
+        _ => return next.call(req).await.map(|r| r.map_into_left_body()),
+    };
+    match limit.config.limiter().check_key(&key) {
+        Ok(()) => next.call(req).await.map(|r| r.map_into_left_body()),
+        Err(negative) => {
+            let wait = negative
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1);
+            let mut builder = HttpResponse::TooManyRequests();
+            builder
+                .insert_header(("retry-after", wait.to_string()))
+                .insert_header(("x-ratelimit-after", wait.to_string()))
+                .insert_header(("x-ratelimit-limit", limit.count.to_string()))
+                .insert_header(("x-ratelimit-remaining", "0"));
+            let by_ip = &limit.by_ip;
+            let response = respond_429(&by_ip.stats, &by_ip.metrics, by_ip.limit, wait, builder);
+            Ok(req.into_response(response).map_into_right_body())
+        }
     }
 }

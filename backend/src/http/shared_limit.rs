@@ -23,6 +23,7 @@
 use super::client::client_ip_addr;
 use super::rate_limit::respond_429;
 use crate::config::RateLimit;
+use crate::security::client_ip;
 use crate::startup::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -66,7 +67,8 @@ if oldest[2] then first = tonumber(oldest[2]) end
 return {allowed, count, first, now}
 ";
 
-/// The Redis key of one client's log.
+/// The Redis key of one client's log (`ip` is the client's bucket: an IPv6
+/// client's network address, `client_ip::bucket`).
 pub fn key(prefix: &str, ip: IpAddr) -> String {
     format!("{prefix}:auth:{ip}")
 }
@@ -174,6 +176,8 @@ pub async fn shared_limit(
     else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    // Keyed like the per-instance limit: an IPv6 client by its network.
+    let ip = client_ip::bucket(ip, state.settings.rate_limit_ipv6_prefix);
     match limiter.check(ip).await {
         Ok(Verdict::Allow { .. }) => Ok(next.call(req).await?.map_into_left_body()),
         Ok(Verdict::Refuse { retry_after_secs }) => {
@@ -235,6 +239,8 @@ mod tests {
     fn keys_windows_and_waits() {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         assert_eq!(key("p", ip), "p:auth:203.0.113.7");
+        let v6 = client_ip::bucket("2001:db8:1:2:3:4:5:6".parse().unwrap(), 64);
+        assert_eq!(key("p", v6), "p:auth:2001:db8:1:2::");
         let rate = RateLimit {
             count: 3,
             per_secs: 60,

@@ -98,10 +98,51 @@ async fn context(state: &AppState, req: &HttpRequest) -> Context {
             break;
         }
     }
+    let token_alg = presented.as_deref().and_then(rules::claimed_alg);
+    let hmac_with_public_key = match (&token_alg, presented.as_deref()) {
+        (Some(alg), Some(token)) if alg.to_ascii_lowercase().starts_with("hs") => {
+            rules::hmac_signed_with_any(token, &public_key_bytes(state))
+        }
+        _ => false,
+    };
     Context {
         participant,
-        token_alg: presented.as_deref().and_then(rules::claimed_alg),
+        token_alg,
+        hmac_with_public_key,
     }
+}
+
+/// What a naive library would take as "the key" of our tokens: the PEM of
+/// each public key the JWKS publishes, and the JWKS document itself as
+/// served. Only an HS* token signed with one of them is key confusion.
+fn public_key_bytes(state: &AppState) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let jwks = state
+        .keys
+        .signing
+        .current()
+        .jwks(chrono::Utc::now().timestamp());
+    let Ok(document) = serde_json::to_value(&jwks) else {
+        return Vec::new();
+    };
+    let decode = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v.as_str().unwrap_or_default())
+            .ok()
+    };
+    let mut keys: Vec<Vec<u8>> = document["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| Some(rules::rsa_public_pem(&decode(&k["n"])?, &decode(&k["e"])?)))
+        .flat_map(|pem| {
+            // With and without the final newline, as files and strings differ.
+            let trimmed = pem.trim_end().as_bytes().to_vec();
+            [pem.into_bytes(), trimmed]
+        })
+        .collect();
+    keys.extend(serde_json::to_vec(&jwks).ok());
+    keys
 }
 
 #[cfg(test)]

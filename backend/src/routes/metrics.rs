@@ -35,7 +35,11 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
         (status = 401, body = frontend::api::ErrorBody),
         (status = 403, body = frontend::api::ErrorBody)))]
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    if !scrape_token_matches(&state, &req) {
+    if scrape_token_matches(&state, &req) {
+        // The enforcement point left this route to us: count the allowed
+        // scrape as it counts allowed reads.
+        state.decision_stats.allowed(POLICY.path);
+    } else {
         let meta = RequestMeta::of(&req);
         let token = presented_access_token(&req);
         let device = presented_device(&req);

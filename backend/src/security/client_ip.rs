@@ -109,6 +109,24 @@ pub fn resolve(peer: IpAddr, chain: &[Option<IpAddr>], proxies: &[Cidr]) -> IpAd
     client
 }
 
+/// The address a per-IP rate limit counts a client under: an IPv4 address
+/// is itself; an IPv6 address is its network of the first `v6_prefix` bits
+/// (`RATE_LIMIT_IPV6_PREFIX`, default 64). One subscriber or host holds a
+/// whole /64 (RFC 6177; SLAAC privacy addresses, RFC 8981, change within
+/// it at will), so keyed per address a single client would have 2^64
+/// buckets. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is that IPv4
+/// client.
+pub fn bucket(ip: IpAddr, v6_prefix: u8) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u32::from(v6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +183,25 @@ mod tests {
             resolve(ip("10.1.1.1"), &chain, &proxies()),
             ip("198.51.100.4")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_bucketed_by_their_network() {
+        let b = |s: &str, p: u8| bucket(ip(s), p);
+        assert_eq!(b("2001:db8:1:2::1", 64), ip("2001:db8:1:2::"));
+        assert_eq!(
+            b("2001:db8:1:2:ffff:ffff:ffff:ffff", 64),
+            b("2001:db8:1:2::7", 64)
+        );
+        assert_ne!(b("2001:db8:1:2::1", 64), b("2001:db8:1:3::1", 64));
+        assert_eq!(b("2001:db8:1:2ff::1", 56), ip("2001:db8:1:200::"));
+        assert_eq!(b("2001:db8::1", 128), ip("2001:db8::1"));
+        assert_eq!(b("2001:db8::1", 0), ip("::"));
+        assert_eq!(b("2001:db8::1", 200), ip("2001:db8::1"), "capped at 128");
+        // IPv4 is never grouped, mapped or not.
+        assert_eq!(b("203.0.113.7", 64), ip("203.0.113.7"));
+        assert_eq!(b("::ffff:203.0.113.7", 64), ip("203.0.113.7"));
+        assert_ne!(b("203.0.113.7", 1), b("203.0.113.8", 1));
     }
 
     #[test]

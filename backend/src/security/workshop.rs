@@ -174,6 +174,10 @@ pub struct Context {
     /// The `alg` the header of the presented access token claims, read
     /// without trusting it (only to tell forgeries apart).
     pub token_alg: Option<String>,
+    /// Whether the presented token is really HMAC-signed with our public
+    /// key's bytes (see [`hmac_signed_with_any`]): the key-confusion attack
+    /// done, not just an `alg: HS256` header over any signature.
+    pub hmac_with_public_key: bool,
 }
 
 /// An audit event, as far as the matching needs it.
@@ -208,7 +212,7 @@ pub fn challenge_of(event: &Observed<'_>, ctx: &Context) -> Option<&'static str>
             let alg = ctx.token_alg.as_deref()?.to_ascii_lowercase();
             if alg == "none" {
                 Some(JWT_ALG_NONE)
-            } else if alg.starts_with("hs") {
+            } else if alg.starts_with("hs") && ctx.hmac_with_public_key {
                 Some(JWT_KEY_CONFUSION)
             } else {
                 None
@@ -265,6 +269,101 @@ pub fn claimed_alg(token: &str) -> Option<String> {
     json.get("alg")?
         .as_str()
         .map(|a| a.chars().take(16).collect())
+}
+
+/// The PEM (SubjectPublicKeyInfo, "PUBLIC KEY") of the RSA public key with
+/// modulus `n` and exponent `e` (big-endian, as a JWK's `n` and `e` decode):
+/// what a naive JWT library is handed as the "key" of an RS256 token, and
+/// would use as the HMAC secret of an HS256 one (key confusion).
+pub fn rsa_public_pem(n: &[u8], e: &[u8]) -> String {
+    use base64::Engine;
+    fn len(n: usize) -> Vec<u8> {
+        match u8::try_from(n) {
+            Ok(short) if short < 0x80 => return vec![short],
+            _ => {}
+        }
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        // At most 8 length bytes (a usize): the count fits in 7 bits.
+        let count = u8::try_from(bytes.len()).unwrap_or(0x7f);
+        let mut out = vec![0x80 | count];
+        out.extend(bytes);
+        out
+    }
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        out.extend(len(content.len()));
+        out.extend_from_slice(content);
+        out
+    }
+    fn integer(bytes: &[u8]) -> Vec<u8> {
+        let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut content = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed.first().is_none_or(|b| *b >= 0x80) {
+            content.push(0);
+        }
+        content.extend(trimmed);
+        tlv(0x02, &content)
+    }
+    let pkcs1 = tlv(0x30, &[integer(n), integer(e)].concat());
+    // rsaEncryption (1.2.840.113549.1.1.1), NULL parameters.
+    let algorithm = tlv(
+        0x30,
+        &[
+            &[
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+            ][..],
+            &[0x05, 0x00],
+        ]
+        .concat(),
+    );
+    let spki = tlv(
+        0x30,
+        &[algorithm, tlv(0x03, &[&[0u8][..], &pkcs1].concat())].concat(),
+    );
+    let body = base64::engine::general_purpose::STANDARD.encode(spki);
+    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PUBLIC KEY-----\n");
+    pem
+}
+
+/// Whether `token` is a compact JWS whose header claims an HMAC algorithm
+/// (HS256/384/512) and whose signature is that HMAC of its signing input
+/// under one of `keys`. Compared in constant time.
+pub fn hmac_signed_with_any(token: &str, keys: &[Vec<u8>]) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let Some((input, signature)) = token.rsplit_once('.') else {
+        return false;
+    };
+    let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let alg = claimed_alg(token).unwrap_or_default().to_ascii_uppercase();
+    fn verify<M: Mac + hmac::digest::KeyInit>(key: &[u8], input: &[u8], sig: &[u8]) -> bool {
+        <M as Mac>::new_from_slice(key)
+            .map(|mut mac| {
+                mac.update(input);
+                mac.verify_slice(sig).is_ok()
+            })
+            .unwrap_or(false)
+    }
+    keys.iter().any(|key| {
+        let (key, input) = (key.as_slice(), input.as_bytes());
+        match alg.as_str() {
+            "HS256" => verify::<Hmac<sha2::Sha256>>(key, input, &signature),
+            "HS384" => verify::<Hmac<sha2::Sha384>>(key, input, &signature),
+            "HS512" => verify::<Hmac<sha2::Sha512>>(key, input, &signature),
+            _ => false,
+        }
+    })
 }
 
 /// Fragments a naive SQL or HTML template would execute, lower-case.
@@ -350,6 +449,7 @@ mod tests {
         Context {
             participant: participant.map(str::to_owned),
             token_alg: alg.map(str::to_owned),
+            hmac_with_public_key: true,
         }
     }
 
@@ -397,6 +497,13 @@ mod tests {
             solved_by(&e, &ctx(Some("u2"), Some("HS256"))),
             Some((JWT_KEY_CONFUSION, "u2".into()))
         );
+        // An HS256 header over a signature not made with our public key
+        // solves nothing.
+        let garbage = Context {
+            hmac_with_public_key: false,
+            ..ctx(Some("u2"), Some("HS256"))
+        };
+        assert_eq!(challenge_of(&e, &garbage), None);
         // A real token that expired, or no token at all, solves nothing.
         assert_eq!(challenge_of(&e, &ctx(Some("u2"), Some("RS256"))), None);
         assert_eq!(challenge_of(&e, &ctx(Some("u2"), None)), None);
@@ -488,6 +595,75 @@ mod tests {
             let e = ev(action, outcome, Some("u"), None, &d);
             assert_eq!(solved_by(&e, &ctx(Some("u"), Some("none"))), None);
         }
+    }
+
+    #[test]
+    fn the_public_pem_is_what_the_key_itself_encodes() {
+        use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+        use aws_lc_rs::signature::KeyPair;
+        use base64::Engine;
+        let (_, private) = &crate::security::signing_keys::tests::test_pems()[0];
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(
+                private
+                    .lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).unwrap();
+        let public = pair.public_key();
+        let expected: PublicKeyX509Der<'static> = public.as_der().unwrap();
+        let pem = rsa_public_pem(
+            public.modulus().big_endian_without_leading_zero(),
+            public.exponent().big_endian_without_leading_zero(),
+        );
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+            expected.as_ref()
+        );
+        assert!(pem.lines().all(|l| l.len() <= 64));
+        assert!(pem.ends_with("-----END PUBLIC KEY-----\n"));
+    }
+
+    #[test]
+    fn only_a_real_hmac_under_a_given_key_counts() {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        let enc = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let sign = |alg: &str, key: &[u8]| {
+            let input = format!("{}.e30", enc(&json!({ "alg": alg })));
+            let sig = match alg {
+                "HS384" => {
+                    let mut m = Hmac::<sha2::Sha384>::new_from_slice(key).unwrap();
+                    m.update(input.as_bytes());
+                    m.finalize().into_bytes().to_vec()
+                }
+                _ => {
+                    let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+                    m.update(input.as_bytes());
+                    m.finalize().into_bytes().to_vec()
+                }
+            };
+            format!(
+                "{input}.{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
+            )
+        };
+        let keys = vec![b"public pem".to_vec(), b"other".to_vec()];
+        assert!(hmac_signed_with_any(&sign("HS256", b"public pem"), &keys));
+        assert!(hmac_signed_with_any(&sign("HS384", b"other"), &keys));
+        assert!(!hmac_signed_with_any(&sign("HS256", b"a guess"), &keys));
+        assert!(!hmac_signed_with_any(&sign("RS256", b"public pem"), &keys));
+        let garbage = format!("{}.e30.bm90IGEgbWFj", enc(&json!({ "alg": "HS256" })));
+        assert!(!hmac_signed_with_any(&garbage, &keys));
+        assert!(!hmac_signed_with_any("no dots", &keys));
+        assert!(!hmac_signed_with_any(&sign("HS256", b"public pem"), &[]));
     }
 
     #[test]

@@ -3,10 +3,16 @@
 //! enforcement middleware for every request and by the pages' in-process
 //! API reads, so both decide the same way.
 //!
-//! Every deny is recorded in full (a decision row and an `access.denied`
-//! audit event). Allowed changes (non-GET) are recorded in full; allowed
-//! reads are only counted, per route and minute, so the hot path adds no
-//! database write.
+//! A deny is recorded in full (a decision row and an `access.denied` audit
+//! event) when the request presented a credential (a verified identity, or
+//! a token that failed: an attempt worth its own entry, ASVS 16.3.1). A
+//! deny of a request that presented none is only counted, per reason, route
+//! and minute ([`DecisionStats::denied_anonymously`]), like rate-limit hits:
+//! a flood of anonymous requests must not queue on the audit chain's lock.
+//! The CSRF check and the forged-header record count their anonymous
+//! refusals the same way. Allowed changes (non-GET) are recorded in full;
+//! allowed reads are only counted, per route and minute, so the hot path
+//! adds no database write.
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
@@ -111,6 +117,7 @@ pub async fn decide_for(
         client_ip: req.client_ip,
     };
     let decision = policy::decide(req.policy, &facts, &state.policy);
+    let anonymous = matches!(who, Err(Denied::NoToken));
     let user_id = who.as_ref().ok().map(|w| w.user.id.clone());
     match decision {
         Decision::Allow => {
@@ -123,6 +130,15 @@ pub async fn decide_for(
                 touch_device(state, w).await;
             }
             Ok(Ok(who.ok()))
+        }
+        Decision::Deny(deny) if anonymous => {
+            state.metrics.denied(deny.reason());
+            state.decision_stats.denied_anonymously(
+                "access.denied",
+                deny.reason(),
+                Some(req.policy.path),
+            );
+            Ok(Err(deny))
         }
         Decision::Deny(deny) => {
             state.metrics.denied(deny.reason());
@@ -248,13 +264,44 @@ async fn touch_device(state: &AppState, who: &SignedIn) {
     }
 }
 
-/// Allowed reads, counted in memory and written once a minute.
+/// What an anonymous refusal is counted under: the audit action its full
+/// record would have, the reason, and the route when there is one.
+type AnonymousKey = (&'static str, &'static str, Option<&'static str>);
+
+/// Allowed reads and anonymous refusals, counted in memory and written once
+/// a minute.
 #[derive(Default)]
 pub struct DecisionStats {
     allowed: Mutex<BTreeMap<&'static str, i64>>,
+    anonymous_denials: Mutex<BTreeMap<AnonymousKey, u64>>,
 }
 
 impl DecisionStats {
+    /// Counts a refusal of a request that presented no credential (see the
+    /// module documentation); `action` is the audit action of its full
+    /// record (`access.denied`, `csrf.rejected`, `access.forged_header`).
+    pub fn denied_anonymously(
+        &self,
+        action: &'static str,
+        reason: &'static str,
+        route: Option<&'static str>,
+    ) {
+        let mut counts = self
+            .anonymous_denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *counts.entry((action, reason, route)).or_insert(0) += 1;
+    }
+
+    fn drain_anonymous(&self) -> BTreeMap<AnonymousKey, u64> {
+        std::mem::take(
+            &mut *self
+                .anonymous_denials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
     pub fn allowed(&self, route: &'static str) {
         let mut counts = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry(route).or_insert(0) += 1;
@@ -269,8 +316,23 @@ impl DecisionStats {
     }
 }
 
-/// Writes the counted allowed decisions (called once a minute, and by tests).
+/// Writes the counted allowed decisions, and one audit event per anonymous
+/// refusal kind with its count (called once a minute, and by tests).
 pub async fn flush(state: &AppState) -> AppResult<()> {
+    for ((action, reason, route), hits) in state.decision_stats.drain_anonymous() {
+        audit::record(
+            &state.pool,
+            None,
+            AuditEvent::new(action, Outcome::Denied).detail(serde_json::json!({
+                "anonymous": true,
+                "reason": reason,
+                "route": route,
+                "hits": hits,
+                "window_secs": 60,
+            })),
+        )
+        .await?;
+    }
     let counts = state.decision_stats.drain();
     if counts.is_empty() {
         return Ok(());

@@ -50,6 +50,7 @@ pub fn settings_for(dir: &TempDir, database_url: &str, extra: &[(&str, &str)]) -
         ("RATE_LIMIT_AUTH".into(), "100000/minute".into()),
         ("RATE_LIMIT_API".into(), "100000/minute".into()),
         ("RATE_LIMIT_USER".into(), "100000/minute".into()),
+        ("RATE_LIMIT_IP".into(), "100000/minute".into()),
     ]);
     for (k, v) in extra {
         vars.insert((*k).into(), (*v).into());

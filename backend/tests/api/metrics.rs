@@ -48,7 +48,9 @@ async fn anonymous_callers_get_401_and_users_403() {
     assert_eq!(app.get("/metrics", Some(&user)).await.status(), 403);
     // Without METRICS_TOKEN, no bearer token is a scrape token.
     assert_eq!(scrape(&app, TOKEN).await.status(), 401);
-    // Refusals are recorded like every other denial.
+    // Refusals are recorded like every other denial (the anonymous one in
+    // the minute's counts).
+    backend::services::access::flush(&app.state).await.unwrap();
     let actions = app.audit_actions().await;
     let denied = actions
         .iter()
