@@ -1068,3 +1068,72 @@ async fn v10_a_consent_request_follows_the_clients_registration_as_it_is_now() {
     assert_eq!(error_of(r).await, NO_SUCH_CONSENT);
     assert_eq!(code_rows(&app).await, codes, "no code at all");
 }
+
+/// A code issued a moment before an administrator narrowed the client (a
+/// scope taken away, a redirect URI removed, say because its domain was
+/// lost) is not exchanged for what the registration no longer allows: the
+/// consent step checks the registration as it is now, so must the token
+/// step, or the 60 seconds of a code undo the change. Failed before:
+/// 200 with `scope: "account admin:read"`, and 200 for the removed URI.
+#[tokio::test]
+async fn v10_a_code_is_not_exchanged_for_what_the_registration_no_longer_allows() {
+    use backend::services::oauth_clients::update_client;
+    let app = spawn_app().await;
+    let other = "https://client.example/other";
+    let (id, _) = oauth_client(&app, true, &[REDIRECT, other], &["account", "admin:read"]).await;
+    let cookie = app.signed_in("v10_narrowed").await;
+
+    // A scope removed between the decision and the exchange.
+    let url = code_for(
+        &app,
+        &cookie,
+        &pairs_with_scope(&id, REDIRECT, "account admin:read"),
+    )
+    .await;
+    update_client(
+        &app.state.pool,
+        None,
+        "cli",
+        &id,
+        changes("c", &[REDIRECT, other], &["account"]),
+    )
+    .await
+    .unwrap();
+    let r = exchange(&app, &id, &param(&url, "code").unwrap(), REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 400, "scope removed");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // The redirect URI the code went to, removed.
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, other)).await;
+    update_client(
+        &app.state.pool,
+        None,
+        "cli",
+        &id,
+        changes("c", &[REDIRECT], &["account"]),
+    )
+    .await
+    .unwrap();
+    let r = exchange(&app, &id, &param(&url, "code").unwrap(), other, VERIFIER).await;
+    assert_eq!(r.status(), 400, "redirect URI removed");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // Nothing changed: the exchange works (the check is not a blanket refusal).
+    let url = code_for(&app, &cookie, &authorize_pairs(&id, REDIRECT)).await;
+    let r = exchange(&app, &id, &param(&url, "code").unwrap(), REDIRECT, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+
+    let refused: Vec<String> = audit_since(&app, 0)
+        .await
+        .into_iter()
+        .filter(|(a, o, _)| a == "oauth.token" && o == "denied")
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused.iter().all(|d| d.contains("registration_changed")),
+        "{refused:?}"
+    );
+}
