@@ -1137,3 +1137,39 @@ async fn v10_a_code_is_not_exchanged_for_what_the_registration_no_longer_allows(
         "{refused:?}"
     );
 }
+
+/// A scope an administrator took away from a client and later gave back
+/// is new again on the consent page: the user's earlier approval went with
+/// the sessions that held it (`update_client` ends those), so the grant
+/// record must not vouch for it. Failed before: the page said "You allowed
+/// this application these permissions before" and marked nothing new.
+#[tokio::test]
+async fn v10_a_scope_taken_away_and_given_back_is_new_again() {
+    use backend::services::oauth_clients::update_client;
+    let app = spawn_app().await;
+    let (id, _) = oauth_client(&app, true, &[REDIRECT], &["account", "admin:read"]).await;
+    let cookie = app.signed_in("v10_regranted").await;
+    let wide = pairs_with_scope(&id, REDIRECT, "account admin:read");
+    code_for(&app, &cookie, &wide).await;
+    update_client(
+        &app.state.pool,
+        None,
+        "cli",
+        &id,
+        changes("c", &[REDIRECT], &["account"]),
+    )
+    .await
+    .unwrap();
+    update_client(
+        &app.state.pool,
+        None,
+        "cli",
+        &id,
+        changes("c", &[REDIRECT], &["account", "admin:read"]),
+    )
+    .await
+    .unwrap();
+    let html = consent_page(&app, &cookie, &wide).await;
+    assert!(html.contains("data-new-scope=\"admin:read\""), "{html}");
+    assert!(!html.contains("data-new-scope=\"account\""), "{html}");
+}
