@@ -721,6 +721,16 @@ async fn v10_a_consent_id_counts_only_as_one_well_formed_form_field() {
     assert_eq!(r.status(), 400);
     assert_eq!(error_of(r).await, NO_SUCH_CONSENT);
 
+    // The decision as a GET (a link or an <img>): no such route.
+    let r = app
+        .get(
+            &format!("/oauth/authorize/decision?consent_id={cid}&decision=allow"),
+            Some(&cookie),
+        )
+        .await;
+    assert!(matches!(r.status().as_u16(), 404 | 405), "{}", r.status());
+    assert!(r.headers().get("location").is_none());
+
     let long = "A".repeat(8000);
     let non_ascii = "é".repeat(43);
     let with_nul = format!("{}\0", &cid[..42]);
@@ -1172,4 +1182,36 @@ async fn v10_a_scope_taken_away_and_given_back_is_new_again() {
     let html = consent_page(&app, &cookie, &wide).await;
     assert!(html.contains("data-new-scope=\"admin:read\""), "{html}");
     assert!(!html.contains("data-new-scope=\"account\""), "{html}");
+}
+
+/// Consents given at the same moment for different scopes of one client
+/// all count in the grant (the insert-if-absent and compare-and-swap in
+/// `record_grant`), on both engines: none is lost, none fails.
+#[tokio::test]
+async fn v10_concurrent_consents_all_count_in_the_grant() {
+    use backend::db::schema::oauth_grants;
+    let app = spawn_app().await;
+    let (id, _) = oauth_client(&app, true, &[REDIRECT], &["account", "admin:read"]).await;
+    let cookie = app.signed_in("v10_concurrent_grants").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let scope = if i % 2 == 0 { "account" } else { "admin:read" };
+        let pairs = pairs_with_scope(&id, REDIRECT, scope);
+        ids.push(consent_page_id(&app, &cookie, &pairs).await);
+    }
+    let answers =
+        futures_util::future::join_all(ids.iter().map(|cid| decide(&app, &cookie, cid, "allow")))
+            .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    let cid = id.clone();
+    let grants: Vec<String> = backend::db::run(&app.state.pool, move |c| {
+        Ok(oauth_grants::table
+            .filter(oauth_grants::client_id.eq(cid))
+            .select(oauth_grants::scope)
+            .load::<String>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(grants, vec!["account admin:read".to_owned()]);
 }
