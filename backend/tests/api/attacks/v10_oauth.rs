@@ -1215,3 +1215,42 @@ async fn v10_concurrent_consents_all_count_in_the_grant() {
     .unwrap();
     assert_eq!(grants, vec!["account admin:read".to_owned()]);
 }
+
+/// The playground is a page of this site, approved under the site's own
+/// name ("OAuth playground"). Its loopback redirect URI (any port, RFC 8252)
+/// is there for the dev server and the tests; kept in production it lets
+/// any process listening on a user's 127.0.0.1 start the playground's flow
+/// with its own PKCE pair and receive the code the user approved for the
+/// site's playground. Failed before: in production the consent page was
+/// shown for http://127.0.0.1:9/playground/oauth.
+#[tokio::test]
+async fn v10_in_production_the_playground_answers_only_on_the_sites_origins() {
+    use backend::services::oauth_playground::{ensure_client, CLIENT_ID, PATH};
+    let app = spawn_app().await;
+    let cookie = app.signed_in("v10_playground_prod").await;
+    let local = "http://127.0.0.1:9/playground/oauth";
+    let pairs = authorize_pairs(CLIENT_ID, local);
+    // In development (as spawned): the loopback URI works, on any port.
+    consent_page(&app, &cookie, &pairs).await;
+
+    // The same database, the server applying a production configuration.
+    let public = "https://app.example.org";
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        crate::helpers::settings_for(&dir, "sqlite://unused", &[("APP_TRUSTED_ORIGINS", public)]);
+    settings.env = backend::config::AppEnv::Production;
+    ensure_client(&app.state.pool, &settings).await.unwrap();
+    let stored = consent_rows(&app).await;
+    let r = app
+        .get(
+            &format!("/oauth/authorize?{}", query(&pairs)),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status(), 400, "the loopback URI is not the playground's");
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(consent_rows(&app).await, stored, "no consent page");
+    // The site's own playground still works.
+    let site = format!("{public}{PATH}");
+    consent_page(&app, &cookie, &authorize_pairs(CLIENT_ID, &site)).await;
+}
