@@ -1025,6 +1025,7 @@ async fn v10_a_consent_request_follows_the_clients_registration_as_it_is_now() {
     let cookie = app.signed_in("v10_moving").await;
     let wide = pairs_with_scope(&id, REDIRECT, "account admin:read");
     let codes = code_rows(&app).await;
+    let audits = app.audit_actions().await.len();
 
     let cid = consent_page_id(&app, &cookie, &wide).await;
     update_client(
@@ -1077,6 +1078,23 @@ async fn v10_a_consent_request_follows_the_clients_registration_as_it_is_now() {
     assert_eq!(r.status(), 400, "client deleted");
     assert_eq!(error_of(r).await, NO_SUCH_CONSENT);
     assert_eq!(code_rows(&app).await, codes, "no code at all");
+    // Each refusal audited once, like every other refused decision. Failed
+    // before: the two taken-then-refused requests left no entry.
+    let refused: Vec<String> = audit_since(&app, audits)
+        .await
+        .into_iter()
+        .filter(|(a, o, _)| a == "oauth.consent_refused" && o == "denied")
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|d| d.contains("registration_changed") && d.contains(&id))
+            .count(),
+        2,
+        "{refused:?}"
+    );
 }
 
 /// A code issued a moment before an administrator narrowed the client (a
