@@ -196,8 +196,23 @@ pub async fn decision(
     // Validated again: the client's registration may have changed since.
     let approved = match oauth::validate(&state, &oauth::params_of(&row)).await? {
         Ok(a) => a,
-        Err(AuthorizeError::NoRedirect(reason)) => return Ok(error_page(reason)),
-        Err(AuthorizeError::Redirect(url)) => return Ok(see_other(&url)),
+        Err(refused) => {
+            // Taken, then refused by the registration as it is now (a
+            // redirect URI or a scope removed since the page was shown): a
+            // refused decision like the others, so audited once like them.
+            oauth::consent_refused(
+                &state,
+                &meta,
+                &who.user.id,
+                Some(&row.client_id),
+                "registration_changed",
+            )
+            .await?;
+            return Ok(match refused {
+                AuthorizeError::NoRedirect(reason) => error_page(reason),
+                AuthorizeError::Redirect(url) => see_other(&url),
+            });
+        }
     };
     let user_id = &who.user.id;
     let url = if allow {

@@ -788,6 +788,26 @@ async fn code_grant(
             if let Err(e) = pkce::verify(&verifier, &row.code_challenge) {
                 return Ok(Consumed::Refused(e.as_str(), Some(row.user_id)));
             }
+            // The registration as it is now, read in this transaction: the
+            // consent step checks the stored request against it again, and so
+            // must this one, or a code issued a moment before an
+            // administrator took a scope or a redirect URI away (its domain
+            // lost, say) still buys a session with it for the code's 60
+            // seconds (and `update_client` only ends sessions that exist).
+            let current = OAuthClient::find(c, &client_id)?;
+            let still_allowed = current.is_some_and(|now_client| {
+                let scopes = now_client.scope_list();
+                scope_set(&row.scope)
+                    .iter()
+                    .all(|s| scopes.contains(&s.as_str()))
+                    && pkce::redirect_uri_matches(
+                        &now_client.redirect_uri_list(),
+                        &row.redirect_uri,
+                    )
+            });
+            if !still_allowed {
+                return Ok(Consumed::Refused("registration_changed", Some(row.user_id)));
+            }
             if !OAuthCode::mark_used(c, &d, now)? {
                 return Ok(Consumed::Refused("concurrent_use", Some(row.user_id)));
             }

@@ -16,7 +16,7 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{
     self,
-    models::oauth::{ClientEdit, OAuthClient},
+    models::oauth::{ClientEdit, OAuthClient, OAuthGrant},
     models::session::Session,
     Pool,
 };
@@ -294,6 +294,11 @@ pub async fn update_client(
                     revoked += 1;
                 }
             }
+            // The users' approvals of a removed scope go too, in the same
+            // write: were the scope given back later, the consent page would
+            // otherwise call it "allowed before" and not mark it new, vouching
+            // for an approval whose sessions were just ended.
+            OAuthGrant::narrow_to(c, &id_owned, &kept, now)?;
             let after = OAuthClient::find(c, &id_owned)?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("updated client vanished")))?;
             Ok(Some((before, Some(info(&after)), revoked)))

@@ -2,9 +2,9 @@
 //! public client (a browser cannot keep a secret, so PKCE is its only proof)
 //! with a fixed id, registered when the server starts.
 //!
-//! Its redirect URIs: `http://127.0.0.1/playground/oauth`, which matches
-//! any port (RFC 8252 §7.3, `security::pkce::redirect_uri_matches`: the dev
-//! server on 127.0.0.1:3000 and the tests on random ports), and
+//! Its redirect URIs: outside production, `http://127.0.0.1/playground/oauth`,
+//! which matches any port (RFC 8252 §7.3, `security::pkce::redirect_uri_matches`:
+//! the dev server on 127.0.0.1:3000 and the tests on random ports), and
 //! `<origin>/playground/oauth` for every origin of `APP_TRUSTED_ORIGINS`
 //! that may be registered (https, or http on a loopback address).
 //!
@@ -35,7 +35,21 @@ pub const LOOPBACK_REDIRECT_URI: &str = "http://127.0.0.1/playground/oauth";
 /// matches and those that may not be registered, like plain http on a
 /// public name).
 pub fn redirect_uris(trusted_origins: &[String]) -> Vec<String> {
-    let mut uris = vec![LOOPBACK_REDIRECT_URI.to_owned()];
+    redirect_uris_with(trusted_origins, true)
+}
+
+/// [`redirect_uris`], with or without the any-port loopback URI. In
+/// production it is left out: the playground is a page of this site, and
+/// users approve it under the site's own name, so a redirect URI any
+/// process on a user's 127.0.0.1 can listen on would hand that process the
+/// code (it brings its own PKCE pair). The dev server and the tests keep it;
+/// a production site reached on a loopback origin lists that origin in
+/// `APP_TRUSTED_ORIGINS`, like any other.
+pub fn redirect_uris_with(trusted_origins: &[String], loopback: bool) -> Vec<String> {
+    let mut uris = Vec::new();
+    if loopback {
+        uris.push(LOOPBACK_REDIRECT_URI.to_owned());
+    }
     for origin in trusted_origins {
         let uri = format!("{}{PATH}", origin.trim_end_matches('/'));
         if !pkce::redirect_uri_registrable(&uri) {
@@ -64,7 +78,13 @@ pub enum Registration {
 /// Registers the demo client if it is missing, or brings its redirect URIs
 /// in line with `settings`. Called once by `Application::build`.
 pub async fn ensure_client(pool: &Pool, settings: &Settings) -> anyhow::Result<Registration> {
-    let uris = redirect_uris(&settings.trusted_origins);
+    let uris = redirect_uris_with(&settings.trusted_origins, !settings.is_production());
+    if uris.is_empty() {
+        tracing::warn!(
+            client_id = CLIENT_ID,
+            "the OAuth playground has no redirect URI in production: set APP_TRUSTED_ORIGINS to the public origin"
+        );
+    }
     // Two instances starting together on one PostgreSQL database may both
     // find the client missing; the loser's insert fails and it tries again.
     let mut attempt = 0;

@@ -355,6 +355,47 @@ impl OAuthGrant {
         Ok(n > 0)
     }
 
+    /// Narrows every user's grant for `client_id` to the scopes in `kept`
+    /// (a grant left with none is deleted); how many grants changed.
+    pub fn narrow_to(
+        conn: &mut DbConn,
+        client_id: &str,
+        kept: &[&str],
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let grants: Vec<OAuthGrant> = oauth_grants::table
+            .filter(oauth_grants::client_id.eq(client_id))
+            .select(OAuthGrant::as_select())
+            .load(conn)?;
+        let mut changed = 0;
+        for g in grants {
+            let left: Vec<&str> = g
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty() && kept.contains(s))
+                .collect();
+            let left = left.join(" ");
+            if left == g.scope {
+                continue;
+            }
+            let row = oauth_grants::table
+                .filter(oauth_grants::user_id.eq(&g.user_id))
+                .filter(oauth_grants::client_id.eq(client_id));
+            if left.is_empty() {
+                diesel::delete(row).execute(conn)?;
+            } else {
+                diesel::update(row)
+                    .set((
+                        oauth_grants::scope.eq(&left),
+                        oauth_grants::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
     /// Replaces the scope if it is still `expected` (compare and swap, so
     /// two concurrent consents never lose each other's scopes); false if
     /// another change came first.
