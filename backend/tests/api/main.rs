@@ -43,6 +43,7 @@ mod sessions;
 mod shared_limit;
 mod shutdown;
 mod ssn;
+mod threat_model;
 mod tls;
 mod tokens;
 mod workshop;
