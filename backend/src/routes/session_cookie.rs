@@ -33,9 +33,16 @@ pub fn issue(tokens: &IssuedTokens, session_lifetime: Duration) -> [Cookie<'stat
     ]
 }
 
-/// Cookies that make the browser forget both.
-pub fn clear() -> [Cookie<'static>; 2] {
-    [ACCESS_COOKIE, REFRESH_COOKIE].map(|name| {
+/// Cookies that make the browser forget both, and the login form's
+/// pre-session token (`http::csrf::LOGIN_CSRF_COOKIE`): signing out leaves
+/// no `__Host-` cookie of ours behind; the login page sets a new token.
+pub fn clear() -> [Cookie<'static>; 3] {
+    [
+        ACCESS_COOKIE,
+        REFRESH_COOKIE,
+        crate::http::csrf::LOGIN_CSRF_COOKIE,
+    ]
+    .map(|name| {
         let mut c = build(name, "", Duration::ZERO);
         c.make_removal();
         c
@@ -54,7 +61,10 @@ pub fn clear_mfa_pending() -> Cookie<'static> {
 }
 
 /// Adds `cookies` to a response being built.
-pub fn attach(builder: &mut HttpResponseBuilder, cookies: [Cookie<'static>; 2]) {
+pub fn attach(
+    builder: &mut HttpResponseBuilder,
+    cookies: impl IntoIterator<Item = Cookie<'static>>,
+) {
     for c in cookies {
         builder.cookie(c);
     }
