@@ -148,6 +148,7 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReauthenticateRequest {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
     pub password: String,
 }
 
