@@ -45,30 +45,34 @@ pub fn grant_app_role(conn: &mut DbConn, role: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     #[derive(diesel::QueryableByName)]
-    struct Names {
+    struct Owner {
         #[diesel(sql_type = diesel::sql_types::Text)]
         owner: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        schema: String,
     }
-    let names: Names =
-        diesel::sql_query("SELECT current_user::text AS owner, current_schema()::text AS schema")
-            .get_result(c)?;
-    if names.owner == role {
+    let me: Owner = diesel::sql_query("SELECT current_user::text AS owner").get_result(c)?;
+    if me.owner == role {
         // One role for both: nothing to separate (development, tests).
         return Ok(());
     }
-    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    let (role, schema) = (quote(role), quote(&names.schema));
-    c.batch_execute(&format!(
-        "GRANT USAGE ON SCHEMA {schema} TO {role};
-         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
-         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
-         REVOKE ALL ON audit_log FROM {role};
-         GRANT SELECT, INSERT ON audit_log TO {role};
-         REVOKE ALL ON __diesel_schema_migrations FROM {role};
-         GRANT SELECT ON __diesel_schema_migrations TO {role};"
-    ))?;
+    #[derive(diesel::QueryableByName)]
+    struct Grants {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+    // Identifiers cannot be bound parameters: PostgreSQL's format() quotes
+    // them (%I), so no SQL text is built from a value on our side.
+    let grants: Grants = diesel::sql_query(
+        "SELECT format('GRANT USAGE ON SCHEMA %1$I TO %2$I; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %1$I TO %2$I; \
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %1$I TO %2$I; \
+         REVOKE ALL ON audit_log FROM %2$I; \
+         GRANT SELECT, INSERT ON audit_log TO %2$I; \
+         REVOKE ALL ON __diesel_schema_migrations FROM %2$I; \
+         GRANT SELECT ON __diesel_schema_migrations TO %2$I;', current_schema(), $1) AS sql",
+    )
+    .bind::<diesel::sql_types::Text, _>(role)
+    .get_result(c)?;
+    c.batch_execute(&grants.sql)?;
     Ok(())
 }
 
