@@ -280,9 +280,15 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 username,
                 password,
             };
-            let created = accounts::register(&state, None, request, &[Role::Admin, Role::User])
-                .await
-                .map_err(crate::error::AppError::from);
+            let created = accounts::register(
+                &state,
+                None,
+                request,
+                &[Role::Admin, Role::User],
+                accounts::EmailClaim::Proven,
+            )
+            .await
+            .map_err(crate::error::AppError::from);
             match created {
                 Ok(user) => println!("created administrator {} ({})", user.username, user.id),
                 Err(crate::error::AppError::Validation(fields)) => {

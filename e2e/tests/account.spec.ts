@@ -7,7 +7,7 @@ test('register, log in, see the account page, log out (JavaScript on)', async ({
   await hydrated(page);
   await register(page, user);
   await expect(page).toHaveURL(/\/login\?registered=1$/);
-  await expect(page.getByRole('status')).toContainText('Registration received');
+  await expect(page.getByRole('status')).toContainText('Account created');
 
   await hydrated(page);
   await logIn(page, user.username);
@@ -15,6 +15,8 @@ test('register, log in, see the account page, log out (JavaScript on)', async ({
   await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
   await expect(page.getByTestId('username')).toHaveText(user.username);
   await expect(page.getByTestId('email')).toHaveText(user.email);
+  // A self-registered address is a claim until it is proven.
+  await expect(page.getByTestId('email-unverified')).toHaveText('unverified');
 
   // ASVS 3.4: the auth cookies' flags, as the browser stored them.
   const cookies = await context.cookies();
@@ -61,7 +63,7 @@ test('register, log in, see the account page, log out (JavaScript off)', async (
 
   await register(page, user);
   await expect(page).toHaveURL(/\/login\?registered=1$/);
-  await logIn(page, user.email, PASSWORD);
+  await logIn(page, user.username, PASSWORD);
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId('username')).toHaveText(user.username);
   await page.getByRole('main').getByRole('button', { name: 'Log out' }).click();

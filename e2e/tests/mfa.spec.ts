@@ -39,7 +39,7 @@ test('enrol in two-factor authentication, then log in with a code and with a rec
   const nojs = await browser.newContext({ javaScriptEnabled: false, baseURL });
   const p2 = await nojs.newPage();
   await p2.goto('/login');
-  await logIn(p2, user.email);
+  await logIn(p2, user.username);
   await expect(p2).toHaveURL(/\/login\?step=mfa$/);
   await p2.getByLabel('Authentication code').fill(recovery);
   await p2.getByRole('button', { name: 'Verify' }).click();

@@ -16,7 +16,7 @@ test('sessions from two browsers: one revokes the other, which is signed out', a
 
   await b.goto('/login');
   await hydrated(b);
-  await logIn(b, user.email);
+  await logIn(b, user.username);
   await expect(b).toHaveURL(/\/account$/);
 
   await a.getByRole('link', { name: /Sessions/ }).click();

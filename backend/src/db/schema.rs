@@ -11,6 +11,7 @@ diesel::table! {
         updated_at -> Timestamp,
         failed_logins -> Integer,
         locked_until -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 

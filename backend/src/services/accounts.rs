@@ -46,49 +46,51 @@ fn parse_registration(
     }
 }
 
-/// What a public registration answers: the same for a new account and for
-/// an e-mail address that already has one (see [`register_public`]).
+/// What a public registration answers.
 pub struct Registered {
-    /// The new account's id, or a random id that belongs to no account.
     pub id: String,
     pub username: String,
 }
 
 /// Self-service registration without an account-existence oracle.
 ///
-/// - A taken **e-mail address** is answered exactly like a success (same
-///   status, same body shape with a random id, the same Argon2 work, so the
-///   same time); nothing is created and the attempt is audited
-///   (`account.register`, failure, `email_taken`, target = the existing
-///   account). The login page's notice is worded for both cases.
-/// - A taken **username** is answered 409: a username is a public handle the
-///   user must change to proceed. That tells the caller the handle exists;
-///   the per-IP sign-in limit caps how fast anyone can probe.
+/// The e-mail address is recorded as an unproven claim
+/// ([`EmailClaim::Unproven`]): only proven addresses are unique and sign in.
+/// So an address another account has proven changes nothing observable: the
+/// account is created, its username is taken from then on, its password
+/// works, its address signs in to nothing, and the Argon2 work is the same.
+/// (Issue 19's proof by mail is what turns a claim into an address.)
+///
+/// A taken **username** is answered 409: a username is a public handle the
+/// user must change to proceed. That tells the caller the handle exists; the
+/// per-IP sign-in limit caps how fast anyone can probe.
 pub async fn register_public(
     state: &AppState,
     meta: &RequestMeta,
     req: RegisterRequest,
 ) -> AppResult<Registered> {
-    match register(state, Some(meta), req, &[Role::User]).await {
-        Ok(user) => Ok(Registered {
-            id: user.id,
-            username: user.username,
-        }),
-        Err(RegisterError::EmailTaken { username }) => Ok(Registered {
-            id: uuid::Uuid::new_v4().to_string(),
-            username,
-        }),
-        Err(RegisterError::App(e)) => Err(e),
-    }
+    let user = register(state, Some(meta), req, &[Role::User], EmailClaim::Unproven).await?;
+    Ok(Registered {
+        id: user.id,
+        username: user.username,
+    })
+}
+
+/// How far the new account's e-mail address is trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// Self-service: anyone may type any address.
+    Unproven,
+    /// The server's operator vouches for it (`create-admin` on the console):
+    /// proven at once, so it must not be proven by another account.
+    Proven,
 }
 
 /// Why [`register`] created nothing.
 #[derive(Debug)]
 pub enum RegisterError {
-    /// The e-mail address has an account (the password was hashed anyway).
-    EmailTaken {
-        username: String,
-    },
+    /// A proven address that another account has already proven.
+    EmailTaken,
     App(AppError),
 }
 
@@ -103,7 +105,7 @@ impl From<RegisterError> for AppError {
     /// own console): a taken e-mail is a conflict.
     fn from(e: RegisterError) -> Self {
         match e {
-            RegisterError::EmailTaken { .. } => {
+            RegisterError::EmailTaken => {
                 AppError::Conflict("an account with this e-mail already exists".into())
             }
             RegisterError::App(e) => e,
@@ -122,21 +124,20 @@ pub async fn register(
     meta: Option<&RequestMeta>,
     req: RegisterRequest,
     roles: &'static [Role],
+    claim: EmailClaim,
 ) -> Result<User, RegisterError> {
     let (email, username) =
         parse_registration(&req, &password_policy(state)).map_err(AppError::Validation)?;
 
-    let (name_owner, email_owner) = {
-        let (u, e) = (username.clone(), email.clone());
+    let name_taken = {
+        let u = username.clone();
         db::run(&state.pool, move |c| {
-            let by_name = User::find_by_login(c, u.as_str())?
-                .filter(|x| x.username.eq_ignore_ascii_case(u.as_str()));
-            let by_email = User::find_by_login(c, e.as_str())?.filter(|x| x.email == e.as_str());
-            Ok((by_name.map(|x| x.id), by_email.map(|x| x.id)))
+            Ok(User::find_by_login(c, u.as_str())?
+                .is_some_and(|x| x.username.eq_ignore_ascii_case(u.as_str())))
         })
         .await?
     };
-    if name_owner.is_some() {
+    if name_taken {
         audit::record(
             &state.pool,
             meta,
@@ -147,23 +148,7 @@ pub async fn register(
         return Err(username_taken().into());
     }
 
-    // Hash before looking at the e-mail result: a taken address costs the
-    // same time as a new one.
     let phc = password_work::hash(state, req.password).await?;
-
-    if let Some(existing) = email_owner {
-        audit::record(
-            &state.pool,
-            meta,
-            AuditEvent::new("account.register", Outcome::Failure)
-                .target(existing)
-                .detail(serde_json::json!({ "reason": "email_taken" })),
-        )
-        .await?;
-        return Err(RegisterError::EmailTaken {
-            username: username.as_str().to_owned(),
-        });
-    }
 
     let now = chrono::Utc::now().naive_utc();
     let id = uuid::Uuid::new_v4().to_string();
@@ -177,12 +162,12 @@ pub async fn register(
                 password_hash: &phc,
                 created_at: now,
                 updated_at: now,
+                email_verified_at: (claim == EmailClaim::Proven).then_some(now),
             };
             match User::create(c, &new, roles) {
                 Ok(()) => {}
-                // Two registrations racing past the check above: the unique
-                // indexes decide. The loser is answered as if it had come
-                // second (a taken username says so; a taken e-mail does not).
+                // A registration racing past the check above, or a proven
+                // address already proven: the unique indexes decide.
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
@@ -192,9 +177,7 @@ pub async fn register(
                     return Ok(Err(if name_now_taken {
                         RegisterError::App(username_taken())
                     } else {
-                        RegisterError::EmailTaken {
-                            username: username.as_str().to_owned(),
-                        }
+                        RegisterError::EmailTaken
                     }));
                 }
                 Err(e) => return Err(e.into()),
@@ -213,7 +196,10 @@ pub async fn register(
         AuditEvent::new("account.register", Outcome::Success)
             .actor(user.id.clone())
             .target(user.id.clone())
-            .detail(serde_json::json!({ "roles": role_names })),
+            .detail(serde_json::json!({
+                "roles": role_names,
+                "email_proven": claim == EmailClaim::Proven,
+            })),
     )
     .await?;
     Ok(user)

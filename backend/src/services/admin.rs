@@ -47,6 +47,7 @@ fn summaries(users: &[User], grants: &[RoleGrant], mfa: &[String]) -> Vec<AdminU
             id: u.id.clone(),
             username: u.username.clone(),
             email: u.email.clone(),
+            email_verified: u.email_verified_at.is_some(),
             roles: grants
                 .iter()
                 .filter(|g| g.user_id == u.id)

@@ -293,6 +293,7 @@ mod tests {
                 updated_at: at,
                 failed_logins: 0,
                 locked_until: None,
+                email_verified_at: None,
             },
             roles: vec![],
             roles_until: None,

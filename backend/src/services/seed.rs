@@ -232,6 +232,7 @@ fn seed_users(
                 password_hash: &hash,
                 created_at: created(offset + i),
                 updated_at: created(offset + i),
+                email_verified_at: Some(created(offset + i)),
             })
             .collect();
         let roles: Vec<_> = new_users

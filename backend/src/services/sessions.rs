@@ -55,13 +55,22 @@ pub struct SignedIn {
 
 impl SignedIn {
     pub fn to_me(&self) -> MeResponse {
-        MeResponse {
-            id: self.user.id.clone(),
-            username: self.user.username.clone(),
-            email: self.user.email.clone(),
-            roles: self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            created_at: self.user.created_at.and_utc().to_rfc3339(),
-        }
+        me_view(
+            &self.user,
+            self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        )
+    }
+}
+
+/// The account as its owner sees it (`GET /api/v1/me`, a login's answer).
+pub fn me_view(user: &User, roles: Vec<String>) -> MeResponse {
+    MeResponse {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified_at.is_some(),
+        roles,
+        created_at: user.created_at.and_utc().to_rfc3339(),
     }
 }
 

@@ -303,18 +303,7 @@ pub async fn signed_in_admin(
     username: &str,
 ) -> (String, backend::security::totp::TotpSecret) {
     use backend::db::models::user::Role;
-    backend::services::accounts::register(
-        &app.state,
-        None,
-        frontend::api::RegisterRequest {
-            email: format!("{username}@example.org"),
-            username: username.into(),
-            password: PASSWORD.into(),
-        },
-        &[Role::Admin, Role::User],
-    )
-    .await
-    .expect("admin registered");
+    register_with_roles(app, username, &[Role::Admin, Role::User]).await;
     let cookie = app.login(username, PASSWORD).await;
     let setup: Value = app
         .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(&cookie))
@@ -664,4 +653,43 @@ pub async fn wait_until_ready(base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the server at {base} did not start");
+}
+
+/// Creates `username` (`<username>@example.org`, the test password) with
+/// `roles`, as `create-admin` does: the address counts as proven.
+pub async fn register_with_roles(
+    app: &TestApp,
+    username: &str,
+    roles: &'static [backend::db::models::user::Role],
+) {
+    backend::services::accounts::register(
+        &app.state,
+        None,
+        frontend::api::RegisterRequest {
+            email: format!("{username}@example.org"),
+            username: username.into(),
+            password: PASSWORD.into(),
+        },
+        roles,
+        backend::services::accounts::EmailClaim::Proven,
+    )
+    .await
+    .expect("registered");
+}
+
+/// Marks `username`'s e-mail address as proven, as following the proof
+/// link will (issue 19).
+pub async fn prove_email(app: &TestApp, username: &str) {
+    use backend::db::schema::users;
+    use diesel::prelude::*;
+    let name = username.to_owned();
+    backend::db::run(&app.state.pool, move |c| {
+        let now = chrono::Utc::now().naive_utc();
+        diesel::update(users::table.filter(users::username.eq(name)))
+            .set(users::email_verified_at.eq(now))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .expect("e-mail proven");
 }

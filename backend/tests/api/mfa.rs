@@ -1,10 +1,9 @@
 //! TOTP MFA (ASVS 2.8.x, 3.7.1, 4.3.1): enrolment, login, replay, skew,
 //! recovery codes, disabling, admin reset, step-up, the admin gate.
 
-use crate::helpers::{session_cookie, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{register_with_roles, session_cookie, spawn_app_with, TestApp, PASSWORD};
 use backend::db::models::user::Role;
 use backend::security::totp::{code_at, TotpSecret};
-use frontend::api::RegisterRequest;
 use serde_json::{json, Value};
 
 fn secret_of(base32: &str) -> TotpSecret {
@@ -324,18 +323,7 @@ async fn disabling_needs_the_password_and_a_code() {
 }
 
 async fn make_admin(app: &TestApp, username: &str) -> String {
-    backend::services::accounts::register(
-        &app.state,
-        None,
-        RegisterRequest {
-            email: format!("{username}@example.org"),
-            username: username.into(),
-            password: PASSWORD.into(),
-        },
-        &[Role::Admin, Role::User],
-    )
-    .await
-    .unwrap();
+    register_with_roles(app, username, &[Role::Admin, Role::User]).await;
     app.login(username, PASSWORD).await
 }
 

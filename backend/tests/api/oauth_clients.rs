@@ -3,7 +3,9 @@
 //! sessions it ends), the audit trail, the page.
 
 use crate::helpers::oauth_flow::*;
-use crate::helpers::{signed_in_admin, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{
+    register_with_roles, signed_in_admin, spawn_app, spawn_app_with, TestApp, PASSWORD,
+};
 use backend::db::models::user::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -30,18 +32,7 @@ async fn user_id(app: &TestApp, cookie: &str) -> String {
 
 /// An auditor (read-only admin dashboard), signed in.
 async fn auditor(app: &TestApp, name: &str) -> String {
-    backend::services::accounts::register(
-        &app.state,
-        None,
-        frontend::api::RegisterRequest {
-            email: format!("{name}@example.org"),
-            username: name.into(),
-            password: PASSWORD.into(),
-        },
-        &[Role::Auditor, Role::User],
-    )
-    .await
-    .expect("auditor registered");
+    register_with_roles(app, name, &[Role::Auditor, Role::User]).await;
     app.login(name, PASSWORD).await
 }
 

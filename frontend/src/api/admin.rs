@@ -24,6 +24,8 @@ pub struct AdminUserSummary {
     pub id: String,
     pub username: String,
     pub email: String,
+    /// False while the address is only claimed (see `MeResponse`).
+    pub email_verified: bool,
     pub roles: Vec<RoleGrantInfo>,
     pub mfa_enabled: bool,
     /// Set while a sign-in lock is in force.

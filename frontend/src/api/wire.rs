@@ -40,6 +40,9 @@ pub struct MeResponse {
     pub id: String,
     pub username: String,
     pub email: String,
+    /// False while the address is only claimed: it signs in to nothing and
+    /// other accounts may claim it too, until its owner proves it.
+    pub email_verified: bool,
     pub roles: Vec<String>,
     /// RFC 3339, UTC.
     pub created_at: String,

@@ -1,5 +1,6 @@
 use crate::api::password_policy::PolicyKind;
 use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
+use crate::components::email_state::EmailState;
 use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
 use crate::page_data::{mfa_status_resource, password_policy_resource, use_current_user};
@@ -49,7 +50,7 @@ pub fn AccountPage() -> impl IntoView {
                             <h1>"Your account"</h1>
                             <dl class="details">
                                 <dt>"Username"</dt><dd data-testid="username">{me.username.clone()}</dd>
-                                <dt>"E-mail"</dt><dd data-testid="email">{me.email.clone()}</dd>
+                                <dt>"E-mail"</dt><dd><span data-testid="email">{me.email.clone()}</span><EmailState verified=me.email_verified/></dd>
                                 <dt>"Roles"</dt><dd data-testid="roles">{me.roles.join(", ")}</dd>
                                 <dt>"Member since"</dt><dd>{short_time(&me.created_at)}</dd>
                             </dl>

@@ -104,7 +104,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in"/>
         <h1>"Log in"</h1>
         {registered.then(|| view! {
-            <p class="notice" role="status">"Registration received: log in with the password you chose. (If this e-mail address already had an account, nothing new was created: log in with that account's password.)"</p>
+            <p class="notice" role="status">"Account created: log in with your username and the password you chose. (Your e-mail address signs you in once you have confirmed it.)"</p>
         })}
         <FormAlert message=form.alert.into()/>
         <Show

@@ -22,6 +22,9 @@ pub struct User {
     pub failed_logins: i32,
     /// Set while the account is temporarily locked.
     pub locked_until: Option<NaiveDateTime>,
+    /// When the owner proved the address (until then it is only a claim:
+    /// not unique, no sign-in by it).
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -33,6 +36,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 pub use crate::security::policy::Role;
@@ -46,14 +50,16 @@ impl User {
             .optional()
     }
 
-    /// By username (any case) or by e-mail (stored lower-case).
+    /// By username (any case) or by a proven e-mail address (stored
+    /// lower-case). An unproven address finds nothing: several accounts may
+    /// claim it, and which of them exist must not show.
     pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<User>> {
         let login = login.trim().to_lowercase();
         users::table
             .filter(
-                lower(users::username)
+                lower(users::username).eq(&login).or(users::email
                     .eq(&login)
-                    .or(users::email.eq(&login)),
+                    .and(users::email_verified_at.is_not_null())),
             )
             .select(User::as_select())
             .first(conn)

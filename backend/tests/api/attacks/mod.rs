@@ -14,6 +14,7 @@ mod v16_logging;
 mod v2_anti_automation;
 mod v3_frontend;
 mod v6_authentication;
+mod v6_enumeration;
 mod v7_sessions;
 mod v8_authorization;
 mod v9_tokens;

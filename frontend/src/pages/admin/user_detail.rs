@@ -10,6 +10,7 @@ use crate::api::{
     AdminUserDetail, DeviceInfo, FieldError, RoleChangeRequest, RoleGrantInfo, SessionInfo,
 };
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
+use crate::components::email_state::EmailState;
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
 use crate::pages::ssn::SsnReveal;
@@ -56,7 +57,7 @@ fn UserDetailView(detail: AdminUserDetail, actions: ActionState) -> impl IntoVie
         <h1 data-testid="user-detail-name">{user.username.clone()}</h1>
         <NeedsScript/>
         <dl class="details">
-            <dt>"E-mail"</dt><dd>{user.email.clone()}</dd>
+            <dt>"E-mail"</dt><dd>{user.email.clone()}<EmailState verified=user.email_verified/></dd>
             <dt>"User id"</dt><dd><code>{user.id.clone()}</code></dd>
             <dt>"Member since"</dt><dd>{short_time(&user.created_at)}</dd>
             <dt>"Two-factor"</dt><dd data-testid="user-mfa">{if user.mfa_enabled { "On" } else { "Off" }}</dd>

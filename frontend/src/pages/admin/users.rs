@@ -5,6 +5,7 @@
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::api::{AdminUserSummary, RoleGrantInfo, UserPage};
+use crate::components::email_state::EmailState;
 use crate::format::{query_string, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -90,7 +91,7 @@ fn UserRow(user: AdminUserSummary) -> impl IntoView {
     view! {
         <tr data-testid="user-row" data-user-id=user.id.clone()>
             <td><a href=user_href(&user.id)>{user.username.clone()}</a></td>
-            <td>{user.email.clone()}</td>
+            <td>{user.email.clone()}<EmailState verified=user.email_verified/></td>
             <td><RoleList roles=user.roles.clone()/></td>
             <td>{if user.mfa_enabled { "On" } else { "Off" }}</td>
             <td>

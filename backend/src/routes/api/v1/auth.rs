@@ -9,7 +9,7 @@ use crate::services::{mfa, sessions};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{
-    ErrorBody, LoginRequest, LoginResponse, MeResponse, MfaLoginRequest, PasswordPolicyResponse,
+    ErrorBody, LoginRequest, LoginResponse, MfaLoginRequest, PasswordPolicyResponse,
     RefreshRequest, RegisterRequest, RegisteredResponse, TokenResponse,
 };
 
@@ -17,7 +17,7 @@ use frontend::api::{
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, body = RegisteredResponse, description = "created — or, so as not to reveal which addresses have accounts, the e-mail address was taken and nothing was created"),
+        (status = 201, body = RegisteredResponse, description = "created; the e-mail address is an unproven claim (not unique, no sign-in by it) until its owner proves it, so an address in use on another account changes nothing observable"),
         (status = 400, body = ErrorBody, description = "malformed body"),
         (status = 409, body = ErrorBody, description = "username taken"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -44,24 +44,13 @@ pub async fn password_policy(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(PasswordPolicyResponse::of(state.settings.password_policy))
 }
 
-/// The signed-in user's view, for a login response.
-fn me_of(user: User, roles: Vec<String>) -> MeResponse {
-    MeResponse {
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        roles,
-        created_at: user.created_at.and_utc().to_rfc3339(),
-    }
-}
-
 /// A browser's signed-in answer: the user, and both cookies.
 async fn signed_in_response(
     state: &AppState,
     user: User,
     tokens: &IssuedTokens,
 ) -> AppResult<HttpResponse> {
-    let me = me_of(user, tokens.roles.clone());
+    let me = sessions::me_view(&user, tokens.roles.clone());
     let mut resp = HttpResponse::Ok();
     session_cookie::attach(
         &mut resp,
