@@ -10,9 +10,7 @@
 //! a strict significance level, which a busy machine cannot push over it by
 //! chance and which does tell a refusal without the Argon2 work apart.
 
-use crate::helpers::{
-    prove_email, signed_in_admin, spawn_app, spawn_app_with, totp_code, totp_secret,
-};
+use crate::helpers::{enrol_totp, prove_email, signed_in_admin, spawn_app, spawn_app_with};
 use crate::helpers::{TestApp, PASSWORD};
 use backend::services::password_work::WorkDone;
 use serde_json::{json, Value};
@@ -125,21 +123,7 @@ async fn every_sign_in_path_runs_one_argon2_verification_and_refusals_look_alike
     }
     // An account with MFA on.
     let cookie = app.login("with_mfa", PASSWORD).await;
-    let setup: Value = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(&cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = totp_secret(setup["secret"].as_str().unwrap());
-    let r = app
-        .post_json(
-            "/api/v1/me/mfa/totp/confirm",
-            &json!({ "code": totp_code(&app, &secret) }),
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(r.status(), 200, "MFA on");
+    enrol_totp(&app, &cookie).await;
 
     let refused = [
         ("a wrong password", "known", WRONG),

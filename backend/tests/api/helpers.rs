@@ -169,25 +169,7 @@ impl TestApp {
         let register = || self.post_json("/api/v1/me/devices", &body, Some(cookie));
         let mut r = register().await;
         if r.status() == 401 {
-            let setup: Value = self
-                .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
-                .await
-                .json()
-                .await
-                .expect("setup");
-            let secret = totp_secret(
-                setup["secret"]
-                    .as_str()
-                    .expect("not enrolled yet: step up before with_device"),
-            );
-            let confirmed = self
-                .post_json(
-                    "/api/v1/me/mfa/totp/confirm",
-                    &json!({ "code": totp_code(self, &secret) }),
-                    Some(cookie),
-                )
-                .await;
-            assert_eq!(confirmed.status(), 200, "MFA confirmed");
+            enrol_totp(self, cookie).await;
             r = register().await;
         }
         assert_eq!(r.status(), 201, "device registered");
@@ -305,22 +287,50 @@ pub async fn signed_in_admin(
     use backend::db::models::user::Role;
     register_with_roles(app, username, &[Role::Admin, Role::User]).await;
     let cookie = app.login(username, PASSWORD).await;
-    let setup: Value = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(&cookie))
-        .await
-        .json()
-        .await
-        .expect("setup");
+    let secret = enrol_totp(app, &cookie).await;
+    (cookie, secret)
+}
+
+/// A TOTP enrolment: the shared secret and the one-time recovery codes.
+pub struct Enrolment {
+    pub secret: backend::security::totp::TotpSecret,
+    pub recovery_codes: Vec<String>,
+}
+
+/// Enrols `cookie`'s user in TOTP at the server's current step (which also
+/// counts as the session's step-up). The confirmation used the current code:
+/// the next sign-in needs [`next_totp_step`] first.
+pub async fn enrolment(app: &TestApp, cookie: &str) -> Enrolment {
+    let r = app
+        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
+        .await;
+    assert_eq!(r.status(), 200, "TOTP setup (already enrolled?)");
+    let setup: Value = r.json().await.expect("setup json");
     let secret = totp_secret(setup["secret"].as_str().expect("a secret"));
     let r = app
         .post_json(
             "/api/v1/me/mfa/totp/confirm",
             &json!({ "code": totp_code(app, &secret) }),
-            Some(&cookie),
+            Some(cookie),
         )
         .await;
-    assert_eq!(r.status(), 200, "MFA confirmed");
-    (cookie, secret)
+    assert_eq!(r.status(), 200, "TOTP confirmed");
+    let body: Value = r.json().await.expect("confirm json");
+    let recovery_codes = body["recovery_codes"]
+        .as_array()
+        .expect("recovery codes")
+        .iter()
+        .map(|c| c.as_str().expect("a code").to_owned())
+        .collect();
+    Enrolment {
+        secret,
+        recovery_codes,
+    }
+}
+
+/// [`enrolment`], when only the secret matters.
+pub async fn enrol_totp(app: &TestApp, cookie: &str) -> backend::security::totp::TotpSecret {
+    enrolment(app, cookie).await.secret
 }
 
 pub fn totp_secret(base32: &str) -> backend::security::totp::TotpSecret {

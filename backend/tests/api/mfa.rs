@@ -1,7 +1,9 @@
 //! TOTP MFA (ASVS 2.8.x, 3.7.1, 4.3.1): enrolment, login, replay, skew,
 //! recovery codes, disabling, admin reset, step-up, the admin gate.
 
-use crate::helpers::{register_with_roles, session_cookie, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{
+    enrolment, register_with_roles, session_cookie, spawn_app_with, TestApp, PASSWORD,
+};
 use backend::db::models::user::Role;
 use backend::security::totp::{code_at, TotpSecret};
 use serde_json::{json, Value};
@@ -26,31 +28,12 @@ fn next_step(app: &TestApp) {
     app.state.clock.set_offset(now + 30);
 }
 
-/// Enrols `cookie`'s user; returns the secret and the recovery codes.
+/// Enrols `cookie`'s user; returns the secret and the recovery codes, with
+/// the clock at the next step (the confirmation used the current one).
 async fn enroll(app: &TestApp, cookie: &str) -> (TotpSecret, Vec<String>) {
-    let r = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
-        .await;
-    assert_eq!(r.status(), 200);
-    let setup: Value = r.json().await.unwrap();
-    let secret = secret_of(setup["secret"].as_str().unwrap());
-    let r = app
-        .post_json(
-            "/api/v1/me/mfa/totp/confirm",
-            &json!({ "code": code(app, &secret, 0) }),
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    let codes = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let e = enrolment(app, cookie).await;
     next_step(app);
-    (secret, codes)
+    (e.secret, e.recovery_codes)
 }
 
 async fn login_step1(app: &TestApp, login: &str) -> String {

@@ -2,7 +2,7 @@
 //! factor (own and admin), audit, and never a plaintext outside a reveal.
 
 use crate::helpers::{
-    signed_in_admin, spawn_app, spawn_app_with, totp_code, totp_secret, TestApp, PASSWORD,
+    enrol_totp, signed_in_admin, spawn_app, spawn_app_with, totp_secret, TestApp, PASSWORD,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,25 +17,6 @@ async fn put_ssn(app: &TestApp, cookie: &str, ssn: &str) -> reqwest::Response {
         Some(cookie),
     )
     .await
-}
-
-/// Enrols `cookie`'s user in MFA (which also counts as a fresh second factor).
-async fn enrol(app: &TestApp, cookie: &str) {
-    let setup: Value = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = totp_secret(setup["secret"].as_str().unwrap());
-    let r = app
-        .post_json(
-            "/api/v1/me/mfa/totp/confirm",
-            &json!({ "code": totp_code(app, &secret) }),
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -140,7 +121,7 @@ async fn revealing_needs_a_fresh_second_factor_is_not_cached_and_is_audited() {
         "step_up_required"
     );
 
-    enrol(&app, &cookie).await;
+    enrol_totp(&app, &cookie).await;
     let r = reveal().await;
     assert_eq!(r.status(), 200);
     assert!(r

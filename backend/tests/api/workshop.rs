@@ -4,8 +4,8 @@
 
 use crate::helpers::oauth_flow::{authorize_pairs, code_for, exchange, param, REDIRECT, VERIFIER};
 use crate::helpers::{
-    fresh_database, next_totp_step, oauth_client, signed_in_admin, spawn_app, spawn_app_with,
-    spawn_on, totp_code, totp_secret, TestApp, PASSWORD,
+    enrol_totp, fresh_database, next_totp_step, oauth_client, signed_in_admin, spawn_app,
+    spawn_app_with, spawn_on, totp_code, TestApp, PASSWORD,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -339,21 +339,7 @@ async fn credential_bound_attacks_are_credited_to_the_account_they_targeted() {
 
     // A TOTP code used twice.
     let dave = app.signed_in("ws_dave").await;
-    let setup: Value = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(&dave))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = totp_secret(setup["secret"].as_str().unwrap());
-    let r = app
-        .post_json(
-            "/api/v1/me/mfa/totp/confirm",
-            &json!({ "code": totp_code(&app, &secret) }),
-            Some(&dave),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    let secret = enrol_totp(&app, &dave).await;
     next_totp_step(&app);
     let code = totp_code(&app, &secret);
     let step_up = |code: String| {

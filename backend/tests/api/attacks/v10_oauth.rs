@@ -60,6 +60,14 @@ async fn client_token(app: &TestApp, username: &str) -> (String, String, String)
     )
 }
 
+/// A form post to the consent decision endpoint, headers still to add.
+fn decision_post(app: &TestApp, form: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url("/oauth/authorize/decision"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+}
+
 async fn error_of(r: reqwest::Response) -> String {
     let body: Value = r.json().await.expect("the JSON error body");
     assert!(body["request_id"].is_string(), "{body}");
@@ -83,12 +91,8 @@ async fn v10_a_clients_token_cannot_approve_itself_or_another_client() {
         let mut form = pairs.clone();
         form.push(("decision", "allow"));
         // As a bearer: no cookie, no Origin.
-        let r = app
-            .client
-            .post(app.url("/oauth/authorize/decision"))
+        let r = decision_post(&app, query(&form))
             .bearer_auth(&token)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(query(&form))
             .send()
             .await
             .unwrap();
@@ -97,13 +101,9 @@ async fn v10_a_clients_token_cannot_approve_itself_or_another_client() {
         assert_eq!(error_of(r).await, FIRST_PARTY_ONLY);
         // The same token as the access cookie, with a same-site Origin (a
         // client can write any header): still the client's session.
-        let r = app
-            .client
-            .post(app.url("/oauth/authorize/decision"))
+        let r = decision_post(&app, query(&form))
             .header("Cookie", format!("__Host-access={token}"))
             .header("Origin", &app.address)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(query(&form))
             .send()
             .await
             .unwrap();
@@ -608,14 +608,10 @@ async fn v10_a_bearer_beside_the_session_cookie_is_refused() {
         "Bearer ".into(),
         "Basic Zm9vOmJhcg==".into(),
     ] {
-        let r = app
-            .client
-            .post(app.url("/oauth/authorize/decision"))
+        let r = decision_post(&app, form.clone())
             .header("Cookie", &cookie)
             .header("Origin", &app.address)
             .header("Authorization", &auth)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form.clone())
             .send()
             .await
             .unwrap();
@@ -691,12 +687,7 @@ async fn v10_a_decision_without_a_same_site_origin_is_refused_and_uses_nothing_u
         &[("Referer", "https://client.example/oauth/authorize")],
     ];
     for headers in origins {
-        let mut req = app
-            .client
-            .post(app.url("/oauth/authorize/decision"))
-            .header("Cookie", &cookie)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form.clone());
+        let mut req = decision_post(&app, form.clone()).header("Cookie", &cookie);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

@@ -1,6 +1,6 @@
 //! ASVS 5.0 V8 (authorization): device posture, first-party-only routes, admin plane.
 
-use crate::helpers::{next_totp_step, signed_in_admin, spawn_app, totp_code, totp_secret, TestApp};
+use crate::helpers::{enrol_totp, next_totp_step, signed_in_admin, spawn_app, totp_code, TestApp};
 use backend::db::schema::{devices, sessions, users};
 use diesel::prelude::*;
 use reqwest::Method;
@@ -53,26 +53,6 @@ async fn denials(app: &TestApp) -> Vec<String> {
         .filter(|a| a.0 == "access.denied")
         .map(|a| a.3)
         .collect()
-}
-
-/// Enrols TOTP on `cookie`'s session (which counts as its step-up).
-async fn enrol_totp(app: &TestApp, cookie: &str) -> backend::security::totp::TotpSecret {
-    let setup: Value = app
-        .post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = totp_secret(setup["secret"].as_str().unwrap());
-    let r = app
-        .post_json(
-            "/api/v1/me/mfa/totp/confirm",
-            &json!({ "code": totp_code(app, &secret) }),
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    secret
 }
 
 async fn step_up(app: &TestApp, cookie: &str, secret: &backend::security::totp::TotpSecret) {
