@@ -287,6 +287,8 @@ pub fn policies(state: &AppState) -> PoliciesResponse {
                 },
                 managed_device: p.managed_device,
                 fresh_mfa: p.fresh_mfa,
+                first_party: p.first_party,
+                recent_auth: p.recent_auth,
             })
             .collect(),
         roles: Role::ALL
@@ -302,6 +304,7 @@ pub fn policies(state: &AppState) -> PoliciesResponse {
             .collect(),
         elevation_secs: state.policy.elevation_secs,
         step_up_secs: state.policy.step_up_secs,
+        reauth_secs: state.policy.reauth_secs,
     }
 }
 

@@ -478,6 +478,24 @@ async fn the_overview_counts_what_happened() {
         .await
         .unwrap();
     assert_eq!(policies["routes"].as_array().unwrap().len(), POLICIES.len());
+    // Every flag of the table is shown as the server enforces it.
+    for (shown, p) in policies["routes"].as_array().unwrap().iter().zip(POLICIES) {
+        let flags = (
+            shown["managed_device"].as_bool(),
+            shown["fresh_mfa"].as_bool(),
+            shown["first_party"].as_bool(),
+            shown["recent_auth"].as_bool(),
+        );
+        let expected = (
+            Some(p.managed_device),
+            Some(p.fresh_mfa),
+            Some(p.first_party),
+            Some(p.recent_auth),
+        );
+        assert_eq!(flags, expected, "{} {}", p.method, p.path);
+    }
+    assert!(POLICIES.iter().any(|p| p.first_party) && POLICIES.iter().any(|p| p.recent_auth));
+    assert_eq!(policies["reauth_secs"], 300);
 }
 
 #[tokio::test]

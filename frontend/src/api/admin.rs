@@ -144,6 +144,11 @@ pub struct PolicyInfo {
     pub requires: String,
     pub managed_device: bool,
     pub fresh_mfa: bool,
+    /// Only a first-party session (the browser's or `/api/v1/auth/token`'s):
+    /// an OAuth client's token is refused whatever its scopes.
+    pub first_party: bool,
+    /// A password (or second factor) entered within `reauth_secs`.
+    pub recent_auth: bool,
 }
 
 /// Which permissions a role grants.
@@ -165,6 +170,8 @@ pub struct PoliciesResponse {
     /// Admin writes are active this long after a second factor.
     pub elevation_secs: i64,
     pub step_up_secs: i64,
+    /// How recent an authentication a `recent_auth` route needs.
+    pub reauth_secs: i64,
 }
 
 /// One hour of activity for the overview charts.

@@ -40,6 +40,11 @@ fn PoliciesView(policies: PoliciesResponse) -> impl IntoView {
             <dd data-testid="step-up-window">
                 "need a second factor within the last " {duration_words(policies.step_up_secs)}
             </dd>
+            <dt>"Account security changes"</dt>
+            <dd data-testid="reauth-window">
+                "need the password (or a second factor) entered within the last "
+                {duration_words(policies.reauth_secs)}
+            </dd>
         </dl>
         <section aria-labelledby="role-table">
             <h2 id="role-table">"Roles"</h2>
@@ -69,6 +74,8 @@ fn PoliciesView(policies: PoliciesResponse) -> impl IntoView {
                             <th scope="col">"Requires"</th>
                             <th scope="col">"Registered device"</th>
                             <th scope="col">"Recent second factor"</th>
+                            <th scope="col" title="An OAuth client's token is refused, whatever its scopes">"Own session only"</th>
+                            <th scope="col">"Recent sign-in"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -116,6 +123,8 @@ fn RouteRow(route: PolicyInfo) -> impl IntoView {
             </td>
             <td>{yes_no(route.managed_device)}</td>
             <td>{yes_no(route.fresh_mfa)}</td>
+            <td>{yes_no(route.first_party)}</td>
+            <td>{yes_no(route.recent_auth)}</td>
         </tr>
     }
 }
