@@ -30,8 +30,12 @@ pub fn client_ip_addr(req: &HttpRequest) -> Option<IpAddr> {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
     };
-    let chain = client_ip::forwarded_chain(&values(X_FORWARDED_FOR), &values(FORWARDED));
-    Some(client_ip::resolve(peer, &chain, proxies))
+    Some(client_ip::resolve_headers(
+        peer,
+        &values(X_FORWARDED_FOR),
+        &values(FORWARDED),
+        proxies,
+    ))
 }
 
 /// Whether the TCP peer is one of `TRUSTED_PROXIES`: only then may any

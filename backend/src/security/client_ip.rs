@@ -26,14 +26,28 @@ impl Cidr {
             }
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Self {
-            network: addr,
-            prefix,
-        })
+        if prefix > max {
+            return None;
+        }
+        // `::ffff:10.0.0.0/104` is written as IPv6 but names IPv4 addresses.
+        match (addr, addr.to_canonical()) {
+            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) if prefix >= 96 => Some(Self {
+                network: v4,
+                prefix: prefix - 96,
+            }),
+            _ => Some(Self {
+                network: addr,
+                prefix,
+            }),
+        }
     }
 
+    /// Whether `ip` is in this range. An IPv4-mapped IPv6 address
+    /// (`::ffff:10.0.0.1`, what a dual-stack socket reports for an IPv4
+    /// peer) is its IPv4 address here, so `TRUSTED_PROXIES=10.0.0.0/8`
+    /// means the same proxy on either kind of socket.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip) {
+        match (self.network, ip.to_canonical()) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix))
@@ -61,10 +75,10 @@ fn trusted(ip: IpAddr, proxies: &[Cidr]) -> bool {
     proxies.iter().any(|c| c.contains(ip))
 }
 
-/// Addresses from `X-Forwarded-For` values and `Forwarded: for=…` values,
-/// in order, left to right. Unparseable entries end the chain (they cannot
-/// be trusted to say anything).
-pub fn forwarded_chain(x_forwarded_for: &[&str], forwarded: &[&str]) -> Vec<Option<IpAddr>> {
+/// The `for=` addresses of `Forwarded` values (RFC 7239), in order, left to
+/// right. Unparseable entries (`unknown`, obfuscated names, garbage) are
+/// `None`: they end the walk in [`resolve`].
+pub fn forwarded_for(forwarded: &[&str]) -> Vec<Option<IpAddr>> {
     let mut chain = Vec::new();
     for value in forwarded {
         for element in value.split(',') {
@@ -87,13 +101,58 @@ pub fn forwarded_chain(x_forwarded_for: &[&str], forwarded: &[&str]) -> Vec<Opti
             }
         }
     }
-    for value in x_forwarded_for {
-        chain.extend(value.split(',').map(|s| s.trim().parse().ok()));
-    }
     chain
 }
 
-/// The client address for a request from `peer` carrying `chain`.
+/// The addresses of `X-Forwarded-For` values, in order, left to right.
+pub fn x_forwarded_for(values: &[&str]) -> Vec<Option<IpAddr>> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// The client address for a request from `peer` carrying these forwarding
+/// headers.
+///
+/// Each header is walked on its own: a proxy appends to the one it writes,
+/// and anything in the other one came from the client. Read as one chain,
+/// a client could add `X-Forwarded-For: <any address>` beside the
+/// `Forwarded` its proxy wrote and pick its own bucket (found by
+/// `attacks::v2_anti_automation`). When both headers are present and name
+/// different clients, neither is believed and the request counts as the
+/// proxy's own (fail closed: a client cannot move itself into a fresh
+/// bucket). Keycloak solves the same problem by making the operator choose
+/// one header (`proxy-headers=forwarded|xforwarded`); here a proxy that
+/// writes either one works without a setting, and a disagreement is never
+/// resolved in the client's favour.
+pub fn resolve_headers(
+    peer: IpAddr,
+    x_forwarded_for_values: &[&str],
+    forwarded_values: &[&str],
+    proxies: &[Cidr],
+) -> IpAddr {
+    let xff = x_forwarded_for(x_forwarded_for_values);
+    let fwd = forwarded_for(forwarded_values);
+    match (xff.is_empty(), fwd.is_empty()) {
+        (true, true) => resolve(peer, &[], proxies),
+        (false, true) => resolve(peer, &xff, proxies),
+        (true, false) => resolve(peer, &fwd, proxies),
+        (false, false) => {
+            let (a, b) = (resolve(peer, &xff, proxies), resolve(peer, &fwd, proxies));
+            if a == b {
+                a
+            } else {
+                peer
+            }
+        }
+    }
+}
+
+/// The client address for a request from `peer` carrying one header's
+/// `chain`: walked from the right, each trusted hop is skipped and the
+/// first untrusted address is the client.
 pub fn resolve(peer: IpAddr, chain: &[Option<IpAddr>], proxies: &[Cidr]) -> IpAddr {
     if !trusted(peer, proxies) {
         return peer;
@@ -157,7 +216,7 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
-        let chain = forwarded_chain(&["1.2.3.4"], &[]);
+        let chain = x_forwarded_for(&["1.2.3.4"]);
         assert_eq!(
             resolve(ip("198.51.100.7"), &chain, &proxies()),
             ip("198.51.100.7")
@@ -168,17 +227,14 @@ mod tests {
     #[test]
     fn behind_trusted_proxies_the_rightmost_untrusted_address_wins() {
         // client spoofs 1.1.1.1; the real client is 203.0.113.5; 10.0.0.2 is our proxy chain.
-        let chain = forwarded_chain(&["1.1.1.1, 203.0.113.5", "10.0.0.2"], &[]);
+        let chain = x_forwarded_for(&["1.1.1.1, 203.0.113.5", "10.0.0.2"]);
         assert_eq!(
             resolve(ip("10.0.0.1"), &chain, &proxies()),
             ip("203.0.113.5")
         );
-        let chain = forwarded_chain(
-            &[],
-            &["for=203.0.113.9;proto=https", "for=\"[2001:db8::1]:4711\""],
-        );
+        let chain = forwarded_for(&["for=203.0.113.9;proto=https", "for=\"[2001:db8::1]:4711\""]);
         assert_eq!(resolve(ip("::1"), &chain, &proxies()), ip("2001:db8::1"));
-        let chain = forwarded_chain(&[], &["for=198.51.100.4:8080"]);
+        let chain = forwarded_for(&["for=198.51.100.4:8080"]);
         assert_eq!(
             resolve(ip("10.1.1.1"), &chain, &proxies()),
             ip("198.51.100.4")
@@ -206,10 +262,61 @@ mod tests {
 
     #[test]
     fn garbage_in_the_chain_stops_the_walk() {
-        let chain = forwarded_chain(&["203.0.113.5, not-an-ip"], &[]);
+        let chain = x_forwarded_for(&["203.0.113.5, not-an-ip"]);
         assert_eq!(resolve(ip("10.0.0.1"), &chain, &proxies()), ip("10.0.0.1"));
         // Only trusted hops: the leftmost of them.
-        let chain = forwarded_chain(&["10.0.0.9"], &[]);
+        let chain = x_forwarded_for(&["10.0.0.9"]);
         assert_eq!(resolve(ip("10.0.0.1"), &chain, &proxies()), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn each_header_is_walked_on_its_own_and_a_disagreement_is_the_proxy() {
+        let p = proxies();
+        let proxy = ip("10.0.0.1");
+        // The proxy writes one header; the other one came from the client.
+        assert_eq!(
+            resolve_headers(proxy, &[], &["for=203.0.113.5"], &p),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            resolve_headers(proxy, &["203.0.113.5"], &[], &p),
+            ip("203.0.113.5")
+        );
+        // A client-written X-Forwarded-For beside the proxy's Forwarded (and
+        // the other way round) does not name the client: the proxy does.
+        assert_eq!(
+            resolve_headers(proxy, &["198.51.100.99"], &["for=203.0.113.5"], &p),
+            proxy
+        );
+        assert_eq!(
+            resolve_headers(proxy, &["203.0.113.5"], &["for=198.51.100.99"], &p),
+            proxy
+        );
+        // Both headers written by proxies that agree: that client.
+        assert_eq!(
+            resolve_headers(proxy, &["203.0.113.5"], &["for=203.0.113.5"], &p),
+            ip("203.0.113.5")
+        );
+        // From an untrusted peer, neither header counts.
+        let peer = ip("198.51.100.7");
+        assert_eq!(
+            resolve_headers(peer, &["1.2.3.4"], &["for=5.6.7.8"], &p),
+            peer
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_trusted_on_a_dual_stack_socket_too() {
+        let c = Cidr::parse("127.0.0.1/32").unwrap();
+        assert!(c.contains(ip("::ffff:127.0.0.1")));
+        assert!(!c.contains(ip("::ffff:127.0.0.2")));
+        let mapped = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(mapped, Cidr::parse("10.0.0.0/8").unwrap());
+        assert!(mapped.contains(ip("10.9.9.9")));
+        assert!(!Cidr::parse("::/0").unwrap().contains(ip("10.0.0.1")));
+        assert_eq!(
+            resolve_headers(ip("::ffff:127.0.0.1"), &["203.0.113.5"], &[], &[c]),
+            ip("203.0.113.5")
+        );
     }
 }

@@ -268,6 +268,98 @@ async fn the_shared_limit_keys_ipv6_clients_by_64() {
     assert_eq!(login_via_proxy(&b, "2001:db8:9:a::1").await, 422);
 }
 
+/// A sign-in attempt (refused before any hashing) through the trusted
+/// proxy, carrying these forwarding headers.
+async fn login_with_headers(app: &TestApp, headers: &[(&str, String)]) -> u16 {
+    let mut request = app.client.post(app.url("/api/v1/auth/login"));
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request
+        .json(&serde_json::json!({ "login": "nobody_here", "password": "" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a proxy that writes `Forwarded`, a client adds its own
+/// `X-Forwarded-For` with a new address each time. Read as one chain (as
+/// before the fix), the client's address was the rightmost untrusted entry
+/// and every request got a fresh bucket: the limit never held.
+#[tokio::test]
+async fn a_client_written_forwarded_for_beside_the_proxys_forwarded_does_not_pick_the_bucket() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH", "3/minute"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        statuses.push(
+            login_with_headers(
+                &app,
+                &[
+                    ("Forwarded", "for=203.0.113.50".to_string()),
+                    ("X-Forwarded-For", format!("198.51.100.{i}")),
+                ],
+            )
+            .await,
+        );
+    }
+    assert_eq!(statuses, [422, 422, 422, 429, 429]);
+}
+
+/// The same the other way round: the proxy writes `X-Forwarded-For`, the
+/// client adds `Forwarded: for=…`.
+#[tokio::test]
+async fn a_client_written_forwarded_beside_the_proxys_forwarded_for_does_not_pick_the_bucket() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH", "3/minute"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        statuses.push(
+            login_with_headers(
+                &app,
+                &[
+                    ("X-Forwarded-For", "203.0.113.60".to_string()),
+                    ("Forwarded", format!("for=198.51.100.{i}")),
+                ],
+            )
+            .await,
+        );
+    }
+    assert_eq!(statuses, [422, 422, 422, 429, 429]);
+}
+
+/// A client behind the proxy that writes only the header the proxy would:
+/// its own address counts, so each client keeps its own bucket (the fix
+/// does not lump every client into the proxy's).
+#[tokio::test]
+async fn clients_behind_a_proxy_that_writes_either_header_keep_their_own_buckets() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH", "2/minute"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    for _ in 0..2 {
+        let fwd = [("Forwarded", "for=203.0.113.70".to_string())];
+        assert_eq!(login_with_headers(&app, &fwd).await, 422);
+    }
+    let fwd = [("Forwarded", "for=203.0.113.70".to_string())];
+    assert_eq!(login_with_headers(&app, &fwd).await, 429);
+    // The same client through X-Forwarded-For is the same bucket.
+    let xff = [("X-Forwarded-For", "203.0.113.70".to_string())];
+    assert_eq!(login_with_headers(&app, &xff).await, 429);
+    // Its neighbour is not.
+    let xff = [("X-Forwarded-For", "203.0.113.71".to_string())];
+    assert_eq!(login_with_headers(&app, &xff).await, 422);
+}
+
 /// Item 6: a flood of anonymous requests that are refused — protected pages,
 /// `/metrics`, forged privilege headers, cross-site form posts — used to
 /// append one audit entry each to the hash chain (one global lock), with no
