@@ -294,7 +294,31 @@ impl User {
         }
         match SearchField::of(text.as_deref()) {
             SearchField::Username => page_by!(lower(users::username)),
-            SearchField::Email => page_by!(users::email),
+            SearchField::Email => {
+                // Many accounts may claim one address: page by (email, id).
+                // The seek stays one lower bound on the index's first
+                // column; the id only decides within one address.
+                let mut q = users::table.into_boxed();
+                match start {
+                    Start::From(prefix) => q = q.filter(users::email.ge(prefix)),
+                    Start::After(cursor) => match EmailCursor::parse(&cursor) {
+                        (email, Some(id)) => {
+                            q = q
+                                .filter(users::email.ge(email.clone()))
+                                .filter(users::email.gt(email).or(users::id.gt(id)))
+                        }
+                        (email, None) => q = q.filter(users::email.gt(email)),
+                    },
+                    Start::Anywhere => {}
+                }
+                if let Some(upper) = upper {
+                    q = q.filter(users::email.lt(upper));
+                }
+                q.order((users::email.asc(), users::id.asc()))
+                    .limit(limit)
+                    .select(User::as_select())
+                    .load(conn)
+            }
         }
     }
 
@@ -308,7 +332,8 @@ impl User {
 pub enum SearchField {
     /// `lower(username)`: unique, so it is a total order on its own.
     Username,
-    /// `email` (stored in lower case, unique).
+    /// `email` (stored in lower case; not unique, as an address is a claim
+    /// until proven), then `id`.
     Email,
 }
 
@@ -326,7 +351,26 @@ impl SearchField {
     pub fn cursor_of(self, user: &User) -> String {
         match self {
             Self::Username => user.username.clone(),
-            Self::Email => user.email.clone(),
+            Self::Email => EmailCursor::of(user),
+        }
+    }
+}
+
+/// The cursor of a search by e-mail: `<email> <id>` (an address holds no
+/// space). A cursor of an address alone (written by hand) continues after
+/// every account with that address.
+struct EmailCursor;
+
+impl EmailCursor {
+    fn of(user: &User) -> String {
+        format!("{} {}", user.email, user.id)
+    }
+
+    /// The address, and the id to continue after within it.
+    fn parse(cursor: &str) -> (String, Option<String>) {
+        match cursor.split_once(' ') {
+            Some((email, id)) => (email.to_owned(), Some(id.to_owned())),
+            None => (cursor.to_owned(), None),
         }
     }
 }

@@ -110,3 +110,66 @@ async fn registering_with_a_taken_address_leaves_the_same_trace_as_with_a_new_on
         (Some("victim@example.org"), Some(false))
     );
 }
+
+/// Since an address is only a claim, many accounts may hold one. The admin
+/// search by e-mail paged with `email > cursor`: every account after the
+/// first on a page edge that shares its address was skipped, so anyone
+/// could hide an account from the administrator's search by registering
+/// others with its address. Paging follows (address, id) now.
+#[tokio::test]
+async fn claims_on_one_address_cannot_hide_an_account_from_the_admin_search() {
+    let app = spawn_app_with(&NO_THROTTLE).await;
+    let (admin, _) = crate::helpers::signed_in_admin(&app, "search_boss").await;
+    let mut expected = vec!["hidden_owner".to_owned()];
+    assert_eq!(
+        register(&app, "hidden_owner", "shared.claim@example.net")
+            .await
+            .status(),
+        201
+    );
+    prove_email(&app, "hidden_owner").await;
+    for i in 0..4 {
+        let name = format!("claimant_{i}");
+        assert_eq!(
+            register(&app, &name, "shared.claim@example.net")
+                .await
+                .status(),
+            201
+        );
+        expected.push(name);
+    }
+    expected.sort();
+    for limit in ["1", "2", "3"] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("q", "shared.claim@".to_owned()), ("limit", limit.into())];
+            if let Some(a) = &after {
+                query.push(("after", a.clone()));
+            }
+            let r = app
+                .client
+                .get(app.url("/api/v1/admin/users"))
+                .query(&query)
+                .header("Cookie", &admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let page: Value = r.json().await.unwrap();
+            seen.extend(
+                page["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["username"].as_str().unwrap().to_owned()),
+            );
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
+}

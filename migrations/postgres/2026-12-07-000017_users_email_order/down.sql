@@ -1,0 +1,2 @@
+DROP INDEX users_email;
+CREATE INDEX users_email ON users (email);
