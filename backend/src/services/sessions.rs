@@ -47,8 +47,9 @@ pub struct SignedIn {
     /// user: the one the session is bound to, else the one it named.
     pub device: Option<Device>,
     /// The account's known-bad device state applies to this request: the
-    /// session's device is quarantined, or the request names no device, its
-    /// session is bound to none, and the user has a quarantined device. See
+    /// session's device is quarantined, or the request names none of the
+    /// user's devices, its session is bound to none, and the user has a
+    /// quarantined device. See
     /// [`device_posture`].
     pub device_quarantined: bool,
 }
@@ -561,10 +562,11 @@ async fn verify_and_load(
 ///   judged as that device, and a quarantined bound device refuses the
 ///   session whatever the request names. Naming another device than the
 ///   bound one counts as an unknown device.
-/// - A request on a session bound to no device, naming none, while the user
+/// - A request on a session bound to no device, naming none or one that is
+///   not its user's (a made-up id, someone else's device), while the user
 ///   has a quarantined device, cannot prove it is not that device: it is
 ///   refused like it (until an admin reviews the device; a compliant device
-///   the request names still works).
+///   of the user's own that the request names still works).
 fn device_posture(
     c: &mut db::DbConn,
     session: &Session,
@@ -578,13 +580,16 @@ fn device_posture(
             let same = named.is_none_or(|n| n == bound);
             Ok((device.filter(|_| same), quarantined))
         }
-        (None, Some(named)) => {
-            let device = Device::find_owned(c, named, user_id)?;
-            if let Some(d) = &device {
+        (None, Some(named)) => match Device::find_owned(c, named, user_id)? {
+            Some(d) => {
                 Session::bind_device(c, &session.id, &d.id)?;
+                let quarantined = !d.compliant;
+                Ok((Some(d), quarantined))
             }
-            Ok((device, false))
-        }
+            // A made-up id or another user's device proves no more than
+            // naming none (found by attacks::v8_authorization).
+            None => Ok((None, Device::any_non_compliant(c, user_id)?)),
+        },
         (None, None) => Ok((None, Device::any_non_compliant(c, user_id)?)),
     }
 }

@@ -160,6 +160,67 @@ async fn a_quarantined_device_is_not_escaped_by_omitting_it() {
     assert_eq!(app.get("/api/v1/me", Some(&fresh)).await.status(), 200);
 }
 
+/// A session bound to no device that names a device it does not own (a
+/// made-up id, or another user's compliant device) was judged as an
+/// "unknown device", which own routes accept: the account's quarantine was
+/// escaped by saying something instead of nothing. It cannot prove it is
+/// not the quarantined device either, so it is refused like it.
+#[tokio::test]
+async fn a_quarantined_account_is_not_escaped_by_naming_an_unknown_device() {
+    let app = spawn_app().await;
+    let (admin, _) = signed_in_admin(&app, "zt_admin2").await;
+    let user = app.signed_in("zt_named").await;
+    let thief = app.login("zt_named", crate::helpers::PASSWORD).await;
+    let (_, device_id) = app.with_device(&user, "Work laptop").await;
+    // Someone else's compliant device.
+    let other = app.signed_in("zt_neighbour").await;
+    let (_, neighbours) = app.with_device(&other, "Neighbour's laptop").await;
+    set_compliance(&app, &admin, &device_id, false).await;
+
+    for named in [
+        "00000000-0000-4000-8000-000000000000".to_owned(),
+        "not-even-an-id".to_owned(),
+        neighbours.clone(),
+    ] {
+        for how in ["header", "cookie"] {
+            let mut request = app.client.get(app.url("/api/v1/me"));
+            request = match how {
+                "header" => request
+                    .header("Cookie", &thief)
+                    .header("X-Device-ID", &named),
+                _ => request.header("Cookie", format!("{thief}; __Host-device={named}")),
+            };
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 403, "naming {named} by {how}");
+        }
+    }
+    // The thief's session did not get bound to anything by trying.
+    let bound: Option<String> = {
+        backend::db::run(&app.state.pool, move |c| {
+            Ok(sessions::table
+                .inner_join(users::table)
+                .filter(users::username.eq("zt_named"))
+                .filter(sessions::device_id.is_not_null())
+                .filter(sessions::device_id.ne(device_id))
+                .select(sessions::device_id)
+                .first::<Option<String>>(c)
+                .optional()?
+                .flatten())
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(bound, None);
+    // The neighbour is not affected by its id being named.
+    let neighbour_on_device = format!("{other}; __Host-device={neighbours}");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&neighbour_on_device))
+            .await
+            .status(),
+        200
+    );
+}
+
 #[tokio::test]
 async fn registering_a_device_needs_a_fresh_second_factor() {
     let app = spawn_app().await;
