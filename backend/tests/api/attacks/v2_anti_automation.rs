@@ -471,3 +471,199 @@ async fn decision_rows(app: &TestApp) -> i64 {
     .await
     .unwrap()
 }
+
+/// The header lines a client and its proxy send on the client's `i`th request.
+type Shape = fn(u8) -> Vec<(&'static str, Vec<u8>)>;
+
+/// A sign-in attempt (refused before any hashing) through the trusted
+/// proxy, carrying these raw header lines in order (names may repeat, and
+/// values need not be text: a proxy passes on bytes a client sent).
+async fn login_with_raw_headers(app: &TestApp, headers: &[(&str, Vec<u8>)]) -> u16 {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .headers(map)
+        .json(&serde_json::json!({ "login": "nobody_here", "password": "" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a trusted proxy, a client shapes the forwarding headers every way
+/// it can think of, changing its own part on each request: several lines of
+/// one header, its entries in the very header the proxy appends to,
+/// `Forwarded` with several elements, `for=unknown`, obfuscated
+/// identifiers, IPv6 zone ids, unbalanced quotes, trusted addresses, empty
+/// values, IPv6 neighbours. Whichever address the server settles on (the
+/// real client's, or the proxy's when the headers disagree), it must be the
+/// same one every time: five requests under a limit of three, and the last
+/// two are refused. A shape that moved the client into a fresh bucket per
+/// request would answer 422 five times.
+#[tokio::test]
+async fn no_shape_of_forwarding_headers_gives_a_client_a_fresh_bucket_per_request() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH", "3/minute"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let shapes: Vec<(&str, Shape)> = vec![
+        ("the client's own line before the proxy's", |i| {
+            vec![
+                ("x-forwarded-for", format!("198.51.100.{i}").into_bytes()),
+                ("x-forwarded-for", b"203.0.113.1".to_vec()),
+            ]
+        }),
+        ("the client's entry in the proxy's line", |i| {
+            vec![(
+                "x-forwarded-for",
+                format!("198.51.100.{i}, 203.0.113.2").into_bytes(),
+            )]
+        }),
+        ("the client's element in the proxy's Forwarded", |i| {
+            vec![(
+                "forwarded",
+                format!("for=198.51.100.{i};proto=https, for=203.0.113.3").into_bytes(),
+            )]
+        }),
+        ("an unbalanced quote before the proxy's element", |i| {
+            vec![(
+                "forwarded",
+                format!("for=\"198.51.100.{i}, for=203.0.113.4").into_bytes(),
+            )]
+        }),
+        ("several pairs in one element", |i| {
+            vec![(
+                "forwarded",
+                format!("for=198.51.100.{i};for=198.51.101.{i}, for=203.0.113.5").into_bytes(),
+            )]
+        }),
+        ("a trusted address after the client's", |i| {
+            vec![(
+                "x-forwarded-for",
+                format!("198.51.100.{i}, 127.0.0.1, 203.0.113.6").into_bytes(),
+            )]
+        }),
+        ("an empty entry", |i| {
+            vec![(
+                "x-forwarded-for",
+                format!("198.51.100.{i},, 203.0.113.7").into_bytes(),
+            )]
+        }),
+        ("for=unknown beside the proxy's X-Forwarded-For", |i| {
+            vec![
+                ("x-forwarded-for", b"203.0.113.8".to_vec()),
+                ("forwarded", format!("for=unknown;by={i}").into_bytes()),
+            ]
+        }),
+        ("an obfuscated identifier beside it", |i| {
+            vec![
+                ("x-forwarded-for", b"203.0.113.9".to_vec()),
+                ("forwarded", format!("for=_hidden{i}").into_bytes()),
+            ]
+        }),
+        ("an IPv6 zone id beside it", |i| {
+            vec![
+                ("x-forwarded-for", b"203.0.113.10".to_vec()),
+                (
+                    "forwarded",
+                    format!("for=\"[fe80::{i}%eth0]:80\"").into_bytes(),
+                ),
+            ]
+        }),
+        ("an empty Forwarded line beside it", |i| {
+            vec![
+                ("forwarded", Vec::new()),
+                ("x-forwarded-for", b"203.0.113.11".to_vec()),
+                ("forwarded", format!("by=198.51.100.{i}").into_bytes()),
+            ]
+        }),
+        ("an IPv4-mapped address of the client's", |i| {
+            vec![
+                ("x-forwarded-for", b"203.0.113.12".to_vec()),
+                (
+                    "forwarded",
+                    format!("for=\"[::ffff:198.51.100.{i}]\"").into_bytes(),
+                ),
+            ]
+        }),
+        ("a new IPv6 neighbour each time", |i| {
+            vec![("x-forwarded-for", format!("2001:db8:5:5::{i}").into_bytes())]
+        }),
+        ("a port on the client's entry", |i| {
+            vec![(
+                "forwarded",
+                format!("for=\"198.51.100.{i}:{i}\", for=203.0.113.13").into_bytes(),
+            )]
+        }),
+    ];
+    let mut fresh = Vec::new();
+    for (what, shape) in shapes {
+        let statuses = five_logins(&app, shape).await;
+        assert!(
+            statuses.iter().all(|s| *s == 422 || *s == 429),
+            "{what}: {statuses:?}"
+        );
+        if statuses[3..] != [429, 429] {
+            fresh.push(format!("{what}: {statuses:?}"));
+        }
+    }
+    assert!(fresh.is_empty(), "a fresh bucket per request: {fresh:#?}");
+}
+
+/// Five requests of one client through the trusted proxy, shaped by
+/// `shape(i)`: their statuses under a limit of three.
+async fn five_logins(app: &TestApp, shape: Shape) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        statuses.push(login_with_raw_headers(app, &shape(i)).await);
+    }
+    statuses
+}
+
+/// nginx's `$proxy_add_x_forwarded_for` appends the peer to whatever
+/// X-Forwarded-For the client sent, bytes and all (obs-text, bytes 0x80 and
+/// up, is legal in a field value and passed on). A client that puts one
+/// such byte in its X-Forwarded-For makes the proxy's whole line
+/// unreadable as text; the server dropped that line as if the header were
+/// absent, so the client's own `Forwarded: for=<anything>` was the only
+/// header left and named a fresh bucket on every request. An unreadable
+/// forwarding header must count as present and unusable (the proxy's
+/// address), never as absent.
+#[tokio::test]
+#[ignore = "open: a forwarding header line that is not valid text is dropped as absent, so the client's other header picks the bucket"]
+async fn bytes_that_are_not_text_in_the_proxys_header_do_not_hand_the_bucket_to_the_other_header() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_AUTH", "3/minute"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let xff = five_logins(&app, |i| {
+        let mut xff = vec![0xff, b'0' + i];
+        xff.extend_from_slice(b", 203.0.113.14");
+        vec![
+            ("x-forwarded-for", xff),
+            ("forwarded", format!("for=198.51.100.{i}").into_bytes()),
+        ]
+    })
+    .await;
+    // The same with a proxy that appends to `Forwarded`.
+    let fwd = five_logins(&app, |i| {
+        let mut fwd = vec![b'x', 0xfe, b'0' + i];
+        fwd.extend_from_slice(b", for=203.0.113.15");
+        vec![
+            ("forwarded", fwd),
+            ("x-forwarded-for", format!("198.51.100.{i}").into_bytes()),
+        ]
+    })
+    .await;
+    assert_eq!(xff[3..], [429, 429], "through X-Forwarded-For: {xff:?}");
+    assert_eq!(fwd[3..], [429, 429], "through Forwarded: {fwd:?}");
+}

@@ -172,3 +172,110 @@ async fn the_no_js_login_form_needs_its_pre_session_token() {
     assert!(session_cookie(r.headers()).is_some());
     assert_eq!(logins(&app).await, 1);
 }
+
+/// A login POST without `Origin` (an old browser, a privacy proxy that
+/// strips it) is judged by what it still carries (`http::csrf::check`):
+/// its `Referer` names the site it came from, a form post needs the login
+/// page's pre-session token, and the JSON login needs a JSON body, which
+/// no cross-site form can send. The edges: a foreign Referer (a look-alike
+/// host, user-info before `@`, a port-less copy) is refused; a Referer that
+/// is not http(s) proves nothing, so the token still decides; with neither
+/// header the API login refuses form-encoded and `text/plain` bodies
+/// before reading them; and a same-site Referer with the page's own token
+/// pair signs in (so each refusal is a refusal, not a broken login).
+#[tokio::test]
+async fn a_login_post_without_origin_is_judged_by_referer_token_and_content_type() {
+    let app = spawn_app().await;
+    app.register("no_origin", "no_origin@example.org").await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let form = [("login", "no_origin"), ("password", PASSWORD)];
+    let (cookie, token) = app.login_form().await;
+    let with_token = [
+        ("login", "no_origin"),
+        ("password", PASSWORD),
+        ("csrf", token.as_str()),
+    ];
+
+    for referer in [
+        "https://evil.test/login".to_owned(),
+        format!("http://{host}.evil.test/"),
+        format!("http://{host}@evil.test/"),
+        format!("http://evil.test/{host}"),
+        "http://127.0.0.1/".to_owned(),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("Referer", &referer)
+            .header("Cookie", &cookie)
+            .form(&with_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "form post from {referer}");
+        assert!(session_cookie(r.headers()).is_none(), "{referer}");
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("Referer", &referer)
+            .json(&json!({ "login": "no_origin", "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "JSON login from {referer}");
+        assert!(session_cookie(r.headers()).is_none(), "{referer}");
+    }
+    assert_eq!(csrf_rejections(&app, "cross-origin request").await, 10);
+
+    // No Origin, no Referer (or one that is not a web origin): the form
+    // needs its token.
+    for referer in [None, Some("file:///tmp/page.html"), Some("about:blank")] {
+        let mut request = app.client.post(app.url("/auth/login")).form(&form);
+        if let Some(r) = referer {
+            request = request.header("Referer", r);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 303, "{referer:?}");
+        assert_eq!(
+            crate::helpers::header(&r, "location"),
+            "/login?error=forbidden",
+            "{referer:?}"
+        );
+        assert!(session_cookie(r.headers()).is_none(), "{referer:?}");
+    }
+    // No Origin, no Referer: the API login reads nothing but JSON.
+    let body = format!("{{\"login\":\"no_origin\",\"password\":\"{PASSWORD}\"}}");
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/jsonp",
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("Content-Type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{content_type}");
+        assert!(session_cookie(r.headers()).is_none(), "{content_type}");
+    }
+    assert_eq!(logins(&app).await, 0, "nobody signed in");
+
+    // The same-site Referer with the page's own pair signs in.
+    let r = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("Referer", format!("{}/login", app.address))
+        .header("Cookie", &cookie)
+        .form(&with_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(crate::helpers::header(&r, "location"), "/account");
+    assert!(session_cookie(r.headers()).is_some());
+    assert_eq!(logins(&app).await, 1);
+}

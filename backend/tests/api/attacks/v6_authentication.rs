@@ -660,3 +660,218 @@ async fn account_security_changes_need_a_recent_authentication() {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+/// Moves every session of `login` out of the re-authentication window (an
+/// hour old), as time passing would.
+async fn lapse_reauthentication(app: &TestApp, login: &str) {
+    use backend::db::schema::sessions;
+    use diesel::prelude::*;
+    let uid = user_row(app, login).await.id;
+    backend::db::run(&app.state.pool, move |c| {
+        diesel::update(sessions::table.filter(sessions::user_id.eq(uid)))
+            .set(sessions::reauthenticated_at.eq(Some(
+                chrono::Utc::now().naive_utc() - chrono::Duration::hours(1),
+            )))
+            .execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    app.forget_cached_identities();
+}
+
+/// The error of a refused account-security request, or its status.
+async fn totp_setup(app: &TestApp, cookie: &str) -> (u16, Value) {
+    answer(
+        app.post_json("/api/v1/me/mfa/totp/setup", &json!({}), Some(cookie))
+            .await,
+    )
+    .await
+}
+
+/// The recent-authentication window is the session's, not the user's: a
+/// thief's session (or a forgotten browser) does not become fit for
+/// account-security changes because the owner entered the password in
+/// another session.
+#[tokio::test]
+async fn reauthenticating_one_session_does_not_open_the_window_of_another() {
+    let app = spawn_app_with(SETTINGS).await;
+    let owner = app.signed_in("two_tabs").await;
+    let thief = app.login("two_tabs", PASSWORD).await;
+    lapse_reauthentication(&app, "two_tabs").await;
+    for cookie in [&owner, &thief] {
+        let (status, body) = totp_setup(&app, cookie).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (401, &json!("reauthentication_required"))
+        );
+    }
+    let r = app
+        .post_json(
+            "/api/v1/me/reauthenticate",
+            &json!({ "password": PASSWORD }),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let (status, body) = totp_setup(&app, &thief).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("reauthentication_required")),
+        "the other session is still outside its window"
+    );
+    assert_eq!(totp_setup(&app, &owner).await.0, 200, "the owner's is open");
+    let (status, _) = totp_setup(&app, &thief).await;
+    assert_eq!(status, 401, "and stays closed for the other");
+}
+
+/// A refresh proves only that the client holds the refresh token (what a
+/// thief takes along with the session), not that the user is at the
+/// keyboard: it must not renew the recent-authentication window. A
+/// refreshed session past the window still needs the password again; the
+/// refresh leaves the session's re-authentication time alone.
+#[tokio::test]
+async fn a_token_refresh_is_not_a_recent_authentication() {
+    use backend::db::schema::sessions;
+    use diesel::prelude::*;
+    let app = spawn_app_with(SETTINGS).await;
+    let cookie = app.signed_in("refresher").await;
+    lapse_reauthentication(&app, "refresher").await;
+    let uid = user_row(&app, "refresher").await.id;
+    let reauth_times = || {
+        let uid = uid.clone();
+        backend::db::run(&app.state.pool, move |c| {
+            Ok(sessions::table
+                .filter(sessions::user_id.eq(uid))
+                .select(sessions::reauthenticated_at)
+                .load::<Option<chrono::NaiveDateTime>>(c)?)
+        })
+    };
+    let before = reauth_times().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("Origin", &app.address)
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let refreshed = crate::helpers::session_cookie(r.headers()).expect("new cookies");
+    assert_eq!(
+        reauth_times().await.unwrap(),
+        before,
+        "unchanged by the refresh"
+    );
+    let (status, body) = totp_setup(&app, &refreshed).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &json!("reauthentication_required"))
+    );
+    // The password again opens it (so the refusal above was the window's).
+    let r = app
+        .post_json(
+            "/api/v1/me/reauthenticate",
+            &json!({ "password": PASSWORD }),
+            Some(&refreshed),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(totp_setup(&app, &refreshed).await.0, 200);
+}
+
+/// Re-authentication checks the password, so it is a guessing oracle for a
+/// session thief. Twenty wrong passwords at once: no more than the lock's
+/// allowance is evaluated (each counted), the rest meet the lock, and
+/// every answer is the same.
+#[tokio::test]
+async fn parallel_wrong_reauthentication_passwords_evaluate_no_more_than_the_limit() {
+    let app = spawn_app_with(SETTINGS).await;
+    let cookie = app.signed_in("reauth_crowd").await;
+    let bodies: Vec<Value> = (0..20)
+        .map(|i| json!({ "password": format!("Wrong-Password-{i}!") }))
+        .collect();
+    let requests = bodies
+        .iter()
+        .map(|b| app.post_json("/api/v1/me/reauthenticate", b, Some(&cookie)));
+    let answers = join_all(join_all(requests).await.into_iter().map(answer)).await;
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "one answer for all: {answers:?}"
+    );
+    assert_eq!(answers[0].0, 422);
+    let evaluated = audited(&app, "auth.reauthenticate", "failure", &["wrong_password"]).await;
+    let locked = audited(&app, "auth.reauthenticate", "failure", &["account_locked"]).await;
+    assert_eq!(evaluated, LOCK_AFTER, "evaluated before the lock");
+    assert_eq!(locked, 20 - LOCK_AFTER, "refused by the lock");
+    assert_eq!(audited(&app, "account.locked", "success", &[]).await, 1);
+    let row = user_row(&app, "reauth_crowd").await;
+    assert_eq!(usize::try_from(row.failed_logins).unwrap(), evaluated);
+    assert!(row.locked_until.is_some());
+}
+
+/// One second factor, sent at once to several pending logins (a thief who
+/// saw the code and holds several password-stage tokens): a code is good
+/// for one sign-in, so exactly one of them signs in.
+async fn one_code_over_several_pending_logins(app: &TestApp, user: &str, code: &str) -> usize {
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(login_step1(app, user).await);
+    }
+    let answers = join_all(tokens.iter().map(|t| login_step2(app, t, code))).await;
+    let mut signed_in = 0;
+    for r in answers {
+        match r.status().as_u16() {
+            200 => {
+                assert!(crate::helpers::session_cookie(r.headers()).is_some());
+                signed_in += 1;
+            }
+            401 => assert!(crate::helpers::session_cookie(r.headers()).is_none()),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    signed_in
+}
+
+/// The TOTP step is claimed atomically (`UserMfa::use_step`): six pending
+/// logins racing one code give one session, and five recorded replays.
+#[tokio::test]
+async fn one_totp_code_raced_over_several_pending_logins_signs_in_once() {
+    let app = spawn_app_with(SETTINGS).await;
+    let cookie = app.signed_in("code_racer").await;
+    let (secret, _) = enroll(&app, &cookie).await;
+    let code = totp_code(&app, &secret);
+    assert_eq!(
+        one_code_over_several_pending_logins(&app, "code_racer", &code).await,
+        1
+    );
+    assert_eq!(
+        audited(&app, "mfa.replay", "denied", &["\"login\""]).await,
+        5,
+        "the others were replays"
+    );
+}
+
+/// A recovery code is good once ever: six pending logins racing one code
+/// give one session, one recorded use, and one code fewer.
+#[tokio::test]
+async fn one_recovery_code_raced_over_several_pending_logins_signs_in_once() {
+    let app = spawn_app_with(SETTINGS).await;
+    let cookie = app.signed_in("recovery_racer").await;
+    let (_, codes) = enroll(&app, &cookie).await;
+    assert_eq!(
+        one_code_over_several_pending_logins(&app, "recovery_racer", &codes[0]).await,
+        1
+    );
+    assert_eq!(
+        audited(&app, "mfa.recovery_code_used", "success", &[]).await,
+        1
+    );
+    let status: Value = app
+        .get("/api/v1/me/mfa", Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["recovery_codes_remaining"], codes.len() - 1);
+}

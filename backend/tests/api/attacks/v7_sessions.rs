@@ -313,3 +313,147 @@ async fn a_clients_replay_inside_the_grace_gets_the_same_successor() {
     assert_eq!(successors.len(), 1);
     assert_eq!(live_refresh_tokens(&app, "client_racer", true).await, 1);
 }
+
+// ------------------------------------------------------------------ logout, password change
+
+/// A browser's refresh with its refresh cookie: the status and the new
+/// cookies, if any.
+async fn cookie_refresh(app: &TestApp, cookie: &str) -> (u16, Option<String>) {
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("Origin", &app.address)
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status().as_u16(),
+        crate::helpers::session_cookie(r.headers()),
+    )
+}
+
+/// The grace window lets a racing tab replay the token it just rotated and
+/// get the same successor. A thief holding that pre-rotation token replays
+/// it right after the owner signed out (well inside the window, its
+/// successor never used): the session is over, so neither the old token
+/// nor its successor mints anything, alone or many at once, for a bearer
+/// client or a browser.
+#[tokio::test]
+async fn no_refresh_token_of_a_logged_out_session_works_even_inside_the_grace() {
+    let app = spawn_app_with(&[("REFRESH_GRACE_SECS", "30")]).await;
+    let t = first_party_tokens(&app, "leaver").await;
+    let r1 = t["refresh_token"].as_str().unwrap().to_owned();
+    let second: Value = first_party_refresh(&app, &r1).await.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let access2 = second["access_token"].as_str().unwrap().to_owned();
+    // Inside the grace the old token still answers (so the checks below can fail).
+    let again: Value = first_party_refresh(&app, &r1).await.json().await.unwrap();
+    assert_eq!(again["refresh_token"], second["refresh_token"]);
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&access2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let replays = join_all(
+        [&r1, &r2, &r1, &r2, &r1, &r1]
+            .into_iter()
+            .map(|t| first_party_refresh(&app, t)),
+    )
+    .await;
+    for r in replays {
+        assert_eq!(r.status(), 401, "a token of the ended session");
+        let body: Value = r.json().await.unwrap();
+        assert!(body.get("refresh_token").is_none());
+        assert!(body.get("access_token").is_none());
+    }
+    assert_eq!(me_status(&app, &access2).await, 401);
+    assert_eq!(live_refresh_tokens(&app, "leaver", false).await, 0);
+
+    // A browser: it refreshes (its old cookie is now the pre-rotation
+    // token), signs out with the new cookies, and the old ones come back.
+    let old = app.login("leaver", PASSWORD).await;
+    let (status, new) = cookie_refresh(&app, &old).await;
+    assert_eq!(status, 204);
+    let new = new.expect("rotated cookies");
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("Origin", &app.address)
+        .header("Cookie", &new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for cookie in [&old, &new] {
+        let (status, cookies) = cookie_refresh(&app, cookie).await;
+        assert_eq!((status, cookies), (401, None));
+    }
+    assert_eq!(live_refresh_tokens(&app, "leaver", false).await, 0);
+}
+
+/// A password change ends every other session (ASVS 3.3.3); the session
+/// that made it stays signed in (`accounts::change_password`). So no
+/// refresh token of another session may keep one alive: a second
+/// browser's, a bearer client's (its current one and the one it rotated
+/// moments ago, inside the grace) and an OAuth client's. The changing
+/// session's own refresh goes on working.
+#[tokio::test]
+async fn after_a_password_change_no_other_sessions_refresh_token_works() {
+    let app = spawn_app_with(&[("REFRESH_GRACE_SECS", "30")]).await;
+    let bearer = first_party_tokens(&app, "rotator").await;
+    let b1 = bearer["refresh_token"].as_str().unwrap().to_owned();
+    let rotated: Value = first_party_refresh(&app, &b1).await.json().await.unwrap();
+    let b2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let changer = app.login("rotator", PASSWORD).await;
+    let other = app.login("rotator", PASSWORD).await;
+    let (client_id, _) = oauth_client(&app, true, &[REDIRECT], &["account"]).await;
+    let url = code_for(
+        &app,
+        &other,
+        &oauth_flow::authorize_pairs(&client_id, REDIRECT),
+    )
+    .await;
+    let r = oauth_flow::exchange(
+        &app,
+        &client_id,
+        &param(&url, "code").unwrap(),
+        REDIRECT,
+        oauth_flow::VERIFIER,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let client: Value = r.json().await.unwrap();
+    let client_refresh_token = client["refresh_token"].as_str().unwrap().to_owned();
+
+    let r = app
+        .post_json(
+            "/api/v1/me/password",
+            &json!({ "current_password": PASSWORD, "new_password": "Glacier-Mango-Fjord-77" }),
+            Some(&changer),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "password changed");
+
+    for (what, token) in [("bearer's current", &b2), ("bearer's rotated", &b1)] {
+        let r = first_party_refresh(&app, token).await;
+        assert_eq!(r.status(), 401, "{what}");
+    }
+    assert_eq!(cookie_refresh(&app, &other).await, (401, None));
+    let r = client_refresh(&app, (&client_id, None), &client_refresh_token).await;
+    assert_eq!(r.status(), 400, "the OAuth client's");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(live_refresh_tokens(&app, "rotator", true).await, 0);
+
+    // The changing session carries on, and only it.
+    let (status, renewed) = cookie_refresh(&app, &changer).await;
+    assert_eq!(status, 204, "the changing session keeps its refresh");
+    let renewed = renewed.expect("new cookies");
+    assert_eq!(app.get("/api/v1/me", Some(&renewed)).await.status(), 200);
+    assert_eq!(live_refresh_tokens(&app, "rotator", false).await, 1);
+}

@@ -280,3 +280,276 @@ async fn registering_a_device_needs_a_fresh_second_factor() {
     assert_eq!(r.status(), 201);
     assert_eq!(device_rows(&app, "zt_victim").await.len(), 1);
 }
+
+/// `GET path` with the session `cookie`, naming `device` by header or cookie.
+async fn get_naming(app: &TestApp, path: &str, cookie: &str, device: &str, how: &str) -> u16 {
+    let request = app.client.get(app.url(path));
+    let request = match how {
+        "header" => request
+            .header("Cookie", cookie)
+            .header("X-Device-ID", device),
+        _ => request.header("Cookie", format!("{cookie}; __Host-device={device}")),
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// A session keeps the first device it was bound to. One bound to device
+/// A that names the user's other compliant device B (its cookie copied, or
+/// its id in `X-Device-ID`) is not B: the managed-device route refuses it,
+/// whichever way it names B, while A's own requests still pass, and B's
+/// session cannot become A by naming A either.
+#[tokio::test]
+async fn a_session_bound_to_one_device_naming_another_gets_no_managed_device_route() {
+    let app = spawn_app().await;
+    let laptop = app.signed_in("zt_two").await;
+    let desktop = app.login("zt_two", crate::helpers::PASSWORD).await;
+    let secret = enrol_totp(&app, &laptop).await;
+    let (laptop_on_a, a) = app.with_device(&laptop, "Laptop").await;
+    step_up(&app, &desktop, &secret).await;
+    let (desktop_on_b, b) = app.with_device(&desktop, "Desktop").await;
+    let managed = "/api/v1/demo/managed-device";
+    assert_eq!(app.get(managed, Some(&laptop_on_a)).await.status(), 200);
+    assert_eq!(app.get(managed, Some(&desktop_on_b)).await.status(), 200);
+
+    for how in ["header", "cookie"] {
+        assert_eq!(
+            get_naming(&app, managed, &laptop, &b, how).await,
+            403,
+            "A's session naming B by {how}"
+        );
+        assert_eq!(
+            get_naming(&app, managed, &desktop, &a, how).await,
+            403,
+            "B's session naming A by {how}"
+        );
+    }
+    // Both headers at once: the header names B, the cookie A.
+    let r = app
+        .client
+        .get(app.url(managed))
+        .header("Cookie", &laptop_on_a)
+        .header("X-Device-ID", &b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "A's cookie with B's id in the header");
+    // Nothing rebound: each session is still its own device's.
+    assert_eq!(app.get(managed, Some(&laptop_on_a)).await.status(), 200);
+    assert_eq!(app.get(managed, Some(&desktop_on_b)).await.status(), 200);
+    assert!(denials(&app)
+        .await
+        .iter()
+        .any(|d| d.contains("/api/v1/demo/managed-device")));
+}
+
+/// A first-party bearer session (`/api/v1/auth/token`) and its refresh.
+async fn bearer_tokens(app: &TestApp, username: &str) -> (String, String) {
+    let t: Value = app
+        .post_json(
+            "/api/v1/auth/token",
+            &json!({ "login": username, "password": crate::helpers::PASSWORD }),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        t["access_token"].as_str().unwrap().to_owned(),
+        t["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `GET /api/v1/me` with a bearer token, naming `device` in `X-Device-ID`.
+async fn me_bearer_naming(app: &TestApp, token: &str, device: Option<&str>) -> u16 {
+    let mut request = app.client.get(app.url("/api/v1/me")).bearer_auth(token);
+    if let Some(d) = device {
+        request = request.header("X-Device-ID", d);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// The quarantine of one device holds for every credential that cannot
+/// prove it is another of the user's devices: a bearer API session, an
+/// OAuth client's token, a browser session, each after a refresh too, and
+/// a new sign-in made while naming the quarantined device. Each tries
+/// naming nothing, the quarantined device, a made-up id, an id too long to
+/// be one, another user's device, and whitespace; every answer is 403, and
+/// no session ends up bound to anything by trying.
+#[tokio::test]
+async fn a_quarantined_account_is_not_escaped_by_any_token_kind_or_refresh() {
+    use crate::helpers::oauth_flow::{self, code_for, param};
+    let app = spawn_app().await;
+    let (admin, _) = signed_in_admin(&app, "zt_admin3").await;
+    let user = app.signed_in("zt_tokens").await;
+    let thief = app.login("zt_tokens", crate::helpers::PASSWORD).await;
+    let (bearer, bearer_refresh) = bearer_tokens(&app, "zt_tokens").await;
+    let (client_id, _) =
+        crate::helpers::oauth_client(&app, true, &[oauth_flow::REDIRECT], &["account"]).await;
+    let location = code_for(
+        &app,
+        &thief,
+        &oauth_flow::authorize_pairs(&client_id, oauth_flow::REDIRECT),
+    )
+    .await;
+    let r = oauth_flow::exchange(
+        &app,
+        &client_id,
+        &param(&location, "code").unwrap(),
+        oauth_flow::REDIRECT,
+        oauth_flow::VERIFIER,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let oauth: Value = r.json().await.unwrap();
+    let oauth_access = oauth["access_token"].as_str().unwrap().to_owned();
+    let oauth_refresh = oauth["refresh_token"].as_str().unwrap().to_owned();
+    let secret = enrol_totp(&app, &user).await;
+    let (_, device_id) = app.with_device(&user, "Work laptop").await;
+    let neighbour = app.signed_in("zt_tokens_nb").await;
+    let (_, neighbours) = app.with_device(&neighbour, "Neighbour's laptop").await;
+    assert_eq!(me_bearer_naming(&app, &bearer, None).await, 200);
+    assert_eq!(me_bearer_naming(&app, &oauth_access, None).await, 200);
+    set_compliance(&app, &admin, &device_id, false).await;
+
+    // Refreshed after the quarantine: a bearer, an OAuth client, a browser.
+    let r = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": bearer_refresh }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200, "a refresh is no resource");
+    let refreshed: Value = r.json().await.unwrap();
+    let refreshed_bearer = refreshed["access_token"].as_str().unwrap().to_owned();
+    let body = oauth_flow::query(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &oauth_refresh),
+        ("client_id", &client_id),
+    ]);
+    let r = oauth_flow::post_form(&app, "/oauth/token", &body, None, None).await;
+    assert_eq!(r.status(), 200);
+    let refreshed_oauth: Value = r.json().await.unwrap();
+    let refreshed_oauth = refreshed_oauth["access_token"].as_str().unwrap().to_owned();
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("Origin", &app.address)
+        .header("Cookie", &thief)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "the browser refresh sets new cookies");
+    let refreshed_thief = crate::helpers::session_cookie(r.headers()).expect("new cookies");
+    // A new sign-in that names the quarantined device while signing in.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("Origin", &app.address)
+        .header("X-Device-ID", &device_id)
+        .json(&json!({ "login": "zt_tokens", "password": crate::helpers::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the password step");
+    let pending: Value = r.json().await.unwrap();
+    next_totp_step(&app);
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token/mfa"))
+        .header("Origin", &app.address)
+        .header("X-Device-ID", &device_id)
+        .json(&json!({ "mfa_token": pending["mfa_token"], "code": totp_code(&app, &secret) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the second step");
+    let named_at_login: Value = r.json().await.unwrap();
+    let named_at_login = named_at_login["access_token"].as_str().unwrap().to_owned();
+
+    let long = "a".repeat(65);
+    let names: [Option<&str>; 6] = [
+        None,
+        Some(&device_id),
+        Some("00000000000040008000000000000000"),
+        Some(&long),
+        Some(&neighbours),
+        Some("   "),
+    ];
+    for (what, token) in [
+        ("bearer", &bearer),
+        ("refreshed bearer", &refreshed_bearer),
+        ("OAuth", &oauth_access),
+        ("refreshed OAuth", &refreshed_oauth),
+        ("named at sign-in", &named_at_login),
+    ] {
+        for named in names {
+            assert_eq!(
+                me_bearer_naming(&app, token, named).await,
+                403,
+                "{what} naming {named:?}"
+            );
+        }
+    }
+    for (what, cookie) in [("thief", &thief), ("refreshed thief", &refreshed_thief)] {
+        for named in names.iter().flatten() {
+            for how in ["header", "cookie"] {
+                assert_eq!(
+                    get_naming(&app, "/api/v1/me", cookie, named, how).await,
+                    403,
+                    "{what} naming {named:?} by {how}"
+                );
+            }
+        }
+        assert_eq!(app.get("/api/v1/me", Some(cookie)).await.status(), 403);
+    }
+    // Naming the quarantined device binds a session to it (which only
+    // keeps it out); nothing got bound to anything else by trying.
+    let quarantined = device_id.clone();
+    let bound_elsewhere: i64 = backend::db::run(&app.state.pool, move |c| {
+        Ok(sessions::table
+            .inner_join(users::table)
+            .filter(users::username.eq("zt_tokens"))
+            .filter(sessions::device_id.is_not_null())
+            .filter(sessions::device_id.ne(quarantined))
+            .count()
+            .get_result(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(bound_elsewhere, 0);
+}
+
+/// What `/api/v1/me` refuses a quarantined session, the server-rendered
+/// pages must not show it either: a public page (the home page, the login
+/// page) renders the signed-in user in its navigation, from the same
+/// session. A session that cannot prove it is not the quarantined device
+/// sees those pages as anyone signed out does: no username, no address.
+/// Found: the home page renders "Account (<username>)" in its navigation,
+/// and the address in the page's data, for a session whose `/api/v1/me`
+/// answers 403 (the page identity is looked up without the device posture).
+#[tokio::test]
+#[ignore = "open: public pages render the signed-in user (name, e-mail) for a session the quarantine refuses"]
+async fn a_quarantined_session_sees_no_account_data_on_public_pages() {
+    let app = spawn_app().await;
+    let (admin, _) = signed_in_admin(&app, "zt_admin4").await;
+    let user = app.signed_in("zt_pages_owner").await;
+    let thief = app.login("zt_pages_owner", crate::helpers::PASSWORD).await;
+    let (_, device_id) = app.with_device(&user, "Work laptop").await;
+    // Before the quarantine the page shows who is signed in (so the check
+    // below can fail).
+    let page = app.get("/", Some(&thief)).await.text().await.unwrap();
+    assert!(page.contains("zt_pages_owner"), "the page names its user");
+    set_compliance(&app, &admin, &device_id, false).await;
+    assert_eq!(app.get("/api/v1/me", Some(&thief)).await.status(), 403);
+    for path in ["/", "/login", "/register"] {
+        let r = app.get(path, Some(&thief)).await;
+        let status = r.status().as_u16();
+        let page = r.text().await.unwrap();
+        assert!(
+            !page.contains("zt_pages_owner"),
+            "{path} ({status}) shows the quarantined account's name"
+        );
+    }
+}
