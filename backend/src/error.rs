@@ -65,6 +65,15 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        // PostgreSQL refuses a NUL in a text parameter. The request target
+        // and JSON bodies are checked for one at the edge (`http::nul_input`,
+        // `http::json`); any other way in is still bad input, not a fault.
+        if let diesel::result::Error::DatabaseError(_, info) = &e {
+            let m = info.message();
+            if m.contains("invalid byte sequence") && m.contains("0x00") {
+                return Self::bad_request("the request holds a NUL character");
+            }
+        }
         Self::Internal(e.into())
     }
 }

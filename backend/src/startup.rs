@@ -369,6 +369,7 @@ fn app(
         .wrap(from_fn(move |req, next| {
             rate_limit::per_ip(per_ip.clone(), req, next)
         }))
+        .wrap(from_fn(crate::http::nul_input::refuse_nul_in_target))
         .wrap(from_fn(header_limits))
         .wrap(from_fn(management_plane))
         .wrap(from_fn(security_headers))
@@ -483,11 +484,20 @@ impl RequestPageData {
         }
     }
 
+    /// The identity the page may show (its name in the navigation, its
+    /// MFA state, its sessions): none for a session on a device the
+    /// account's quarantine refuses, as `/api/v1/me` refuses it (found by
+    /// attacks::v8_authorization). The same device fact as the PDP's.
     fn who(
         &self,
     ) -> impl std::future::Future<Output = Option<Arc<sessions::SignedIn>>> + Send + 'static {
-        let verified = self.verified();
-        async move { verified.await.ok() }
+        let (verified, page) = (self.verified(), self.page.clone());
+        async move {
+            verified.await.ok().filter(|who| {
+                access::device_fact(page.device_id.as_deref(), Some(who))
+                    != crate::security::policy::DeviceFact::Registered { compliant: false }
+            })
+        }
     }
 }
 

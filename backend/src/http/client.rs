@@ -24,18 +24,20 @@ pub fn client_ip_addr(req: &HttpRequest) -> Option<IpAddr> {
     if proxies.is_empty() {
         return Some(peer);
     }
+    // A line that is not visible ASCII (a client's 0x80+ byte copied on by
+    // the proxy) is present and unreadable, not absent: read lossily, its
+    // unparseable entry ends the walk there. Dropped, the other header
+    // would decide alone (found by attacks::v2_anti_automation).
     let values = |name| {
         req.headers()
             .get_all(name)
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
             .collect::<Vec<_>>()
     };
-    Some(client_ip::resolve_headers(
-        peer,
-        &values(X_FORWARDED_FOR),
-        &values(FORWARDED),
-        proxies,
-    ))
+    let (xff, fwd) = (values(X_FORWARDED_FOR), values(FORWARDED));
+    let xff: Vec<&str> = xff.iter().map(AsRef::as_ref).collect();
+    let fwd: Vec<&str> = fwd.iter().map(AsRef::as_ref).collect();
+    Some(client_ip::resolve_headers(peer, &xff, &fwd, proxies))
 }
 
 /// Whether the TCP peer is one of `TRUSTED_PROXIES`: only then may any

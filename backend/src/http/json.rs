@@ -92,7 +92,31 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             "JSON is nested more than {MAX_DEPTH} levels deep"
         )));
     }
+    if holds_nul(text) {
+        // Like `http::nul_input` for the request target.
+        return Err(AppError::bad_request(
+            "a JSON string holds a NUL character (\\u0000)",
+        ));
+    }
     serde_json::from_str(text).map_err(describe)
+}
+
+/// Whether a string in the JSON `text` holds an escaped NUL (`\u0000`; a
+/// raw one is not valid JSON). An escaped backslash before `u0000` is text.
+fn holds_nul(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Says what is wrong without echoing any value from the body (which could be
@@ -206,6 +230,16 @@ fn depth(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_escaped_nul_is_found_and_an_escaped_backslash_is_not() {
+        assert!(super::holds_nul(r#"{"q":"a\u0000b"}"#));
+        assert!(super::holds_nul(r#"{"q":"\u0000"}"#));
+        assert!(!super::holds_nul(r#"{"q":"a\\u0000b"}"#));
+        assert!(super::holds_nul(r#"{"q":"\u00001"}"#));
+        assert!(!super::holds_nul(r#"{"q":"\u0001"}"#));
+        assert!(!super::holds_nul(r#"{"q":"x\\"}"#));
+    }
+
     use super::*;
     use frontend::api::LoginRequest;
 

@@ -11,6 +11,7 @@ pub mod header_limits;
 pub mod json;
 pub mod management;
 pub mod metrics;
+pub mod nul_input;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;

@@ -320,7 +320,6 @@ async fn hand_made_search_cursors_neither_fail_nor_skip_nor_leak_other_prefixes(
 /// came back as a 500 (and an error log line per request) instead of a 400
 /// or an empty page: bad input must not be a server error.
 #[tokio::test]
-#[ignore = "open: on PostgreSQL a NUL in the admin search text or cursor is a 500"]
 async fn a_nul_in_the_search_text_or_cursor_is_no_server_error() {
     let app = spawn_app_with(&NO_THROTTLE).await;
     let (admin, _) = crate::helpers::signed_in_admin(&app, "nul_boss").await;

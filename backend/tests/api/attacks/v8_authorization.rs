@@ -530,7 +530,6 @@ async fn a_quarantined_account_is_not_escaped_by_any_token_kind_or_refresh() {
 /// and the address in the page's data, for a session whose `/api/v1/me`
 /// answers 403 (the page identity is looked up without the device posture).
 #[tokio::test]
-#[ignore = "open: public pages render the signed-in user (name, e-mail) for a session the quarantine refuses"]
 async fn a_quarantined_session_sees_no_account_data_on_public_pages() {
     let app = spawn_app().await;
     let (admin, _) = signed_in_admin(&app, "zt_admin4").await;
