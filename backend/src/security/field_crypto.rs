@@ -313,13 +313,14 @@ mod tests {
     #[test]
     fn one_key_id_twice_is_refused_naming_the_id() {
         let k1_new = "k1:a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-        let err = FieldKeys::parse(&format!("{k1_new},{K1}"))
-            .err()
-            .unwrap();
+        let err = FieldKeys::parse(&format!("{k1_new},{K1}")).err().unwrap();
         assert_eq!(err, CryptoError::DuplicateKeyId("k1".into()));
         let text = err.to_string();
         assert!(text.contains("`k1`") && text.contains("twice"), "{text}");
-        assert!(!text.contains("a0a1a2") && !text.contains("000102"), "{text}");
+        assert!(
+            !text.contains("a0a1a2") && !text.contains("000102"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -330,16 +331,28 @@ mod tests {
             (format!(":{hex}"), "entry 1: the key id is empty"),
             (format!("k 1:{hex}"), "entry 1: the key id must be"),
             (format!("{hex}:k1"), "entry 1: the key id must be"),
-            (format!("{K2},k3:zz{}", &hex[2..]), "entry 2 (`k3`): the key is not 64 hex"),
-            (format!("{K2},k3:{}", &hex[..62]), "entry 2 (`k3`): the key is not 64 hex"),
-            (format!("k3:{hex}00"), "entry 1 (`k3`): the key is not 64 hex"),
+            (
+                format!("{K2},k3:zz{}", &hex[2..]),
+                "entry 2 (`k3`): the key is not 64 hex",
+            ),
+            (
+                format!("{K2},k3:{}", &hex[..62]),
+                "entry 2 (`k3`): the key is not 64 hex",
+            ),
+            (
+                format!("k3:{hex}00"),
+                "entry 1 (`k3`): the key is not 64 hex",
+            ),
             ("k3:".to_owned(), "entry 1 (`k3`): the key is not 64 hex"),
             (",".to_owned(), "no field encryption key"),
         ];
         for (spec, expected) in cases {
             let err = FieldKeys::parse(&spec).err().unwrap().to_string();
             assert!(err.contains(expected), "{spec:?}: {err}");
-            assert!(!err.contains("0102030405") && !err.contains("1d1e1f"), "{err}");
+            assert!(
+                !err.contains("0102030405") && !err.contains("1d1e1f"),
+                "{err}"
+            );
         }
     }
 

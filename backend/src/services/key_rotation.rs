@@ -49,10 +49,19 @@ pub struct EncryptedColumn {
     /// holds `old`; whether it did.
     swap: fn(&mut DbConn, &str, &str, &str) -> QueryResult<bool>,
     count: fn(&mut DbConn) -> QueryResult<i64>,
+    /// The smallest key id of a stored value greater than the given one
+    /// (one seek in the `(field_key_id, key)` index).
+    next_key_id: fn(&mut DbConn, &str) -> QueryResult<Option<String>>,
+    /// The (key, ciphertext) of the first (or, when true, the last) row
+    /// stored under a key id, in key order (one seek).
+    edge_row: fn(&mut DbConn, &str, bool) -> QueryResult<Option<(String, String)>>,
+    /// Rows per key id (None: not in the `v1` format). Reads the whole index.
+    by_key_id: fn(&mut DbConn) -> QueryResult<Vec<(Option<String>, i64)>>,
 }
 
 impl EncryptedColumn {
-    fn field<'a>(&self, row_id: &'a str) -> FieldRef<'a> {
+    /// Where a row's value lives: its ciphertext's associated data.
+    pub fn field<'a>(&self, row_id: &'a str) -> FieldRef<'a> {
         FieldRef {
             table: self.table,
             column: self.column,
@@ -63,6 +72,42 @@ impl EncryptedColumn {
     /// `table.column`.
     pub fn name(&self) -> String {
         format!("{}.{}", self.table, self.column)
+    }
+
+    /// Every key id values of this column are stored under, found by
+    /// skipping through the index from one id to the next: as many seeks
+    /// as there are ids, however many rows.
+    pub fn key_ids(&self, conn: &mut DbConn) -> QueryResult<Vec<String>> {
+        let mut kids: Vec<String> = Vec::new();
+        let mut after = String::new();
+        while let Some(kid) = (self.next_key_id)(conn, &after)? {
+            after.clone_from(&kid);
+            kids.push(kid);
+        }
+        Ok(kids)
+    }
+
+    /// The first and the last row (in key order) stored under `kid`: the
+    /// same row twice when it holds one.
+    pub fn first_and_last(
+        &self,
+        conn: &mut DbConn,
+        kid: &str,
+    ) -> QueryResult<Vec<(String, String)>> {
+        let mut rows = Vec::new();
+        for last in [false, true] {
+            if let Some(row) = (self.edge_row)(conn, kid, last)? {
+                if !rows.contains(&row) {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Rows per key id; `None` counts the values not in the `v1` format.
+    pub fn rows_by_key_id(&self, conn: &mut DbConn) -> QueryResult<Vec<(Option<String>, i64)>> {
+        (self.by_key_id)(conn)
     }
 }
 
@@ -99,12 +144,40 @@ macro_rules! encrypted_column {
                 .map(|n| n == 1)
             },
             count: |conn| $table::table.count().get_result(conn),
+            next_key_id: |conn, after| {
+                $table::table
+                    .filter($table::field_key_id.gt(after))
+                    .order($table::field_key_id.asc())
+                    .select($table::field_key_id)
+                    .first::<Option<String>>(conn)
+                    .optional()
+                    .map(Option::flatten)
+            },
+            edge_row: |conn, kid, last| {
+                let under = $table::table
+                    .filter($table::field_key_id.eq(kid))
+                    .select(($table::$key, $table::$column));
+                if last {
+                    under.order($table::$key.desc()).first(conn).optional()
+                } else {
+                    under.order($table::$key.asc()).first(conn).optional()
+                }
+            },
+            by_key_id: |conn| {
+                $table::table
+                    .group_by($table::field_key_id)
+                    .select(($table::field_key_id, diesel::dsl::count_star()))
+                    .order($table::field_key_id.asc())
+                    .load(conn)
+            },
         }
     };
 }
 
 /// Every encrypted column of the schema. A new one is one more line here
-/// (and must use this table, column and key as its associated data).
+/// (and must use this table, column and key as its associated data, and
+/// have a generated `field_key_id` column indexed with its key, as
+/// migration 000018 gives these two).
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     encrypted_column!(user_mfa.secret, key user_id),
     encrypted_column!(user_ssn.ciphertext, key user_id),
