@@ -31,8 +31,12 @@ const MAX_LISTED_FAILURES: usize = 50;
 /// Attempts for a row the app keeps changing while it is being rotated.
 const SWAP_ATTEMPTS: usize = 3;
 
+/// A (row key, ciphertext) pair.
+type Row = (String, String);
 /// (row key, ciphertext) pairs.
-type Rows = Vec<(String, String)>;
+type Rows = Vec<Row>;
+/// (key id, rows) pairs; `None`: values not in the `v1` format.
+type KeyIdCounts = Vec<(Option<String>, i64)>;
 
 /// One encrypted column and the queries that rotate it.
 pub struct EncryptedColumn {
@@ -54,9 +58,9 @@ pub struct EncryptedColumn {
     next_key_id: fn(&mut DbConn, &str) -> QueryResult<Option<String>>,
     /// The (key, ciphertext) of the first (or, when true, the last) row
     /// stored under a key id, in key order (one seek).
-    edge_row: fn(&mut DbConn, &str, bool) -> QueryResult<Option<(String, String)>>,
+    edge_row: fn(&mut DbConn, &str, bool) -> QueryResult<Option<Row>>,
     /// Rows per key id (None: not in the `v1` format). Reads the whole index.
-    by_key_id: fn(&mut DbConn) -> QueryResult<Vec<(Option<String>, i64)>>,
+    by_key_id: fn(&mut DbConn) -> QueryResult<KeyIdCounts>,
 }
 
 impl EncryptedColumn {
@@ -89,11 +93,7 @@ impl EncryptedColumn {
 
     /// The first and the last row (in key order) stored under `kid`: the
     /// same row twice when it holds one.
-    pub fn first_and_last(
-        &self,
-        conn: &mut DbConn,
-        kid: &str,
-    ) -> QueryResult<Vec<(String, String)>> {
+    pub fn first_and_last(&self, conn: &mut DbConn, kid: &str) -> QueryResult<Rows> {
         let mut rows = Vec::new();
         for last in [false, true] {
             if let Some(row) = (self.edge_row)(conn, kid, last)? {
@@ -106,7 +106,7 @@ impl EncryptedColumn {
     }
 
     /// Rows per key id; `None` counts the values not in the `v1` format.
-    pub fn rows_by_key_id(&self, conn: &mut DbConn) -> QueryResult<Vec<(Option<String>, i64)>> {
+    pub fn rows_by_key_id(&self, conn: &mut DbConn) -> QueryResult<KeyIdCounts> {
         (self.by_key_id)(conn)
     }
 }

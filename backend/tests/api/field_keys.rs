@@ -428,7 +428,7 @@ async fn drill_the_readme_rotation_with_the_plausible_mistakes() {
         .unwrap()
         .to_owned();
     assert!(
-        current.contains(&format!("not yet on ")) && current.contains(&format!("pid {b_pid}")),
+        current.contains("not yet on ") && current.contains(&format!("pid {b_pid}")),
         "{current}"
     );
     assert_eq!(verdict(&status, "k1")["can_go"], false);
