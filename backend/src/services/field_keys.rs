@@ -420,3 +420,55 @@ impl KeyStatus {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const K2: &str = "k2:a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+
+    fn instance(label: &str, kids: &str) -> AppInstance {
+        let now = chrono::Utc::now().naive_utc();
+        AppInstance {
+            id: label.into(),
+            label: label.into(),
+            field_key_ids: kids.into(),
+            started_at: now,
+            heartbeat_at: now,
+        }
+    }
+
+    fn column(rows: &[(&str, i64)]) -> ColumnKeys {
+        ColumnKeys {
+            column: "user_mfa.secret".into(),
+            rows_by_key_id: rows.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+            not_in_format: 0,
+        }
+    }
+
+    #[test]
+    fn an_old_key_can_go_only_without_rows_and_without_an_instance_encrypting_with_it() {
+        let keys = FieldKeys::parse(&format!("{K2},{K1}")).unwrap();
+        let done = [column(&[("k2", 10)])];
+        let both = [instance("a", "k2,k1"), instance("b", "k2,k1")];
+        assert!(verdict("k1".into(), &keys, &done, &both).can_go);
+
+        // Rows still under it.
+        let pending = [column(&[("k2", 9), ("k1", 1)])];
+        let v = verdict("k1".into(), &keys, &pending, &both);
+        assert!(
+            !v.can_go && v.verdict.contains("1 row(s) still under it"),
+            "{v:?}"
+        );
+
+        // No rows yet, but an instance still writes new values with it.
+        let lagging = [instance("a", "k2,k1"), instance("b", "k1")];
+        let v = verdict("k1".into(), &keys, &done, &lagging);
+        assert!(!v.can_go && v.current_on == ["b"], "{v:?}");
+
+        // The current key never can; it says which instance lacks it.
+        let v = verdict("k2".into(), &keys, &done, &lagging);
+        assert!(!v.can_go && v.current && v.missing_on == ["b"], "{v:?}");
+    }
+}
