@@ -1,12 +1,17 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
 //! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
-//! `workshop-reset`, `seed`.
+//! `keys status`, `workshop-reset`, `seed`.
+//!
+//! Every command that loads `FIELD_KEYS` first checks them against the data
+//! (`services::field_keys::check`) and refuses to run when they cannot
+//! decrypt it.
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
 use crate::secrets::Keys;
+use crate::security::field_crypto::FieldKeys;
 use crate::security::password;
-use crate::services::accounts;
+use crate::services::{accounts, field_keys};
 use crate::startup::{migrate, AppState, Application};
 use actix_web::web;
 use anyhow::Context;
@@ -39,10 +44,16 @@ pub enum Command {
     /// field key, the first of FIELD_KEYS (keep the old keys after it). Works
     /// in batches while the app serves; an interrupted run resumes when run
     /// again, and values already under the current key are skipped.
+    /// Refused while a live instance does not hold that key yet.
     RotateKeys {
         /// Rows per transaction.
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
+    },
+    /// The field keys: `keys status`.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
     },
     /// Workshop mode: clear every participant's solved challenges (for the
     /// next group). Recorded in the audit log as `workshop.reset`.
@@ -89,6 +100,29 @@ pub enum Command {
         #[arg(long)]
         audience: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Per encrypted column, the rows under each key id; the key ids each
+    /// live instance holds; and, per key id, whether it can leave
+    /// FIELD_KEYS. Exits non-zero when FIELD_KEYS cannot decrypt the data.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `FIELD_KEYS` and a pool, checked against the data.
+async fn checked_field_keys(
+    settings: &Settings,
+    pool_size: u32,
+) -> anyhow::Result<(std::sync::Arc<FieldKeys>, crate::db::Pool)> {
+    let keys = crate::secrets::load_field_keys(settings)?;
+    let pool = build_pool(settings.database_url.expose_secret(), pool_size)?;
+    let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| k).await?;
+    Ok((std::sync::Arc::new(keys), pool))
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
@@ -141,8 +175,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::RotateKeys { batch_size } => {
             use crate::services::key_rotation::{self, RotationOptions};
-            let keys = std::sync::Arc::new(crate::secrets::load_field_keys(&settings)?);
-            let pool = build_pool(settings.database_url.expose_secret(), 2)?;
+            let (keys, pool) = checked_field_keys(&settings, 2).await?;
+            let kid = keys.current_kid().to_owned();
+            let lacking = crate::db::run(&pool, move |c| {
+                field_keys::instances_lacking(c, &kid, chrono::Utc::now().naive_utc())
+            })
+            .await?;
+            if !lacking.is_empty() {
+                let names: Vec<String> = lacking
+                    .iter()
+                    .map(|i| format!("{} ({}: holds {})", i.label, i.id, i.key_ids().join(", ")))
+                    .collect();
+                anyhow::bail!(
+                    "not rotating: {} live instance(s) do not hold field key {} yet, and could not \
+                     read what the rotation writes: {}. Restart every instance with this FIELD_KEYS \
+                     first (`backend keys status` lists them)",
+                    lacking.len(),
+                    keys.current_kid(),
+                    names.join("; ")
+                );
+            }
             println!(
                 "re-encrypting under field key {} in batches of {batch_size}",
                 keys.current_kid()
@@ -173,6 +225,27 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 anyhow::bail!(
                     "{} value(s) could not be re-encrypted (listed above); fix FIELD_KEYS and run again",
                     report.failed()
+                );
+            }
+        }
+        Command::Keys {
+            action: KeysCommand::Status { json },
+        } => {
+            let keys = crate::secrets::load_field_keys(&settings)?;
+            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            let now = chrono::Utc::now().naive_utc();
+            let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))
+                .await
+                .context("cannot read the key status (has `backend migrate` run?)")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", status.render(now));
+            }
+            if !status.problems.is_empty() {
+                anyhow::bail!(
+                    "FIELD_KEYS cannot decrypt {} part(s) of the data (listed above)",
+                    status.problems.len()
                 );
             }
         }
@@ -224,6 +297,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
+            let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             let new = NewClient {
                 name,
                 redirect_uris: redirect_uri,
@@ -258,8 +332,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let password = line.trim_end_matches(['\r', '\n']).to_owned();
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
+            let keys = Keys::load(&settings)?;
+            let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             let state = AppState {
-                keys: Keys::load(&settings)?,
+                keys,
                 dummy_hash: web::block(password::dummy_hash)
                     .await?
                     .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?,

@@ -23,7 +23,7 @@ use crate::security::policy::PolicySettings;
 use crate::services::access::{self, DecisionStats};
 use crate::services::identity_cache::{self, IdentityCache};
 use crate::services::lockout::LoginThrottle;
-use crate::services::{mfa, sessions};
+use crate::services::{field_keys, mfa, sessions};
 use actix_files::Files;
 use actix_web::body::MessageBody;
 use actix_web::dev::{AppConfig, Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -75,6 +75,8 @@ pub struct Application {
     management_port: Option<u16>,
     server: Server,
     state: web::Data<AppState>,
+    /// This server's row in `app_instances`.
+    instance: Instance,
 }
 
 impl Application {
@@ -85,6 +87,7 @@ impl Application {
         let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
             .context("cannot open the database (check DATABASE_URL)")?;
         migrate_as_configured(&settings, &pool).await?;
+        let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
         crate::services::oauth_playground::ensure_client(&pool, &settings).await?;
         let dummy_hash = web::block(password::dummy_hash)
             .await?
@@ -153,14 +156,17 @@ impl Application {
             public: listener,
             management,
         };
+        let instance = Instance::announce(&state).await?;
         let server = run(listeners, tls, state.clone())?;
         reload_signing_keys_periodically(&state);
         flush_counters_periodically(&state);
+        instance.beat_periodically(&state);
         Ok(Self {
             port,
             management_port,
             server,
             state,
+            instance,
         })
     }
 
@@ -178,7 +184,76 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.instance.stop(&self.state).await;
+        served
+    }
+}
+
+/// This server in `app_instances`: its field key ids and a heartbeat, so
+/// `rotate-keys` and `keys status` know what the running servers hold
+/// (`services::field_keys`).
+struct Instance {
+    id: String,
+    label: String,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Instance {
+    /// Writes the row before the server answers anything: a server
+    /// `rotate-keys` cannot see would be one it cannot wait for.
+    async fn announce(state: &web::Data<AppState>) -> anyhow::Result<Self> {
+        let instance = Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            label: field_keys::instance_label(),
+            stopped: Arc::default(),
+        };
+        field_keys::beat(
+            &state.pool,
+            instance.id.clone(),
+            instance.label.clone(),
+            &state.keys.fields,
+            chrono::Utc::now().naive_utc(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot register this instance in app_instances: {e}"))?;
+        Ok(instance)
+    }
+
+    fn beat_periodically(&self, state: &web::Data<AppState>) {
+        let weak = Arc::downgrade(&state.clone().into_inner());
+        let (id, label, stopped) = (self.id.clone(), self.label.clone(), self.stopped.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(field_keys::HEARTBEAT_EVERY).await;
+                let Some(state) = weak.upgrade() else { break };
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let now = chrono::Utc::now().naive_utc();
+                let beat = field_keys::beat(
+                    &state.pool,
+                    id.clone(),
+                    label.clone(),
+                    &state.keys.fields,
+                    now,
+                );
+                if let Err(e) = beat.await {
+                    tracing::error!(error = ?e, "could not write this instance's heartbeat");
+                }
+            }
+        });
+    }
+
+    /// A clean stop: the row goes at once. (A heartbeat already under way
+    /// may write it again; it then stops counting as live after
+    /// `LIVE_WITHIN`, like a crashed instance's.)
+    async fn stop(&self, state: &web::Data<AppState>) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Err(e) = field_keys::forget_instance(&state.pool, self.id.clone()).await {
+            tracing::error!(error = ?e, "could not remove this instance from app_instances");
+        }
     }
 }
 

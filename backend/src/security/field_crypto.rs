@@ -34,10 +34,22 @@ impl FieldRef<'_> {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
-    #[error("field key `{0}` is not 64 hex characters")]
-    BadKey(String),
-    #[error("field key id `{0}` must be 1-32 letters, digits, '-' or '_'")]
-    BadKeyId(String),
+    // Entries are named by position (1 = the first) and, once it is known
+    // to be one, by key id: never by what was written, which may be key
+    // material put in the wrong place.
+    #[error("entry {0} has no key id (each entry is `kid:64-hex-chars`)")]
+    MissingKeyId(usize),
+    #[error("entry {0}: the key id is empty")]
+    EmptyKeyId(usize),
+    #[error("entry {0}: the key id must be 1-32 letters, digits, '-' or '_'")]
+    BadKeyId(usize),
+    #[error("entry {0} (`{1}`): the key is not 64 hex characters (32 bytes)")]
+    BadKey(usize, String),
+    /// Two keys under one id: a value names its key by id only, so one of
+    /// the two could never be used, and the data under it would be lost
+    /// when the other is removed.
+    #[error("key id `{0}` appears twice: every key needs its own id (give a new key a new id)")]
+    DuplicateKeyId(String),
     #[error("no field encryption key is configured")]
     NoKey,
     #[error("the value is not in a known encrypted format")]
@@ -53,17 +65,17 @@ pub enum CryptoError {
 /// The loaded keys: the current one encrypts; any of them decrypts.
 pub struct FieldKeys {
     current: String,
+    /// The key ids in the order given, the current one first.
+    order: Vec<String>,
     keys: HashMap<String, Aes256Gcm>,
 }
 
 /// Shows the key ids, never the keys.
 impl std::fmt::Debug for FieldKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut kids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
-        kids.sort_unstable();
         f.debug_struct("FieldKeys")
             .field("current", &self.current)
-            .field("kids", &kids)
+            .field("kids", &self.order)
             .field("keys", &format_args!("[redacted]"))
             .finish()
     }
@@ -71,32 +83,53 @@ impl std::fmt::Debug for FieldKeys {
 
 impl FieldKeys {
     /// Parses `kid:hex,kid:hex,…` — the first entry is the current key.
+    /// Refuses a malformed entry and a key id given twice.
     pub fn parse(spec: &str) -> Result<Self, CryptoError> {
         let mut keys = HashMap::new();
-        let mut current = None;
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let mut order: Vec<String> = Vec::new();
+        let entries = spec.split(',').map(str::trim).enumerate();
+        for (index, entry) in entries.filter(|(_, e)| !e.is_empty()) {
+            let position = index + 1;
             let (kid, hex_key) = entry
                 .split_once(':')
-                .ok_or_else(|| CryptoError::BadKey("?".into()))?;
-            let kid_ok = !kid.is_empty()
-                && kid.len() <= 32
+                .ok_or(CryptoError::MissingKeyId(position))?;
+            if kid.is_empty() {
+                return Err(CryptoError::EmptyKeyId(position));
+            }
+            let kid_ok = kid.len() <= 32
                 && kid
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !kid_ok {
-                return Err(CryptoError::BadKeyId(kid.chars().take(32).collect()));
+                return Err(CryptoError::BadKeyId(position));
             }
             let bytes = hex::decode(hex_key.trim())
                 .ok()
                 .filter(|b| b.len() == 32)
-                .ok_or_else(|| CryptoError::BadKey(kid.to_owned()))?;
+                .ok_or_else(|| CryptoError::BadKey(position, kid.to_owned()))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
-                .map_err(|_| CryptoError::BadKey(kid.to_owned()))?;
-            current.get_or_insert_with(|| kid.to_owned());
-            keys.insert(kid.to_owned(), cipher);
+                .map_err(|_| CryptoError::BadKey(position, kid.to_owned()))?;
+            if keys.insert(kid.to_owned(), cipher).is_some() {
+                return Err(CryptoError::DuplicateKeyId(kid.to_owned()));
+            }
+            order.push(kid.to_owned());
         }
-        let current = current.ok_or(CryptoError::NoKey)?;
-        Ok(Self { current, keys })
+        let current = order.first().cloned().ok_or(CryptoError::NoKey)?;
+        Ok(Self {
+            current,
+            order,
+            keys,
+        })
+    }
+
+    /// The key ids, the current one first (ids only, never keys).
+    pub fn key_ids(&self) -> &[String] {
+        &self.order
+    }
+
+    /// Whether a key with this id is loaded.
+    pub fn holds(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
     }
 
     /// A new random key, as one `kid:hex` entry.
@@ -273,6 +306,61 @@ mod tests {
         assert!(FieldKeys::parse("bad kid:00").is_err());
         assert!(FieldKeys::generate_entry("k9").starts_with("k9:"));
         assert!(FieldKeys::parse(&FieldKeys::generate_entry("k9")).is_ok());
+    }
+
+    /// The review's case: the new key given the old key's id. Loading it
+    /// must fail, not silently keep one of the two.
+    #[test]
+    fn one_key_id_twice_is_refused_naming_the_id() {
+        let k1_new = "k1:a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+        let err = FieldKeys::parse(&format!("{k1_new},{K1}")).err().unwrap();
+        assert_eq!(err, CryptoError::DuplicateKeyId("k1".into()));
+        let text = err.to_string();
+        assert!(text.contains("`k1`") && text.contains("twice"), "{text}");
+        assert!(
+            !text.contains("a0a1a2") && !text.contains("000102"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_malformed_entry_is_refused_by_position_without_key_material() {
+        let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let cases = [
+            (hex.to_owned(), "entry 1 has no key id"),
+            (format!(":{hex}"), "entry 1: the key id is empty"),
+            (format!("k 1:{hex}"), "entry 1: the key id must be"),
+            (format!("{hex}:k1"), "entry 1: the key id must be"),
+            (
+                format!("{K2},k3:zz{}", &hex[2..]),
+                "entry 2 (`k3`): the key is not 64 hex",
+            ),
+            (
+                format!("{K2},k3:{}", &hex[..62]),
+                "entry 2 (`k3`): the key is not 64 hex",
+            ),
+            (
+                format!("k3:{hex}00"),
+                "entry 1 (`k3`): the key is not 64 hex",
+            ),
+            ("k3:".to_owned(), "entry 1 (`k3`): the key is not 64 hex"),
+            (",".to_owned(), "no field encryption key"),
+        ];
+        for (spec, expected) in cases {
+            let err = FieldKeys::parse(&spec).err().unwrap().to_string();
+            assert!(err.contains(expected), "{spec:?}: {err}");
+            assert!(
+                !err.contains("0102030405") && !err.contains("1d1e1f"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_ids_are_listed_in_order_current_first() {
+        let keys = FieldKeys::parse(&format!("{K2},{K1}")).unwrap();
+        assert_eq!(keys.key_ids(), ["k2", "k1"]);
+        assert!(keys.holds("k1") && !keys.holds("k9"));
     }
 
     /// The AES-256 test cases with 96-bit IVs of the GCM specification

@@ -31,8 +31,12 @@ const MAX_LISTED_FAILURES: usize = 50;
 /// Attempts for a row the app keeps changing while it is being rotated.
 const SWAP_ATTEMPTS: usize = 3;
 
+/// A (row key, ciphertext) pair.
+type Row = (String, String);
 /// (row key, ciphertext) pairs.
-type Rows = Vec<(String, String)>;
+type Rows = Vec<Row>;
+/// (key id, rows) pairs; `None`: values not in the `v1` format.
+type KeyIdCounts = Vec<(Option<String>, i64)>;
 
 /// One encrypted column and the queries that rotate it.
 pub struct EncryptedColumn {
@@ -49,10 +53,19 @@ pub struct EncryptedColumn {
     /// holds `old`; whether it did.
     swap: fn(&mut DbConn, &str, &str, &str) -> QueryResult<bool>,
     count: fn(&mut DbConn) -> QueryResult<i64>,
+    /// The smallest key id of a stored value greater than the given one
+    /// (one seek in the `(field_key_id, key)` index).
+    next_key_id: fn(&mut DbConn, &str) -> QueryResult<Option<String>>,
+    /// The (key, ciphertext) of the first (or, when true, the last) row
+    /// stored under a key id, in key order (one seek).
+    edge_row: fn(&mut DbConn, &str, bool) -> QueryResult<Option<Row>>,
+    /// Rows per key id (None: not in the `v1` format). Reads the whole index.
+    by_key_id: fn(&mut DbConn) -> QueryResult<KeyIdCounts>,
 }
 
 impl EncryptedColumn {
-    fn field<'a>(&self, row_id: &'a str) -> FieldRef<'a> {
+    /// Where a row's value lives: its ciphertext's associated data.
+    pub fn field<'a>(&self, row_id: &'a str) -> FieldRef<'a> {
         FieldRef {
             table: self.table,
             column: self.column,
@@ -63,6 +76,38 @@ impl EncryptedColumn {
     /// `table.column`.
     pub fn name(&self) -> String {
         format!("{}.{}", self.table, self.column)
+    }
+
+    /// Every key id values of this column are stored under, found by
+    /// skipping through the index from one id to the next: as many seeks
+    /// as there are ids, however many rows.
+    pub fn key_ids(&self, conn: &mut DbConn) -> QueryResult<Vec<String>> {
+        let mut kids: Vec<String> = Vec::new();
+        let mut after = String::new();
+        while let Some(kid) = (self.next_key_id)(conn, &after)? {
+            after.clone_from(&kid);
+            kids.push(kid);
+        }
+        Ok(kids)
+    }
+
+    /// The first and the last row (in key order) stored under `kid`: the
+    /// same row twice when it holds one.
+    pub fn first_and_last(&self, conn: &mut DbConn, kid: &str) -> QueryResult<Rows> {
+        let mut rows = Vec::new();
+        for last in [false, true] {
+            if let Some(row) = (self.edge_row)(conn, kid, last)? {
+                if !rows.contains(&row) {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Rows per key id; `None` counts the values not in the `v1` format.
+    pub fn rows_by_key_id(&self, conn: &mut DbConn) -> QueryResult<KeyIdCounts> {
+        (self.by_key_id)(conn)
     }
 }
 
@@ -99,12 +144,55 @@ macro_rules! encrypted_column {
                 .map(|n| n == 1)
             },
             count: |conn| $table::table.count().get_result(conn),
+            next_key_id: |conn, after| {
+                $table::table
+                    .filter($table::field_key_id.gt(after))
+                    .order($table::field_key_id.asc())
+                    .select($table::field_key_id)
+                    .first::<Option<String>>(conn)
+                    .optional()
+                    .map(Option::flatten)
+            },
+            edge_row: |conn, kid, last| {
+                // A range, not `= kid`, ordered like the `(field_key_id, key)`
+                // index: the plan is then a seek in that index whatever the
+                // statistics say. (With `=`, PostgreSQL drops the key id from
+                // the order and, on stale statistics, walks the primary key
+                // filtering every row: measured a second on a million rows.)
+                let row: Option<(Option<String>, String, String)> = if last {
+                    $table::table
+                        .filter($table::field_key_id.le(kid))
+                        .order(($table::field_key_id.desc(), $table::$key.desc()))
+                        .select(($table::field_key_id, $table::$key, $table::$column))
+                        .first(conn)
+                        .optional()?
+                } else {
+                    $table::table
+                        .filter($table::field_key_id.ge(kid))
+                        .order(($table::field_key_id.asc(), $table::$key.asc()))
+                        .select(($table::field_key_id, $table::$key, $table::$column))
+                        .first(conn)
+                        .optional()?
+                };
+                Ok(row
+                    .filter(|(found, _, _)| found.as_deref() == Some(kid))
+                    .map(|(_, id, stored)| (id, stored)))
+            },
+            by_key_id: |conn| {
+                $table::table
+                    .group_by($table::field_key_id)
+                    .select(($table::field_key_id, diesel::dsl::count_star()))
+                    .order($table::field_key_id.asc())
+                    .load(conn)
+            },
         }
     };
 }
 
 /// Every encrypted column of the schema. A new one is one more line here
-/// (and must use this table, column and key as its associated data).
+/// (and must use this table, column and key as its associated data, and
+/// have a generated `field_key_id` column indexed with its key, as
+/// migration 000018 gives these two).
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     encrypted_column!(user_mfa.secret, key user_id),
     encrypted_column!(user_ssn.ciphertext, key user_id),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit_verify;
 pub mod demo;
 pub mod devices;
+pub mod field_keys;
 pub mod identity_cache;
 pub mod key_rotation;
 pub mod lockout;

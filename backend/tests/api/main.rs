@@ -15,6 +15,7 @@ mod cli;
 mod conformance;
 mod csrf;
 mod enumeration;
+mod field_keys;
 mod forms;
 mod guessing;
 mod headers;
