@@ -237,7 +237,8 @@ pub fn StepUpPrompt(form: FormState) -> impl IntoView {
 }
 
 /// The password form for `reauthentication_required`, for any caller: shown
-/// while `open`, it confirms the password with `POST
+/// while `open`, under the caller's alert that says why (so it says nothing
+/// itself), it confirms the password with `POST
 /// /api/v1/me/reauthenticate`, closes and calls `on_confirmed` (which sends
 /// the refused change again).
 #[component]
@@ -271,7 +272,6 @@ pub fn ReauthCheck(open: RwSignal<bool>, on_confirmed: Callback<()>) -> impl Int
     view! {
         <Show when=move || open.get()>
             <form class="card-form reauth" on:submit=on_submit novalidate>
-                <p>"Confirm it is you: enter your password again."</p>
                 <TextField name="password" label="Your password" input_type="password"
                     autocomplete="current-password" testid="reauth-password" value=password errors=errors/>
                 <button type="submit" data-testid="reauth-confirm">"Confirm"</button>

@@ -66,7 +66,7 @@ fn PoliciesView(policies: PoliciesResponse) -> impl IntoView {
         <section aria-labelledby="route-table">
             <h2 id="route-table">"Routes"</h2>
             <div class="table-wrap">
-                <table class="data-table">
+                <table class="data-table route-policies">
                     <thead>
                         <tr>
                             <th scope="col">"Method"</th>
