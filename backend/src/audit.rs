@@ -103,6 +103,11 @@ const CHAIN_LOCK_ID: i64 = 0x5EC0_A0D1;
 /// Writers queue on the lock, so two of them can never link to the same
 /// entry (and if one ever did, the primary key would refuse the second).
 ///
+/// Call it after the transaction's other writes: on PostgreSQL the chain
+/// lock is held from the first entry to the commit, and a row written after
+/// taking it could be one another writer holds while it waits for the lock
+/// (a deadlock).
+///
 /// In workshop mode (the request's context is set), a challenge the event
 /// solves is credited in the same transaction: a rolled-back change solves
 /// nothing.

@@ -451,8 +451,10 @@ pub async fn change_password(
     let ended = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             User::set_password_hash(c, &uid, &phc, sessions::now())?;
+            let ended =
+                sessions::revoke_all_except_in(c, &m, &uid, &uid, Some(&sid), "password_changed")?;
             audit::record_in(c, Some(&m), event)?;
-            sessions::revoke_all_except_in(c, &m, &uid, &uid, Some(&sid), "password_changed")
+            Ok(ended)
         })
     })
     .await?;

@@ -541,8 +541,8 @@ pub async fn admin_reset(
                 return Err(AppError::NotFound);
             }
             UserMfa::remove(c, &uid)?;
-            audit::record_in(c, Some(&m), event)?;
-            sessions::revoke_all_except_in(c, &m, &by, &uid, None, "mfa_reset_by_admin")
+            sessions::revoke_all_except_in(c, &m, &by, &uid, None, "mfa_reset_by_admin")?;
+            audit::record_in(c, Some(&m), event)
         })
     })
     .await?;

@@ -772,7 +772,8 @@ pub async fn revoke_all_except(
 
 /// [`revoke_all_except`] inside the caller's write transaction, for a change
 /// that must end sessions with it (a password change, an MFA reset); the
-/// caller then forgets the user's cached identity.
+/// caller records its own entry after this (see `audit::record_in`) and then
+/// forgets the user's cached identity.
 pub fn revoke_all_except_in(
     c: &mut db::DbConn,
     meta: &RequestMeta,

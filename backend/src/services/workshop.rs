@@ -214,6 +214,8 @@ pub async fn reset(pool: &Pool, meta: Option<&RequestMeta>) -> AppResult<usize> 
     let m = meta.cloned();
     db::run(pool, move |c| {
         db::write_transaction(c, |c| {
+            // The chain lock first: solves are inserted under it.
+            audit::lock_chain(c)?;
             let removed = Solve::delete_all(c)?;
             audit::record_in(
                 c,
