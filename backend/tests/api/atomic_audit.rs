@@ -81,7 +81,7 @@ enum Change {
     SessionRevoke,
     AdminSessionRevoke,
     RevokeOthers,
-    PasswordChange,
+    NewPassword,
     DeviceRegister,
     DeviceRemove,
     DeviceCompliance,
@@ -112,8 +112,8 @@ const CHANGES: &[(Change, &str, u16)] = &[
     (Change::SessionRevoke, "session.revoke", 204),
     (Change::AdminSessionRevoke, "session.revoke", 204),
     (Change::RevokeOthers, "session.revoke_others", 200),
-    (Change::PasswordChange, "account.password_change", 200),
-    (Change::PasswordChange, "session.revoke_others", 200),
+    (Change::NewPassword, "account.password_change", 200),
+    (Change::NewPassword, "session.revoke_others", 200),
     (Change::DeviceRegister, "device.register", 201),
     (Change::DeviceRemove, "device.remove", 204),
     (Change::DeviceCompliance, "device.compliance", 204),
@@ -215,7 +215,7 @@ async fn setup(app: &TestApp, admin: &str, change: Change, n: usize) -> Target {
         Change::SessionRevoke
         | Change::AdminSessionRevoke
         | Change::RevokeOthers
-        | Change::PasswordChange => {
+        | Change::NewPassword => {
             app.login(&name, PASSWORD).await;
             t.object = other_session(app, &t.cookie).await;
         }
@@ -357,7 +357,7 @@ async fn perform(app: &TestApp, admin: &str, change: Change, t: &Target) -> reqw
             )
             .await
         }
-        Change::PasswordChange => {
+        Change::NewPassword => {
             let body = json!({ "current_password": PASSWORD, "new_password": "N3w-Passphrase!x" });
             app.post_json("/api/v1/me/password", &body, Some(&t.cookie))
                 .await
