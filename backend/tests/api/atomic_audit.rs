@@ -567,3 +567,28 @@ async fn a_failed_commit_rolls_back_and_the_connection_writes_again() {
         "only the second row is there: the first was rolled back"
     );
 }
+
+/// A read that must be recorded (the SSN reveal) is not answered when its
+/// entry cannot be written: a 5xx without the number.
+#[tokio::test]
+async fn an_ssn_reveal_whose_audit_entry_fails_shows_nothing() {
+    let app = spawn_app().await;
+    let cookie = app.signed_in("revealer").await;
+    assert_eq!(put_ssn(&app, &cookie).await.status(), 200);
+    enrol_totp(&app, &cookie).await;
+    install_audit_fault(&app).await;
+    let empty = json!({});
+    let reveal = || app.post_json("/api/v1/me/ssn/reveal", &empty, Some(&cookie));
+
+    fail_audit_of(&app, Some("ssn.reveal")).await;
+    let r = reveal().await;
+    assert_eq!(r.status(), 500);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("internal server error"), "{body}");
+    assert!(!body.contains("6789"), "no digit of the number: {body}");
+
+    fail_audit_of(&app, None).await;
+    let r = reveal().await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["ssn"], "123-45-6789");
+}
