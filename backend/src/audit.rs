@@ -7,6 +7,12 @@
 //! and deletes), and if recording fails the request fails too: a security
 //! event that cannot be recorded is not allowed to happen silently.
 //!
+//! A change and its entry are one transaction: [`record_in`] writes the
+//! entry on the caller's open write transaction, so a change can never
+//! commit without its entry (nor an entry describe a change that was rolled
+//! back). [`record`] is the same on a transaction of its own, for events
+//! with no change attached (refusals, reads).
+//!
 //! Entries form a hash chain (`security::audit_chain`): each stores the hash
 //! of its content and of the entry before it, assigned here and only here,
 //! under a lock; `services::audit_verify` walks it.
@@ -83,74 +89,99 @@ impl AuditEvent {
 /// this app uses the same one.
 const CHAIN_LOCK_ID: i64 = 0x5EC0_A0D1;
 
-/// Records `event`; `meta` is `None` for events outside a request (the CLI).
+/// Records `event` inside the caller's open write transaction
+/// (`db::write_transaction`), so the change it describes and its entry
+/// commit together or not at all: if the entry cannot be written, the
+/// caller's `?` rolls the change back. `meta` is `None` for events outside a
+/// request (the CLI).
 ///
-/// This is where the hash chain grows, one entry at a time: inside one
-/// write transaction holding the chain lock (SQLite: `BEGIN IMMEDIATE`, the
-/// database's single write lock; PostgreSQL: a transaction-scoped advisory
-/// lock), it reads the newest entry, takes the next id and links the new
-/// entry's hash to that entry's. Writers queue on the lock, so two of them
-/// can never link to the same entry (and if one ever did, the primary key
-/// would refuse the second).
+/// This is where the hash chain grows, one entry at a time: holding the
+/// chain lock (SQLite: the transaction's `BEGIN IMMEDIATE`, the database's
+/// single write lock; PostgreSQL: a transaction-scoped advisory lock, taken
+/// here and held until the caller's transaction ends), it reads the newest
+/// entry, takes the next id and links the new entry's hash to that entry's.
+/// Writers queue on the lock, so two of them can never link to the same
+/// entry (and if one ever did, the primary key would refuse the second).
+///
+/// Call it after the transaction's other writes: on PostgreSQL the chain
+/// lock is held from the first entry to the commit, and a row written after
+/// taking it could be one another writer holds while it waits for the lock
+/// (a deadlock).
+///
+/// In workshop mode (the request's context is set), a challenge the event
+/// solves is credited in the same transaction: a rolled-back change solves
+/// nothing.
+pub fn record_in(
+    conn: &mut DbConn,
+    meta: Option<&RequestMeta>,
+    event: AuditEvent,
+) -> Result<(), AppError> {
+    let solved = meta
+        .and_then(|m| m.workshop.as_ref())
+        .and_then(|ctx| crate::services::workshop::solved_by(&event, ctx));
+    append_in(conn, meta, event)?;
+    if let (Some((challenge, user)), Some(meta)) = (solved, meta) {
+        crate::services::workshop::solve_in(conn, meta, &user, challenge)?;
+    }
+    Ok(())
+}
+
+/// Records an event that comes with no change of its own (a refusal, a
+/// read, an observation) in a write transaction of its own: [`record_in`]
+/// on a pooled connection. A change is recorded with [`record_in`] inside
+/// the transaction that makes it.
 pub async fn record(
     pool: &Pool,
     meta: Option<&RequestMeta>,
     event: AuditEvent,
 ) -> Result<(), AppError> {
-    // Workshop mode only (the context is set per request when it is on):
-    // does this event solve a challenge, and for whom?
-    let solved = meta
-        .and_then(|m| m.workshop.as_ref())
-        .and_then(|ctx| crate::services::workshop::solved_by(&event, ctx));
-    append(pool, meta, event).await?;
-    if let (Some((challenge, user)), Some(meta)) = (solved, meta) {
-        crate::services::workshop::solve(pool, meta, &user, challenge).await?;
-    }
-    Ok(())
+    let meta = meta.cloned();
+    db::run(pool, move |conn| {
+        db::write_transaction(conn, |conn| record_in(conn, meta.as_ref(), event))
+    })
+    .await
 }
 
-/// Writes one entry, with nothing else attached: [`record`] is the way in;
-/// workshop mode uses this for its own `workshop.solved` entries.
-pub(crate) async fn append(
-    pool: &Pool,
+/// Writes one entry, with nothing else attached: [`record_in`] is the way
+/// in; workshop mode uses this for its own `workshop.solved` entries.
+pub(crate) fn append_in(
+    conn: &mut DbConn,
     meta: Option<&RequestMeta>,
     event: AuditEvent,
 ) -> Result<(), AppError> {
-    let meta = meta.cloned().unwrap_or_default();
     tracing::info!(
         audit.action = event.action,
         audit.outcome = event.outcome.as_str(),
         audit.actor = event.actor.as_deref().unwrap_or("-"),
         "audit event"
     );
-    db::run(pool, move |conn| {
-        let detail = event.detail.to_string();
-        db::write_transaction(conn, |conn| {
-            lock_chain(conn)?;
-            let (id, prev_hash) = chain_tip(conn)?;
-            let mut entry = NewAuditEntry {
-                id,
-                // Taken under the lock, so times follow the chain's order.
-                occurred_at: audit_chain::stored_precision(chrono::Utc::now().naive_utc()),
-                actor: event.actor.as_deref(),
-                action: event.action,
-                target: event.target.as_deref(),
-                outcome: event.outcome.as_str(),
-                client_ip: meta.client_ip.as_deref(),
-                request_id: meta.request_id.as_deref(),
-                detail: &detail,
-                prev_hash: &prev_hash,
-                hash: "",
-            };
-            let hash = audit_chain::entry_hash(&prev_hash, &entry.content());
-            entry.hash = &hash;
-            diesel::insert_into(audit_log::table)
-                .values(&entry)
-                .execute(conn)?;
-            Ok(())
-        })
-    })
-    .await
+    let (client_ip, request_id) = match meta {
+        Some(m) => (m.client_ip.as_deref(), m.request_id.as_deref()),
+        None => (None, None),
+    };
+    let detail = event.detail.to_string();
+    lock_chain(conn)?;
+    let (id, prev_hash) = chain_tip(conn)?;
+    let mut entry = NewAuditEntry {
+        id,
+        // Taken under the lock, so times follow the chain's order.
+        occurred_at: audit_chain::stored_precision(chrono::Utc::now().naive_utc()),
+        actor: event.actor.as_deref(),
+        action: event.action,
+        target: event.target.as_deref(),
+        outcome: event.outcome.as_str(),
+        client_ip,
+        request_id,
+        detail: &detail,
+        prev_hash: &prev_hash,
+        hash: "",
+    };
+    let hash = audit_chain::entry_hash(&prev_hash, &entry.content());
+    entry.hash = &hash;
+    diesel::insert_into(audit_log::table)
+        .values(&entry)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Where the chain continues: the id the next entry takes and the hash it
@@ -171,8 +202,9 @@ fn chain_tip(conn: &mut DbConn) -> Result<(i64, String), AppError> {
     Ok((id, prev_hash))
 }
 
-/// Serialises the writers of the chain until the transaction ends.
-fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
+/// Serialises the writers of the chain until the transaction ends (taking
+/// it twice in one transaction is harmless).
+pub(crate) fn lock_chain(conn: &mut DbConn) -> Result<(), AppError> {
     match conn {
         // `write_transaction` began with BEGIN IMMEDIATE: the write lock is held.
         DbConn::Sqlite(_) => Ok(()),
@@ -198,9 +230,9 @@ pub(crate) struct Unlinked<'a> {
     pub detail: &'a str,
 }
 
-/// Appends `entries`, in order, to the chain, linked exactly as [`append`]
+/// Appends `entries`, in order, to the chain, linked exactly as [`append_in`]
 /// links one entry, with multi-row inserts: for bulk writers
-/// (`services::seed`), not for events (use [`record`]). Runs inside the
+/// (`services::seed`), not for events (use [`record_in`]). Runs inside the
 /// caller's `db::write_transaction`, under the chain lock (taken again
 /// here; both locks may be taken twice in one transaction). Times are
 /// stored at microseconds, as hashed.

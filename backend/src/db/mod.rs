@@ -45,19 +45,43 @@ pub fn write_transaction<T>(
     match conn {
         DbConn::Sqlite(_) => {
             conn.batch_execute("BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => {
-                    conn.batch_execute("COMMIT")?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    if let Err(rollback) = conn.batch_execute("ROLLBACK") {
-                        tracing::error!(error = %rollback, "rollback failed");
-                    }
-                    Err(e)
+            let result = f(conn).and_then(|value| {
+                conn.batch_execute("COMMIT")?;
+                Ok(value)
+            });
+            if result.is_err() {
+                // Also after a failed COMMIT: SQLite keeps the transaction
+                // open then (a deferred constraint, a busy database), and
+                // the pooled connection must not go back half inside one.
+                if let Err(rollback) = conn.batch_execute("ROLLBACK") {
+                    tracing::error!(error = %rollback, "rollback failed");
                 }
             }
+            result
         }
         DbConn::Postgres(_) => conn.transaction(f),
+    }
+}
+
+/// Runs `f` under a savepoint, inside a [`write_transaction`]: if it fails,
+/// only its own writes are undone and the transaction goes on. For a write
+/// whose refusal is an answer (a unique index deciding a race): PostgreSQL
+/// refuses every later statement of a transaction in which one failed.
+pub fn savepoint<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SAVEPOINT nested_write")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.batch_execute("RELEASE SAVEPOINT nested_write")?;
+            Ok(value)
+        }
+        Err(e) => {
+            conn.batch_execute("ROLLBACK TO SAVEPOINT nested_write")?;
+            conn.batch_execute("RELEASE SAVEPOINT nested_write")?;
+            Err(e)
+        }
     }
 }

@@ -152,56 +152,54 @@ pub async fn register(
 
     let now = chrono::Utc::now().naive_utc();
     let id = uuid::Uuid::new_v4().to_string();
+    let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let event = AuditEvent::new("account.register", Outcome::Success)
+        .actor(id.clone())
+        .target(id.clone())
+        .detail(serde_json::json!({
+            "roles": role_names,
+            "email_proven": claim == EmailClaim::Proven,
+        }));
+    let m = meta.cloned();
     let user = {
         let (id, username, email) = (id.clone(), username.clone(), email.clone());
         db::run(&state.pool, move |c| {
-            let new = NewUser {
-                id: &id,
-                username: username.as_str(),
-                email: email.as_str(),
-                password_hash: &phc,
-                created_at: now,
-                updated_at: now,
-                email_verified_at: (claim == EmailClaim::Proven).then_some(now),
-            };
-            match User::create(c, &new, roles) {
-                Ok(()) => {}
-                // A registration racing past the check above, or a proven
-                // address already proven: the unique indexes decide.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    let name_now_taken = User::find_by_login(c, username.as_str())?
-                        .is_some_and(|x| x.username.eq_ignore_ascii_case(username.as_str()));
-                    return Ok(Err(if name_now_taken {
-                        RegisterError::App(username_taken())
-                    } else {
-                        RegisterError::EmailTaken
-                    }));
+            db::write_transaction(c, |c| {
+                let new = NewUser {
+                    id: &id,
+                    username: username.as_str(),
+                    email: email.as_str(),
+                    password_hash: &phc,
+                    created_at: now,
+                    updated_at: now,
+                    email_verified_at: (claim == EmailClaim::Proven).then_some(now),
+                };
+                match db::savepoint(c, |c| User::create(c, &new, roles)) {
+                    Ok(()) => {}
+                    // A registration racing past the check above, or a proven
+                    // address already proven: the unique indexes decide.
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => {
+                        let name_now_taken = User::find_by_login(c, username.as_str())?
+                            .is_some_and(|x| x.username.eq_ignore_ascii_case(username.as_str()));
+                        return Ok(Err(if name_now_taken {
+                            RegisterError::App(username_taken())
+                        } else {
+                            RegisterError::EmailTaken
+                        }));
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
-            }
-            User::find_by_id(c, &id)?
-                .map(Ok)
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))
+                let user = User::find_by_id(c, &id)?
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))?;
+                audit::record_in(c, m.as_ref(), event)?;
+                Ok(Ok(user))
+            })
         })
         .await??
     };
-
-    let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    audit::record(
-        &state.pool,
-        meta,
-        AuditEvent::new("account.register", Outcome::Success)
-            .actor(user.id.clone())
-            .target(user.id.clone())
-            .detail(serde_json::json!({
-                "roles": role_names,
-                "email_proven": claim == EmailClaim::Proven,
-            })),
-    )
-    .await?;
     Ok(user)
 }
 
@@ -293,15 +291,13 @@ pub async fn login(
     }
     attempt.signed_in(state).await?;
     state.login_throttle.clear(&login_key);
-    let tokens = sessions::open(state, meta, &user).await?;
-    audit::record(
-        &state.pool,
-        Some(meta),
+    let uid = user.id.clone();
+    let tokens = sessions::open(state, meta, &user, move |session_id| {
         AuditEvent::new("auth.login", Outcome::Success)
-            .actor(user.id.clone())
-            .target(user.id.clone())
-            .detail(serde_json::json!({ "session_id": tokens.session_id })),
-    )
+            .actor(uid.clone())
+            .target(uid)
+            .detail(serde_json::json!({ "session_id": session_id }))
+    })
     .await?;
     state.metrics.login(crate::metrics::Login::Success);
     Ok(LoginOutcome::SignedIn(user, tokens))
@@ -379,20 +375,19 @@ pub async fn reauthenticate(
             "password", "wrong",
         )]));
     }
-    let sid = who.session.id.clone();
+    let (sid, m) = (who.session.id.clone(), meta.clone());
+    let event = AuditEvent::new("auth.reauthenticate", Outcome::Success)
+        .actor(who.user.id.clone())
+        .detail(serde_json::json!({ "method": "password" }));
     db::run(&state.pool, move |c| {
-        Ok(Session::mark_reauthenticated(c, &sid, sessions::now())?)
+        db::write_transaction(c, |c| {
+            Session::mark_reauthenticated(c, &sid, sessions::now())?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
     .await?;
     identity_cache::forget_user(state, &who.user.id).await;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("auth.reauthenticate", Outcome::Success)
-            .actor(who.user.id.clone())
-            .detail(serde_json::json!({ "method": "password" })),
-    )
-    .await
+    Ok(())
 }
 
 /// Changes the password after checking the current one, and ends every other
@@ -447,28 +442,24 @@ pub async fn change_password(
     }
     let new = req.new_password;
     let phc = password_work::hash(state, new).await?;
-    let uid = who.user.id.clone();
-    db::run(&state.pool, move |c| {
-        Ok(User::set_password_hash(c, &uid, &phc, sessions::now())?)
+    let (uid, sid, m) = (who.user.id.clone(), who.session.id.clone(), meta.clone());
+    let event = AuditEvent::new("account.password_change", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
+    // The new password, the end of every other session and both entries:
+    // one transaction, so no old session outlives a committed change.
+    let ended = db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            User::set_password_hash(c, &uid, &phc, sessions::now())?;
+            let ended =
+                sessions::revoke_all_except_in(c, &m, &uid, &uid, Some(&sid), "password_changed")?;
+            audit::record_in(c, Some(&m), event)?;
+            Ok(ended)
+        })
     })
     .await?;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("account.password_change", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
-    .await?;
-    sessions::revoke_all_except(
-        state,
-        meta,
-        &who.user.id,
-        &who.user.id,
-        Some(&who.session.id),
-        "password_changed",
-    )
-    .await
+    identity_cache::forget_user(state, &who.user.id).await;
+    Ok(ended)
 }
 
 #[cfg(test)]

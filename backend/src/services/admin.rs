@@ -168,63 +168,84 @@ pub async fn change_role(
     };
     let now = sessions::now();
     let expires_at = minutes.map(|m| now + Duration::minutes(i64::from(m)));
-    let (uid, by) = (user_id.to_owned(), admin.user.id.clone());
+    let (uid, by, m) = (user_id.to_owned(), admin.user.id.clone(), meta.clone());
     let grant = change.grant;
     let outcome = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
-            if User::find_by_id(c, &uid)?.is_none() {
-                return Ok(Err(AppError::NotFound));
-            }
-            // Removing admin, or making it expire, must leave a permanent admin.
+            // Removing admin, or making it expire, must leave a permanent
+            // admin who can act: decided and done under the admins' lock.
             let loses_permanent_admin = role == Role::Admin && (!grant || expires_at.is_some());
             if loses_permanent_admin {
-                let others = RoleGrant::permanent_admins(c)?
-                    .into_iter()
-                    .filter(|id| *id != uid)
-                    .count();
-                if others == 0 {
-                    return Ok(Err(AppError::Conflict(
-                        "the last administrator cannot lose the admin role".into(),
-                    )));
-                }
+                RoleGrant::lock_admins(c)?;
             }
-            if grant {
-                RoleGrant::grant(c, &uid, role, &by, now, expires_at)?;
-            } else if RoleGrant::revoke(c, &uid, role)? == 0 {
-                return Ok(Err(AppError::NotFound));
-            }
-            Ok(Ok(()))
+            // The change and its entry commit together; a refusal is
+            // recorded too (with nothing changed).
+            let outcome = change_role_in(c, &uid, role, grant, &by, now, expires_at)?;
+            let ok = outcome.is_ok();
+            let event = AuditEvent::new(
+                if grant { "role.grant" } else { "role.revoke" },
+                if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+            )
+            .actor(by.clone())
+            .target(uid.clone())
+            .detail(serde_json::json!({
+                "role": role.as_str(),
+                "expires_at": expires_at.map(rfc3339),
+                "result": if ok { "done" } else { "refused" },
+            }));
+            audit::record_in(c, Some(&m), event)?;
+            Ok(outcome)
         })
     })
     .await?;
     if outcome.is_ok() {
         identity_cache::forget_user(state, user_id).await;
     }
-    let result_text = if outcome.is_ok() { "done" } else { "refused" };
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new(
-            if grant { "role.grant" } else { "role.revoke" },
-            if outcome.is_ok() {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-        )
-        .actor(admin.user.id.clone())
-        .target(user_id.to_owned())
-        .detail(serde_json::json!({
-            "role": role.as_str(),
-            "expires_at": expires_at.map(rfc3339),
-            "result": result_text,
-        })),
-    )
-    .await?;
     outcome
 }
 
-/// Locks an account until an admin unlocks it, and ends its sessions.
+/// [`change_role`]'s rules and change, inside its transaction: `Ok(Err)` is
+/// a refusal (nothing changed), `Err` a database error.
+fn change_role_in(
+    c: &mut db::DbConn,
+    uid: &str,
+    role: Role,
+    grant: bool,
+    by: &str,
+    now: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+) -> AppResult<AppResult<()>> {
+    if User::find_by_id(c, uid)?.is_none() {
+        return Ok(Err(AppError::NotFound));
+    }
+    let loses_permanent_admin = role == Role::Admin && (!grant || expires_at.is_some());
+    if loses_permanent_admin && !other_admin_remains(c, uid, now)? {
+        return Ok(Err(AppError::Conflict(
+            "the last administrator cannot lose the admin role".into(),
+        )));
+    }
+    if grant {
+        RoleGrant::grant(c, uid, role, by, now, expires_at)?;
+    } else if RoleGrant::revoke(c, uid, role)? == 0 {
+        return Ok(Err(AppError::NotFound));
+    }
+    Ok(Ok(()))
+}
+
+/// Whether a permanent, unlocked admin other than `uid` remains. Call it
+/// under `RoleGrant::lock_admins`.
+fn other_admin_remains(c: &mut db::DbConn, uid: &str, now: NaiveDateTime) -> AppResult<bool> {
+    Ok(RoleGrant::permanent_admins(c, now)?
+        .iter()
+        .any(|id| id != uid))
+}
+
+/// Locks an account until an admin unlocks it, and ends its sessions. The
+/// last permanent admin who can act cannot be locked.
 pub async fn lock(
     state: &AppState,
     meta: &RequestMeta,
@@ -236,33 +257,33 @@ pub async fn lock(
             "you cannot lock your own account".into(),
         ));
     }
-    let uid = user_id.to_owned();
+    let (uid, m) = (user_id.to_owned(), meta.clone());
     let now = sessions::now();
-    let found = db::run(&state.pool, move |c| {
+    let event = AuditEvent::new("account.locked", Outcome::Success)
+        .actor(admin.user.id.clone())
+        .target(user_id.to_owned())
+        .detail(serde_json::json!({ "by": "admin" }));
+    db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
+            RoleGrant::lock_admins(c)?;
             if User::find_by_id(c, &uid)?.is_none() {
-                return Ok(false);
+                return Err(AppError::NotFound);
+            }
+            let is_admin = RoleGrant::permanent_admins(c, now)?.contains(&uid);
+            if is_admin && !other_admin_remains(c, &uid, now)? {
+                return Err(AppError::Conflict(
+                    "the last administrator cannot be locked".into(),
+                ));
             }
             // "Until unlocked": far enough that only an unlock ends it.
             User::lock(c, &uid, now + Duration::days(36_500))?;
             Session::revoke_all_except(c, &uid, None, "account_locked", now)?;
-            Ok(true)
+            audit::record_in(c, Some(&m), event)
         })
     })
     .await?;
-    if !found {
-        return Err(AppError::NotFound);
-    }
     identity_cache::forget_user(state, user_id).await;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("account.locked", Outcome::Success)
-            .actor(admin.user.id.clone())
-            .target(user_id.to_owned())
-            .detail(serde_json::json!({ "by": "admin" })),
-    )
-    .await
+    Ok(())
 }
 
 pub fn policies(state: &AppState) -> PoliciesResponse {

@@ -62,8 +62,11 @@ pub async fn register(
     let label = parse_label(&body.label)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (uid, did, lbl) = (who.user.id.clone(), id.clone(), label.clone());
-    let sid = who.session.id.clone();
+    let (sid, m) = (who.session.id.clone(), meta.clone());
     let now = sessions::now();
+    let event = AuditEvent::new("device.register", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(id.clone());
     let device = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             if Device::count_for_user(c, &uid)? >= MAX_DEVICES_PER_USER {
@@ -80,19 +83,13 @@ pub async fn register(
                 },
             )?;
             Session::bind_device(c, &sid, &did)?;
-            Ok(Device::find(c, &did)?)
+            let device = Device::find(c, &did)?;
+            audit::record_in(c, Some(&m), event)?;
+            Ok(device)
         })
     })
     .await?
     .ok_or_else(|| AppError::Conflict("too many devices: remove one first".into()))?;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("device.register", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(id.clone()),
-    )
-    .await?;
     Ok(info(&device, &who.user.username, Some(&id)))
 }
 
@@ -118,31 +115,27 @@ pub async fn remove_mine(
     who: &SignedIn,
     device_id: &str,
 ) -> AppResult<()> {
-    let (uid, did) = (who.user.id.clone(), device_id.to_owned());
-    let removed = db::run(&state.pool, move |c| {
-        db::write_transaction(c, |c| match Device::find_owned(c, &did, &uid)? {
-            None => Ok(None),
-            Some(d) if !d.compliant => Ok(Some(false)),
-            Some(_) => Ok(Some(Device::delete_owned(c, &did, &uid)? > 0)),
+    let (uid, did, m) = (who.user.id.clone(), device_id.to_owned(), meta.clone());
+    let event = AuditEvent::new("device.remove", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(device_id.to_owned());
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            match Device::find_owned(c, &did, &uid)? {
+                None => return Err(AppError::NotFound),
+                Some(d) if !d.compliant => {
+                    return Err(AppError::Conflict(
+                        "this device is quarantined: an administrator must review it".into(),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if Device::delete_owned(c, &did, &uid)? == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::record_in(c, Some(&m), event)
         })
     })
-    .await?;
-    match removed {
-        None => return Err(AppError::NotFound),
-        Some(false) => {
-            return Err(AppError::Conflict(
-                "this device is quarantined: an administrator must review it".into(),
-            ))
-        }
-        Some(true) => {}
-    }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("device.remove", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(device_id.to_owned()),
-    )
     .await
 }
 
@@ -159,22 +152,19 @@ pub async fn set_compliance(
     device_id: &str,
     compliant: bool,
 ) -> AppResult<()> {
-    let (did, by) = (device_id.to_owned(), admin.user.id.clone());
+    let (did, by, m) = (device_id.to_owned(), admin.user.id.clone(), meta.clone());
     let now = sessions::now();
-    let changed = db::run(&state.pool, move |c| {
-        Ok(Device::set_compliance(c, &did, compliant, &by, now)?)
+    let event = AuditEvent::new("device.compliance", Outcome::Success)
+        .actor(admin.user.id.clone())
+        .target(device_id.to_owned())
+        .detail(serde_json::json!({ "compliant": compliant }));
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if Device::set_compliance(c, &did, compliant, &by, now)? == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    if changed == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("device.compliance", Outcome::Success)
-            .actor(admin.user.id.clone())
-            .target(device_id.to_owned())
-            .detail(serde_json::json!({ "compliant": compliant })),
-    )
     .await
 }

@@ -166,17 +166,17 @@ pub async fn admin_unlock(
     admin: &SignedIn,
     user_id: &str,
 ) -> AppResult<()> {
-    let uid = user_id.to_owned();
-    let found = db::run(&state.pool, move |c| Ok(User::clear_failures(c, &uid)?)).await?;
-    if found == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("account.unlock", Outcome::Success)
-            .actor(admin.user.id.clone())
-            .target(user_id.to_owned()),
-    )
+    let (uid, m) = (user_id.to_owned(), meta.clone());
+    let event = AuditEvent::new("account.unlock", Outcome::Success)
+        .actor(admin.user.id.clone())
+        .target(user_id.to_owned());
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if User::clear_failures(c, &uid)? == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::record_in(c, Some(&m), event)
+        })
+    })
     .await
 }

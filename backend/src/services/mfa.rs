@@ -18,7 +18,7 @@ use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{accounts, lockout};
+use crate::services::{accounts, identity_cache, lockout};
 use crate::startup::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 use secrecy::ExposeSecret;
@@ -98,18 +98,16 @@ pub async fn setup(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("cannot build the otpauth URI")))?;
     let qr_svg = totp::qr_svg(&uri)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("cannot draw the QR code")))?;
-    let uid = who.user.id.clone();
+    let (uid, m) = (who.user.id.clone(), meta.clone());
+    let event = AuditEvent::new("mfa.setup", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
     db::run(&state.pool, move |c| {
-        Ok(UserMfa::start(c, &uid, &stored, sessions::now())?)
+        db::write_transaction(c, |c| {
+            UserMfa::start(c, &uid, &stored, sessions::now())?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.setup", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
     .await?;
     Ok(MfaSetupResponse {
         secret: secret.base32(),
@@ -118,8 +116,9 @@ pub async fn setup(
     })
 }
 
-/// New recovery codes for `user_id` (replacing any old set); returns them in clear, once.
-async fn issue_recovery_codes(state: &AppState, user_id: &str) -> AppResult<Vec<String>> {
+/// A new set of recovery codes: the codes in clear (shown once) and the
+/// digests to store (`RecoveryCode::replace`, in the caller's transaction).
+fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
     let codes = recovery_codes::generate();
     let key = state.keys.session.expose_secret();
     let digests: Vec<String> = codes
@@ -127,12 +126,7 @@ async fn issue_recovery_codes(state: &AppState, user_id: &str) -> AppResult<Vec<
         .filter_map(|c| recovery_codes::normalize(c))
         .map(|n| recovery_codes::digest(key, &n))
         .collect();
-    let uid = user_id.to_owned();
-    db::run(&state.pool, move |c| {
-        Ok(RecoveryCode::replace(c, &uid, &digests, sessions::now())?)
-    })
-    .await?;
-    Ok(codes)
+    (codes, digests)
 }
 
 /// Enables MFA when `code` is valid for the pending secret; returns the recovery codes.
@@ -168,22 +162,20 @@ pub async fn confirm(
             )]));
         }
     };
-    let (uid, sid) = (who.user.id.clone(), who.session.id.clone());
+    let (uid, sid, m) = (who.user.id.clone(), who.session.id.clone(), meta.clone());
+    let (codes, digests) = new_recovery_codes(state);
+    let event = AuditEvent::new("mfa.enable", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
     db::run(&state.pool, move |c| {
-        let now = sessions::now();
-        UserMfa::enable(c, &uid, step, now)?;
-        Session::mark_mfa_verified(c, &sid, now)?;
-        Ok(())
+        db::write_transaction(c, |c| {
+            let now = sessions::now();
+            UserMfa::enable(c, &uid, step, now)?;
+            Session::mark_mfa_verified(c, &sid, now)?;
+            RecoveryCode::replace(c, &uid, &digests, now)?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    let codes = issue_recovery_codes(state, &who.user.id).await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.enable", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
     .await?;
     Ok(codes)
 }
@@ -252,22 +244,29 @@ pub async fn verify_second_factor(
     if allow_recovery {
         if let Some(normalized) = recovery_codes::normalize(code) {
             let digest = recovery_codes::digest(state.keys.session.expose_secret(), &normalized);
-            let uid = user_id.to_owned();
-            let (used, remaining) = db::run(&state.pool, move |c| {
-                let used = RecoveryCode::consume(c, &uid, &digest, sessions::now())?;
-                Ok((used, RecoveryCode::remaining(c, &uid)?))
+            let (uid, m) = (user_id.to_owned(), meta.clone());
+            // The code used up and that recorded: one transaction.
+            let used = db::run(&state.pool, move |c| {
+                db::write_transaction(c, |c| {
+                    if !RecoveryCode::consume(c, &uid, &digest, sessions::now())? {
+                        return Ok(false);
+                    }
+                    let remaining = RecoveryCode::remaining(c, &uid)?;
+                    audit::record_in(
+                        c,
+                        Some(&m),
+                        AuditEvent::new("mfa.recovery_code_used", Outcome::Success)
+                            .actor(uid.clone())
+                            .detail(
+                                serde_json::json!({ "purpose": purpose, "remaining": remaining }),
+                            ),
+                    )?;
+                    Ok(true)
+                })
             })
             .await?;
             if used {
                 attempt.passed(state).await?;
-                record(
-                    state,
-                    Some(meta),
-                    AuditEvent::new("mfa.recovery_code_used", Outcome::Success)
-                        .actor(user_id.to_owned())
-                        .detail(serde_json::json!({ "purpose": purpose, "remaining": remaining })),
-                )
-                .await?;
                 return Ok(Proof::RecoveryCode);
             }
         }
@@ -311,25 +310,23 @@ async fn refused(
 pub async fn start_login(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<String> {
     let token = RefreshToken::generate();
     let digest = token.digest(state.keys.session.expose_secret());
-    let uid = user.id.clone();
+    let (uid, m) = (user.id.clone(), meta.clone());
+    let event = AuditEvent::new("auth.login", Outcome::Success)
+        .target(user.id.clone())
+        .detail(serde_json::json!({ "step": "password", "next": "mfa" }));
     db::run(&state.pool, move |c| {
-        let now = sessions::now();
-        Ok(MfaChallenge::create(
-            c,
-            &digest,
-            &uid,
-            now,
-            now + chrono::Duration::seconds(CHALLENGE_TTL_SECS),
-        )?)
+        db::write_transaction(c, |c| {
+            let now = sessions::now();
+            MfaChallenge::create(
+                c,
+                &digest,
+                &uid,
+                now,
+                now + chrono::Duration::seconds(CHALLENGE_TTL_SECS),
+            )?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("auth.login", Outcome::Success)
-            .target(user.id.clone())
-            .detail(serde_json::json!({ "step": "password", "next": "mfa" })),
-    )
     .await?;
     Ok(token.expose().to_owned())
 }
@@ -395,19 +392,17 @@ pub async fn complete_login(
             }
             lockout::clear_user(state, &user.id).await?;
             state.login_throttle.clear(&user.id);
-            let tokens = sessions::open_with_mfa(state, meta, &user, true).await?;
-            record(
-                state,
-                Some(meta),
+            let uid = user.id.clone();
+            let tokens = sessions::open_with_mfa(state, meta, &user, true, move |session_id| {
                 AuditEvent::new("auth.login", Outcome::Success)
-                    .actor(user.id.clone())
-                    .target(user.id.clone())
+                    .actor(uid.clone())
+                    .target(uid)
                     .detail(serde_json::json!({
                         "step": "mfa",
                         "method": if proof == Proof::Totp { "totp" } else { "recovery_code" },
-                        "session_id": tokens.session_id,
-                    })),
-            )
+                        "session_id": session_id,
+                    }))
+            })
             .await?;
             state.metrics.login(crate::metrics::Login::Success);
             Ok((user, tokens))
@@ -431,16 +426,14 @@ pub async fn step_up(
     code: &str,
 ) -> AppResult<()> {
     verify_second_factor(state, meta, &who.user.id, code, false, "step_up").await?;
-    let sid = who.session.id.clone();
+    let (sid, m) = (who.session.id.clone(), meta.clone());
+    let event = AuditEvent::new("mfa.step_up", Outcome::Success).actor(who.user.id.clone());
     db::run(&state.pool, move |c| {
-        Ok(Session::mark_mfa_verified(c, &sid, sessions::now())?)
+        db::write_transaction(c, |c| {
+            Session::mark_mfa_verified(c, &sid, sessions::now())?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.step_up", Outcome::Success).actor(who.user.id.clone()),
-    )
     .await
 }
 
@@ -476,13 +469,16 @@ pub async fn regenerate_recovery_codes(
         ));
     }
     require_recent(state, who).await?;
-    let codes = issue_recovery_codes(state, &who.user.id).await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.recovery_codes_regenerated", Outcome::Success)
-            .actor(who.user.id.clone()),
-    )
+    let (codes, digests) = new_recovery_codes(state);
+    let (uid, m) = (who.user.id.clone(), meta.clone());
+    let event = AuditEvent::new("mfa.recovery_codes_regenerated", Outcome::Success)
+        .actor(who.user.id.clone());
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            RecoveryCode::replace(c, &uid, &digests, sessions::now())?;
+            audit::record_in(c, Some(&m), event)
+        })
+    })
     .await?;
     Ok(codes)
 }
@@ -512,15 +508,16 @@ pub async fn disable(
         )]));
     }
     verify_second_factor(state, meta, &who.user.id, code, false, "disable").await?;
-    let uid = who.user.id.clone();
-    db::run(&state.pool, move |c| Ok(UserMfa::remove(c, &uid)?)).await?;
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.disable", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
+    let (uid, m) = (who.user.id.clone(), meta.clone());
+    let event = AuditEvent::new("mfa.disable", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            UserMfa::remove(c, &uid)?;
+            audit::record_in(c, Some(&m), event)
+        })
+    })
     .await
 }
 
@@ -532,34 +529,23 @@ pub async fn admin_reset(
     admin: &SignedIn,
     user_id: &str,
 ) -> AppResult<()> {
-    let uid = user_id.to_owned();
-    let exists = db::run(&state.pool, move |c| {
-        let found = User::find_by_id(c, &uid)?.is_some();
-        if found {
+    let (uid, by, m) = (user_id.to_owned(), admin.user.id.clone(), meta.clone());
+    let event = AuditEvent::new("mfa.admin_reset", Outcome::Success)
+        .actor(admin.user.id.clone())
+        .target(user_id.to_owned());
+    // The factor removed, the user's sessions ended, both recorded: one
+    // transaction.
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if User::find_by_id(c, &uid)?.is_none() {
+                return Err(AppError::NotFound);
+            }
             UserMfa::remove(c, &uid)?;
-        }
-        Ok(found)
+            sessions::revoke_all_except_in(c, &m, &by, &uid, None, "mfa_reset_by_admin")?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
     .await?;
-    if !exists {
-        return Err(AppError::NotFound);
-    }
-    record(
-        state,
-        Some(meta),
-        AuditEvent::new("mfa.admin_reset", Outcome::Success)
-            .actor(admin.user.id.clone())
-            .target(user_id.to_owned()),
-    )
-    .await?;
-    sessions::revoke_all_except(
-        state,
-        meta,
-        &admin.user.id,
-        user_id,
-        None,
-        "mfa_reset_by_admin",
-    )
-    .await?;
+    identity_cache::forget_user(state, user_id).await;
     Ok(())
 }

@@ -445,29 +445,29 @@ pub async fn allow(
         session_id: None,
     };
     let (uid, cid, scope) = (user_id.to_owned(), a.client.id.clone(), a.scope.clone());
-    let (granted, new_scopes) = db::run(&state.pool, move |c| {
+    let m = meta.clone();
+    db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             OAuthCode::delete_expired(c, now - chrono::Duration::hours(1))?;
             OAuthCode::create(c, &row)?;
-            record_grant(c, &uid, &cid, &scope, now)
+            let (granted, new_scopes) = record_grant(c, &uid, &cid, &scope, now)?;
+            // The consent: who, which client, which scopes (never the code).
+            audit::record_in(
+                c,
+                Some(&m),
+                AuditEvent::new("oauth.authorize", Outcome::Success)
+                    .actor(uid.clone())
+                    .target(cid.clone())
+                    .detail(serde_json::json!({
+                        "decision": "allow",
+                        "client_id": cid,
+                        "scope": scope,
+                        "new_scopes": new_scopes,
+                        "granted": granted,
+                    })),
+            )
         })
     })
-    .await?;
-    // The consent: who, which client, which scopes (never the code).
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("oauth.authorize", Outcome::Success)
-            .actor(user_id)
-            .target(a.client.id.clone())
-            .detail(serde_json::json!({
-                "decision": "allow",
-                "client_id": a.client.id,
-                "scope": a.scope,
-                "new_scopes": new_scopes,
-                "granted": granted,
-            })),
-    )
     .await?;
     let mut pairs = vec![("code", code.expose())];
     if let Some(s) = a.state.as_deref() {
@@ -710,9 +710,9 @@ enum Consumed {
     /// Why, and whose code it was when the code was found (so the refusal
     /// shows in that user's own activity).
     Refused(&'static str, Option<String>),
+    /// A second use: what the first opened was ended, and that recorded.
     Reused {
         user_id: String,
-        session_id: Option<String>,
     },
 }
 
@@ -751,7 +751,7 @@ async fn code_grant(
         verifier.to_owned(),
     );
     let now = sessions::now();
-    let d = digest.clone();
+    let (d, m) = (digest.clone(), meta.clone());
     let consumed = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             let Some(row) = OAuthCode::find(c, &d)? else {
@@ -771,9 +771,19 @@ async fn code_grant(
                         OAuthCode::set_session_if_unset(c, &d, REUSED_MARK)?;
                     }
                 }
+                audit::record_in(
+                    c,
+                    Some(&m),
+                    AuditEvent::new("oauth.code_reuse", Outcome::Denied)
+                        .target(row.user_id.clone())
+                        .detail(serde_json::json!({
+                            "client_id": client_id,
+                            "session_id": row.session_id,
+                            "action": "session_revoked",
+                        })),
+                )?;
                 return Ok(Consumed::Reused {
                     user_id: row.user_id,
-                    session_id: row.session_id,
                 });
             }
             if now >= row.expires_at {
@@ -820,23 +830,9 @@ async fn code_grant(
         Consumed::Refused(reason, user) => {
             return refuse_for(state, meta, cid, user, invalid_grant, reason).await;
         }
-        Consumed::Reused {
-            user_id,
-            session_id,
-        } => {
+        // The revocation and its entry were written together.
+        Consumed::Reused { user_id } => {
             identity_cache::forget_user(state, &user_id).await;
-            audit::record(
-                &state.pool,
-                Some(meta),
-                AuditEvent::new("oauth.code_reuse", Outcome::Denied)
-                    .target(user_id)
-                    .detail(serde_json::json!({
-                        "client_id": client.id,
-                        "session_id": session_id,
-                        "action": "session_revoked",
-                    })),
-            )
-            .await?;
             return Ok(Err(invalid_grant));
         }
     };
@@ -850,9 +846,25 @@ async fn code_grant(
         audience: client.audience.clone(),
     };
     let tokens = sessions::open_for_client(state, meta, &user, grant).await?;
-    let (d, sid) = (digest, tokens.session_id.clone());
+    let (d, sid, m) = (digest, tokens.session_id.clone(), meta.clone());
+    let event = AuditEvent::new("oauth.token", Outcome::Success)
+        .actor(user.id.clone())
+        .target(client.id.clone())
+        .detail(serde_json::json!({
+            "grant_type": "authorization_code",
+            "session_id": tokens.session_id,
+            "scope": row.scope,
+        }));
+    // The code bound to its session and the grant recorded: one transaction
+    // (the tokens are sent only once both are written).
     let recorded = db::run(&state.pool, move |c| {
-        Ok(OAuthCode::set_session_if_unset(c, &d, &sid)?)
+        db::write_transaction(c, |c| {
+            if !OAuthCode::set_session_if_unset(c, &d, &sid)? {
+                return Ok(false);
+            }
+            audit::record_in(c, Some(&m), event)?;
+            Ok(true)
+        })
     })
     .await?;
     if !recorded {
@@ -865,19 +877,6 @@ async fn code_grant(
         identity_cache::forget(state, Invalidation::All).await;
         return refuse(state, meta, cid, invalid_grant, "reused_during_exchange").await;
     }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("oauth.token", Outcome::Success)
-            .actor(user.id.clone())
-            .target(client.id.clone())
-            .detail(serde_json::json!({
-                "grant_type": "authorization_code",
-                "session_id": tokens.session_id,
-                "scope": row.scope,
-            })),
-    )
-    .await?;
     Ok(Ok(TokenResponse {
         access_token: tokens.access_token,
         token_type: "Bearer".into(),
@@ -1027,13 +1026,26 @@ pub async fn revoke(
     let Some(found) = locate(state, token).await? else {
         return Ok(Ok(()));
     };
-    let (sid, cid) = (found.session_id.clone(), client.id.clone());
+    let (sid, cid, m) = (found.session_id.clone(), client.id.clone(), meta.clone());
+    let kind = found.kind;
     let now = sessions::now();
     let outcome = db::run(&state.pool, move |c| {
-        if OAuthCode::scope_for_session(c, &sid, &cid)?.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Session::revoke(c, &sid, "oauth_revoked", now)?))
+        db::write_transaction(c, |c| {
+            if OAuthCode::scope_for_session(c, &sid, &cid)?.is_none() {
+                return Ok(None);
+            }
+            let ended = Session::revoke(c, &sid, "oauth_revoked", now)?;
+            audit::record_in(
+                c,
+                Some(&m),
+                AuditEvent::new("oauth.revoke", Outcome::Success).detail(serde_json::json!({
+                    "client_id": cid,
+                    "session_id": sid,
+                    "token_type": kind,
+                })),
+            )?;
+            Ok(Some(ended))
+        })
     })
     .await?;
     let Some(_) = outcome else {
@@ -1053,16 +1065,6 @@ pub async fn revoke(
     };
     // Which user it was is not at hand; revocations are rare.
     identity_cache::forget(state, Invalidation::All).await;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("oauth.revoke", Outcome::Success).detail(serde_json::json!({
-            "client_id": client.id,
-            "session_id": found.session_id,
-            "token_type": found.kind,
-        })),
-    )
-    .await?;
     Ok(Ok(()))
 }
 

@@ -197,15 +197,17 @@ pub async fn create_client(
     });
     let client = info(&row);
     let id = row.id.clone();
-    db::run(pool, move |c| Ok(OAuthClient::create(c, &row)?)).await?;
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("oauth.client_created", Outcome::Success)
-            .actor_opt(actor)
-            .target(id.clone())
-            .detail(detail),
-    )
+    let m = meta.cloned();
+    let event = AuditEvent::new("oauth.client_created", Outcome::Success)
+        .actor_opt(actor)
+        .target(id.clone())
+        .detail(detail);
+    db::run(pool, move |c| {
+        db::write_transaction(c, |c| {
+            OAuthClient::create(c, &row)?;
+            audit::record_in(c, m.as_ref(), event)
+        })
+    })
     .await?;
     Ok(CreatedClient {
         id,
@@ -261,13 +263,13 @@ pub async fn update_client(
         &changes.scopes,
         changes.audience.as_deref(),
     )?;
-    let id_owned = id.to_owned();
+    let (id_owned, by, m) = (id.to_owned(), actor.to_owned(), meta.cloned());
     let now = sessions::now();
     let edit = v.edit();
-    let outcome = db::run(pool, move |c| {
+    db::run(pool, move |c| {
         db::write_transaction(c, |c| {
             let Some(old) = OAuthClient::find(c, &id_owned)? else {
-                return Ok(None);
+                return Err(AppError::NotFound);
             };
             let before = info(&old);
             let old_edit = ClientEdit {
@@ -277,7 +279,7 @@ pub async fn update_client(
                 audience: old.audience.clone(),
             };
             if old_edit == edit {
-                return Ok(Some((before, None, 0)));
+                return Ok(before);
             }
             OAuthClient::update(c, &id_owned, &edit, now)?;
             // A grant keeps its scopes: end the ones holding a removed scope.
@@ -299,18 +301,33 @@ pub async fn update_client(
             // otherwise call it "allowed before" and not mark it new, vouching
             // for an approval whose sessions were just ended.
             OAuthGrant::narrow_to(c, &id_owned, &kept, now)?;
-            let after = OAuthClient::find(c, &id_owned)?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("updated client vanished")))?;
-            Ok(Some((before, Some(info(&after)), revoked)))
+            let after =
+                info(&OAuthClient::find(c, &id_owned)?.ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("updated client vanished"))
+                })?);
+            audit::record_in(
+                c,
+                m.as_ref(),
+                AuditEvent::new("oauth.client_updated", Outcome::Success)
+                    .actor(by)
+                    .target(id_owned.clone())
+                    .detail(serde_json::json!({
+                        "client_id": id_owned,
+                        "changed": changes_of(&before, &after),
+                        "sessions_revoked": revoked,
+                    })),
+            )?;
+            Ok(after)
         })
     })
-    .await?;
-    let Some((before, after, revoked)) = outcome else {
-        return Err(AppError::NotFound);
-    };
-    let Some(after) = after else {
-        return Ok(before);
-    };
+    .await
+}
+
+/// The fields an update changed, for the audit detail.
+fn changes_of(
+    before: &OAuthClientInfo,
+    after: &OAuthClientInfo,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut changed = serde_json::Map::new();
     let fields = [
         ("name", change(&before.name, &after.name)),
@@ -326,20 +343,7 @@ pub async fn update_client(
             changed.insert(field.to_owned(), value);
         }
     }
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("oauth.client_updated", Outcome::Success)
-            .actor(actor)
-            .target(id.to_owned())
-            .detail(serde_json::json!({
-                "client_id": id,
-                "changed": changed,
-                "sessions_revoked": revoked,
-            })),
-    )
-    .await?;
-    Ok(after)
+    changed
 }
 
 /// Gives a confidential client a new secret, returned this once; the old
@@ -354,31 +358,29 @@ pub async fn rotate_secret(
 ) -> AppResult<String> {
     let secret = RefreshToken::generate();
     let digest = secret.digest(session_key);
-    let id_owned = id.to_owned();
+    let (id_owned, by, m) = (id.to_owned(), actor.to_owned(), meta.cloned());
     let now = sessions::now();
-    let outcome = db::run(pool, move |c| {
+    db::run(pool, move |c| {
         db::write_transaction(c, |c| {
             let Some(client) = OAuthClient::find(c, &id_owned)? else {
-                return Ok(Err(AppError::NotFound));
+                return Err(AppError::NotFound);
             };
             if client.is_public() {
-                return Ok(Err(AppError::Conflict(
+                return Err(AppError::Conflict(
                     "a public client has no secret to rotate".into(),
-                )));
+                ));
             }
             OAuthClient::set_secret_hash(c, &id_owned, &digest, now)?;
-            Ok(Ok(client.name))
+            audit::record_in(
+                c,
+                m.as_ref(),
+                AuditEvent::new("oauth.client_secret_rotated", Outcome::Success)
+                    .actor(by)
+                    .target(id_owned.clone())
+                    .detail(serde_json::json!({ "client_id": id_owned, "name": client.name })),
+            )
         })
     })
-    .await??;
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("oauth.client_secret_rotated", Outcome::Success)
-            .actor(actor)
-            .target(id.to_owned())
-            .detail(serde_json::json!({ "client_id": id, "name": outcome })),
-    )
     .await?;
     Ok(secret.expose().to_owned())
 }
@@ -392,12 +394,12 @@ pub async fn delete_client(
     actor: &str,
     id: &str,
 ) -> AppResult<usize> {
-    let id_owned = id.to_owned();
+    let (id_owned, by, m) = (id.to_owned(), actor.to_owned(), meta.cloned());
     let now = sessions::now();
-    let outcome = db::run(pool, move |c| {
+    db::run(pool, move |c| {
         db::write_transaction(c, |c| {
             let Some(client) = OAuthClient::find(c, &id_owned)? else {
-                return Ok(None);
+                return Err(AppError::NotFound);
             };
             let mut revoked = 0;
             for s in OAuthClient::open_sessions(c, &id_owned)? {
@@ -406,28 +408,23 @@ pub async fn delete_client(
                 }
             }
             OAuthClient::delete(c, &id_owned)?;
-            Ok(Some((client, revoked)))
+            audit::record_in(
+                c,
+                m.as_ref(),
+                AuditEvent::new("oauth.client_deleted", Outcome::Success)
+                    .actor(by)
+                    .target(id_owned.clone())
+                    .detail(serde_json::json!({
+                        "client_id": id_owned,
+                        "name": client.name,
+                        "public": client.is_public(),
+                        "sessions_revoked": revoked,
+                    })),
+            )?;
+            Ok(revoked)
         })
     })
-    .await?;
-    let Some((client, revoked)) = outcome else {
-        return Err(AppError::NotFound);
-    };
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("oauth.client_deleted", Outcome::Success)
-            .actor(actor)
-            .target(id.to_owned())
-            .detail(serde_json::json!({
-                "client_id": id,
-                "name": client.name,
-                "public": client.is_public(),
-                "sessions_revoked": revoked,
-            })),
-    )
-    .await?;
-    Ok(revoked)
+    .await
 }
 
 #[cfg(test)]

@@ -149,8 +149,16 @@ fn issue_access(
 }
 
 /// Opens a session for `user` (ASVS 3.2.1: a new session at every login).
-pub async fn open(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<IssuedTokens> {
-    open_with_mfa(state, meta, user, false).await
+///
+/// `event` is the sign-in's audit event, given the new session's id: it is
+/// recorded in the transaction that opens the session.
+pub async fn open(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    event: impl FnOnce(&str) -> AuditEvent + Send + 'static,
+) -> AppResult<IssuedTokens> {
+    open_with_mfa(state, meta, user, false, event).await
 }
 
 /// Opens a session; `mfa_verified` when the login proved the second factor.
@@ -159,8 +167,9 @@ pub async fn open_with_mfa(
     meta: &RequestMeta,
     user: &User,
     mfa_verified: bool,
+    event: impl FnOnce(&str) -> AuditEvent + Send + 'static,
 ) -> AppResult<IssuedTokens> {
-    open_session(state, meta, user, mfa_verified, None).await
+    open_session(state, meta, user, mfa_verified, None, Some(Box::new(event))).await
 }
 
 /// Opens a session for an OAuth client: it can use only what the grant's
@@ -172,8 +181,12 @@ pub async fn open_for_client(
     user: &User,
     grant: ClientGrant,
 ) -> AppResult<IssuedTokens> {
-    open_session(state, meta, user, false, Some(grant)).await
+    // Recorded by the caller (`oauth.token`), once the code is bound to it.
+    open_session(state, meta, user, false, Some(grant), None).await
 }
+
+/// The audit event of a sign-in, given the new session's id.
+type SignInEvent = Box<dyn FnOnce(&str) -> AuditEvent + Send>;
 
 /// The OAuth grant a session was opened under, if any.
 fn client_grant(session: &Session) -> Option<ClientGrant> {
@@ -190,6 +203,7 @@ async fn open_session(
     user: &User,
     mfa_verified: bool,
     grant: Option<ClientGrant>,
+    event: Option<SignInEvent>,
 ) -> AppResult<IssuedTokens> {
     let refresh = RefreshToken::generate();
     let digest = refresh.digest(state.keys.session.expose_secret());
@@ -205,6 +219,7 @@ async fn open_session(
         session_id.clone(),
         grant.clone(),
     );
+    let m = meta.clone();
     let roles = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             Session::create(
@@ -229,6 +244,9 @@ async fn open_session(
                 },
             )?;
             RefreshTokenRow::create(c, &sid, &digest, now)?;
+            if let Some(event) = event {
+                audit::record_in(c, Some(&m), event(&sid))?;
+            }
             Ok(User::role_names(c, &user_id, now)?)
         })
     })
@@ -273,8 +291,9 @@ enum Rotation {
         roles: Vec<String>,
         grant: Option<ClientGrant>,
     },
+    /// A used token presented again: the session was revoked (and that
+    /// recorded, in the same transaction).
     Reused {
-        session_id: String,
         user_id: String,
     },
     /// A live token presented where it was not issued: refused, unchanged.
@@ -319,6 +338,7 @@ pub async fn refresh(
         Redeemer::Client(id) => Some(id.to_owned()),
     };
 
+    let m = meta.clone();
     let rotation = db::run(&state.pool, move |c| {
         let redeemer = match &redeemer_client {
             None => Redeemer::FirstParty,
@@ -354,13 +374,17 @@ pub async fn refresh(
             };
             if reused {
                 Session::revoke(c, &session.id, "refresh_token_reuse", now)?;
-                return Ok((
-                    Rotation::Reused {
-                        session_id: session.id,
-                        user_id: user.id,
-                    },
-                    None,
-                ));
+                audit::record_in(
+                    c,
+                    Some(&m),
+                    AuditEvent::new("auth.refresh_reuse", Outcome::Denied)
+                        .target(user.id.clone())
+                        .detail(serde_json::json!({
+                            "session_id": session.id,
+                            "action": "session_revoked",
+                        })),
+                )?;
+                return Ok((Rotation::Reused { user_id: user.id }, None));
             }
             Session::touch(c, &session.id, now)?;
             let roles = User::role_names(c, &user.id, now)?;
@@ -395,22 +419,8 @@ pub async fn refresh(
                 roles,
             })
         }
-        (
-            Rotation::Reused {
-                session_id,
-                user_id,
-            },
-            _,
-        ) => {
+        (Rotation::Reused { user_id }, _) => {
             identity_cache::forget_user(state, &user_id).await;
-            audit::record(
-                &state.pool,
-                Some(meta),
-                AuditEvent::new("auth.refresh_reuse", Outcome::Denied)
-                    .target(user_id)
-                    .detail(serde_json::json!({ "session_id": session_id, "action": "session_revoked" })),
-            )
-            .await?;
             Err(AppError::Unauthenticated)
         }
         (Rotation::WrongRedeemer, _) => deny_refresh(state, meta, "not_issued_here").await,
@@ -603,27 +613,28 @@ pub async fn end(
     reason: &'static str,
 ) -> AppResult<()> {
     let now = now();
-    let sid = session_id.to_owned();
+    let (sid, m) = (session_id.to_owned(), meta.clone());
+    let action = if reason == "logout" {
+        "auth.logout"
+    } else {
+        "session.revoke"
+    };
+    let event = AuditEvent::new(action, Outcome::Success)
+        .actor(user_id.to_owned())
+        .target(session_id.to_owned())
+        .detail(serde_json::json!({ "reason": reason }));
     let ended = db::run(&state.pool, move |c| {
-        Ok(Session::revoke(c, &sid, reason, now)?)
+        db::write_transaction(c, |c| {
+            let ended = Session::revoke(c, &sid, reason, now)?;
+            if ended {
+                audit::record_in(c, Some(&m), event)?;
+            }
+            Ok(ended)
+        })
     })
     .await?;
     if ended {
         identity_cache::forget_user(state, user_id).await;
-        let action = if reason == "logout" {
-            "auth.logout"
-        } else {
-            "session.revoke"
-        };
-        audit::record(
-            &state.pool,
-            Some(meta),
-            AuditEvent::new(action, Outcome::Success)
-                .actor(user_id.to_owned())
-                .target(session_id.to_owned())
-                .detail(serde_json::json!({ "reason": reason })),
-        )
-        .await?;
     }
     Ok(())
 }
@@ -717,22 +728,23 @@ pub async fn revoke(
         "revoked_by_admin"
     };
     let now = now();
-    let sid = session.id.clone();
+    let (sid, m) = (session.id.clone(), meta.clone());
+    let event = AuditEvent::new("session.revoke", Outcome::Success)
+        .actor(actor.to_owned())
+        .target(session.id.clone())
+        .detail(serde_json::json!({ "reason": reason, "owner": session.user_id }));
     let ended = db::run(&state.pool, move |c| {
-        Ok(Session::revoke(c, &sid, reason, now)?)
+        db::write_transaction(c, |c| {
+            let ended = Session::revoke(c, &sid, reason, now)?;
+            if ended {
+                audit::record_in(c, Some(&m), event)?;
+            }
+            Ok(ended)
+        })
     })
     .await?;
     if ended {
         identity_cache::forget_user(state, &session.user_id).await;
-        audit::record(
-            &state.pool,
-            Some(meta),
-            AuditEvent::new("session.revoke", Outcome::Success)
-                .actor(actor.to_owned())
-                .target(session.id.clone())
-                .detail(serde_json::json!({ "reason": reason, "owner": session.user_id })),
-        )
-        .await?;
     }
     Ok(())
 }
@@ -747,27 +759,38 @@ pub async fn revoke_all_except(
     reason: &'static str,
 ) -> AppResult<usize> {
     let (uid, keep_owned) = (user_id.to_owned(), keep.map(str::to_owned));
-    let now = now();
+    let (by, m) = (actor.to_owned(), meta.clone());
     let n = db::run(&state.pool, move |c| {
-        Ok(Session::revoke_all_except(
-            c,
-            &uid,
-            keep_owned.as_deref(),
-            reason,
-            now,
-        )?)
+        db::write_transaction(c, |c| {
+            revoke_all_except_in(c, &m, &by, &uid, keep_owned.as_deref(), reason)
+        })
     })
     .await?;
     identity_cache::forget_user(state, user_id).await;
-    audit::record(
-        &state.pool,
+    Ok(n)
+}
+
+/// [`revoke_all_except`] inside the caller's write transaction, for a change
+/// that must end sessions with it (a password change, an MFA reset); the
+/// caller records its own entry after this (see `audit::record_in`) and then
+/// forgets the user's cached identity.
+pub fn revoke_all_except_in(
+    c: &mut db::DbConn,
+    meta: &RequestMeta,
+    actor: &str,
+    user_id: &str,
+    keep: Option<&str>,
+    reason: &'static str,
+) -> AppResult<usize> {
+    let n = Session::revoke_all_except(c, user_id, keep, reason, now())?;
+    audit::record_in(
+        c,
         Some(meta),
         AuditEvent::new("session.revoke_others", Outcome::Success)
             .actor(actor.to_owned())
             .target(user_id.to_owned())
             .detail(serde_json::json!({ "reason": reason, "count": n })),
-    )
-    .await?;
+    )?;
     Ok(n)
 }
 

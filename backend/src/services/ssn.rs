@@ -67,19 +67,17 @@ pub async fn set(
         .fields
         .encrypt(field(&who.user.id), ssn.expose().as_bytes())
         .map_err(AppError::internal)?;
-    let uid = who.user.id.clone();
+    let (uid, m) = (who.user.id.clone(), meta.clone());
     let now = sessions::now();
+    let event = AuditEvent::new("ssn.set", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
     db::run(&state.pool, move |c| {
-        db::write_transaction(c, |c| Ok(StoredSsn::put(c, &uid, &ciphertext, now)?))
+        db::write_transaction(c, |c| {
+            StoredSsn::put(c, &uid, &ciphertext, now)?;
+            audit::record_in(c, Some(&m), event)
+        })
     })
-    .await?;
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("ssn.set", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
     .await?;
     Ok(SsnStatus {
         stored: true,
@@ -89,18 +87,18 @@ pub async fn set(
 }
 
 pub async fn remove(state: &AppState, meta: &RequestMeta, who: &SignedIn) -> AppResult<()> {
-    let uid = who.user.id.clone();
-    let removed = db::run(&state.pool, move |c| Ok(StoredSsn::remove(c, &uid)?)).await?;
-    if removed == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &state.pool,
-        Some(meta),
-        AuditEvent::new("ssn.remove", Outcome::Success)
-            .actor(who.user.id.clone())
-            .target(who.user.id.clone()),
-    )
+    let (uid, m) = (who.user.id.clone(), meta.clone());
+    let event = AuditEvent::new("ssn.remove", Outcome::Success)
+        .actor(who.user.id.clone())
+        .target(who.user.id.clone());
+    db::run(&state.pool, move |c| {
+        db::write_transaction(c, |c| {
+            if StoredSsn::remove(c, &uid)? == 0 {
+                return Err(AppError::NotFound);
+            }
+            audit::record_in(c, Some(&m), event)
+        })
+    })
     .await
 }
 

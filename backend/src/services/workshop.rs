@@ -8,7 +8,7 @@
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::models::workshop::{self as model, Solve};
-use crate::db::{self, Pool};
+use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::workshop::{self as rules, Context, Observed, CHALLENGES};
@@ -59,21 +59,33 @@ pub async fn solve(
     user_id: &str,
     challenge: &'static str,
 ) -> AppResult<bool> {
-    let (uid, cid) = (user_id.to_owned(), challenge.to_owned());
-    let first = db::run(pool, move |c| {
-        Ok(Solve::insert_first(c, &uid, &cid, sessions::now())?)
+    let (meta, uid) = (meta.clone(), user_id.to_owned());
+    db::run(pool, move |c| {
+        db::write_transaction(c, |c| solve_in(c, &meta, &uid, challenge))
     })
-    .await?;
+    .await
+}
+
+/// [`solve`] inside the caller's write transaction (`audit::record_in`
+/// credits what an event solves in the event's own transaction).
+pub fn solve_in(
+    conn: &mut DbConn,
+    meta: &RequestMeta,
+    user_id: &str,
+    challenge: &'static str,
+) -> AppResult<bool> {
+    // Under the chain lock, so two requests cannot both find no solve.
+    audit::lock_chain(conn)?;
+    let first = Solve::insert_first(conn, user_id, challenge, sessions::now())?;
     if first {
-        audit::append(
-            pool,
+        audit::append_in(
+            conn,
             Some(meta),
             AuditEvent::new("workshop.solved", Outcome::Success)
                 .actor(user_id.to_owned())
                 .target(challenge)
                 .detail(serde_json::json!({ "challenge": challenge })),
-        )
-        .await?;
+        )?;
     }
     Ok(first)
 }
@@ -199,13 +211,20 @@ pub async fn progress(state: &AppState) -> AppResult<WorkshopProgress> {
 
 /// Clears every solve (`backend workshop-reset`), audited; returns how many.
 pub async fn reset(pool: &Pool, meta: Option<&RequestMeta>) -> AppResult<usize> {
-    let removed = db::run(pool, |c| Ok(Solve::delete_all(c)?)).await?;
-    audit::record(
-        pool,
-        meta,
-        AuditEvent::new("workshop.reset", Outcome::Success)
-            .detail(serde_json::json!({ "solves_removed": removed })),
-    )
-    .await?;
-    Ok(removed)
+    let m = meta.cloned();
+    db::run(pool, move |c| {
+        db::write_transaction(c, |c| {
+            // The chain lock first: solves are inserted under it.
+            audit::lock_chain(c)?;
+            let removed = Solve::delete_all(c)?;
+            audit::record_in(
+                c,
+                m.as_ref(),
+                AuditEvent::new("workshop.reset", Outcome::Success)
+                    .detail(serde_json::json!({ "solves_removed": removed })),
+            )?;
+            Ok(removed)
+        })
+    })
+    .await
 }

@@ -33,7 +33,10 @@ pub fn fresh_database(dir: &TempDir) -> String {
             conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                 .expect("create schema");
             let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}options=-csearch_path%3D{schema}")
+            // The schema also names the connections (`application_name`),
+            // so a test can tell its own server's from other tests' in
+            // `pg_stat_activity` (attacks::v8_authorization::inside_at_once).
+            format!("{base}{sep}options=-csearch_path%3D{schema}&application_name={schema}")
         }
         _ => format!("sqlite://{}", dir.path().join("app.db").display()),
     }

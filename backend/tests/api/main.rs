@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod atomic_audit;
 mod attacks;
 mod audit;
 mod audit_chain;

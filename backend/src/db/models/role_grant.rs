@@ -1,4 +1,4 @@
-use crate::db::schema::user_roles;
+use crate::db::schema::{user_roles, users};
 use crate::db::DbConn;
 use crate::security::policy::Role;
 use chrono::NaiveDateTime;
@@ -66,13 +66,41 @@ impl RoleGrant {
         .execute(conn)
     }
 
-    /// Users holding the admin role without an expiry: the ones who keep
-    /// the system administrable.
-    pub fn permanent_admins(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    /// Users holding the admin role without an expiry whose account is not
+    /// locked at `now`: the ones who keep the system administrable (a
+    /// locked admin cannot act). Decide on it under [`Self::lock_admins`].
+    pub fn permanent_admins(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<String>> {
         user_roles::table
+            .inner_join(users::table)
             .filter(user_roles::role.eq(Role::Admin.as_str()))
             .filter(user_roles::expires_at.is_null())
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now)),
+            )
             .select(user_roles::user_id)
             .load(conn)
     }
+
+    /// Serialises the changes that can take an admin away (a revoked or
+    /// time-bound admin grant, a lock) until the transaction ends, so two
+    /// admins removing each other at once cannot both see the other one
+    /// remain. SQLite: `db::write_transaction`'s `BEGIN IMMEDIATE` already
+    /// holds the only write lock. PostgreSQL: a transaction-scoped advisory
+    /// lock (a `FOR UPDATE` on the admins' rows would not cover a lock
+    /// written to `users` through another path, and SQLite has no such
+    /// clause).
+    pub fn lock_admins(conn: &mut DbConn) -> QueryResult<()> {
+        match conn {
+            DbConn::Sqlite(_) => Ok(()),
+            DbConn::Postgres(pg) => diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(ADMINS_LOCK_ID)
+                .execute(pg)
+                .map(|_| ()),
+        }
+    }
 }
+
+/// Any fixed number, distinct from the audit chain's and the migrations'.
+const ADMINS_LOCK_ID: i64 = 0x5EC0_AD31;

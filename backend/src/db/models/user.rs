@@ -67,22 +67,23 @@ impl User {
     }
 
     /// Inserts the user and their roles in one transaction.
+    /// The account and its roles. Runs inside the caller's write
+    /// transaction (`services::accounts::register`), so all of it (and its
+    /// audit entry) is written or none.
     pub fn create(conn: &mut DbConn, new: &NewUser<'_>, roles: &[Role]) -> QueryResult<()> {
-        conn.transaction(|conn| {
-            diesel::insert_into(users::table)
-                .values(new)
+        diesel::insert_into(users::table)
+            .values(new)
+            .execute(conn)?;
+        for role in roles {
+            diesel::insert_into(user_roles::table)
+                .values((
+                    user_roles::user_id.eq(new.id),
+                    user_roles::role.eq(role.as_str()),
+                    user_roles::granted_at.eq(Some(new.created_at)),
+                ))
                 .execute(conn)?;
-            for role in roles {
-                diesel::insert_into(user_roles::table)
-                    .values((
-                        user_roles::user_id.eq(new.id),
-                        user_roles::role.eq(role.as_str()),
-                        user_roles::granted_at.eq(Some(new.created_at)),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     pub fn set_password_hash(

@@ -5,7 +5,6 @@ use crate::db::schema::{audit_log, users, workshop_solves};
 use crate::db::DbConn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// One solved challenge.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -26,26 +25,33 @@ struct NewSolve<'a> {
 
 impl Solve {
     /// Records a first solve; `false` when this participant had already
-    /// solved it (the primary key refuses a second row, also under a race).
+    /// solved it. Runs inside a write transaction holding the audit chain
+    /// lock (`services::workshop::solve_in`): it looks before it inserts, because on PostgreSQL a refused insert would abort the
+    /// whole transaction (the caller's change with it); the primary key
+    /// still refuses a second row, should two ever race.
     pub fn insert_first(
         conn: &mut DbConn,
         user_id: &str,
         challenge_id: &str,
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
+        let known: i64 = workshop_solves::table
+            .filter(workshop_solves::user_id.eq(user_id))
+            .filter(workshop_solves::challenge_id.eq(challenge_id))
+            .count()
+            .get_result(conn)?;
+        if known > 0 {
+            return Ok(false);
+        }
         let row = NewSolve {
             user_id,
             challenge_id,
             solved_at: now,
         };
-        match diesel::insert_into(workshop_solves::table)
+        diesel::insert_into(workshop_solves::table)
             .values(&row)
-            .execute(conn)
-        {
-            Ok(n) => Ok(n == 1),
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-            Err(e) => Err(e),
-        }
+            .execute(conn)?;
+        Ok(true)
     }
 
     /// One participant's solves, oldest first.

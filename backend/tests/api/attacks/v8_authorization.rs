@@ -1,7 +1,7 @@
 //! ASVS 5.0 V8 (authorization): device posture, first-party-only routes, admin plane.
 
 use crate::helpers::{enrol_totp, next_totp_step, signed_in_admin, spawn_app, totp_code, TestApp};
-use backend::db::schema::{devices, sessions, users};
+use backend::db::schema::{devices, sessions, user_roles, users};
 use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -551,4 +551,201 @@ async fn a_quarantined_session_sees_no_account_data_on_public_pages() {
             "{path} ({status}) shows the quarantined account's name"
         );
     }
+}
+
+// ------------------------------------------------------- the last admin
+
+/// `k` elevated admins on managed devices: (cookie, user id) each.
+async fn admins(app: &TestApp, prefix: &str, k: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for i in 0..k {
+        let (cookie, _) = signed_in_admin(app, &format!("{prefix}{i}")).await;
+        let (cookie, _) = app.with_device(&cookie, "Admin laptop").await;
+        let me: Value = app
+            .get("/api/v1/me", Some(&cookie))
+            .await
+            .json()
+            .await
+            .unwrap();
+        out.push((cookie, me["id"].as_str().unwrap().to_owned()));
+    }
+    out
+}
+
+/// Users holding a permanent admin grant whose account is not locked: the
+/// admins who can still act.
+async fn admins_who_can_act(app: &TestApp) -> Vec<String> {
+    backend::db::run(&app.state.pool, |c| {
+        let now = chrono::Utc::now().naive_utc();
+        Ok(user_roles::table
+            .inner_join(users::table)
+            .filter(user_roles::role.eq("admin"))
+            .filter(user_roles::expires_at.is_null())
+            .filter(
+                users::locked_until
+                    .is_null()
+                    .or(users::locked_until.le(now)),
+            )
+            .select(user_roles::user_id)
+            .load::<String>(c)?)
+    })
+    .await
+    .unwrap()
+}
+
+async fn revoke_admin(app: &TestApp, cookie: &str, target: &str) -> u16 {
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/admin/users/{target}/roles"),
+        Some(&json!({ "role": "admin", "grant": false })),
+        Some(cookie),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+async fn lock(app: &TestApp, cookie: &str, target: &str) -> u16 {
+    app.post_json(
+        &format!("/api/v1/admin/users/{target}/lock"),
+        &json!({}),
+        Some(cookie),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+/// Runs `requests` so that, on PostgreSQL, they are all inside their write
+/// transactions at once, whatever the scheduler does: a transaction of the
+/// test holds every insert into `audit_log` (each change records one before
+/// it commits) and lets go only once `waiting` of this server's connections
+/// wait for a lock (the first request behind the test, the others behind
+/// it). Without the admins' lock the second request would by then have
+/// checked and removed its admin too. SQLite takes one writer at a time
+/// (`BEGIN IMMEDIATE`): there the requests are simply sent together.
+async fn inside_at_once<F: std::future::Future>(
+    app: &TestApp,
+    waiting: i64,
+    requests: F,
+) -> F::Output {
+    use diesel::connection::SimpleConnection;
+    if std::env::var("TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        return requests.await;
+    }
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let pool = app.state.pool.clone();
+    let (held, holding) = tokio::sync::oneshot::channel();
+    let holder = tokio::task::spawn_blocking(move || {
+        let mut c = pool.get().unwrap();
+        c.batch_execute("BEGIN; LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+            .unwrap();
+        held.send(()).unwrap();
+        // Bounded only so a broken build cannot hang the suite: the
+        // requests' own client timeout fails the test long before.
+        for _ in 0..3000 {
+            // This server's connections (named after its schema).
+            let n = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity
+                 WHERE application_name = current_setting('application_name')
+                   AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
+            )
+            .get_result::<Waiting>(&mut *c)
+            .unwrap()
+            .n;
+            if n >= waiting {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        c.batch_execute("COMMIT").unwrap();
+    });
+    holding.await.unwrap();
+    let out = requests.await;
+    holder.await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn two_admins_removing_each_other_at_once_leave_one() {
+    let app = spawn_app().await;
+    let peers = admins(&app, "pair", 2).await;
+    let ((a, a_id), (b, b_id)) = (&peers[0], &peers[1]);
+    let answers = inside_at_once(
+        &app,
+        2,
+        futures_util::future::join(revoke_admin(&app, a, b_id), revoke_admin(&app, b, a_id)),
+    )
+    .await;
+    let mut statuses = [answers.0, answers.1];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 409], "one removal, one refusal");
+    assert_eq!(admins_who_can_act(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn admins_removing_each_other_at_once_leave_an_admin_who_can_act() {
+    let app = spawn_app().await;
+    let peers = admins(&app, "peer", 5).await;
+    // Every admin takes the admin role from every other one, all at once:
+    // each request alone sees others remain; only one at a time may act on
+    // that.
+    let answers = futures_util::future::join_all(peers.iter().flat_map(|(cookie, _)| {
+        peers
+            .iter()
+            .map(|(_, target)| revoke_admin(&app, cookie, target))
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    assert!(
+        answers.iter().all(|s| [204, 403, 404, 409].contains(s)),
+        "refused or done, never a server error: {answers:?}"
+    );
+    let left = admins_who_can_act(&app).await;
+    assert_eq!(left.len(), 1, "exactly one admin remains: {answers:?}");
+}
+
+#[tokio::test]
+async fn admins_locking_each_other_at_once_leave_an_admin_who_can_act() {
+    let app = spawn_app().await;
+    let peers = admins(&app, "locker", 4).await;
+    // Each admin locks every other one and takes the admin role from them,
+    // all at once.
+    let answers = futures_util::future::join_all(peers.iter().flat_map(|(cookie, _)| {
+        peers
+            .iter()
+            .flat_map(|(_, target)| {
+                [
+                    futures_util::future::Either::Left(lock(&app, cookie, target)),
+                    futures_util::future::Either::Right(revoke_admin(&app, cookie, target)),
+                ]
+            })
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    assert!(
+        answers
+            .iter()
+            .all(|s| [204, 401, 403, 404, 409].contains(s)),
+        "refused or done, never a server error: {answers:?}"
+    );
+    assert!(
+        !admins_who_can_act(&app).await.is_empty(),
+        "an admin who can act remains: {answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_locked_admin_does_not_count_as_the_admin_who_remains() {
+    let app = spawn_app().await;
+    let peers = admins(&app, "solo", 2).await;
+    let ((a, a_id), (_, b_id)) = (&peers[0], &peers[1]);
+    assert_eq!(lock(&app, a, b_id).await, 204);
+    // B still holds the admin role, but cannot act: A is the last admin.
+    assert_eq!(revoke_admin(&app, a, a_id).await, 409);
+    assert_eq!(admins_who_can_act(&app).await, vec![a_id.clone()]);
 }
