@@ -259,7 +259,7 @@ impl VaultConfig {
                 Ok((token, secrets))
             })?;
             let session = Arc::new(session::Session::new(self, agent, token));
-            session::Session::keep_renewing(&session);
+            session::Session::keep_renewing(&session)?;
             secrets.database = Some(Arc::new(database::DynamicCredentials::new(session)));
             return Ok(secrets);
         }

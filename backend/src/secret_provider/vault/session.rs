@@ -142,7 +142,7 @@ impl Session {
     }
 
     /// Starts the thread that keeps the token alive.
-    pub fn keep_renewing(session: &Arc<Self>) {
+    pub fn keep_renewing(session: &Arc<Self>) -> Result<(), SecretError> {
         let session = Arc::clone(session);
         std::thread::Builder::new()
             .name("vault-token".into())
@@ -157,7 +157,13 @@ impl Session {
                     std::thread::sleep(RETRY);
                 }
             })
-            .expect("a thread can be started");
+            .map(drop)
+            .map_err(|e| {
+                SecretError::new(
+                    "VAULT_ADDR",
+                    format!("cannot start the token renewal thread: {}", e.kind()),
+                )
+            })
     }
 
     /// Renews the token now, or logs in again (AppRole) when Vault refuses
