@@ -14,6 +14,11 @@
 //!   (`SESSION_KEY`, `FIELD_KEYS`, `DATABASE_URL`).
 //! - `VAULT_NAMESPACE` (Vault Enterprise), `VAULT_CACERT` (a PEM file of the
 //!   CA that signed Vault's certificate, instead of the public roots).
+//! - `VAULT_START_TIMEOUT_SECS` (default 60): how long start-up retries, with
+//!   exponential backoff, while Vault is unreachable or answers 5xx.
+//! - `VAULT_DB_ROLE` (and `VAULT_DB_MOUNT`, default `database`): dynamic
+//!   database credentials ([`database`]); the token is then kept and renewed
+//!   (`session`).
 //!
 //! The client is `ureq` (blocking, rustls with the aws-lc-rs provider). It
 //! follows no redirect (the token header would go along) and gives up after
