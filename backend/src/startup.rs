@@ -84,8 +84,13 @@ impl Application {
     /// listener (port 0 picks a free one). The server runs once awaited.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let keys = Keys::load(&settings)?;
-        let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
-            .context("cannot open the database (check DATABASE_URL)")?;
+        let url = settings.database_url.expose_secret();
+        let pool = match settings.vault.as_ref().and_then(|v| v.database()) {
+            // VAULT_DB_ROLE: Vault's dynamic credentials, renewed and rotated.
+            Some(dynamic) => dynamic.open_pool(url, settings.db_pool_size),
+            None => build_pool(url, settings.db_pool_size),
+        }
+        .context("cannot open the database (check DATABASE_URL)")?;
         migrate_as_configured(&settings, &pool).await?;
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
         crate::services::oauth_playground::ensure_client(&pool, &settings).await?;
