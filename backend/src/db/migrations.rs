@@ -30,6 +30,17 @@ pub fn run(conn: &mut DbConn) -> anyhow::Result<usize> {
     }
 }
 
+/// The newest migration applied (its version), if any: the schema version
+/// a backup's manifest names.
+pub fn last_applied(conn: &mut DbConn) -> anyhow::Result<Option<String>> {
+    let versions = match conn {
+        DbConn::Sqlite(c) => c.applied_migrations(),
+        DbConn::Postgres(c) => c.applied_migrations(),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
+    Ok(versions.iter().map(|v| v.to_string()).max())
+}
+
 /// Least privilege for the app's own role (PostgreSQL; run as the schema
 /// owner after migrating, when `DATABASE_MIGRATION_URL` names the owner):
 /// `role` may read and change the app's tables, but on `audit_log` only
