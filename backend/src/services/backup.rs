@@ -13,8 +13,12 @@
 //! database and moves it into place with one rename, so the database is
 //! either the old one or the restored one, never half of each.
 //!
-//! PostgreSQL: `pg_dump`/`pg_restore`, as the README's "Backup and restore"
-//! describes; these commands say so instead of doing half the job.
+//! PostgreSQL: `backup` runs `pg_dump` (custom format, the app's schema) in
+//! the snapshot the manifest is computed in. `restore` is SQLite only: a
+//! PostgreSQL dump is put back with `pg_restore` into a new schema and
+//! checked there with `verify-audit` and `keys status` before the app is
+//! pointed at it (README, "Backup and restore"); the command says so
+//! instead of doing half the job.
 
 use crate::db::connection::Target;
 use crate::db::{migrations, DbConn};
@@ -63,12 +67,106 @@ pub fn manifest_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The password out of a PostgreSQL URL, for `PGPASSWORD`: a password in
+/// `pg_dump`'s arguments would show in the process list.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_owned(), None);
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => (
+            format!("{scheme}://{user}@{host}{tail}"),
+            Some(percent_decode(password)),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// PostgreSQL: `pg_dump` (custom format) of the app's schema, taken in the
+/// snapshot the manifest is computed in (`pg_export_snapshot`), so both
+/// describe the same instant while the app writes.
+fn backup_postgres(url: &str, tmp: &TempFile) -> anyhow::Result<Manifest> {
+    #[derive(diesel::QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    crate::db::connection::prepare_libpq();
+    let mut conn = DbConn::Postgres(
+        diesel::PgConnection::establish(url).context("cannot connect to DATABASE_URL")?,
+    );
+    conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")?;
+    let one = |conn: &mut DbConn, sql: &str| -> anyhow::Result<String> {
+        let rows: Vec<Text> = diesel::sql_query(sql).load(conn)?;
+        rows.into_iter()
+            .next()
+            .map(|r| r.value)
+            .context("no answer")
+    };
+    let snapshot = one(&mut conn, "SELECT pg_export_snapshot() AS value")?;
+    let schema = one(&mut conn, "SELECT current_schema()::text AS value")?;
+    let mut manifest = describe(&mut conn).context("the snapshot cannot be described")?;
+    manifest.engine = "postgres".into();
+    let (url, password) = split_password(url);
+    let mut dump = std::process::Command::new("pg_dump");
+    dump.arg("--format=custom")
+        .arg("--no-owner")
+        .arg("--no-privileges")
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--schema={schema}"))
+        .arg(format!("--file={}", tmp.path().display()))
+        .arg(format!("--dbname={url}"));
+    if let Some(p) = password {
+        dump.env("PGPASSWORD", p);
+    }
+    let out = dump
+        .output()
+        .context("cannot run pg_dump (is it on PATH? the PostgreSQL client package)")?;
+    conn.batch_execute("COMMIT;")?;
+    if !out.status.success() {
+        bail!(
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(manifest)
+}
+
 fn sqlite_path(database_url: &str, what: &str) -> anyhow::Result<PathBuf> {
     match Target::parse(database_url)? {
         Target::Sqlite(path) => Ok(PathBuf::from(path)),
         Target::Postgres(_) => bail!(
-            "`backend {what}` handles SQLite; for PostgreSQL use pg_dump / pg_restore as the \
-             README's \"Backup and restore\" describes"
+            "`backend {what}` puts back SQLite databases; for PostgreSQL, restore the dump with \
+             pg_restore into a new schema and check it there, as the README's \"Backup and \
+             restore\" describes"
         ),
     }
 }
@@ -175,7 +273,6 @@ impl Drop for TempFile {
 /// `backend backup --to FILE`: refuses an existing FILE; the copy and its
 /// manifest appear only once complete.
 pub fn backup(database_url: &str, to: &Path) -> anyhow::Result<Manifest> {
-    let source = sqlite_path(database_url, "backup")?;
     let manifest_file = manifest_path(to);
     if to.exists() || manifest_file.exists() {
         bail!(
@@ -185,17 +282,18 @@ pub fn backup(database_url: &str, to: &Path) -> anyhow::Result<Manifest> {
     }
     let tmp = TempFile(Some(with_suffix(to, ".partial")));
     let _ = std::fs::remove_file(tmp.path());
-    {
-        let mut conn = open(&source)?;
-        let target = tmp.path().to_str().context("the path is not valid UTF-8")?;
-        diesel::sql_query("VACUUM INTO ?")
-            .bind::<diesel::sql_types::Text, _>(target)
-            .execute(&mut conn)
-            .context("the snapshot failed")?;
-    }
-    let mut manifest = {
-        let mut copy = open(tmp.path())?;
-        describe(&mut copy).context("the snapshot cannot be described")?
+    let mut manifest = match Target::parse(database_url)? {
+        Target::Postgres(url) => backup_postgres(&url, &tmp)?,
+        Target::Sqlite(source) => {
+            let mut conn = open(Path::new(&source))?;
+            let target = tmp.path().to_str().context("the path is not valid UTF-8")?;
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<diesel::sql_types::Text, _>(target)
+                .execute(&mut conn)
+                .context("the snapshot failed")?;
+            let mut copy = open(tmp.path())?;
+            describe(&mut copy).context("the snapshot cannot be described")?
+        }
     };
     std::fs::File::open(tmp.path())?.sync_all()?;
     let (sha256, bytes) = sha256_of(tmp.path())?;
@@ -377,4 +475,23 @@ fn set_aside(target: &Path) -> anyhow::Result<PathBuf> {
         }
     }
     Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_pgpassword() {
+        assert_eq!(
+            split_password("postgres://app:s%40cret:x@db:5432/app?sslmode=require"),
+            (
+                "postgres://app@db:5432/app?sslmode=require".to_owned(),
+                Some("s@cret:x".to_owned())
+            )
+        );
+        let plain = "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dt_1";
+        assert_eq!(split_password(plain), (plain.to_owned(), None));
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
 }

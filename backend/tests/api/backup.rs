@@ -6,8 +6,10 @@
 //! audit anchor: a cut tail or an older database put back by hand is caught
 //! by `verify-audit`, and a changed anchor is refused.
 //!
-//! SQLite only, whatever `TEST_DATABASE_URL` says: `backup`/`restore` are
-//! SQLite commands (PostgreSQL: pg_dump, as the README says).
+//! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore` is
+//! a SQLite command (PostgreSQL: pg_restore, as the README says). With
+//! `TEST_DATABASE_URL`, the PostgreSQL backup (pg_dump in the manifest's
+//! snapshot) is checked too.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready, PASSWORD};
 use crate::key_rotation::{conn, insert_ssns, insert_totp, insert_users, mfa, ssn};
@@ -27,11 +29,20 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
 
 /// Runs a `backend` command: (success, stdout, stderr).
 fn backend(dir: &tempfile::TempDir, args: &[&str], field_keys: &str) -> (bool, String, String) {
+    backend_on(dir, &sqlite_url(dir), args, field_keys)
+}
+
+fn backend_on(
+    dir: &tempfile::TempDir,
+    url: &str,
+    args: &[&str],
+    field_keys: &str,
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_backend"))
         .args(args)
         .env_clear()
         .env("APP_DATA_DIR", dir.path())
-        .env("DATABASE_URL", sqlite_url(dir))
+        .env("DATABASE_URL", url)
         .env("FIELD_KEYS", field_keys)
         .output()
         .unwrap();
@@ -344,4 +355,63 @@ async fn a_cut_audit_tail_or_an_older_database_put_back_is_caught_by_its_anchor(
     std::fs::write(&anchors, format!("{text}{line}\n")).unwrap();
     let text = refused(&dir, &["verify-audit"], KEY);
     assert!(text.contains("signature does not verify"), "{text}");
+}
+
+#[tokio::test]
+async fn a_postgresql_backup_is_a_pg_dump_of_the_schema_its_manifest_describes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(&dir);
+    if !url.starts_with("postgres") {
+        return; // SQLite: the drill above.
+    }
+    let pool = build_pool(&url, 2).unwrap();
+    backend::startup::migrate(&pool).await.unwrap();
+    let keys = FieldKeys::parse(KEY).unwrap();
+    {
+        let mut c = conn(&pool);
+        let ids = insert_users(&mut c, 3);
+        insert_totp(&mut c, &keys, &ids);
+    }
+    for i in 0..3 {
+        backend::audit::record(
+            &pool,
+            None,
+            backend::audit::AuditEvent::new("test.event", backend::audit::Outcome::Success)
+                .detail(serde_json::json!({ "i": i })),
+        )
+        .await
+        .unwrap();
+    }
+    let file = dir.path().join("pg-backup.dump");
+    let (success, out, err) =
+        backend_on(&dir, &url, &["backup", "--to", file.to_str().unwrap()], KEY);
+    assert!(success, "{out}{err}");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(backend::services::backup::manifest_path(&file)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["engine"], "postgres");
+    assert_eq!(manifest["audit_head"]["id"], 3);
+    assert_eq!(manifest["field_key_ids"]["user_mfa.secret"]["k1"], 3);
+    assert_eq!(manifest["sha256"], sha256(&file));
+    // pg_restore reads it, and it holds the audit log's rows.
+    let list = Command::new("pg_restore")
+        .arg("--list")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("TABLE DATA") && list.contains("audit_log"),
+        "{list}"
+    );
+    // And `restore` says where to turn instead of half-doing it.
+    let (success, out, err) = backend_on(
+        &dir,
+        &url,
+        &["restore", "--from", file.to_str().unwrap(), "--force"],
+        KEY,
+    );
+    assert!(!success && (out + &err).contains("pg_restore"));
 }
