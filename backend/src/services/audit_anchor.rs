@@ -42,6 +42,14 @@ pub fn path(data_dir: &Path) -> PathBuf {
 /// is no file or no line yet; an error when the newest line does not verify
 /// (changed, or not ours) — it is never skipped for an older one.
 pub fn newest(keys: &KeySet, data_dir: &Path) -> anyhow::Result<Option<AnchorClaims>> {
+    Ok(newest_signed(keys, data_dir)?.map(|(claims, _)| claims))
+}
+
+/// [`newest`] and the id of the key that signed it.
+fn newest_signed(
+    keys: &KeySet,
+    data_dir: &Path,
+) -> anyhow::Result<Option<(AnchorClaims, Option<String>)>> {
     let file = path(data_dir);
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
@@ -55,7 +63,10 @@ pub fn newest(keys: &KeySet, data_dir: &Path) -> anyhow::Result<Option<AnchorCla
         .map_err(|_| anyhow::anyhow!("the newest line of {} is not an anchor", file.display()))?;
     let claims = audit_anchor::verify(keys, &line.jws)
         .map_err(|e| anyhow::anyhow!("the newest anchor in {}: {e}", file.display()))?;
-    Ok(Some(claims))
+    let kid = jsonwebtoken::decode_header(&line.jws)
+        .ok()
+        .and_then(|h| h.kid);
+    Ok(Some((claims, kid)))
 }
 
 /// Where the chain on `conn`, whose verified head is `head`, stands against
@@ -132,7 +143,7 @@ pub async fn anchor(
     data_dir: &Path,
     reason: &'static str,
 ) -> anyhow::Result<Anchored> {
-    let previous = newest(keys, data_dir)?;
+    let (previous, signed_by) = newest_signed(keys, data_dir)?.unzip();
     let prev = previous.clone();
     let (head, standing) = crate::db::run(pool, move |conn| {
         let head = AuditEntry::chain_head(conn)?.and_then(|(id, h)| h.map(|h| (id, h)));
@@ -153,7 +164,13 @@ pub async fn anchor(
     let Some((id, hash)) = head else {
         return Ok(Anchored::Empty);
     };
-    if let Some(a) = previous.filter(|a| a.head_id == id && a.head_hash == hash) {
+    // Signed again under a new signing key even when the head stayed: a
+    // rotation deletes keys past their token lifetime, and an anchor whose
+    // key is gone cannot be checked.
+    let current = Some(keys.current().kid.clone());
+    if let Some(a) = previous
+        .filter(|a| a.head_id == id && a.head_hash == hash && signed_by.flatten() == current)
+    {
         return Ok(Anchored::Unchanged(a));
     }
     Ok(Anchored::Written(write(

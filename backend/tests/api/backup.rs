@@ -415,3 +415,29 @@ async fn a_postgresql_backup_is_a_pg_dump_of_the_schema_its_manifest_describes()
     );
     assert!(!success && (out + &err).contains("pg_restore"));
 }
+
+#[tokio::test]
+async fn the_anchor_is_signed_again_under_a_new_signing_key_and_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = build_pool(&sqlite_url(&dir), 1).unwrap();
+    backend::startup::migrate(&pool).await.unwrap();
+    backend::audit::record(
+        &pool,
+        None,
+        backend::audit::AuditEvent::new("test.event", backend::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
+    drop(pool);
+    assert!(ok(&dir, &["anchor-audit"]).contains("anchored #1"));
+    assert!(ok(&dir, &["anchor-audit"]).contains("already anchored"));
+    ok(&dir, &["rotate-signing-key"]);
+    // Same head, new key: signed again, so removing the old key's file at a
+    // later rotation cannot leave the newest anchor unverifiable.
+    let out = ok(&dir, &["anchor-audit"]);
+    assert!(
+        out.contains("anchored #1") && !out.contains("already"),
+        "{out}"
+    );
+    assert!(ok(&dir, &["verify-audit"]).contains("reaches its newest anchor"));
+}
