@@ -358,6 +358,7 @@ pub fn restore(
     if in_place {
         let mut conn = open(&target)?;
         let now = chrono::Utc::now().naive_utc();
+        // A database without `app_instances` (never migrated) has no server.
         let live = crate::db::models::instance::AppInstance::live_since(
             &mut conn,
             now - field_keys::LIVE_WITHIN,
