@@ -165,6 +165,7 @@ impl Application {
         let server = run(listeners, tls, state.clone())?;
         reload_signing_keys_periodically(&state);
         flush_counters_periodically(&state);
+        anchor_audit_periodically(&state);
         instance.beat_periodically(&state);
         Ok(Self {
             port,
@@ -505,6 +506,29 @@ fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             if let Err(e) = state.keys.signing.reload() {
                 tracing::error!(error = %e, "could not reload the signing keys; keeping the loaded ones");
+            }
+        }
+    });
+}
+
+/// Anchors the audit head outside the table every `ANCHOR_EVERY` when it
+/// moved (`services::audit_anchor`). A chain that no longer reaches the
+/// newest anchor is an alert, and is not anchored.
+fn anchor_audit_periodically(state: &web::Data<AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(crate::services::audit_anchor::ANCHOR_EVERY).await;
+            let Some(state) = weak.upgrade() else { break };
+            let keys = state.keys.signing.current();
+            let anchored = crate::services::audit_anchor::anchor(
+                &state.pool,
+                &keys,
+                &state.settings.data_dir,
+                "periodic",
+            );
+            if let Err(e) = anchored.await {
+                tracing::error!(error = %e, "could not anchor the audit log");
             }
         }
     });
