@@ -307,7 +307,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             };
             let created = oauth_clients::create_client(
                 &pool,
-                keys.session.expose_secret(),
+                &keys.session,
                 None,
                 Some("cli".to_owned()),
                 new,

@@ -618,7 +618,7 @@ impl PageData for RequestPageData {
             }
         };
         Some(crate::http::csrf::login_form_token(
-            self.state.keys.session.expose_secret(),
+            self.state.keys.session.current_key(),
             &raw,
         ))
     }
