@@ -363,7 +363,6 @@ pub async fn oauth_client(
     redirect_uris: &[&str],
     scopes: &[&str],
 ) -> (String, Option<String>) {
-    use secrecy::ExposeSecret;
     let created = backend::services::oauth_clients::create_client(
         &app.state.pool,
         &app.state.keys.session,

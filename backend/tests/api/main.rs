@@ -41,6 +41,7 @@ mod playground;
 mod policy_hints;
 mod rate_limits;
 mod seed;
+mod session_keys;
 mod sessions;
 mod shared_limit;
 mod shutdown;

@@ -3,7 +3,6 @@
 use crate::helpers::oauth_flow::*;
 use crate::helpers::{spawn_app, TestApp};
 use backend::services::oauth_clients::{self, NewClient};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<String>) {

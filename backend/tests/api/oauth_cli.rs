@@ -9,7 +9,6 @@ use crate::helpers::{oauth_client, spawn_app, TestApp};
 use backend::db::models::oauth::OAuthCode;
 use backend::security::refresh_token::RefreshToken;
 use oauth_cli::{Config, Error, SignedIn};
-use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
