@@ -237,10 +237,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))
                 .await
                 .context("cannot read the key status (has `backend migrate` run?)")?;
+            // The session-key part (`services::session_keys::status`).
+            let session = match crate::secrets::load_session_keys(&settings)? {
+                Some(keys) => Some(
+                    crate::db::run(&pool, move |c| {
+                        crate::services::session_keys::status(c, &keys, now)
+                    })
+                    .await?,
+                ),
+                None => None,
+            };
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                let mut out = serde_json::to_value(&status)?;
+                out["session_keys"] = serde_json::to_value(&session)?;
+                println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 print!("{}", status.render(now));
+                match &session {
+                    Some(s) => print!("{}", crate::services::session_keys::render(s)),
+                    None => println!("SESSION_KEY: not set here (nothing to report)"),
+                }
             }
             if !status.problems.is_empty() {
                 anyhow::bail!(

@@ -204,6 +204,22 @@ fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
     Ok(keys)
 }
 
+/// `SESSION_KEY` for a report (`keys status`): from the secret providers or
+/// the dev key file, never generated. `None` when nothing holds it.
+pub fn load_session_keys(settings: &Settings) -> anyhow::Result<Option<SessionKeys>> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+    if let Some(value) = providers.get("SESSION_KEY")? {
+        return parse_session_keys("SESSION_KEY", value.expose_secret()).map(Some);
+    }
+    let path = settings.data_dir.join("keys").join("session.key");
+    if settings.env == AppEnv::Production || providers.has_remote() || !path.exists() {
+        return Ok(None);
+    }
+    let spec = dev_key("SESSION_KEY", &path)?;
+    parse_session_keys(&path.display().to_string(), spec.expose_secret()).map(Some)
+}
+
 fn session_keys_from(
     settings: &Settings,
     providers: &ProviderChain<'_>,

@@ -16,6 +16,7 @@ use tempfile::TempDir;
 
 const H1: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 const H2: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+const H3: &str = "3333333333333333333333333333333333333333333333333333333333333333";
 const REDIRECT: &str = "https://client.example/cb";
 
 /// A data directory holding `from`'s field and signing keys and `session`
@@ -154,7 +155,23 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
         assert_eq!(kids(&app1, column).await, ["k1"], "{column}");
     }
 
-    // Step 1: the new key first, the old one kept after it.
+    // Step 1: the new key added after the old one (every instance can then
+    // verify what any will store under it); new values stay under k1.
+    let added = redeployed(&first_dir, &format!("k1:{H1},k2:{H2}"));
+    let app_added = spawn_on(added, url.clone(), &[]).await;
+    mfa_challenge(&app_added, "moira").await;
+    assert_eq!(kids(&app_added, "challenge").await, ["k1"]);
+    // Mistake: new key material under the old id, alone or with the old
+    // key: refused (`appears twice` is the parser's, FIELD_KEYS's rule).
+    let reused = redeployed(&first_dir, &format!("k1:{H3}"));
+    let err = refused_start(&reused, &url).await;
+    assert!(err.contains("a new key needs a new id"), "{err}");
+    assert!(!err.contains(H3) && !err.contains(H1), "{err}");
+    let twice = redeployed(&first_dir, &format!("k1:{H3},k1:{H1}"));
+    let err = refused_start(&twice, &url).await;
+    assert!(err.contains("key id `k1` appears twice"), "{err}");
+
+    // Step 2: the new key first, the old one kept after it.
     let both = redeployed(&first_dir, &format!("k2:{H2},k1:{H1}"));
     let app2 = spawn_on(both, url.clone(), &[]).await;
     // A refresh token under k1 works, and its successor is under k2.
@@ -173,8 +190,23 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     let new_secret = new_secret.unwrap();
     assert_eq!(kids(&app2, "challenge").await, ["k1", "k2"]);
     assert_eq!(kids(&app2, "secret").await, ["k1", "k2"]);
+    // `keys status`: k1 cannot go yet, and says why.
+    let status = session_status(&app2).await;
+    let k1 = &status["k1"];
+    assert_eq!(k1["can_go"], false, "{k1}");
+    // rita's unused second token and moira's browser session.
+    assert_eq!(k1["live_rows"]["refresh_tokens"], 2, "{k1}");
+    assert_eq!(k1["live_rows"]["recovery_codes"], 9, "{k1}");
+    assert_eq!(k1["live_rows"]["client_secrets"], 1, "{k1}");
+    assert!(k1["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("client secrets only when rotated"));
+    assert_eq!(status["k2"]["current"], true);
 
-    // Step 2: the old key removed. What is still under it fails cleanly.
+    // Step 3 (here too early: k1 still has rows). The old key removed: the
+    // server starts (warned, not refused: removing a leaked key at once
+    // must stay possible), and what is still under it fails cleanly.
     let new_only = redeployed(&first_dir, &format!("k2:{H2}"));
     let app3 = spawn_on(new_only, url, &[]).await;
     let (status, body) = refresh(&app3, &refresh_b).await;
@@ -192,6 +224,40 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     // What is under k2 works without k1.
     assert_eq!(refresh(&app3, &refresh_k2).await.0, 200);
     assert_eq!(client_auth(&app3, &new_client, &new_secret).await.0, 200);
+    let status = session_status(&app3).await;
+    assert_eq!(status["k1"]["in_session_key"], false);
+    assert!(
+        status["k1"]["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("these no longer verify"),
+        "{status}"
+    );
+}
+
+/// Starting with this data directory's keys fails; the error's text.
+async fn refused_start(dir: &TempDir, url: &str) -> String {
+    let settings = crate::helpers::settings_for(dir, url, &[]);
+    match backend::startup::Application::build(settings).await {
+        Ok(_) => panic!("started"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// `keys status`'s session-key part, by key id.
+async fn session_status(app: &TestApp) -> Value {
+    let state = app.state.clone();
+    let now = chrono::Utc::now().naive_utc();
+    let list = backend::db::run(&app.state.pool, move |c| {
+        backend::services::session_keys::status(c, &state.keys.session, now)
+    })
+    .await
+    .unwrap();
+    let mut out = serde_json::Map::new();
+    for s in list {
+        out.insert(s.key_id.clone(), serde_json::to_value(&s).unwrap());
+    }
+    Value::Object(out)
 }
 
 /// Today's single key is the key `legacy`; rows written before key sets
