@@ -106,7 +106,9 @@ pub enum Command {
 pub enum KeysCommand {
     /// Per encrypted column, the rows under each key id; the key ids each
     /// live instance holds; and, per key id, whether it can leave
-    /// FIELD_KEYS. Exits non-zero when FIELD_KEYS cannot decrypt the data.
+    /// FIELD_KEYS; then the live rows per SESSION_KEY key id and whether it
+    /// can leave SESSION_KEY. Exits non-zero when FIELD_KEYS cannot decrypt
+    /// the data.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
