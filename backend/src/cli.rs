@@ -316,6 +316,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
+            crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let new = NewClient {
                 name,
                 redirect_uris: redirect_uri,
@@ -352,6 +353,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
+            crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let state = AppState {
                 keys,
                 dummy_hash: web::block(password::dummy_hash)
