@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
 //! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
-//! `keys status`, `workshop-reset`, `seed`.
+//! `keys status`, `workshop-reset`, `seed`, `backup`, `restore`,
+//! `anchor-audit`.
 //!
 //! Every command that loads `FIELD_KEYS` first checks them against the data
 //! (`services::field_keys::check`) and refuses to run when they cannot
@@ -36,6 +37,26 @@ pub enum Command {
     /// Verify the audit log's hash chain, in id order. Exits non-zero naming
     /// the first broken entry (changed, unlinked or deleted). Only reads.
     VerifyAudit,
+    /// Sign the audit chain's head (newest entry id and hash) with the JWT
+    /// signing key and append it to APP_DATA_DIR/audit-anchors.jsonl and the
+    /// log. Refused when the chain no longer reaches the newest anchor.
+    AnchorAudit,
+    /// A consistent copy of the SQLite database, taken while the server
+    /// runs, and FILE.manifest.json beside it. PostgreSQL: see the README.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database. Refused unless
+    /// FIELD_KEYS decrypt it and its audit chain verifies; never while a
+    /// server runs on the database; over an existing one only with --force.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database (kept beside it).
+        #[arg(long)]
+        force: bool,
+    },
     /// Add a new current RS256 signing key to SIGNING_KEYS_DIR. Tokens signed
     /// by older keys keep verifying until they expire; running servers pick
     /// the new key up within 30 seconds.
@@ -151,6 +172,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let applied = crate::startup::migrate_as_configured(&settings, &pool).await?;
             println!("{applied} migration(s) applied");
         }
+        Command::AnchorAudit => anchor_audit(&settings).await?,
+        Command::Backup { to } => backup(&settings, &to)?,
+        Command::Restore { from, force } => restore(&settings, &from, force)?,
         Command::VerifyAudit => {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             let report = crate::services::audit_verify::verify(&pool)
@@ -174,6 +198,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             if let Some((id, hash)) = &report.head {
                 println!("head: #{id} {hash} (keep it elsewhere to detect truncation)");
             }
+            check_against_anchor(&settings, &pool, &report).await?;
         }
         Command::RotateKeys { batch_size } => {
             use crate::services::key_rotation::{self, RotationOptions};
@@ -396,6 +421,102 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 Err(e) => anyhow::bail!("the administrator was not created: {e}"),
             }
         }
+    }
+    Ok(())
+}
+
+/// `verify-audit`'s second half: the chain against the newest signed anchor.
+async fn check_against_anchor(
+    settings: &Settings,
+    pool: &crate::db::Pool,
+    report: &crate::services::audit_verify::ChainReport,
+) -> anyhow::Result<()> {
+    use crate::services::audit_anchor;
+    if !audit_anchor::path(&settings.data_dir).exists() {
+        println!("no audit anchor yet (`backend anchor-audit` writes one)");
+        return Ok(());
+    }
+    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let Some(anchor) = audit_anchor::newest(&signing, &settings.data_dir)? else {
+        return Ok(());
+    };
+    let head = report.head.clone();
+    let claims = anchor.clone();
+    let standing = crate::db::run(pool, move |c| {
+        audit_anchor::standing(c, head.as_ref().map(|(i, h)| (*i, h.as_str())), &claims)
+    })
+    .await?;
+    audit_anchor::refuse_unless_covered(&standing, &anchor)?;
+    println!(
+        "reaches its newest anchor: #{} ({}, {}{}; signature verified)",
+        anchor.head_id,
+        audit_anchor::when(anchor.anchored_at),
+        anchor.reason,
+        anchor
+            .dropped
+            .map(|n| format!(", which dropped {n} entries"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn anchor_audit(settings: &Settings) -> anyhow::Result<()> {
+    use crate::services::audit_anchor::{self, Anchored};
+    let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    match audit_anchor::anchor(&pool, &signing, &settings.data_dir, "command").await? {
+        Anchored::Written(a) => println!("anchored #{} {}", a.head_id, a.head_hash),
+        Anchored::Unchanged(a) => println!("already anchored: #{} {}", a.head_id, a.head_hash),
+        Anchored::Empty => println!("the audit log has no chained entry yet: nothing to anchor"),
+    }
+    Ok(())
+}
+
+fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
+    let m = crate::services::backup::backup(settings.database_url.expose_secret(), to)?;
+    println!("backup written: {} ({} bytes)", to.display(), m.bytes);
+    println!(
+        "manifest: {}",
+        crate::services::backup::manifest_path(to).display()
+    );
+    if let Some(h) = &m.audit_head {
+        println!("audit head: #{} {}", h.id, h.hash);
+    }
+    Ok(())
+}
+
+fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    use crate::security::audit_anchor::Standing;
+    let keys = crate::secrets::load_field_keys(settings)?;
+    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let r = crate::services::backup::restore(
+        settings.database_url.expose_secret(),
+        from,
+        force,
+        &keys,
+        &signing,
+        &settings.data_dir,
+    )?;
+    if let Some(kept) = &r.previous_kept_at {
+        println!("the database it replaced is kept at {}", kept.display());
+    }
+    let head = r.manifest.audit_head.as_ref();
+    println!(
+        "restored {} (taken {}); audit log verified up to #{}",
+        from.display(),
+        r.manifest.created_at,
+        head.map_or(0, |h| h.id)
+    );
+    if let Some((anchor, Standing::Behind { missing, .. })) = &r.against_anchor {
+        eprintln!(
+            "WARNING: the newest audit anchor (#{}, {}) covered {missing} entr{} after the \
+             backup's head: they are not in the restored database (entries #{} to #{})",
+            anchor.head_id,
+            crate::services::audit_anchor::when(anchor.anchored_at),
+            if *missing == 1 { "y" } else { "ies" },
+            head.map_or(0, |h| h.id) + 1,
+            anchor.head_id
+        );
     }
     Ok(())
 }

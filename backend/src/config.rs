@@ -252,6 +252,19 @@ impl Settings {
             }
             None => SecretString::from(format!("sqlite://{}", data_dir.join("app.db").display())),
         };
+        if vault.as_ref().is_some_and(|v| v.database().is_some())
+            && crate::secret_provider::vault::database::with_credentials(
+                database_url.expose_secret(),
+                "u",
+                &SecretString::from("p"),
+            )
+            .is_none()
+        {
+            reader.fail(
+                "DATABASE_URL",
+                "with VAULT_DB_ROLE it must be postgres://host[:port]/database, without a user or password (those come from Vault)".into(),
+            );
+        }
         let database_migration_url = reader
             .secret("DATABASE_MIGRATION_URL", vault.as_deref())
             .filter(|url| {

@@ -4,7 +4,8 @@
 //! 1. the environment variable `NAME`;
 //! 2. the file named by `NAME_FILE` (Docker and Kubernetes secrets), trimmed;
 //! 3. HashiCorp Vault, when `VAULT_ADDR` is set: the key `NAME` of one KV v2
-//!    secret, read once at start-up (see [`vault`]).
+//!    secret, read once at start-up (see [`vault`]; with `VAULT_DB_ROLE` the
+//!    database credentials also come from Vault and are renewed).
 //!
 //! `NAME` and `NAME_FILE` together are an error, so it is always clear which
 //! local value is in force. A local value (1 or 2) wins over Vault, with a

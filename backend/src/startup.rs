@@ -84,8 +84,13 @@ impl Application {
     /// listener (port 0 picks a free one). The server runs once awaited.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let keys = Keys::load(&settings)?;
-        let pool = build_pool(settings.database_url.expose_secret(), settings.db_pool_size)
-            .context("cannot open the database (check DATABASE_URL)")?;
+        let url = settings.database_url.expose_secret();
+        let pool = match settings.vault.as_ref().and_then(|v| v.database()) {
+            // VAULT_DB_ROLE: Vault's dynamic credentials, renewed and rotated.
+            Some(dynamic) => dynamic.open_pool(url, settings.db_pool_size),
+            None => build_pool(url, settings.db_pool_size),
+        }
+        .context("cannot open the database (check DATABASE_URL)")?;
         migrate_as_configured(&settings, &pool).await?;
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
         crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
@@ -161,6 +166,7 @@ impl Application {
         let server = run(listeners, tls, state.clone())?;
         reload_signing_keys_periodically(&state);
         flush_counters_periodically(&state);
+        anchor_audit_periodically(&state);
         instance.beat_periodically(&state);
         Ok(Self {
             port,
@@ -501,6 +507,29 @@ fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             if let Err(e) = state.keys.signing.reload() {
                 tracing::error!(error = %e, "could not reload the signing keys; keeping the loaded ones");
+            }
+        }
+    });
+}
+
+/// Anchors the audit head outside the table every `ANCHOR_EVERY` when it
+/// moved (`services::audit_anchor`). A chain that no longer reaches the
+/// newest anchor is an alert, and is not anchored.
+fn anchor_audit_periodically(state: &web::Data<AppState>) {
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(crate::services::audit_anchor::ANCHOR_EVERY).await;
+            let Some(state) = weak.upgrade() else { break };
+            let keys = state.keys.signing.current();
+            let anchored = crate::services::audit_anchor::anchor(
+                &state.pool,
+                &keys,
+                &state.settings.data_dir,
+                "periodic",
+            );
+            if let Err(e) = anchored.await {
+                tracing::error!(error = %e, "could not anchor the audit log");
             }
         }
     });

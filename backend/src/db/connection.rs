@@ -4,6 +4,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
@@ -12,7 +13,49 @@ pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The pool every caller holds: one r2d2 pool that can be replaced whole,
+/// for database credentials that change while the app runs (Vault's
+/// dynamic credentials, `secret_provider::vault::database`).
+///
+/// Replacing builds and opens the new pool first, then swaps it in under a
+/// write lock held only for the swap: a request that already holds a
+/// connection finishes on the old pool, whose connections close once the
+/// last one is returned; every later `get` uses the new one, so no request
+/// fails over the switch. A `RwLock` rather than `arc-swap`: no extra
+/// dependency, and a reader holds it only to clone an `Arc`.
+#[derive(Clone)]
+pub struct Pool {
+    current: Arc<RwLock<r2d2::Pool<Manager>>>,
+    max_size: u32,
+}
+
+impl Pool {
+    /// A connection from the current pool.
+    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
+        let pool = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        pool.get()
+    }
+
+    /// Opens a pool to `url` (same size) and moves every later `get` to it.
+    /// On error the current pool stays in use.
+    pub fn switch_to(&self, url: &str) -> anyhow::Result<()> {
+        let next = build_r2d2(url, self.max_size)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_size", &self.max_size)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Which engine a `DATABASE_URL` names, decided once from its scheme.
 #[derive(Clone, Debug)]
@@ -90,6 +133,15 @@ pub fn prepare_libpq() {
 
 /// Builds the pool; for SQLite, creates the file's folder first.
 pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    Ok(Pool {
+        current: Arc::new(RwLock::new(build_r2d2(url, max_size)?)),
+        max_size,
+    })
+}
+
+/// One r2d2 pool; `build` opens its first connections, so a wrong URL or
+/// refused credentials fail here.
+fn build_r2d2(url: &str, max_size: u32) -> anyhow::Result<r2d2::Pool<Manager>> {
     let target = Target::parse(url)?;
     if matches!(target, Target::Postgres(_)) {
         prepare_libpq();

@@ -30,6 +30,22 @@ pub fn run(conn: &mut DbConn) -> anyhow::Result<usize> {
     }
 }
 
+/// The newest migration applied (its version), if any: the schema version
+/// a backup's manifest names. A plain read (diesel's `applied_migrations`
+/// would create its table, which a read-only snapshot refuses).
+pub fn last_applied(conn: &mut DbConn) -> anyhow::Result<Option<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        version: Option<String>,
+    }
+    let rows: Vec<Version> =
+        diesel::sql_query("SELECT MAX(version) AS version FROM __diesel_schema_migrations")
+            .load(conn)
+            .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
+    Ok(rows.into_iter().next().and_then(|r| r.version))
+}
+
 /// Least privilege for the app's own role (PostgreSQL; run as the schema
 /// owner after migrating, when `DATABASE_MIGRATION_URL` names the owner):
 /// `role` may read and change the app's tables, but on `audit_log` only

@@ -14,12 +14,22 @@
 //!   (`SESSION_KEY`, `FIELD_KEYS`, `DATABASE_URL`).
 //! - `VAULT_NAMESPACE` (Vault Enterprise), `VAULT_CACERT` (a PEM file of the
 //!   CA that signed Vault's certificate, instead of the public roots).
+//! - `VAULT_START_TIMEOUT_SECS` (default 60): how long start-up retries, with
+//!   exponential backoff, while Vault is unreachable or answers 5xx.
+//! - `VAULT_DB_ROLE` (and `VAULT_DB_MOUNT`, default `database`): dynamic
+//!   database credentials ([`database`]); the token is then kept and renewed
+//!   (`session`).
 //!
 //! The client is `ureq` (blocking, rustls with the aws-lc-rs provider). It
 //! follows no redirect (the token header would go along) and gives up after
 //! ten seconds. Errors name the variable to fix and the Vault location, never
 //! a token or a value; messages Vault returns are shortened, escaped, and
 //! scrubbed of the credentials sent.
+
+pub mod database;
+#[cfg(test)]
+mod lifecycle_tests;
+mod session;
 
 use super::{Redacted, SecretError, SecretProvider};
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long start-up keeps trying to reach Vault without `VAULT_START_TIMEOUT_SECS`.
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest answer read from Vault.
 const MAX_BODY: u64 = 1024 * 1024;
 
@@ -50,6 +62,12 @@ pub struct VaultConfig {
     path: String,
     namespace: Option<String>,
     ca_cert: Option<PathBuf>,
+    /// How long start-up keeps trying to reach Vault.
+    start_timeout: Duration,
+    /// `VAULT_DB_ROLE`: the database secrets engine role whose dynamic
+    /// credentials the app connects with (see [`database`]).
+    db_role: Option<String>,
+    db_mount: String,
 }
 
 impl fmt::Debug for VaultConfig {
@@ -66,6 +84,9 @@ impl fmt::Debug for VaultConfig {
             .field("path", &self.path)
             .field("namespace", &self.namespace)
             .field("ca_cert", &self.ca_cert)
+            .field("start_timeout", &self.start_timeout)
+            .field("db_role", &self.db_role)
+            .field("db_mount", &self.db_mount)
             .finish()
     }
 }
@@ -180,6 +201,32 @@ impl VaultConfig {
         };
         let namespace = plain("VAULT_NAMESPACE");
         let ca_cert = plain("VAULT_CACERT").map(PathBuf::from);
+        let start_timeout = match plain("VAULT_START_TIMEOUT_SECS") {
+            None => DEFAULT_START_TIMEOUT,
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => {
+                    errors.push(SecretError::new(
+                        "VAULT_START_TIMEOUT_SECS",
+                        "must be a number of seconds from 0 to 3600",
+                    ));
+                    DEFAULT_START_TIMEOUT
+                }
+            },
+        };
+        let mut segment = |name: &str, default: Option<&str>| {
+            let value = plain(name).or(default.map(str::to_owned))?;
+            let value = value.trim_matches('/').to_owned();
+            if !is_vault_path(&value) {
+                errors.push(SecretError::new(
+                    name,
+                    "must be path segments of letters, digits, '.', '-' or '_'",
+                ));
+            }
+            Some(value)
+        };
+        let db_role = segment("VAULT_DB_ROLE", None);
+        let db_mount = segment("VAULT_DB_MOUNT", Some("database")).unwrap_or_default();
         match auth {
             Some(auth) if errors.is_empty() => Ok(Some(Self {
                 addr,
@@ -188,6 +235,9 @@ impl VaultConfig {
                 path,
                 namespace,
                 ca_cert,
+                start_timeout,
+                db_role,
+                db_mount,
             })),
             _ => Err(errors),
         }
@@ -198,20 +248,39 @@ impl VaultConfig {
         format!("{}/data/{}", self.mount, self.path)
     }
 
-    /// Logs in (AppRole) if needed and reads the secret.
-    pub fn fetch(&self) -> Result<VaultSecrets, SecretError> {
+    /// Logs in (AppRole) if needed and reads the secret, trying again with
+    /// exponential backoff while Vault is unreachable or not ready (sealed,
+    /// standby), for at most `VAULT_START_TIMEOUT_SECS`. With `VAULT_DB_ROLE`
+    /// the token is kept, and renewed, for the database credentials;
+    /// otherwise an AppRole login's token is revoked at once.
+    pub fn fetch(self) -> Result<VaultSecrets, SecretError> {
         let agent = self.agent()?;
-        let (token, logged_in) = match &self.auth {
-            VaultAuth::Token(token) => (token.clone(), false),
-            VaultAuth::AppRole { role_id, secret_id } => {
-                (self.approle_login(&agent, role_id, secret_id)?, true)
-            }
-        };
-        let read = self.read(&agent, &token);
-        if logged_in {
-            self.revoke(&agent, &token);
+        let addr = self.addr.clone();
+        let timeout = self.start_timeout;
+        if self.db_role.is_some() {
+            let (token, mut secrets) = retry(&addr, timeout, || {
+                let token = session::Token::log_in(&self, &agent)?;
+                let secrets = self.read(&agent, &token.value)?;
+                Ok((token, secrets))
+            })?;
+            let session = Arc::new(session::Session::new(self, agent, token));
+            session::Session::keep_renewing(&session)?;
+            secrets.database = Some(Arc::new(database::DynamicCredentials::new(session)));
+            return Ok(secrets);
         }
-        read
+        retry(&addr, timeout, || {
+            let (token, logged_in) = match &self.auth {
+                VaultAuth::Token(token) => (token.clone(), false),
+                VaultAuth::AppRole { role_id, secret_id } => {
+                    (self.approle_login(&agent, role_id, secret_id)?.token, true)
+                }
+            };
+            let read = self.read(&agent, &token);
+            if logged_in {
+                self.revoke(&agent, &token);
+            }
+            read
+        })
     }
 
     fn agent(&self) -> Result<ureq::Agent, SecretError> {
@@ -260,7 +329,7 @@ impl VaultConfig {
         agent: &ureq::Agent,
         role_id: &SecretString,
         secret_id: &SecretString,
-    ) -> Result<SecretString, SecretError> {
+    ) -> Result<session::Grant, SecretError> {
         let fail = |problem: String| SecretError::new("VAULT_SECRET_ID", problem);
         let body = serde_json::json!({
             "role_id": role_id.expose_secret(),
@@ -276,6 +345,17 @@ impl VaultConfig {
         let status = response.status().as_u16();
         let text = read_body(&mut response);
         let scrub = [role_id.expose_secret(), secret_id.expose_secret()];
+        if status >= 500 {
+            // Not ready (sealed, standby): worth trying again at start-up.
+            return Err(SecretError::new(
+                "VAULT_ADDR",
+                format!(
+                    "Vault at {} answered HTTP {status} to the AppRole login{}",
+                    self.addr,
+                    vault_errors(&text, &scrub)
+                ),
+            ));
+        }
         if status != 200 {
             return Err(fail(format!(
                 "Vault refused the AppRole login at {} (HTTP {status}{}): check VAULT_ROLE_ID and VAULT_SECRET_ID",
@@ -290,12 +370,20 @@ impl VaultConfig {
         #[derive(serde::Deserialize)]
         struct Auth {
             client_token: String,
+            #[serde(default)]
+            lease_duration: u64,
+            #[serde(default)]
+            renewable: bool,
         }
         serde_json::from_str::<Login>(&text)
             .ok()
             .and_then(|l| l.auth)
-            .map(|a| SecretString::from(a.client_token))
-            .filter(|t| !t.expose_secret().is_empty())
+            .filter(|a| !a.client_token.is_empty())
+            .map(|a| session::Grant {
+                token: SecretString::from(a.client_token),
+                ttl: Duration::from_secs(a.lease_duration),
+                renewable: a.renewable,
+            })
             .ok_or_else(|| {
                 fail(format!(
                     "Vault's AppRole login answer at {} holds no client token",
@@ -397,7 +485,11 @@ impl VaultConfig {
             keys = values.len(),
             "read the secrets from Vault"
         );
-        Ok(VaultSecrets { location, values })
+        Ok(VaultSecrets {
+            location,
+            values,
+            database: None,
+        })
     }
 
     /// Revokes a token this process logged in for (best effort: it expires anyway).
@@ -425,6 +517,8 @@ impl VaultConfig {
 pub struct VaultSecrets {
     location: String,
     values: HashMap<String, SecretString>,
+    /// With `VAULT_DB_ROLE`: where the database credentials come from.
+    database: Option<Arc<database::DynamicCredentials>>,
 }
 
 impl VaultSecrets {
@@ -439,7 +533,13 @@ impl VaultSecrets {
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
                 .collect(),
+            database: None,
         }
+    }
+
+    /// The dynamic database credentials, when `VAULT_DB_ROLE` is set.
+    pub fn database(&self) -> Option<&Arc<database::DynamicCredentials>> {
+        self.database.as_ref()
     }
 
     /// `<mount>/data/<path>`.
@@ -495,6 +595,42 @@ pub fn load(
             .fetch()
             .map(|s| Some(Arc::new(s)))
             .map_err(|e| vec![e]),
+    }
+}
+
+/// Calls `attempt` until it succeeds, fails for a reason other than
+/// reaching Vault, or `timeout` has passed; waits 0.25 s, 0.5 s, 1 s, …
+/// (at most 8 s) between attempts. Every request error that names
+/// `VAULT_ADDR` means Vault is unreachable or not ready (HTTP 5xx).
+fn retry<T>(
+    addr: &str,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<T, SecretError>,
+) -> Result<T, SecretError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut wait = Duration::from_millis(250);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let e = match attempt() {
+            Ok(value) => return Ok(value),
+            Err(e) if e.variable != "VAULT_ADDR" => return Err(e),
+            Err(e) => e,
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(SecretError::new(
+                "VAULT_ADDR",
+                format!(
+                    "{} (gave up after {tries} attempts in {} s: VAULT_START_TIMEOUT_SECS)",
+                    e.problem,
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        tracing::warn!(vault = %addr, attempt = tries, problem = %e.problem, "Vault is not reachable yet; trying again");
+        std::thread::sleep(wait.min(left));
+        wait = (wait * 2).min(Duration::from_secs(8));
     }
 }
 
@@ -815,6 +951,7 @@ mod tests {
             ("VAULT_ADDR", &addr),
             ("VAULT_TOKEN", TOKEN),
             ("VAULT_SECRET_PATH", "app"),
+            ("VAULT_START_TIMEOUT_SECS", "0"),
         ])
         .unwrap_err();
         let text = err[0].to_string();
@@ -828,6 +965,7 @@ mod tests {
             ("VAULT_ADDR", &https),
             ("VAULT_TOKEN", TOKEN),
             ("VAULT_SECRET_PATH", "app"),
+            ("VAULT_START_TIMEOUT_SECS", "0"),
         ])
         .unwrap_err();
         let text = err[0].to_string();

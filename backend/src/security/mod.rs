@@ -16,6 +16,7 @@
     )
 )]
 
+pub mod audit_anchor;
 pub mod audit_chain;
 pub mod blocklist;
 pub mod brute_force;

@@ -165,6 +165,12 @@ impl KeySet {
         }
     }
 
+    /// Any key held in the folder, retired or not: for signatures that must
+    /// outlive the tokens' verification window (audit anchors).
+    pub fn held(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
     pub fn kids(&self) -> Vec<&str> {
         self.keys.iter().map(|k| k.kid.as_str()).collect()
     }

@@ -4,7 +4,9 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod audit_anchor;
 pub mod audit_verify;
+pub mod backup;
 pub mod demo;
 pub mod devices;
 pub mod field_keys;

@@ -7,16 +7,6 @@ use backend::security::policy::{Access, Role};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn id_of(app: &TestApp, cookie: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/me", Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["id"].as_str().unwrap().to_owned()
-}
-
 async fn set_role(app: &TestApp, admin: &str, uid: &str, body: Value) -> reqwest::Response {
     app.send(
         Method::PUT,
@@ -38,7 +28,7 @@ async fn every_admin_route_refuses_users_and_auditors_cannot_change_anything() {
     let (admin_dev, _) = app.with_device(&admin, "Admin laptop").await;
     let user = app.signed_in("rbac_user").await;
     let auditor = app.signed_in("rbac_auditor").await;
-    let auditor_id = id_of(&app, &auditor).await;
+    let auditor_id = app.user_id(&auditor).await;
     let r = set_role(
         &app,
         &admin_dev,
@@ -50,7 +40,7 @@ async fn every_admin_route_refuses_users_and_auditors_cannot_change_anything() {
     // A bystander to act on: locking or resetting the callers would end
     // their own sessions mid-test.
     let bystander = app.signed_in("rbac_target").await;
-    let target = id_of(&app, &bystander).await;
+    let target = app.user_id(&bystander).await;
 
     for p in POLICIES
         .iter()
@@ -211,7 +201,7 @@ async fn role_changes_need_a_registered_device_and_are_audited() {
     let app = spawn_app().await;
     let (admin, _) = signed_in_admin(&app, "roles_admin").await;
     let user = app.signed_in("roles_user").await;
-    let uid = id_of(&app, &user).await;
+    let uid = app.user_id(&user).await;
     let grant = json!({ "role": "auditor", "grant": true });
 
     let r = set_role(&app, &admin, &uid, grant.clone()).await;
@@ -265,7 +255,7 @@ async fn time_bound_grants_lapse_by_themselves() {
     let (admin, _) = signed_in_admin(&app, "jit_granter").await;
     let (admin, _) = app.with_device(&admin, "Admin laptop").await;
     let user = app.signed_in("jit_auditor").await;
-    let uid = id_of(&app, &user).await;
+    let uid = app.user_id(&user).await;
     let r = set_role(
         &app,
         &admin,
@@ -297,7 +287,7 @@ async fn time_bound_grants_lapse_by_themselves() {
     let (pool, u, by) = (
         app.state.pool.clone(),
         uid.clone(),
-        id_of(&app, &admin).await,
+        app.user_id(&admin).await,
     );
     backend::db::run(&pool, move |c| {
         let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
@@ -324,7 +314,7 @@ async fn the_last_admin_cannot_lose_the_admin_role() {
     let app = spawn_app().await;
     let (admin, _) = signed_in_admin(&app, "only_admin").await;
     let (admin, _) = app.with_device(&admin, "Admin laptop").await;
-    let me = id_of(&app, &admin).await;
+    let me = app.user_id(&admin).await;
     let r = set_role(
         &app,
         &admin,
@@ -349,7 +339,7 @@ async fn the_last_admin_cannot_lose_the_admin_role() {
     assert_eq!(r.status(), 409);
 
     let other = app.signed_in("second_admin").await;
-    let other_id = id_of(&app, &other).await;
+    let other_id = app.user_id(&other).await;
     let r = set_role(
         &app,
         &admin,
@@ -378,7 +368,7 @@ async fn an_admin_locks_and_unlocks_an_account() {
     let app = spawn_app().await;
     let (admin, _) = signed_in_admin(&app, "lock_boss").await;
     let user = app.signed_in("lock_target").await;
-    let uid = id_of(&app, &user).await;
+    let uid = app.user_id(&user).await;
     let r = app
         .post_json(
             &format!("/api/v1/admin/users/{uid}/lock"),
@@ -400,7 +390,7 @@ async fn an_admin_locks_and_unlocks_an_account() {
         )
         .await;
     assert_eq!(r.status(), 401, "locked");
-    let admin_id = id_of(&app, &admin).await;
+    let admin_id = app.user_id(&admin).await;
     let r = app
         .post_json(
             &format!("/api/v1/admin/users/{admin_id}/lock"),
@@ -504,7 +494,7 @@ async fn a_role_change_needs_a_second_factor_within_the_step_up_window() {
     let (admin, secret) = signed_in_admin(&app, "stepup_admin").await;
     let (admin, _) = app.with_device(&admin, "Admin laptop").await;
     let user = app.signed_in("stepup_user").await;
-    let uid = id_of(&app, &user).await;
+    let uid = app.user_id(&user).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let grant = json!({ "role": "auditor", "grant": true });
     let r = set_role(&app, &admin, &uid, grant.clone()).await;

@@ -133,16 +133,6 @@ struct Target {
     secret: Option<backend::security::totp::TotpSecret>,
 }
 
-async fn user_id(app: &TestApp, cookie: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/me", Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["id"].as_str().unwrap().to_owned()
-}
-
 async fn other_session(app: &TestApp, cookie: &str) -> String {
     let list: Vec<Value> = app
         .get("/api/v1/me/sessions", Some(cookie))
@@ -171,7 +161,7 @@ fn client_body(name: &str) -> Value {
 async fn setup(app: &TestApp, admin: &str, change: Change, n: usize) -> Target {
     let name = format!("case{n}");
     let cookie = app.signed_in(&name).await;
-    let user_id = user_id(app, &cookie).await;
+    let user_id = app.user_id(&cookie).await;
     let mut t = Target {
         user_id,
         cookie,

@@ -181,6 +181,17 @@ impl TestApp {
         (format!("{cookie}; __Host-device={id}"), id)
     }
 
+    /// The id of the user `cookie` is signed in as.
+    pub async fn user_id(&self, cookie: &str) -> String {
+        let me: Value = self
+            .get("/api/v1/me", Some(cookie))
+            .await
+            .json()
+            .await
+            .expect("me json");
+        me["id"].as_str().expect("an id").to_owned()
+    }
+
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
         let mut req = self.client.get(self.url(path));
         if let Some(c) = cookie {

@@ -12,6 +12,7 @@ mod attacks;
 mod audit;
 mod audit_chain;
 mod auth;
+mod backup;
 mod cli;
 mod conformance;
 mod csrf;

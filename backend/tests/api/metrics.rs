@@ -3,7 +3,7 @@
 //! rate-limit hits) — never an id from a path.
 
 use crate::helpers::{header, signed_in_admin, spawn_app, spawn_app_with, TestApp, PASSWORD};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 const TOKEN: &str = "scrape-token-0123456789abcdef-0123456789";
@@ -28,16 +28,6 @@ fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-async fn id_of(app: &TestApp, cookie: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/me", Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -132,7 +122,7 @@ async fn requests_are_counted_by_route_pattern_and_never_by_id() {
     let app = spawn_app_with(&[("METRICS_TOKEN", TOKEN)]).await;
     let (admin, _) = signed_in_admin(&app, "metrics_boss").await;
     let user = app.signed_in("metrics_target").await;
-    let uid = id_of(&app, &user).await;
+    let uid = app.user_id(&user).await;
 
     // A failed login, a denied admin call, two 404s, an admin read by id.
     let r = app

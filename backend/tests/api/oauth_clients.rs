@@ -16,18 +16,8 @@ const CLIENTS: &str = "/api/v1/admin/oauth/clients";
 async fn admin(app: &TestApp, name: &str) -> (String, String) {
     let (cookie, _) = signed_in_admin(app, name).await;
     let (cookie, _) = app.with_device(&cookie, "Admin laptop").await;
-    let id = user_id(app, &cookie).await;
+    let id = app.user_id(&cookie).await;
     (cookie, id)
-}
-
-async fn user_id(app: &TestApp, cookie: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/me", Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["id"].as_str().unwrap().to_owned()
 }
 
 /// An auditor (read-only admin dashboard), signed in.

@@ -49,16 +49,6 @@ async fn all_solves(app: &TestApp) -> Vec<(String, String)> {
     .collect()
 }
 
-async fn user_id(app: &TestApp, cookie: &str) -> String {
-    let me: Value = app
-        .get("/api/v1/me", Some(cookie))
-        .await
-        .json()
-        .await
-        .unwrap();
-    me["id"].as_str().unwrap().to_owned()
-}
-
 fn access_token(cookie: &str) -> String {
     cookie
         .split("; ")
@@ -154,7 +144,7 @@ async fn forged_tokens_headers_ids_and_injections_are_credited_to_their_particip
     let app = spawn_app_with(&[ON]).await;
     let alice = app.signed_in("ws_alice").await;
     let bob = app.signed_in("ws_bob").await;
-    let bob_id = user_id(&app, &bob).await;
+    let bob_id = app.user_id(&bob).await;
     assert!(solved(&app, &alice).await.is_empty());
 
     // alg none, naming bob as its subject: refused, credited to the session
@@ -397,7 +387,7 @@ async fn credential_bound_attacks_are_credited_to_the_account_they_targeted() {
 async fn tripping_the_rate_limit_is_seen_by_the_server() {
     let app = spawn_app_with(&[ON, ("RATE_LIMIT_USER", "5/minute")]).await;
     let frank = app.signed_in("ws_frank").await;
-    let frank_id = user_id(&app, &frank).await;
+    let frank_id = app.user_id(&frank).await;
     let mut limited = false;
     for _ in 0..10 {
         if app.get("/api/v1/me", Some(&frank)).await.status() == 429 {

@@ -145,6 +145,16 @@ impl AuditEntry {
             .optional()
     }
 
+    /// The stored hash of entry `id`, if there is such an entry.
+    pub fn hash_at(conn: &mut crate::db::DbConn, id: i64) -> QueryResult<Option<String>> {
+        Ok(audit_log::table
+            .filter(audit_log::id.eq(id))
+            .select(audit_log::hash)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten())
+    }
+
     /// Up to `limit` entries after id `after`, oldest first: the chain in
     /// the order it is verified.
     pub fn chain_batch(

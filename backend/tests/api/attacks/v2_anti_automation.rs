@@ -295,19 +295,13 @@ async fn a_client_written_forwarded_for_beside_the_proxys_forwarded_does_not_pic
         ("TRUSTED_PROXIES", "127.0.0.1/32"),
     ])
     .await;
-    let mut statuses = Vec::new();
-    for i in 1..=5 {
-        statuses.push(
-            login_with_headers(
-                &app,
-                &[
-                    ("Forwarded", "for=203.0.113.50".to_string()),
-                    ("X-Forwarded-For", format!("198.51.100.{i}")),
-                ],
-            )
-            .await,
-        );
-    }
+    let statuses = five_logins(&app, |i| {
+        vec![
+            ("forwarded", b"for=203.0.113.50".to_vec()),
+            ("x-forwarded-for", format!("198.51.100.{i}").into_bytes()),
+        ]
+    })
+    .await;
     assert_eq!(statuses, [422, 422, 422, 429, 429]);
 }
 
@@ -320,19 +314,13 @@ async fn a_client_written_forwarded_beside_the_proxys_forwarded_for_does_not_pic
         ("TRUSTED_PROXIES", "127.0.0.1/32"),
     ])
     .await;
-    let mut statuses = Vec::new();
-    for i in 1..=5 {
-        statuses.push(
-            login_with_headers(
-                &app,
-                &[
-                    ("X-Forwarded-For", "203.0.113.60".to_string()),
-                    ("Forwarded", format!("for=198.51.100.{i}")),
-                ],
-            )
-            .await,
-        );
-    }
+    let statuses = five_logins(&app, |i| {
+        vec![
+            ("x-forwarded-for", b"203.0.113.60".to_vec()),
+            ("forwarded", format!("for=198.51.100.{i}").into_bytes()),
+        ]
+    })
+    .await;
     assert_eq!(statuses, [422, 422, 422, 429, 429]);
 }
 

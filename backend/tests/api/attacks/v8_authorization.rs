@@ -683,7 +683,14 @@ async fn two_admins_removing_each_other_at_once_leave_one() {
     .await;
     let mut statuses = [answers.0, answers.1];
     statuses.sort_unstable();
-    assert_eq!(statuses, [204, 409], "one removal, one refusal");
+    // The loser is refused by the last-admin rule (409) when both were
+    // inside at once, or by the policy (403) when the winner's removal
+    // committed before the loser's request was decided (SQLite, which
+    // serialises them, on a busy machine): either way, refused.
+    assert!(
+        statuses == [204, 409] || statuses == [204, 403],
+        "one removal, one refusal: {statuses:?}"
+    );
     assert_eq!(admins_who_can_act(&app).await.len(), 1);
 }
 

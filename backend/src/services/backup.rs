@@ -1,0 +1,498 @@
+//! `backend backup` and `backend restore` (SQLite).
+//!
+//! A backup is a consistent copy taken while the server runs (`VACUUM INTO`
+//! reads one snapshot, never blocking writers under WAL) and a manifest
+//! beside it, `<FILE>.manifest.json`, computed from the copy itself: schema
+//! version, rows per field key id per encrypted column, the audit chain's
+//! verified head, when, which app version, and the file's SHA-256 and size.
+//!
+//! A restore checks before it changes anything: the file is the one the
+//! manifest describes (not truncated, not damaged), SQLite finds it intact,
+//! the configured `FIELD_KEYS` decrypt it (`field_keys::check`), its audit
+//! chain verifies and is the manifest's. It works on a copy next to the
+//! database and moves it into place with one rename, so the database is
+//! either the old one or the restored one, never half of each.
+//!
+//! PostgreSQL: `backup` runs `pg_dump` (custom format, the app's schema) in
+//! the snapshot the manifest is computed in. `restore` is SQLite only: a
+//! PostgreSQL dump is put back with `pg_restore` into a new schema and
+//! checked there with `verify-audit` and `keys status` before the app is
+//! pointed at it (README, "Backup and restore"); the command says so
+//! instead of doing half the job.
+
+use crate::db::connection::Target;
+use crate::db::{migrations, DbConn};
+use crate::security::audit_anchor::{AnchorClaims, Standing};
+use crate::security::field_crypto::FieldKeys;
+use crate::services::audit_verify::{verify_chain, BATCH};
+use crate::services::{audit_anchor, field_keys, key_rotation::ENCRYPTED_COLUMNS};
+use anyhow::{bail, Context};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Names this manifest format.
+pub const FORMAT: &str = "secure-reference-app-backup/1";
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AuditHead {
+    /// The newest chained entry's id (ids are consecutive: the count).
+    pub id: i64,
+    pub hash: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub engine: String,
+    pub app_version: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The newest migration applied in the copy.
+    pub schema_version: Option<String>,
+    /// `table.column` -> key id -> rows.
+    pub field_key_ids: BTreeMap<String, BTreeMap<String, i64>>,
+    pub audit_head: Option<AuditHead>,
+    pub audit_entries_verified: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// `<file>.manifest.json`.
+pub fn manifest_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
+/// The password out of a PostgreSQL URL, for `PGPASSWORD`: a password in
+/// `pg_dump`'s arguments would show in the process list.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_owned(), None);
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => (
+            format!("{scheme}://{user}@{host}{tail}"),
+            Some(percent_decode(password)),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// PostgreSQL: `pg_dump` (custom format) of the app's schema, taken in the
+/// snapshot the manifest is computed in (`pg_export_snapshot`), so both
+/// describe the same instant while the app writes.
+fn backup_postgres(url: &str, tmp: &TempFile) -> anyhow::Result<Manifest> {
+    #[derive(diesel::QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    crate::db::connection::prepare_libpq();
+    let mut conn = DbConn::Postgres(
+        diesel::PgConnection::establish(url).context("cannot connect to DATABASE_URL")?,
+    );
+    conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")?;
+    let one = |conn: &mut DbConn, sql: &str| -> anyhow::Result<String> {
+        let rows: Vec<Text> = diesel::sql_query(sql).load(conn)?;
+        rows.into_iter()
+            .next()
+            .map(|r| r.value)
+            .context("no answer")
+    };
+    let snapshot = one(&mut conn, "SELECT pg_export_snapshot() AS value")?;
+    let schema = one(&mut conn, "SELECT current_schema()::text AS value")?;
+    let mut manifest = describe(&mut conn).context("the snapshot cannot be described")?;
+    manifest.engine = "postgres".into();
+    let (url, password) = split_password(url);
+    let mut dump = std::process::Command::new("pg_dump");
+    dump.arg("--format=custom")
+        .arg("--no-owner")
+        .arg("--no-privileges")
+        .arg(format!("--snapshot={snapshot}"))
+        .arg(format!("--schema={schema}"))
+        .arg(format!("--file={}", tmp.path().display()))
+        .arg(format!("--dbname={url}"));
+    if let Some(p) = password {
+        dump.env("PGPASSWORD", p);
+    }
+    let out = dump
+        .output()
+        .context("cannot run pg_dump (is it on PATH? the PostgreSQL client package)")?;
+    conn.batch_execute("COMMIT;")?;
+    if !out.status.success() {
+        bail!(
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(manifest)
+}
+
+fn sqlite_path(database_url: &str, what: &str) -> anyhow::Result<PathBuf> {
+    match Target::parse(database_url)? {
+        Target::Sqlite(path) => Ok(PathBuf::from(path)),
+        Target::Postgres(_) => bail!(
+            "`backend {what}` puts back SQLite databases; for PostgreSQL, restore the dump with \
+             pg_restore into a new schema and check it there, as the README's \"Backup and \
+             restore\" describes"
+        ),
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<DbConn> {
+    let url = path
+        .to_str()
+        .context("the database path is not valid UTF-8")?;
+    let mut conn = diesel::SqliteConnection::establish(url)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
+    Ok(DbConn::Sqlite(conn))
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut file, &mut hasher)?;
+    Ok((hex::encode(hasher.finalize()), bytes))
+}
+
+/// `PRAGMA integrity_check` says `ok`.
+fn intact(conn: &mut DbConn) -> anyhow::Result<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check").load(conn)?;
+    match rows.first() {
+        Some(r) if r.integrity_check == "ok" && rows.len() == 1 => Ok(()),
+        _ => bail!("SQLite finds the file damaged (integrity_check failed)"),
+    }
+}
+
+/// What a database file holds, for the manifest (the chain is verified).
+fn describe(conn: &mut DbConn) -> anyhow::Result<Manifest> {
+    let mut field_key_ids = BTreeMap::new();
+    for column in ENCRYPTED_COLUMNS {
+        let rows = column.rows_by_key_id(conn)?;
+        let per_kid = rows
+            .into_iter()
+            .map(|(kid, n)| (kid.unwrap_or_else(|| "(not in the v1 format)".into()), n))
+            .collect();
+        field_key_ids.insert(column.name(), per_kid);
+    }
+    let chain = verify_chain(conn, BATCH).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(broken) = &chain.first_broken {
+        bail!(
+            "its audit log is broken at entry #{}: {}",
+            broken.id,
+            broken.problem.describe()
+        );
+    }
+    Ok(Manifest {
+        format: FORMAT.into(),
+        engine: "sqlite".into(),
+        app_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        schema_version: migrations::last_applied(conn)?,
+        field_key_ids,
+        audit_head: chain.head.map(|(id, hash)| AuditHead { id, hash }),
+        audit_entries_verified: chain.checked,
+        bytes: 0,
+        sha256: String::new(),
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = with_suffix(path, ".tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes a temporary file unless it was moved into place.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// `backend backup --to FILE`: refuses an existing FILE; the copy and its
+/// manifest appear only once complete.
+pub fn backup(database_url: &str, to: &Path) -> anyhow::Result<Manifest> {
+    let manifest_file = manifest_path(to);
+    if to.exists() || manifest_file.exists() {
+        bail!(
+            "{} (or its manifest) exists already; choose a new name",
+            to.display()
+        );
+    }
+    let tmp = TempFile(Some(with_suffix(to, ".partial")));
+    let _ = std::fs::remove_file(tmp.path());
+    let mut manifest = match Target::parse(database_url)? {
+        Target::Postgres(url) => backup_postgres(&url, &tmp)?,
+        Target::Sqlite(source) => {
+            let mut conn = open(Path::new(&source))?;
+            let target = tmp.path().to_str().context("the path is not valid UTF-8")?;
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<diesel::sql_types::Text, _>(target)
+                .execute(&mut conn)
+                .context("the snapshot failed")?;
+            let mut copy = open(tmp.path())?;
+            describe(&mut copy).context("the snapshot cannot be described")?
+        }
+    };
+    std::fs::File::open(tmp.path())?.sync_all()?;
+    let (sha256, bytes) = sha256_of(tmp.path())?;
+    manifest.sha256 = sha256;
+    manifest.bytes = bytes;
+    std::fs::rename(tmp.path(), to)?;
+    tmp.keep();
+    write_atomically(&manifest_file, &serde_json::to_vec_pretty(&manifest)?)?;
+    Ok(manifest)
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub manifest: Manifest,
+    /// The newest anchor before the restore, and where the backup stands
+    /// against it.
+    pub against_anchor: Option<(AnchorClaims, Standing)>,
+    /// Where the database it replaced was kept.
+    pub previous_kept_at: Option<PathBuf>,
+}
+
+/// `backend restore --from FILE`. Every check runs on a private copy; the
+/// database is replaced only when all pass.
+pub fn restore(
+    database_url: &str,
+    from: &Path,
+    force: bool,
+    keys: &FieldKeys,
+    signing: &crate::security::signing_keys::KeySet,
+    data_dir: &Path,
+) -> anyhow::Result<Restored> {
+    let target = sqlite_path(database_url, "restore")?;
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(manifest_path(from)).with_context(|| {
+            format!(
+                "cannot read the manifest {} (it is written beside the backup)",
+                manifest_path(from).display()
+            )
+        })?)
+        .context("the manifest is not a backup manifest")?;
+    if manifest.format != FORMAT {
+        bail!(
+            "the manifest's format is {:?}, not {FORMAT}",
+            manifest.format
+        );
+    }
+    let (sha256, bytes) =
+        sha256_of(from).with_context(|| format!("cannot read {}", from.display()))?;
+    if sha256 != manifest.sha256 || bytes != manifest.bytes {
+        bail!(
+            "{} is not the file its manifest describes ({bytes} bytes, manifest says {}): \
+             truncated or damaged; nothing was changed",
+            from.display(),
+            manifest.bytes
+        );
+    }
+
+    // The database in place: a server on it is never replaced under its
+    // feet; an idle one only when told.
+    let in_place = target.exists();
+    if in_place {
+        let mut conn = open(&target)?;
+        let now = chrono::Utc::now().naive_utc();
+        // A database without `app_instances` (never migrated) has no server.
+        let live = crate::db::models::instance::AppInstance::live_since(
+            &mut conn,
+            now - field_keys::LIVE_WITHIN,
+        )
+        .unwrap_or_default();
+        if !live.is_empty() {
+            let names: Vec<String> = live.iter().map(|i| i.label.clone()).collect();
+            bail!(
+                "{} server(s) are running on {} ({}): stop every one first; nothing was changed",
+                live.len(),
+                target.display(),
+                names.join(", ")
+            );
+        }
+        if !force {
+            bail!(
+                "{} exists: restoring replaces it (it is kept beside it as *.before-restore-*); \
+                 pass --force to go ahead. Nothing was changed",
+                target.display()
+            );
+        }
+    }
+
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = TempFile(Some(with_suffix(
+        &target,
+        &format!(".restoring-{}", uuid::Uuid::new_v4().simple()),
+    )));
+    std::fs::copy(from, tmp.path())?;
+    std::fs::File::open(tmp.path())?.sync_all()?;
+
+    let against_anchor = {
+        let mut conn = open(tmp.path())?;
+        intact(&mut conn)?;
+        let problems = field_keys::check(&mut conn, keys).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+            bail!(
+                "FIELD_KEYS cannot decrypt the backup; nothing was changed:\n{}",
+                list.join("\n")
+            );
+        }
+        // The instances the backup saw are gone; their rows would look live.
+        conn.batch_execute("DELETE FROM app_instances;")?;
+        let found = describe(&mut conn)?;
+        let head = |m: &Manifest| m.audit_head.as_ref().map(|h| (h.id, h.hash.clone()));
+        if head(&found) != head(&manifest) {
+            bail!("the backup's audit head is not its manifest's; nothing was changed");
+        }
+        match audit_anchor::newest(signing, data_dir)? {
+            None => None,
+            Some(anchor) => {
+                let h = found.audit_head.as_ref().map(|h| (h.id, h.hash.as_str()));
+                let standing = audit_anchor::standing(&mut conn, h, &anchor)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                if standing == Standing::Diverged {
+                    audit_anchor::refuse_unless_covered(&standing, &anchor)
+                        .context("not restoring a backup of another history")?;
+                }
+                Some((anchor, standing))
+            }
+        }
+    };
+
+    let previous_kept_at = if in_place {
+        Some(set_aside(&target)?)
+    } else {
+        None
+    };
+    std::fs::rename(tmp.path(), &target)?;
+    tmp.keep();
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+
+    // The restore accepts the backup's head: anchor it, naming what it
+    // dropped, so later checks hold the chain against it.
+    if let Some(h) = &manifest.audit_head {
+        let dropped = match &against_anchor {
+            Some((_, Standing::Behind { missing, .. })) => Some(*missing),
+            _ => None,
+        };
+        audit_anchor::write(signing, data_dir, (h.id, &h.hash), "restore", dropped)?;
+    }
+    Ok(Restored {
+        manifest,
+        against_anchor,
+        previous_kept_at,
+    })
+}
+
+/// Folds the old database's WAL into it, keeps a copy beside it, and removes
+/// its WAL files, which must never be replayed onto the restored file.
+fn set_aside(target: &Path) -> anyhow::Result<PathBuf> {
+    {
+        let mut conn = open(target)?;
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
+    let kept = with_suffix(
+        target,
+        &format!(
+            ".before-restore-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ),
+    );
+    std::fs::copy(target, &kept)?;
+    for suffix in ["-wal", "-shm"] {
+        match std::fs::remove_file(with_suffix(target, suffix)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_pgpassword() {
+        assert_eq!(
+            split_password("postgres://app:s%40cret:x@db:5432/app?sslmode=require"),
+            (
+                "postgres://app@db:5432/app?sslmode=require".to_owned(),
+                Some("s@cret:x".to_owned())
+            )
+        );
+        let plain = "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dt_1";
+        assert_eq!(split_password(plain), (plain.to_owned(), None));
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}
