@@ -127,7 +127,9 @@ pub enum Command {
 pub enum KeysCommand {
     /// Per encrypted column, the rows under each key id; the key ids each
     /// live instance holds; and, per key id, whether it can leave
-    /// FIELD_KEYS. Exits non-zero when FIELD_KEYS cannot decrypt the data.
+    /// FIELD_KEYS; then the live rows per SESSION_KEY key id and whether it
+    /// can leave SESSION_KEY. Exits non-zero when FIELD_KEYS cannot decrypt
+    /// the data.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -262,10 +264,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))
                 .await
                 .context("cannot read the key status (has `backend migrate` run?)")?;
+            // The session-key part (`services::session_keys::status`).
+            let session = match crate::secrets::load_session_keys(&settings)? {
+                Some(keys) => Some(
+                    crate::db::run(&pool, move |c| {
+                        crate::services::session_keys::status(c, &keys, now)
+                    })
+                    .await?,
+                ),
+                None => None,
+            };
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                let mut out = serde_json::to_value(&status)?;
+                out["session_keys"] = serde_json::to_value(&session)?;
+                println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 print!("{}", status.render(now));
+                match &session {
+                    Some(s) => print!("{}", crate::services::session_keys::render(s)),
+                    None => println!("SESSION_KEY: not set here (nothing to report)"),
+                }
             }
             if !status.problems.is_empty() {
                 anyhow::bail!(
@@ -323,6 +341,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
+            crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let new = NewClient {
                 name,
                 redirect_uris: redirect_uri,
@@ -332,7 +351,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             };
             let created = oauth_clients::create_client(
                 &pool,
-                keys.session.expose_secret(),
+                &keys.session,
                 None,
                 Some("cli".to_owned()),
                 new,
@@ -359,6 +378,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             migrate(&pool).await?;
             let keys = Keys::load(&settings)?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
+            crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let state = AppState {
                 keys,
                 dummy_hash: web::block(password::dummy_hash)

@@ -10,19 +10,22 @@
 use crate::config::{AppEnv, Settings};
 use crate::secret_provider::{ProviderChain, Redacted};
 use crate::security::field_crypto::FieldKeys;
+use crate::security::session_keys::SessionKeys;
 use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
 use rand::RngCore;
-use secrecy::{ExposeSecret, SecretSlice};
+use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Every key the server loads at start-up.
 pub struct Keys {
-    /// `SESSION_KEY`: 32 bytes, hex. Session tokens are stored only as an
-    /// HMAC under this key, so a copy of the sessions table alone is useless.
-    pub session: SecretSlice<u8>,
+    /// `SESSION_KEY`: HMAC keys, `kid:hex,…` the first current, or one
+    /// 64-hex key (id `legacy`). Refresh tokens, MFA challenges, recovery
+    /// codes, OAuth codes and client secrets are stored only as an HMAC under
+    /// these keys, so a copy of the database alone is useless.
+    pub session: SessionKeys,
     /// The RS256 keys that sign and verify access tokens.
     pub signing: SigningKeys,
     /// `FIELD_KEYS`: AES-256-GCM keys for encrypted columns, `kid:hex,…`,
@@ -42,7 +45,7 @@ impl Keys {
     ) -> anyhow::Result<Self> {
         let providers = ProviderChain::standard(lookup, settings.vault.as_deref());
         Ok(Self {
-            session: load_key(settings, &providers, "SESSION_KEY", "session.key")?,
+            session: session_keys_from(settings, &providers)?,
             signing: SigningKeys::load(settings)?,
             fields: field_keys_from(settings, &providers)?,
         })
@@ -201,17 +204,43 @@ fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
     Ok(keys)
 }
 
-fn load_key(
+/// `SESSION_KEY` for a report (`keys status`): from the secret providers or
+/// the dev key file, never generated. `None` when nothing holds it.
+pub fn load_session_keys(settings: &Settings) -> anyhow::Result<Option<SessionKeys>> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+    if let Some(value) = providers.get("SESSION_KEY")? {
+        return parse_session_keys("SESSION_KEY", value.expose_secret()).map(Some);
+    }
+    let path = settings.data_dir.join("keys").join("session.key");
+    if settings.env == AppEnv::Production || providers.has_remote() || !path.exists() {
+        return Ok(None);
+    }
+    let spec = dev_key("SESSION_KEY", &path)?;
+    parse_session_keys(&path.display().to_string(), spec.expose_secret()).map(Some)
+}
+
+fn session_keys_from(
     settings: &Settings,
     providers: &ProviderChain<'_>,
-    name: &str,
-    file_name: &str,
-) -> anyhow::Result<SecretSlice<u8>> {
+) -> anyhow::Result<SessionKeys> {
+    let name = "SESSION_KEY";
     if let Some(value) = providers.get(name)? {
-        return decode_key(name, value.expose_secret());
+        return parse_session_keys(name, value.expose_secret());
     }
-    missing(settings, providers, name, "64 hex characters")?;
-    dev_key(name, &settings.data_dir.join("keys").join(file_name))
+    missing(
+        settings,
+        providers,
+        name,
+        "64 hex characters or `kid:64-hex-chars,…`",
+    )?;
+    let path = settings.data_dir.join("keys").join("session.key");
+    let spec = dev_key(name, &path)?;
+    parse_session_keys(&path.display().to_string(), spec.expose_secret())
+}
+
+fn parse_session_keys(source: &str, spec: &str) -> anyhow::Result<SessionKeys> {
+    SessionKeys::parse(spec).map_err(|e| anyhow::anyhow!("{source}: {e}"))
 }
 
 /// Fails when a key no source holds may not be generated: in production,
@@ -263,33 +292,27 @@ fn field_keys_from(
     FieldKeys::parse(&spec).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-fn decode_key(name: &str, hex_value: &str) -> anyhow::Result<SecretSlice<u8>> {
-    let bytes = hex::decode(hex_value.trim())
-        .ok()
-        .filter(|b| b.len() == 32)
-        .with_context(|| format!("{name} must be 64 hex characters (32 bytes)"))?;
-    Ok(SecretSlice::from(bytes))
-}
-
-/// Reads the dev key at `path`, creating it (0600, in a 0700 folder) if absent.
-fn dev_key(name: &str, path: &Path) -> anyhow::Result<SecretSlice<u8>> {
+/// Reads the dev key file at `path` (its text: one key or a key set),
+/// creating it with one new key (0600, in a 0700 folder) if absent.
+fn dev_key(name: &str, path: &Path) -> anyhow::Result<secrecy::SecretString> {
     if path.exists() {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read dev key {}", path.display()))?;
-        return decode_key(name, &text);
+        return Ok(text.into());
     }
     let dir = path.parent().context("key path has no parent folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     restrict(dir, 0o700)?;
     let mut bytes = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    write_private(path, hex::encode(&bytes).as_bytes())?;
+    let text = hex::encode(&bytes);
+    write_private(path, text.as_bytes())?;
     tracing::warn!(
         key = name,
         path = %path.display(),
         "dev mode: generated a new key; set {name} or {name}_FILE in production"
     );
-    Ok(SecretSlice::from(bytes))
+    Ok(text.into())
 }
 
 #[cfg(unix)]
@@ -334,7 +357,7 @@ mod tests {
         let first = dev_key("K", &path).unwrap();
         let second = dev_key("K", &path).unwrap();
         assert_eq!(first.expose_secret(), second.expose_secret());
-        assert_eq!(first.expose_secret().len(), 32);
+        assert_eq!(first.expose_secret().len(), 64);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -345,14 +368,14 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused_without_echoing_them() {
-        let err = decode_key("SESSION_KEY", "zz-not-hex")
+        let err = parse_session_keys("SESSION_KEY", "zz-not-hex")
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("SESSION_KEY"));
         assert!(!err.contains("zz-not-hex"));
-        assert!(decode_key("SESSION_KEY", &"ab".repeat(16)).is_err());
-        assert!(decode_key("SESSION_KEY", &"ab".repeat(32)).is_ok());
+        assert!(parse_session_keys("SESSION_KEY", &"ab".repeat(16)).is_err());
+        assert!(parse_session_keys("SESSION_KEY", &"ab".repeat(32)).is_ok());
     }
 
     fn dev_settings(dir: &Path, extra: &[(&str, &str)]) -> Settings {
@@ -380,7 +403,8 @@ mod tests {
             ],
         )));
         let keys = Keys::load_with(&settings, &|_| None).unwrap();
-        assert_eq!(hex::encode(keys.session.expose_secret()), SESSION_HEX);
+        assert_eq!(hex::encode(keys.session.current_key()), SESSION_HEX);
+        assert_eq!(keys.session.current_kid(), "legacy");
         assert_eq!(keys.fields.current_kid(), "vk");
         // A local value overrides Vault.
         let local = format!("lk:{FIELD_HEX}");

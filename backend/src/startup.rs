@@ -93,6 +93,7 @@ impl Application {
         .context("cannot open the database (check DATABASE_URL)")?;
         migrate_as_configured(&settings, &pool).await?;
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
+        crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
         crate::services::oauth_playground::ensure_client(&pool, &settings).await?;
         let dummy_hash = web::block(password::dummy_hash)
             .await?
@@ -647,7 +648,7 @@ impl PageData for RequestPageData {
             }
         };
         Some(crate::http::csrf::login_form_token(
-            self.state.keys.session.expose_secret(),
+            self.state.keys.session.current_key(),
             &raw,
         ))
     }

@@ -228,6 +228,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    session_key_ids (key_id) {
+        key_id -> Text,
+        fingerprint -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));

@@ -13,7 +13,6 @@ use crate::startup::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
-use secrecy::ExposeSecret;
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -82,11 +81,10 @@ pub async fn login(
     // (the JSON API login keeps the Origin rule). Refused before any
     // password work; back to a fresh form, which sets a new cookie.
     let cookie = req.cookie(csrf::LOGIN_CSRF_COOKIE);
-    if !csrf::login_form_token_ok(
-        state.keys.session.expose_secret(),
-        cookie.as_ref().map(|c| c.value()),
-        csrf.as_deref(),
-    ) {
+    let form_token_ok = state.keys.session.held_keys().any(|key| {
+        csrf::login_form_token_ok(key, cookie.as_ref().map(|c| c.value()), csrf.as_deref())
+    });
+    if !form_token_ok {
         let event = AuditEvent::new("csrf.rejected", Outcome::Denied)
             .detail(serde_json::json!({ "reason": "login_form_token", "path": "/auth/login" }));
         if let Err(e) = audit::record(&state.pool, Some(&meta), event).await {

@@ -87,32 +87,11 @@ impl FieldKeys {
     pub fn parse(spec: &str) -> Result<Self, CryptoError> {
         let mut keys = HashMap::new();
         let mut order: Vec<String> = Vec::new();
-        let entries = spec.split(',').map(str::trim).enumerate();
-        for (index, entry) in entries.filter(|(_, e)| !e.is_empty()) {
-            let position = index + 1;
-            let (kid, hex_key) = entry
-                .split_once(':')
-                .ok_or(CryptoError::MissingKeyId(position))?;
-            if kid.is_empty() {
-                return Err(CryptoError::EmptyKeyId(position));
-            }
-            let kid_ok = kid.len() <= 32
-                && kid
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !kid_ok {
-                return Err(CryptoError::BadKeyId(position));
-            }
-            let bytes = hex::decode(hex_key.trim())
-                .ok()
-                .filter(|b| b.len() == 32)
-                .ok_or_else(|| CryptoError::BadKey(position, kid.to_owned()))?;
+        for (position, kid, bytes) in parse_key_set(spec)? {
             let cipher = Aes256Gcm::new_from_slice(&bytes)
-                .map_err(|_| CryptoError::BadKey(position, kid.to_owned()))?;
-            if keys.insert(kid.to_owned(), cipher).is_some() {
-                return Err(CryptoError::DuplicateKeyId(kid.to_owned()));
-            }
-            order.push(kid.to_owned());
+                .map_err(|_| CryptoError::BadKey(position, kid.clone()))?;
+            keys.insert(kid.clone(), cipher);
+            order.push(kid);
         }
         let current = order.first().cloned().ok_or(CryptoError::NoKey)?;
         Ok(Self {
@@ -182,6 +161,41 @@ impl FieldKeys {
             _ => None,
         }
     }
+}
+
+/// Parses a versioned key set, `kid:hex,kid:hex,…` (the first entry is
+/// the current key): each entry's position (1 = the first), id and 32-byte
+/// key. Shared by `FIELD_KEYS` and `SESSION_KEY` (`session_keys`), so both
+/// refuse the same mistakes: a malformed entry (named by position, never by
+/// what was written) and a key id given twice. An empty set is `Ok(vec![])`.
+pub fn parse_key_set(spec: &str) -> Result<Vec<(usize, String, Vec<u8>)>, CryptoError> {
+    let mut entries: Vec<(usize, String, Vec<u8>)> = Vec::new();
+    let all = spec.split(',').map(str::trim).enumerate();
+    for (index, entry) in all.filter(|(_, e)| !e.is_empty()) {
+        let position = index + 1;
+        let (kid, hex_key) = entry
+            .split_once(':')
+            .ok_or(CryptoError::MissingKeyId(position))?;
+        if kid.is_empty() {
+            return Err(CryptoError::EmptyKeyId(position));
+        }
+        let kid_ok = kid.len() <= 32
+            && kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !kid_ok {
+            return Err(CryptoError::BadKeyId(position));
+        }
+        let bytes = hex::decode(hex_key.trim())
+            .ok()
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| CryptoError::BadKey(position, kid.to_owned()))?;
+        if entries.iter().any(|(_, k, _)| k == kid) {
+            return Err(CryptoError::DuplicateKeyId(kid.to_owned()));
+        }
+        entries.push((position, kid.to_owned(), bytes));
+    }
+    Ok(entries)
 }
 
 /// AES-256-GCM with a 96-bit nonce: ciphertext ‖ 128-bit tag.

@@ -29,6 +29,7 @@ pub mod pkce;
 pub mod policy;
 pub mod recovery_codes;
 pub mod refresh_token;
+pub mod session_keys;
 pub mod signing_keys;
 pub mod totp;
 pub mod workshop;

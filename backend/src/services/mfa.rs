@@ -21,7 +21,6 @@ use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{accounts, identity_cache, lockout};
 use crate::startup::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
-use secrecy::ExposeSecret;
 
 /// How long the second login step may take.
 const CHALLENGE_TTL_SECS: i64 = 300;
@@ -120,11 +119,11 @@ pub async fn setup(
 /// digests to store (`RecoveryCode::replace`, in the caller's transaction).
 fn new_recovery_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
     let codes = recovery_codes::generate();
-    let key = state.keys.session.expose_secret();
+    let keys = &state.keys.session;
     let digests: Vec<String> = codes
         .iter()
         .filter_map(|c| recovery_codes::normalize(c))
-        .map(|n| recovery_codes::digest(key, &n))
+        .map(|n| keys.digest(|k| recovery_codes::digest(k, &n)))
         .collect();
     (codes, digests)
 }
@@ -243,12 +242,15 @@ pub async fn verify_second_factor(
     }
     if allow_recovery {
         if let Some(normalized) = recovery_codes::normalize(code) {
-            let digest = recovery_codes::digest(state.keys.session.expose_secret(), &normalized);
+            let lookups = state
+                .keys
+                .session
+                .lookups(|k| recovery_codes::digest(k, &normalized));
             let (uid, m) = (user_id.to_owned(), meta.clone());
             // The code used up and that recorded: one transaction.
             let used = db::run(&state.pool, move |c| {
                 db::write_transaction(c, |c| {
-                    if !RecoveryCode::consume(c, &uid, &digest, sessions::now())? {
+                    if !RecoveryCode::consume(c, &uid, &lookups, sessions::now())? {
                         return Ok(false);
                     }
                     let remaining = RecoveryCode::remaining(c, &uid)?;
@@ -309,7 +311,7 @@ async fn refused(
 /// token for the second step. No session exists yet.
 pub async fn start_login(state: &AppState, meta: &RequestMeta, user: &User) -> AppResult<String> {
     let token = RefreshToken::generate();
-    let digest = token.digest(state.keys.session.expose_secret());
+    let digest = state.keys.session.digest(|k| token.digest(k));
     let (uid, m) = (user.id.clone(), meta.clone());
     let event = AuditEvent::new("auth.login", Outcome::Success)
         .target(user.id.clone())
@@ -341,9 +343,9 @@ pub async fn complete_login(
     let Some(token) = RefreshToken::parse(mfa_token) else {
         return Err(AppError::InvalidCode);
     };
-    let digest = token.digest(state.keys.session.expose_secret());
+    let lookups = state.keys.session.lookups(|k| token.digest(k));
     let found = db::run(&state.pool, move |c| {
-        let Some(ch) = MfaChallenge::find_by_hash(c, &digest)? else {
+        let Some(ch) = MfaChallenge::find_by_hash(c, &lookups)? else {
             return Ok(None);
         };
         let user = User::find_by_id(c, &ch.user_id)?;

@@ -19,6 +19,7 @@ pub mod oauth_clients;
 pub mod oauth_playground;
 pub mod password_work;
 pub mod seed;
+pub mod session_keys;
 pub mod sessions;
 pub mod ssn;
 pub mod workshop;

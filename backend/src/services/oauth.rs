@@ -25,7 +25,6 @@ use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache::{self, Invalidation};
 use crate::services::sessions::{self, SignedIn};
 use crate::startup::AppState;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 /// How long an authorization code may be exchanged.
@@ -288,7 +287,7 @@ pub async fn render_consent(
     let id = RefreshToken::generate();
     let now = sessions::now();
     let row = OAuthConsentRequest {
-        id_hash: id.digest(state.keys.session.expose_secret()),
+        id_hash: state.keys.session.digest(|k| id.digest(k)),
         session_id: who.session.id.clone(),
         user_id: who.user.id.clone(),
         client_id: a.client.id.clone(),
@@ -335,12 +334,12 @@ pub async fn take_consent(
     let Some(id) = RefreshToken::parse(consent_id) else {
         return Ok(Err("malformed_consent_id"));
     };
-    let hash = id.digest(state.keys.session.expose_secret());
+    let lookups = state.keys.session.lookups(|k| id.digest(k));
     let (sid, uid) = (who.session.id.clone(), who.user.id.clone());
     let now = sessions::now();
     db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
-            let Some(row) = OAuthConsentRequest::find(c, &hash)? else {
+            let Some(row) = OAuthConsentRequest::find(c, &lookups)? else {
                 return Ok(Err("unknown_consent_id"));
             };
             if row.session_id != sid || row.user_id != uid {
@@ -349,7 +348,7 @@ pub async fn take_consent(
             if now >= row.expires_at {
                 return Ok(Err("expired_consent"));
             }
-            if !OAuthConsentRequest::delete(c, &hash)? {
+            if !OAuthConsentRequest::delete(c, &row.id_hash)? {
                 return Ok(Err("already_answered"));
             }
             Ok(Ok(row))
@@ -433,7 +432,7 @@ pub async fn allow(
     let code = RefreshToken::generate();
     let now = sessions::now();
     let row = OAuthCode {
-        code_hash: code.digest(state.keys.session.expose_secret()),
+        code_hash: state.keys.session.digest(|k| code.digest(k)),
         client_id: a.client.id.clone(),
         user_id: user_id.to_owned(),
         redirect_uri: a.redirect_uri.clone(),
@@ -641,8 +640,17 @@ async fn authenticate_client(
             "missing_secret",
         ),
         (Some(stored), Some(given)) => {
+            // Under any held session key: a secret stays under the key it
+            // was issued under until it is rotated.
             let ok = RefreshToken::parse(&given).is_some_and(|t| {
-                pkce::constant_time_eq(&t.digest(state.keys.session.expose_secret()), stored)
+                state
+                    .keys
+                    .session
+                    .lookups(|k| t.digest(k))
+                    .iter()
+                    .fold(false, |found, form| {
+                        pkce::constant_time_eq(form, stored) | found
+                    })
             });
             if ok {
                 Ok(Ok(client))
@@ -744,17 +752,17 @@ async fn code_grant(
     let Some(code) = RefreshToken::parse(code) else {
         return refuse(state, meta, cid, invalid_grant, "malformed_code").await;
     };
-    let digest = code.digest(state.keys.session.expose_secret());
+    let lookups = state.keys.session.lookups(|k| code.digest(k));
     let (client_id, redirect_uri, verifier) = (
         client.id.clone(),
         redirect_uri.to_owned(),
         verifier.to_owned(),
     );
     let now = sessions::now();
-    let (d, m) = (digest.clone(), meta.clone());
+    let m = meta.clone();
     let consumed = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
-            let Some(row) = OAuthCode::find(c, &d)? else {
+            let Some(row) = OAuthCode::find(c, &lookups)? else {
                 return Ok(Consumed::Refused("unknown_code", None));
             };
             if row.client_id != client_id {
@@ -768,7 +776,7 @@ async fn code_grant(
                     }
                     Some(_) => {}
                     None => {
-                        OAuthCode::set_session_if_unset(c, &d, REUSED_MARK)?;
+                        OAuthCode::set_session_if_unset(c, &row.code_hash, REUSED_MARK)?;
                     }
                 }
                 audit::record_in(
@@ -818,7 +826,7 @@ async fn code_grant(
             if !still_allowed {
                 return Ok(Consumed::Refused("registration_changed", Some(row.user_id)));
             }
-            if !OAuthCode::mark_used(c, &d, now)? {
+            if !OAuthCode::mark_used(c, &row.code_hash, now)? {
                 return Ok(Consumed::Refused("concurrent_use", Some(row.user_id)));
             }
             Ok(Consumed::Fresh(row))
@@ -846,7 +854,11 @@ async fn code_grant(
         audience: client.audience.clone(),
     };
     let tokens = sessions::open_for_client(state, meta, &user, grant).await?;
-    let (d, sid, m) = (digest, tokens.session_id.clone(), meta.clone());
+    let (d, sid, m) = (
+        row.code_hash.clone(),
+        tokens.session_id.clone(),
+        meta.clone(),
+    );
     let event = AuditEvent::new("oauth.token", Outcome::Success)
         .actor(user.id.clone())
         .target(client.id.clone())
@@ -909,10 +921,10 @@ async fn refresh_grant(
     let Some(parsed) = RefreshToken::parse(presented) else {
         return refuse(state, meta, cid, invalid_grant, "malformed_refresh_token").await;
     };
-    let digest = parsed.digest(state.keys.session.expose_secret());
+    let lookups = state.keys.session.lookups(|k| parsed.digest(k));
     let client_id = client.id.clone();
     let scope = db::run(&state.pool, move |c| {
-        let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+        let Some(row) = RefreshTokenRow::find_by_hash(c, &lookups)? else {
             return Ok(None);
         };
         Ok(OAuthCode::scope_for_session(
@@ -978,9 +990,9 @@ struct Located {
 
 async fn locate(state: &AppState, token: &str) -> AppResult<Option<Located>> {
     if let Some(parsed) = RefreshToken::parse(token) {
-        let digest = parsed.digest(state.keys.session.expose_secret());
+        let lookups = state.keys.session.lookups(|k| parsed.digest(k));
         let row = db::run(&state.pool, move |c| {
-            Ok(RefreshTokenRow::find_by_hash(c, &digest)?)
+            Ok(RefreshTokenRow::find_by_hash(c, &lookups)?)
         })
         .await?;
         if let Some(row) = row.filter(|r| r.rotated_at.is_none()) {

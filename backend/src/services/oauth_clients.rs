@@ -23,6 +23,7 @@ use crate::db::{
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::policy::SCOPES;
+use crate::security::session_keys::SessionKeys;
 use crate::security::{pkce, refresh_token::RefreshToken};
 use crate::services::devices::rfc3339;
 use crate::services::oauth::{valid_audience, valid_scope_token};
@@ -164,7 +165,7 @@ pub fn known_scopes() -> Vec<OAuthScopeInfo> {
 /// admin's user id, or `cli`.
 pub async fn create_client(
     pool: &Pool,
-    session_key: &[u8],
+    session_keys: &SessionKeys,
     meta: Option<&RequestMeta>,
     actor: Option<String>,
     new: NewClient,
@@ -179,7 +180,9 @@ pub async fn create_client(
     let row = OAuthClient {
         id: uuid::Uuid::new_v4().to_string(),
         name: v.name.clone(),
-        secret_hash: secret.as_ref().map(|s| s.digest(session_key)),
+        secret_hash: secret
+            .as_ref()
+            .map(|s| session_keys.digest(|k| s.digest(k))),
         redirect_uris: v.redirect_uris.join("\n"),
         scopes: v.scopes.join(" "),
         created_at: sessions::now(),
@@ -351,13 +354,13 @@ fn changes_of(
 /// without either secret). A public client has none: `Conflict`.
 pub async fn rotate_secret(
     pool: &Pool,
-    session_key: &[u8],
+    session_keys: &SessionKeys,
     meta: Option<&RequestMeta>,
     actor: &str,
     id: &str,
 ) -> AppResult<String> {
     let secret = RefreshToken::generate();
-    let digest = secret.digest(session_key);
+    let digest = session_keys.digest(|k| secret.digest(k));
     let (id_owned, by, m) = (id.to_owned(), actor.to_owned(), meta.cloned());
     let now = sessions::now();
     db::run(pool, move |c| {

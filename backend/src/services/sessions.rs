@@ -23,7 +23,6 @@ use crate::services::identity_cache;
 use crate::startup::AppState;
 use chrono::NaiveDateTime;
 use frontend::api::{MeResponse, SessionInfo};
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// Only refresh `last_seen_at` when it is older than this, so reading pages
@@ -206,7 +205,7 @@ async fn open_session(
     event: Option<SignInEvent>,
 ) -> AppResult<IssuedTokens> {
     let refresh = RefreshToken::generate();
-    let digest = refresh.digest(state.keys.session.expose_secret());
+    let digest = state.keys.session.digest(|k| refresh.digest(k));
     let now = now();
     let absolute =
         chrono::Duration::from_std(state.settings.session_absolute).map_err(AppError::internal)?;
@@ -325,10 +324,14 @@ pub async fn refresh(
     let Some(token) = RefreshToken::parse(presented) else {
         return deny_refresh(state, meta, "malformed").await;
     };
-    let key = state.keys.session.expose_secret();
-    let digest = token.digest(key);
-    let next = token.successor(key);
-    let next_digest = next.digest(key);
+    // Found under any held key; the successor is always issued under the
+    // current one, so a rotation moves a session to the new key on its
+    // next refresh.
+    let keys = &state.keys.session;
+    let lookups = keys.lookups(|k| token.digest(k));
+    let next = token.successor(keys.current_key());
+    let next_digest = keys.digest(|k| next.digest(k));
+    let next_lookups = vec![next_digest.clone()];
     let idle = idle(state)?;
     let grace =
         chrono::Duration::from_std(state.settings.refresh_grace).map_err(AppError::internal)?;
@@ -345,7 +348,7 @@ pub async fn refresh(
             Some(id) => Redeemer::Client(id),
         };
         db::write_transaction(c, |c| {
-            let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+            let Some(row) = RefreshTokenRow::find_by_hash(c, &lookups)? else {
                 return Ok((Rotation::Invalid, None));
             };
             let Some((session, user)) = Session::find_with_user(c, &row.session_id)? else {
@@ -368,7 +371,7 @@ pub async fn refresh(
                 // it just now: the same tab racing itself) and its successor
                 // is still unused — then this answer is that same successor.
                 let within_grace = row.rotated_at.is_none_or(|t| now - t <= grace);
-                let successor_unused = RefreshTokenRow::find_by_hash(c, &next_digest)?
+                let successor_unused = RefreshTokenRow::find_by_hash(c, &next_lookups)?
                     .is_some_and(|s| s.rotated_at.is_none());
                 !(within_grace && successor_unused)
             };
@@ -648,9 +651,9 @@ pub async fn end_by_refresh_token(
     let Some(token) = RefreshToken::parse(presented) else {
         return Ok(());
     };
-    let digest = token.digest(state.keys.session.expose_secret());
+    let lookups = state.keys.session.lookups(|k| token.digest(k));
     let found = db::run(&state.pool, move |c| {
-        let Some(row) = RefreshTokenRow::find_by_hash(c, &digest)? else {
+        let Some(row) = RefreshTokenRow::find_by_hash(c, &lookups)? else {
             return Ok(None);
         };
         // Like a refresh: only a first-party session's token ends it here

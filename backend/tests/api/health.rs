@@ -18,6 +18,12 @@ async fn two_instances_starting_together_both_come_up_on_one_database() {
     let dir_b = tempfile::tempdir().unwrap();
     // Both instances share one database (for SQLite, the file in dir_a).
     let url = crate::helpers::fresh_database(&dir_a);
+    // Replicas share SESSION_KEY (two different ones on one database are
+    // refused: `session_keys`), here as the dev key file.
+    for dir in [&dir_a, &dir_b] {
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::write(dir.path().join("keys/session.key"), "ab".repeat(32)).unwrap();
+    }
     let (a, b) = tokio::join!(
         crate::helpers::spawn_on(dir_a, url.clone(), &[]),
         crate::helpers::spawn_on(dir_b, url.clone(), &[]),

@@ -374,10 +374,9 @@ pub async fn oauth_client(
     redirect_uris: &[&str],
     scopes: &[&str],
 ) -> (String, Option<String>) {
-    use secrecy::ExposeSecret;
     let created = backend::services::oauth_clients::create_client(
         &app.state.pool,
-        app.state.keys.session.expose_secret(),
+        &app.state.keys.session,
         None,
         None,
         backend::services::oauth_clients::NewClient {

@@ -42,6 +42,7 @@ mod playground;
 mod policy_hints;
 mod rate_limits;
 mod seed;
+mod session_keys;
 mod sessions;
 mod shared_limit;
 mod shutdown;

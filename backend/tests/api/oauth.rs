@@ -3,13 +3,12 @@
 use crate::helpers::oauth_flow::*;
 use crate::helpers::{spawn_app, TestApp};
 use backend::services::oauth_clients::{self, NewClient};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 async fn client(app: &TestApp, public: bool, uris: &[&str]) -> (String, Option<String>) {
     let created = oauth_clients::create_client(
         &app.state.pool,
-        app.state.keys.session.expose_secret(),
+        &app.state.keys.session,
         None,
         None,
         NewClient {
@@ -416,7 +415,7 @@ async fn a_client_token_reaches_only_what_its_scopes_allow() {
     // A client cannot even be registered with a scope the app does not know.
     let unknown = oauth_clients::create_client(
         &app.state.pool,
-        app.state.keys.session.expose_secret(),
+        &app.state.keys.session,
         None,
         None,
         NewClient {
@@ -628,7 +627,7 @@ async fn access_tokens_name_the_client_the_scopes_and_the_resource() {
     // and this API refuses them; introspection tells that server about them.
     let created = oauth_clients::create_client(
         &app.state.pool,
-        app.state.keys.session.expose_secret(),
+        &app.state.keys.session,
         None,
         None,
         NewClient {
@@ -675,7 +674,7 @@ async fn access_tokens_name_the_client_the_scopes_and_the_resource() {
     for bad in ["https://a.example/x y", "https://a.example/#frag"] {
         let refused = oauth_clients::create_client(
             &app.state.pool,
-            app.state.keys.session.expose_secret(),
+            &app.state.keys.session,
             None,
             None,
             NewClient {

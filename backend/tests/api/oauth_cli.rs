@@ -9,7 +9,6 @@ use crate::helpers::{oauth_client, spawn_app, TestApp};
 use backend::db::models::oauth::OAuthCode;
 use backend::security::refresh_token::RefreshToken;
 use oauth_cli::{Config, Error, SignedIn};
-use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -220,10 +219,9 @@ async fn a_redirect_with_another_state_is_refused_before_any_exchange() {
         .split_once("code=")
         .map(|(_, c)| c.to_owned())
         .expect("a code");
-    let digest = RefreshToken::parse(&code)
-        .expect("a code of the server's shape")
-        .digest(app.state.keys.session.expose_secret());
-    let row = backend::db::run(&app.state.pool, move |c| Ok(OAuthCode::find(c, &digest)?))
+    let code = RefreshToken::parse(&code).expect("a code of the server's shape");
+    let lookups = app.state.keys.session.lookups(|k| code.digest(k));
+    let row = backend::db::run(&app.state.pool, move |c| Ok(OAuthCode::find(c, &lookups)?))
         .await
         .expect("query")
         .expect("the code is stored");

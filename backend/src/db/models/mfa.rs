@@ -131,16 +131,18 @@ impl RecoveryCode {
     }
 
     /// Uses an unused code of this user; returns whether one was used.
+    /// `lookups`: every stored form of the presented value under the held
+    /// session keys (`SessionKeys::lookups`).
     pub fn consume(
         conn: &mut DbConn,
         user_id: &str,
-        digest: &str,
+        lookups: &[String],
         now: NaiveDateTime,
     ) -> QueryResult<bool> {
         let n = diesel::update(
             recovery_codes::table
                 .filter(recovery_codes::user_id.eq(user_id))
-                .filter(recovery_codes::code_hash.eq(digest))
+                .filter(recovery_codes::code_hash.eq_any(lookups))
                 .filter(recovery_codes::used_at.is_null()),
         )
         .set(recovery_codes::used_at.eq(Some(now)))
@@ -190,9 +192,14 @@ impl MfaChallenge {
             .map(|_| ())
     }
 
-    pub fn find_by_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<MfaChallenge>> {
+    /// `lookups`: every stored form of the presented value under the held
+    /// session keys (`SessionKeys::lookups`).
+    pub fn find_by_hash(
+        conn: &mut DbConn,
+        lookups: &[String],
+    ) -> QueryResult<Option<MfaChallenge>> {
         mfa_challenges::table
-            .filter(mfa_challenges::token_hash.eq(token_hash))
+            .filter(mfa_challenges::token_hash.eq_any(lookups))
             .select(MfaChallenge::as_select())
             .first(conn)
             .optional()

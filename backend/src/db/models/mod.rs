@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod refresh_token;
 pub mod role_grant;
 pub mod session;
+pub mod session_key_id;
 pub mod ssn;
 pub mod user;
 pub mod workshop;

@@ -195,9 +195,11 @@ impl OAuthCode {
             .map(|_| ())
     }
 
-    pub fn find(conn: &mut DbConn, code_hash: &str) -> QueryResult<Option<OAuthCode>> {
+    /// `lookups`: every stored form of the presented value under the held
+    /// session keys (`SessionKeys::lookups`).
+    pub fn find(conn: &mut DbConn, lookups: &[String]) -> QueryResult<Option<OAuthCode>> {
         oauth_codes::table
-            .filter(oauth_codes::code_hash.eq(code_hash))
+            .filter(oauth_codes::code_hash.eq_any(lookups))
             .select(OAuthCode::as_select())
             .first(conn)
             .optional()
@@ -288,9 +290,11 @@ impl OAuthConsentRequest {
             .map(|_| ())
     }
 
-    pub fn find(conn: &mut DbConn, id_hash: &str) -> QueryResult<Option<OAuthConsentRequest>> {
+    /// `lookups`: every stored form of the presented value under the held
+    /// session keys (`SessionKeys::lookups`).
+    pub fn find(conn: &mut DbConn, lookups: &[String]) -> QueryResult<Option<OAuthConsentRequest>> {
         oauth_consent_requests::table
-            .filter(oauth_consent_requests::id_hash.eq(id_hash))
+            .filter(oauth_consent_requests::id_hash.eq_any(lookups))
             .select(OAuthConsentRequest::as_select())
             .first(conn)
             .optional()

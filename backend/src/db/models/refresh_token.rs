@@ -8,7 +8,8 @@ use diesel::prelude::*;
 pub struct RefreshTokenRow {
     pub id: String,
     pub session_id: String,
-    /// HMAC-SHA-256 under SESSION_KEY; the token itself is never stored.
+    /// `kid:` and HMAC-SHA-256 under that SESSION_KEY key (no prefix:
+    /// the `legacy` key); the token itself is never stored.
     pub token_hash: String,
     pub created_at: NaiveDateTime,
     pub rotated_at: Option<NaiveDateTime>,
@@ -32,12 +33,14 @@ impl RefreshTokenRow {
             .map(|_| ())
     }
 
+    /// `lookups`: every stored form of the presented value under the held
+    /// session keys (`SessionKeys::lookups`).
     pub fn find_by_hash(
         conn: &mut DbConn,
-        token_hash: &str,
+        lookups: &[String],
     ) -> QueryResult<Option<RefreshTokenRow>> {
         refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::token_hash.eq_any(lookups))
             .select(RefreshTokenRow::as_select())
             .first(conn)
             .optional()

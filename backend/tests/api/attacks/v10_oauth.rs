@@ -871,7 +871,7 @@ async fn v10_the_consent_page_escapes_what_the_client_controls() {
     let evil = "https://client.example/cb?x=\"><script>alert(1)</script>";
     let created = backend::services::oauth_clients::create_client(
         &app.state.pool,
-        secrecy::ExposeSecret::expose_secret(&app.state.keys.session),
+        &app.state.keys.session,
         None,
         None,
         backend::services::oauth_clients::NewClient {

@@ -11,7 +11,6 @@ use crate::startup::AppState;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{web, HttpResponse};
 use frontend::api::*;
-use secrecy::ExposeSecret;
 
 /// Every registered client (never a secret), and the scopes that can be given.
 #[utoipa::path(get, path = "/api/v1/admin/oauth/clients", tag = "admin",
@@ -45,7 +44,7 @@ pub async fn create(
 ) -> AppResult<HttpResponse> {
     let created = oauth_clients::create_client(
         &state.pool,
-        state.keys.session.expose_secret(),
+        &state.keys.session,
         Some(&meta),
         Some(who.user.id.clone()),
         NewClient {
@@ -107,7 +106,7 @@ pub async fn rotate_secret(
 ) -> AppResult<HttpResponse> {
     let secret = oauth_clients::rotate_secret(
         &state.pool,
-        state.keys.session.expose_secret(),
+        &state.keys.session,
         Some(&meta),
         &who.user.id,
         &path,
