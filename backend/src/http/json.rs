@@ -93,12 +93,39 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         )));
     }
     if holds_nul(text) {
-        // Like `http::nul_input` for the request target.
-        return Err(AppError::bad_request(
-            "a JSON string holds a NUL character (\\u0000)",
-        ));
+        // Like `http::nul_input` for the request target; here it is a
+        // field's value no field accepts, so a 422 naming the field.
+        return Err(nul_field(text));
     }
     serde_json::from_str(text).map_err(describe)
+}
+
+/// The refusal of a body with a NUL in a string: a 422 naming the
+/// top-level field that holds it (its name only when it looks like one of
+/// ours: a field name is read from the body too), as for any invalid field.
+fn nul_field(text: &str) -> AppError {
+    fn holds(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(holds),
+            serde_json::Value::Object(o) => o.values().any(holds),
+            _ => false,
+        }
+    }
+    let plain = |k: &str| {
+        (1..=40).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    };
+    let field = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.as_object()?
+                .iter()
+                .find(|(_, v)| holds(v))
+                .map(|(k, _)| k.clone())
+        })
+        .filter(|k| plain(k))
+        .unwrap_or_else(|| "body".to_owned());
+    AppError::Validation(vec![frontend::api::FieldError::new(&field, "invalid")])
 }
 
 /// Whether a string in the JSON `text` holds an escaped NUL (`\u0000`; a
@@ -238,6 +265,25 @@ mod tests {
         assert!(super::holds_nul(r#"{"q":"\u00001"}"#));
         assert!(!super::holds_nul(r#"{"q":"\u0001"}"#));
         assert!(!super::holds_nul(r#"{"q":"x\\"}"#));
+    }
+
+    #[test]
+    fn a_nul_in_a_field_is_that_fields_error() {
+        let Err(e) = super::parse::<frontend::api::LoginRequest>(
+            r#"{"login":"a\u0000b","password":"secret"}"#.as_bytes(),
+        ) else {
+            panic!("a NUL was accepted");
+        };
+        match e {
+            super::AppError::Validation(fields) => {
+                assert_eq!(fields.len(), 1);
+                assert_eq!(
+                    (fields[0].field.as_str(), fields[0].code.as_str()),
+                    ("login", "invalid")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     use super::*;

@@ -168,7 +168,8 @@ pub struct ApiDoc;
 /// rather than on each handler (so a new handler cannot forget them):
 /// - a JSON body ([`crate::http::json::ApiJson`]): 400 when it is not JSON
 ///   or not of the documented shape, 413 over 16 KiB, 415 without
-///   `Content-Type: application/json`;
+///   `Content-Type: application/json`, 422 when a field's value is refused
+///   (at the least a string holding a NUL, `http::json`);
 /// - query parameters: 400 when one does not parse or is out of range
 ///   (`http::json::query_error`);
 /// - the workshop API: 404 while workshop mode is off (`http::workshop`);
@@ -211,6 +212,10 @@ impl Modify for RefusalStatuses {
                     );
                     add("413", "the body is larger than 16 KiB");
                     add("415", "the body is not sent as `application/json`");
+                    add(
+                        "422",
+                        "a field's value is not accepted (for any string field: one holding a NUL character)",
+                    );
                 }
                 if has_query {
                     add("400", "a query parameter does not parse or is out of range");
@@ -223,6 +228,49 @@ impl Modify for RefusalStatuses {
                 }
             }
         }
+        // No string of a JSON body may hold a NUL (`http::json` answers 422):
+        // stated on every string of the bodies' schemas.
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                no_nul_in_strings(schema);
+            }
+        }
+    }
+}
+
+/// The pattern every string of a JSON body meets: no NUL character.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// Sets [`NO_NUL`] on every string in `schema` that has no pattern of its
+/// own (one that has says more already and excludes NUL itself, or is
+/// checked by the server anyway).
+fn no_nul_in_strings(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            let is_string = match &o.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(ts) => ts.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if is_string && o.pattern.is_none() && o.format.is_none() {
+                o.pattern = Some(NO_NUL.to_owned());
+            }
+            for p in o.properties.values_mut() {
+                no_nul_in_strings(p);
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                no_nul_in_strings(items);
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(no_nul_in_strings),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(no_nul_in_strings),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(no_nul_in_strings),
+        _ => {}
     }
 }
 
