@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn a_nul_in_a_field_is_that_fields_error() {
         let Err(e) = super::parse::<frontend::api::LoginRequest>(
-            r#"{"login":"a\u0000b","password":"secret"}"#.as_bytes(),
+            r#"{"login":"a\u0000b","password":""}"#.as_bytes(),
         ) else {
             panic!("a NUL was accepted");
         };
