@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
 //! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
-//! `keys status`, `workshop-reset`, `seed`, `backup`, `restore`,
-//! `anchor-audit`.
+//! `rotate-session-key`, `keys status`, `workshop-reset`, `seed`, `backup`,
+//! `restore`, `anchor-audit`.
 //!
 //! Every command that loads `FIELD_KEYS` first checks them against the data
 //! (`services::field_keys::check`) and refuses to run when they cannot
@@ -71,6 +71,14 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
     },
+    /// One step of changing SESSION_KEY (README: *Rotating the session
+    /// key*): prints the SESSION_KEY value to deploy next on standard output
+    /// (key material: send it to your secret store, not to a terminal log)
+    /// and the step after it on standard error. Changes nothing itself.
+    RotateSessionKey {
+        #[command(subcommand)]
+        step: SessionKeyStep,
+    },
     /// The field keys: `keys status`.
     Keys {
         #[command(subcommand)]
@@ -120,6 +128,24 @@ pub enum Command {
         /// default: this app's API, the only audience /api/v1 accepts.
         #[arg(long)]
         audience: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SessionKeyStep {
+    /// Step 1: a new random key under a new id, after the current one.
+    /// Refused while an added key is not current yet.
+    Add,
+    /// Step 2: the added key first (current). Refused until every live
+    /// instance holds it.
+    Promote,
+    /// Step 4: the key KID out of the set. Refused for the current key, and
+    /// while live rows are under it or a live instance stores under it,
+    /// unless --force (a leaked key: what is under it ends now).
+    Retire {
+        kid: String,
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -255,6 +281,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::RotateSessionKey { step } => rotate_session_key(&settings, step).await?,
         Command::Keys {
             action: KeysCommand::Status { json },
         } => {
@@ -518,5 +545,37 @@ fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::
             anchor.head_id
         );
     }
+    Ok(())
+}
+
+/// `rotate-session-key`: the next `SESSION_KEY` on standard output only.
+async fn rotate_session_key(settings: &Settings, step: SessionKeyStep) -> anyhow::Result<()> {
+    use crate::services::session_keys;
+    let keys = crate::secrets::load_session_keys(settings)?
+        .context("SESSION_KEY is not set here: run this with the SESSION_KEY the servers use")?;
+    let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+    let now = chrono::Utc::now().naive_utc();
+    let planned = crate::db::run(&pool, move |c| match step {
+        SessionKeyStep::Add => session_keys::add_step(c, &keys, now),
+        SessionKeyStep::Promote => session_keys::promote_step(c, &keys, now),
+        SessionKeyStep::Retire { kid, force } => {
+            session_keys::retire_step(c, &keys, &kid, force, now)
+        }
+    })
+    .await;
+    let step = match planned {
+        Ok(step) => step,
+        Err(crate::error::AppError::Conflict(why)) => anyhow::bail!("{why}"),
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context("cannot read the session key ids (has `backend migrate` run?)"))
+        }
+    };
+    println!("{}", step.keys.expose_spec());
+    eprintln!(
+        "SESSION_KEY key ids: {} (the first current). {}",
+        step.keys.key_ids().join(", "),
+        step.next
+    );
     Ok(())
 }

@@ -220,6 +220,7 @@ impl Instance {
             instance.id.clone(),
             instance.label.clone(),
             &state.keys.fields,
+            &state.keys.session,
             chrono::Utc::now().naive_utc(),
         )
         .await
@@ -243,6 +244,7 @@ impl Instance {
                     id.clone(),
                     label.clone(),
                     &state.keys.fields,
+                    &state.keys.session,
                     now,
                 );
                 if let Err(e) = beat.await {

@@ -225,6 +225,7 @@ diesel::table! {
         field_key_ids -> Text,
         started_at -> Timestamp,
         heartbeat_at -> Timestamp,
+        session_key_ids -> Text,
     }
 }
 

@@ -130,6 +130,62 @@ impl SessionKeys {
         stored.split_once(':').map_or(LEGACY_KID, |(kid, _)| kid)
     }
 
+    /// The set in `SESSION_KEY`'s form, `kid:hex,…`, the current first:
+    /// key material, for `backend rotate-session-key` to hand to the
+    /// operator and for nothing else.
+    pub fn expose_spec(&self) -> String {
+        self.keys
+            .iter()
+            .map(|(kid, key)| format!("{kid}:{}", hex::encode(key.expose_secret())))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// This set with a new random key under `kid` after every other (held
+    /// for verifying; not current).
+    pub fn with_new_key(&self, kid: &str) -> Result<Self, SessionKeyError> {
+        if self.holds(kid) {
+            return Err(SessionKeyError::Set(CryptoError::DuplicateKeyId(
+                kid.to_owned(),
+            )));
+        }
+        let mut key = vec![0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        let spec = format!("{},{kid}:{}", self.expose_spec(), hex::encode(&key));
+        // Through the parser, so the new set obeys every rule a configured one does.
+        Self::parse(&spec)
+    }
+
+    /// This set with `kid` moved first (current), the others in their order.
+    pub fn with_current(&self, kid: &str) -> Option<Self> {
+        let at = self.keys.iter().position(|(k, _)| k == kid)?;
+        let mut keys = self.clone_keys();
+        let first = keys.remove(at);
+        keys.insert(0, first);
+        Some(Self { keys })
+    }
+
+    /// This set without `kid`; `None` when it is not held or is the
+    /// current key (a set always has a current key).
+    pub fn without(&self, kid: &str) -> Option<Self> {
+        if self.current_kid() == kid || !self.holds(kid) {
+            return None;
+        }
+        let keys = self
+            .clone_keys()
+            .into_iter()
+            .filter(|(k, _)| k != kid)
+            .collect();
+        Some(Self { keys })
+    }
+
+    fn clone_keys(&self) -> Vec<(String, SecretSlice<u8>)> {
+        self.keys
+            .iter()
+            .map(|(kid, key)| (kid.clone(), SecretSlice::from(key.expose_secret().to_vec())))
+            .collect()
+    }
+
     /// A fingerprint of each key, to notice a key id later given to other
     /// key material: HMAC of a fixed label, which reveals nothing of the
     /// key (HMAC is a PRF) and differs for every key.
@@ -230,5 +286,40 @@ mod tests {
         assert!(!prints[0].1.contains(K2));
         let again = SessionKeys::parse(&format!("k1:{K1}")).unwrap();
         assert_eq!(again.fingerprints()[0], prints[1]);
+    }
+
+    #[test]
+    fn a_rotation_adds_after_promotes_and_retires_keeping_the_key_material() {
+        let single = SessionKeys::parse(K1).unwrap();
+        assert_eq!(single.expose_spec(), format!("legacy:{K1}"));
+        let added = single.with_new_key("s2").unwrap();
+        assert_eq!(added.key_ids(), ["legacy", "s2"]);
+        assert_eq!(
+            added.current_kid(),
+            "legacy",
+            "a new key is not current yet"
+        );
+        assert_eq!(added.current_key(), single.current_key());
+        assert_ne!(added.keys[1].1.expose_secret(), single.current_key());
+        assert_eq!(added.keys[1].1.expose_secret().len(), 32);
+        // Round-trips through the configured form.
+        let reparsed = SessionKeys::parse(&added.expose_spec()).unwrap();
+        assert_eq!(reparsed.fingerprints(), added.fingerprints());
+        assert!(matches!(
+            added.with_new_key("s2"),
+            Err(SessionKeyError::Set(CryptoError::DuplicateKeyId(_)))
+        ));
+        assert!(added.with_new_key("bad id").is_err());
+
+        let promoted = added.with_current("s2").unwrap();
+        assert_eq!(promoted.key_ids(), ["s2", "legacy"]);
+        assert_eq!(promoted.fingerprints()[1], single.fingerprints()[0]);
+        assert!(added.with_current("s9").is_none());
+
+        assert!(promoted.without("s2").is_none(), "never the current key");
+        assert!(promoted.without("s9").is_none());
+        let retired = promoted.without("legacy").unwrap();
+        assert_eq!(retired.key_ids(), ["s2"]);
+        assert_eq!(retired.fingerprints()[0], promoted.fingerprints()[0]);
     }
 }

@@ -26,6 +26,7 @@ use crate::db::models::instance::AppInstance;
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
 use crate::security::field_crypto::{CryptoError, FieldKeys};
+use crate::security::session_keys::SessionKeys;
 use crate::services::key_rotation::ENCRYPTED_COLUMNS;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
@@ -179,11 +180,13 @@ pub async fn beat(
     id: String,
     label: String,
     keys: &FieldKeys,
+    session: &SessionKeys,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let kids = keys.key_ids().join(",");
+    let session_kids = session.key_ids().join(",");
     db::run(pool, move |conn| {
-        AppInstance::beat(conn, &id, &label, &kids, now)?;
+        AppInstance::beat(conn, &id, &label, &kids, &session_kids, now)?;
         AppInstance::prune(conn, now - FORGET_AFTER)?;
         Ok(())
     })
@@ -403,11 +406,15 @@ impl KeyStatus {
         for i in &self.instances {
             let ago = (now - i.heartbeat_at).num_seconds().max(0);
             line(format!(
-                "  {} ({}): holds {} (current {}), heartbeat {ago} s ago",
+                "  {} ({}): holds {} (current {}), session keys {}, heartbeat {ago} s ago",
                 i.label,
                 i.id,
                 i.key_ids().join(", "),
-                i.current_key_id().unwrap_or("none")
+                i.current_key_id().unwrap_or("none"),
+                match i.session_key_ids().as_slice() {
+                    [] => "unknown".to_owned(),
+                    kids => kids.join(", "),
+                }
             ));
         }
         line("key ids:".into());
@@ -436,6 +443,7 @@ mod tests {
             field_key_ids: kids.into(),
             started_at: now,
             heartbeat_at: now,
+            session_key_ids: String::new(),
         }
     }
 

@@ -14,10 +14,12 @@
 //!   what it signed). Unlike `FIELD_KEYS`, nothing is lost that its owner
 //!   cannot replace: no data is encrypted under these keys.
 
+use crate::db::models::instance::AppInstance;
 use crate::db::models::session_key_id::{self, LiveRows};
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
 use crate::security::session_keys::{SessionKeys, LEGACY_KID};
+use crate::services::field_keys::LIVE_WITHIN;
 use chrono::NaiveDateTime;
 
 /// One key id: whether `SESSION_KEY` holds it, what is still under it,
@@ -194,4 +196,168 @@ pub fn render(status: &[SessionKeyStatus]) -> String {
         out.push_str(&format!("  {}: {}\n", s.key_id, s.verdict));
     }
     out
+}
+
+/// A step of the rotation (`backend rotate-session-key`): the set to
+/// deploy next, and what the operator does with it.
+pub struct RotationStep {
+    pub keys: SessionKeys,
+    pub next: String,
+}
+
+/// Key ids held and not current that were first seen after the current
+/// key (or never seen: not deployed yet): added by step 1, not yet made
+/// current. Older non-current keys are retired ones, kept for verifying.
+fn pending(conn: &mut DbConn, keys: &SessionKeys) -> Result<Vec<String>, AppError> {
+    let recorded = session_key_id::all(conn)?;
+    let rank = |kid: &str| recorded.iter().position(|r| r == kid);
+    let current = rank(keys.current_kid());
+    Ok(keys
+        .key_ids()
+        .into_iter()
+        .skip(1)
+        .filter(|kid| match (rank(kid), current) {
+            (None, _) => true,
+            (Some(at), Some(cur)) => at > cur,
+            (Some(_), None) => false,
+        })
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Step 1: a new random key under a new id (never used before on this
+/// database), after the current key.
+pub fn add_step(
+    conn: &mut DbConn,
+    keys: &SessionKeys,
+    now: NaiveDateTime,
+) -> Result<RotationStep, AppError> {
+    if let Some(kid) = pending(conn, keys)?.first() {
+        return Err(AppError::Conflict(format!(
+            "`{kid}` was added after the current key `{}` and is not current yet: finish that \
+             rotation first (`backend rotate-session-key promote`)",
+            keys.current_kid()
+        )));
+    }
+    let used = session_key_id::all(conn)?;
+    let mut n = now.and_utc().timestamp();
+    let kid = loop {
+        let kid = format!("s{n}");
+        if !keys.holds(&kid) && !used.contains(&kid) {
+            break kid;
+        }
+        n += 1;
+    };
+    let next = keys.with_new_key(&kid).map_err(AppError::internal)?;
+    Ok(RotationStep {
+        keys: next,
+        next: format!(
+            "Deploy this SESSION_KEY to every instance (`{kid}` is held but not current yet), \
+             then run `backend rotate-session-key promote`."
+        ),
+    })
+}
+
+/// Step 2: the key added by step 1 first. Refused until every live
+/// instance holds it: one that does not could not verify what the others
+/// would store under it (sessions, codes, secrets).
+pub fn promote_step(
+    conn: &mut DbConn,
+    keys: &SessionKeys,
+    now: NaiveDateTime,
+) -> Result<RotationStep, AppError> {
+    let pending = pending(conn, keys)?;
+    let Some(kid) = pending.last() else {
+        return Err(AppError::Conflict(format!(
+            "no key waits to become current (every other key is older than `{}`): start with \
+             `backend rotate-session-key add`",
+            keys.current_kid()
+        )));
+    };
+    if !session_key_id::all(conn)?.contains(kid) {
+        return Err(AppError::Conflict(format!(
+            "no server has started with `{kid}` yet: deploy step 1's SESSION_KEY to every \
+             instance first"
+        )));
+    }
+    let live = AppInstance::live_since(conn, now - LIVE_WITHIN)?;
+    let lacking: Vec<String> = live
+        .iter()
+        .filter(|i| !i.holds_session_key(kid))
+        .map(|i| format!("{} ({})", i.label, i.id))
+        .collect();
+    if !lacking.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{} live instance(s) do not hold `{kid}` yet and could not verify what would be \
+             stored under it: {}. Deploy step 1's SESSION_KEY to them first",
+            lacking.len(),
+            lacking.join("; ")
+        )));
+    }
+    let next = keys
+        .with_current(kid)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("pending key not held")))?;
+    Ok(RotationStep {
+        keys: next,
+        next: format!(
+            "Deploy this SESSION_KEY to every instance (`{kid}` current). Then wait until \
+             `backend keys status` says `{}` can go, and run `backend rotate-session-key retire \
+             {}`.",
+            keys.current_kid(),
+            keys.current_kid()
+        ),
+    })
+}
+
+/// Step 4: `kid` out of the set. Refused for the current key; and, unless
+/// `force` (a leaked key goes at once, ending what is under it), while
+/// live rows are stored under it or a live instance still stores new
+/// values under it.
+pub fn retire_step(
+    conn: &mut DbConn,
+    keys: &SessionKeys,
+    kid: &str,
+    force: bool,
+    now: NaiveDateTime,
+) -> Result<RotationStep, AppError> {
+    if keys.current_kid() == kid {
+        return Err(AppError::Conflict(format!(
+            "`{kid}` is the current key: make another current first (`add`, then `promote`)"
+        )));
+    }
+    let Some(next) = keys.without(kid) else {
+        return Err(AppError::Conflict(format!(
+            "SESSION_KEY holds no key `{kid}` (it holds {})",
+            keys.key_ids().join(", ")
+        )));
+    };
+    let storing: Vec<String> = AppInstance::live_since(conn, now - LIVE_WITHIN)?
+        .iter()
+        .filter(|i| i.session_key_ids().first() == Some(&kid))
+        .map(|i| format!("{} ({})", i.label, i.id))
+        .collect();
+    let rows = rows_under(conn, kid, now)?;
+    if !force && !storing.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "live instance(s) still store new values under `{kid}`: {}. Deploy the promoted \
+             SESSION_KEY to them first",
+            storing.join("; ")
+        )));
+    }
+    if !force && rows.total() > 0 {
+        return Err(AppError::Conflict(format!(
+            "still under `{kid}`: {}. Wait for them to move or expire (`backend keys status`), \
+             or give --force to end them now (for a leaked key)",
+            describe(&rows)
+        )));
+    }
+    let ended = if rows.total() > 0 {
+        format!(" These stop verifying: {}.", describe(&rows))
+    } else {
+        String::new()
+    };
+    Ok(RotationStep {
+        keys: next,
+        next: format!("Deploy this SESSION_KEY to every instance.{ended}"),
+    })
 }

@@ -303,7 +303,15 @@ async fn keys_status_counts_rows_per_key_and_lists_live_instances() {
     let both = format!("{},{}", new(), old());
     // A crashed instance (silent for five minutes) does not count.
     let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(5);
-    AppInstance::beat(&mut conn(&pool), "gone", "old-host pid 1", "k0", long_ago).unwrap();
+    AppInstance::beat(
+        &mut conn(&pool),
+        "gone",
+        "old-host pid 1",
+        "k0",
+        "",
+        long_ago,
+    )
+    .unwrap();
     let (child, _) = serve(&dir, &url, &both).await;
     let pid = child.id();
 

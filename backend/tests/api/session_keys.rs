@@ -7,8 +7,12 @@
 //! (the dev key file `keys/session.key`) changed, as a redeploy would.
 
 use crate::helpers::oauth_flow::{post_form, query};
-use crate::helpers::{enrolment, fresh_database, oauth_client, spawn_on, TestApp, PASSWORD};
+use crate::helpers::{
+    enrolment, fresh_database, oauth_client, spawn_on, start_binary, stop_binary, test_client,
+    wait_until_ready, TestApp, PASSWORD,
+};
 use backend::db::schema::{mfa_challenges, oauth_clients, recovery_codes, refresh_tokens};
+use backend::security::session_keys::SessionKeys;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -35,8 +39,8 @@ fn redeployed(from: &Path, session: &str) -> TempDir {
 }
 
 /// The stored digests of one column, by key id (`legacy`: no prefix).
-async fn kids(app: &TestApp, column: &'static str) -> Vec<String> {
-    let hashes: Vec<String> = backend::db::run(&app.state.pool, move |c| {
+async fn kids(pool: &backend::db::Pool, column: &'static str) -> Vec<String> {
+    let hashes: Vec<String> = backend::db::run(pool, move |c| {
         Ok(match column {
             "refresh" => refresh_tokens::table
                 .select(refresh_tokens::token_hash)
@@ -152,7 +156,7 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     let secret = secret.unwrap();
     assert_eq!(client_auth(&app1, &client_id, &secret).await.0, 200);
     for column in ["refresh", "challenge", "recovery", "secret"] {
-        assert_eq!(kids(&app1, column).await, ["k1"], "{column}");
+        assert_eq!(kids(&app1.state.pool, column).await, ["k1"], "{column}");
     }
 
     // Step 1: the new key added after the old one (every instance can then
@@ -160,7 +164,7 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     let added = redeployed(&first_dir, &format!("k1:{H1},k2:{H2}"));
     let app_added = spawn_on(added, url.clone(), &[]).await;
     mfa_challenge(&app_added, "moira").await;
-    assert_eq!(kids(&app_added, "challenge").await, ["k1"]);
+    assert_eq!(kids(&app_added.state.pool, "challenge").await, ["k1"]);
     // Mistake: new key material under the old id, alone or with the old
     // key: refused (`appears twice` is the parser's, FIELD_KEYS's rule).
     let reused = redeployed(&first_dir, &format!("k1:{H3}"));
@@ -178,7 +182,7 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     let (status, body) = refresh(&app2, &refresh_a).await;
     assert_eq!(status, 200, "{body}");
     let refresh_k2 = body["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(kids(&app2, "refresh").await, ["k1", "k2"]);
+    assert_eq!(kids(&app2.state.pool, "refresh").await, ["k1", "k2"]);
     // An MFA challenge and a recovery code under k1 work.
     let (status, body) = second_step(&app2, &challenge_a, &codes[0]).await;
     assert_eq!(status, 200, "{body}");
@@ -188,8 +192,8 @@ async fn what_was_issued_under_the_old_session_key_lives_until_the_key_leaves() 
     let challenge_k2 = mfa_challenge(&app2, "moira").await;
     let (new_client, new_secret) = oauth_client(&app2, false, &[REDIRECT], &["account"]).await;
     let new_secret = new_secret.unwrap();
-    assert_eq!(kids(&app2, "challenge").await, ["k1", "k2"]);
-    assert_eq!(kids(&app2, "secret").await, ["k1", "k2"]);
+    assert_eq!(kids(&app2.state.pool, "challenge").await, ["k1", "k2"]);
+    assert_eq!(kids(&app2.state.pool, "secret").await, ["k1", "k2"]);
     // `keys status`: k1 cannot go yet, and says why.
     let status = session_status(&app2).await;
     let k1 = &status["k1"];
@@ -275,7 +279,7 @@ async fn a_single_key_deployment_moves_to_a_key_set() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(kids(&app1, "refresh").await, ["legacy"]);
+    assert_eq!(kids(&app1.state.pool, "refresh").await, ["legacy"]);
     // As a row written before key sets: the bare HMAC.
     backend::db::run(&app1.state.pool, |c| {
         let rows: Vec<(String, String)> = refresh_tokens::table
@@ -296,5 +300,178 @@ async fn a_single_key_deployment_moves_to_a_key_set() {
     let app2 = spawn_on(both, url, &[]).await;
     let (status, body) = refresh(&app2, &token).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(kids(&app2, "refresh").await, ["legacy", "s2"]);
+    assert_eq!(kids(&app2.state.pool, "refresh").await, ["legacy", "s2"]);
+}
+
+/// `backend rotate-session-key <step>` with `SESSION_KEY=spec`: (success,
+/// stdout, stderr).
+fn rotate_step(dir: &Path, url: &str, spec: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("rotate-session-key")
+        .args(args)
+        .env_clear()
+        .env("APP_DATA_DIR", dir)
+        .env("DATABASE_URL", url)
+        .env("SESSION_KEY", spec)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn refused(result: (bool, String, String), says: &str) {
+    let (ok, out, err) = result;
+    let text = format!("{out}{err}");
+    assert!(!ok, "not refused: {text}");
+    assert!(text.contains(says), "{text}");
+    assert!(!text.contains(&H1[..16]), "a refusal prints no key: {text}");
+}
+
+/// One server process on the shared database with `SESSION_KEY=spec`:
+/// a real instance (its heartbeat row goes when it stops cleanly). Its
+/// base URL.
+async fn instance(dir: &TempDir, url: &str, spec: &str) -> (std::process::Child, String) {
+    let (child, addr) = start_binary(dir, url, &[("SESSION_KEY", spec)], false);
+    let base = format!("http://{addr}");
+    wait_until_ready(&base).await;
+    (child, base)
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = test_client()
+        .post(format!("{base}{path}"))
+        .header("Origin", base)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The README's session-key rotation, step by step through
+/// `backend rotate-session-key`, against real server processes, with each
+/// mistake an operator plausibly makes on the way refused before it costs
+/// anything.
+#[tokio::test]
+async fn the_rotation_command_walks_the_procedure_and_refuses_each_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(&dir);
+    let pool = backend::db::connection::build_pool(&url, 1).unwrap();
+    let cli_dir = tempfile::tempdir().unwrap();
+    let cli = cli_dir.path();
+    let v0 = format!("k1:{H1}");
+    let (server1, base1) = instance(&dir, &url, &v0).await;
+    let (status, body) = post(
+        &base1,
+        "/api/v1/auth/register",
+        json!({ "email": "tess@example.org", "username": "tess", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = post(
+        &base1,
+        "/api/v1/auth/token",
+        json!({ "login": "tess", "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Out of order: nothing to promote; the current key cannot go.
+    refused(
+        rotate_step(cli, &url, &v0, &["promote"]),
+        "no key waits to become current",
+    );
+    refused(
+        rotate_step(cli, &url, &v0, &["retire", "k1"]),
+        "`k1` is the current key",
+    );
+    refused(
+        rotate_step(cli, &url, &v0, &["retire", "k9"]),
+        "holds no key `k9`",
+    );
+
+    // Step 1: a new key after the current one, under an id never used.
+    let (ok, v1, says) = rotate_step(cli, &url, &v0, &["add"]);
+    assert!(ok, "{says}");
+    let added = SessionKeys::parse(&v1).unwrap();
+    let ids = added.key_ids();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids[0], "k1", "the old key stays current: {ids:?}");
+    let new_kid = ids[1].to_owned();
+    assert!(v1.starts_with(&v0), "the old key material is kept");
+    assert!(says.contains("promote"), "{says}");
+    assert!(!says.contains(H1), "stderr holds no key material: {says}");
+    // Twice in a row: refused (the first new key is not current yet).
+    refused(rotate_step(cli, &url, &v1, &["add"]), "is not current yet");
+    // Promoting before any server runs with it: refused.
+    refused(
+        rotate_step(cli, &url, &v1, &["promote"]),
+        "no server has started with",
+    );
+
+    // Deployed to one instance while the other still runs the old set.
+    let (server2, _) = instance(&dir, &url, &v1).await;
+    refused(
+        rotate_step(cli, &url, &v1, &["promote"]),
+        "1 live instance(s) do not hold",
+    );
+    stop_binary(server1);
+
+    // Step 2: the new key first.
+    let (ok, v2, says) = rotate_step(cli, &url, &v1, &["promote"]);
+    assert!(ok, "{says}");
+    let promoted = SessionKeys::parse(&v2).unwrap();
+    assert_eq!(promoted.key_ids(), [new_kid.as_str(), "k1"]);
+    assert!(says.contains("retire k1"), "{says}");
+    let (server3, base3) = instance(&dir, &url, &v2).await;
+
+    // Step 4 too early: an instance still stores under k1, and a live
+    // refresh token is under it.
+    refused(
+        rotate_step(cli, &url, &v2, &["retire", "k1"]),
+        "still store new values under `k1`",
+    );
+    stop_binary(server2);
+    refused(
+        rotate_step(cli, &url, &v2, &["retire", "k1"]),
+        "still under `k1`: 1 refresh token(s)",
+    );
+    // --force (a leaked key) would end it, and says so.
+    let (ok, _, says) = rotate_step(cli, &url, &v2, &["retire", "k1", "--force"]);
+    assert!(
+        ok && says.contains("These stop verifying: 1 refresh token(s)"),
+        "{says}"
+    );
+
+    // Step 3: the token is used, and moves to the new key.
+    let (status, body) = post(
+        &base3,
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": token }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(kids(&pool, "refresh").await, ["k1", new_kid.as_str()]);
+    let (ok, v3, says) = rotate_step(cli, &url, &v2, &["retire", "k1"]);
+    assert!(ok, "{says}");
+    assert_eq!(
+        SessionKeys::parse(&v3).unwrap().key_ids(),
+        [new_kid.as_str()]
+    );
+
+    // The last set runs; the refreshed session lives on under it.
+    stop_binary(server3);
+    let (server4, base4) = instance(&dir, &url, &v3).await;
+    let (status, body) = post(
+        &base4,
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": body["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    stop_binary(server4);
 }

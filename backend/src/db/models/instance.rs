@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// A running server, as it announces itself (`services::field_keys`): the
-/// field key ids it holds — ids only, never a key — and its last heartbeat.
+/// field and session key ids it holds — ids only, never a key — and its
+/// last heartbeat.
 #[derive(Clone, Debug, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = app_instances)]
 pub struct AppInstance {
@@ -15,6 +16,9 @@ pub struct AppInstance {
     pub field_key_ids: String,
     pub started_at: NaiveDateTime,
     pub heartbeat_at: NaiveDateTime,
+    /// `SESSION_KEY`'s key ids, comma-separated, the current one first
+    /// (empty for a server from before this column).
+    pub session_key_ids: String,
 }
 
 impl AppInstance {
@@ -35,6 +39,18 @@ impl AppInstance {
         self.key_ids().contains(&kid)
     }
 
+    /// Its `SESSION_KEY` key ids, the current one first.
+    pub fn session_key_ids(&self) -> Vec<&str> {
+        self.session_key_ids
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    pub fn holds_session_key(&self, kid: &str) -> bool {
+        self.session_key_ids().contains(&kid)
+    }
+
     /// Writes this instance's row, or refreshes it (its heartbeat and key
     /// ids) when it is there already.
     pub fn beat(
@@ -42,12 +58,14 @@ impl AppInstance {
         id: &str,
         label: &str,
         field_key_ids: &str,
+        session_key_ids: &str,
         now: NaiveDateTime,
     ) -> QueryResult<()> {
         let updated = diesel::update(app_instances::table.find(id))
             .set((
                 app_instances::heartbeat_at.eq(now),
                 app_instances::field_key_ids.eq(field_key_ids),
+                app_instances::session_key_ids.eq(session_key_ids),
             ))
             .execute(conn)?;
         if updated == 0 {
@@ -56,6 +74,7 @@ impl AppInstance {
                     app_instances::id.eq(id),
                     app_instances::label.eq(label),
                     app_instances::field_key_ids.eq(field_key_ids),
+                    app_instances::session_key_ids.eq(session_key_ids),
                     app_instances::started_at.eq(now),
                     app_instances::heartbeat_at.eq(now),
                 ))

@@ -1,0 +1,1 @@
+ALTER TABLE app_instances DROP COLUMN session_key_ids;
