@@ -1,7 +1,8 @@
 //! `docs/threat-model.md` names, for each threat, the test that proves it
 //! refused. This keeps the names true: every `module::test` (and
 //! `attacks::chapter::test`, `::test` continuing the previous module) is a
-//! test function in that file, every `fuzz:<target>` a cargo fuzz target and
+//! test function in that file, every `lib:module::test` a unit test in that
+//! module of the backend crate, every `fuzz:<target>` a cargo fuzz target and
 //! every `security-check:<part>` a part of the script.
 
 use std::path::Path;
@@ -30,6 +31,11 @@ fn every_test_the_threat_model_names_exists() {
             if let Some(target) = code.strip_prefix("fuzz:") {
                 let file = root.join(format!("backend/fuzz/fuzz_targets/{target}.rs"));
                 assert!(file.exists(), "no fuzz target {target}");
+                checked += 1;
+            } else if let Some(path) = code.strip_prefix("lib:") {
+                // A unit test beside the code: `lib:module::path::test`.
+                let (m, function) = path.rsplit_once("::").expect("lib:module::test");
+                check_lib(&root.join("backend/src"), m, function);
                 checked += 1;
             } else if let Some(part) = code.strip_prefix("security-check:") {
                 let script = read(&root.join("scripts/security-check"));
@@ -69,4 +75,36 @@ fn check(tests: &Path, module: &str, function: &str) {
         "{module}::{function} is not a test in {}",
         file.display()
     );
+}
+
+/// `module` (`a::b`) is `backend/src/a/b.rs` or `backend/src/a/b/mod.rs`;
+/// `function` must be a test there (`#[test]` or `#[tokio::test]` on the
+/// line before, attributes aside).
+fn check_lib(src: &Path, module: &str, function: &str) {
+    let base = src.join(module.replace("::", "/"));
+    let file = [base.with_extension("rs"), base.join("mod.rs")]
+        .into_iter()
+        .find(|f| f.exists())
+        .unwrap_or_else(|| panic!("lib:{module}: no such module under backend/src"));
+    let text = read(&file);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(&format!("fn {function}("))
+                || l.starts_with(&format!("async fn {function}("))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "lib:{module}::{function} is not a function in {}",
+                file.display()
+            )
+        });
+    let is_test = lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| l.trim_start().starts_with("#["))
+        .any(|l| l.contains("test]") || l.contains("test("));
+    assert!(is_test, "lib:{module}::{function} is not marked as a test");
 }
