@@ -135,6 +135,13 @@ fn rotate_signing_key_adds_a_key_and_production_needs_one() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("new signing key"));
     let out = rotate();
     assert!(out.status.success());
+    // The second key waits out the JWKS cache before it signs, and says when.
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("starts signing at")
+            && printed.contains("SIGNING_KEY_PUBLICATION_SECS=330"),
+        "{printed}"
+    );
     let pems = std::fs::read_dir(&keys).unwrap().count();
     assert_eq!(pems, 2, "the older key stays while its tokens may live");
     #[cfg(unix)]
