@@ -939,7 +939,9 @@ mod tests {
         let at_least = min.to_string();
         let mut vars = prod.to_vec();
         vars.push(("SIGNING_KEY_PUBLICATION_SECS", at_least.as_str()));
-        let err = settings(&vars).map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+        let err = settings(&vars)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
         assert!(!err.contains("SIGNING_KEY_PUBLICATION_SECS"), "{err}");
         assert!(settings(&[("SIGNING_KEY_PUBLICATION_SECS", "-1")]).is_err());
     }

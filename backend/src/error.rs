@@ -268,12 +268,13 @@ mod tests {
                 resp.headers().get("Retry-After").unwrap(),
                 &RETRY_AFTER_SECS.to_string()
             );
-            let body = String::from_utf8(
-                resp.into_body().try_into_bytes().unwrap().to_vec(),
-            )
-            .unwrap();
+            let body =
+                String::from_utf8(resp.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
             assert!(body.contains("\"error\":\"service unavailable\""), "{body}");
-            assert!(!body.contains("disk") && !body.contains("administrator"), "{body}");
+            assert!(
+                !body.contains("disk") && !body.contains("administrator"),
+                "{body}"
+            );
         }
         // A query's own failure stays a 500, without Retry-After.
         let unique = AppError::from(Error::DatabaseError(

@@ -106,7 +106,8 @@ impl SigningKeys {
             }
         }
         let publication_secs = settings.signing_key_publication_secs;
-        let set = KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?.publishing_for(publication_secs);
+        let set =
+            KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?.publishing_for(publication_secs);
         Ok(Self {
             dir,
             token_ttl_secs,
@@ -481,7 +482,10 @@ mod tests {
         let path = dir.path().join("k.pem");
         write_private(&path, b"first").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
-        assert!(write_private(&path, b"second").is_err(), "an existing key is kept");
+        assert!(
+            write_private(&path, b"second").is_err(),
+            "an existing key is kept"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()

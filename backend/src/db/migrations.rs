@@ -175,7 +175,9 @@ mod tests {
                 continue;
             }
             if !words.contains(&"concurrently") {
-                problems.push(format!("{version}: the index on `{table}` is not built CONCURRENTLY"));
+                problems.push(format!(
+                    "{version}: the index on `{table}` is not built CONCURRENTLY"
+                ));
             }
         }
         if concurrent {
@@ -214,12 +216,21 @@ mod tests {
         let plain = "CREATE INDEX users_created ON users (created_at);";
         assert_eq!(index_problems(later, plain, None).len(), 1);
         assert!(index_problems(BEFORE_THE_RULE, plain, None).is_empty());
-        let fresh = "CREATE TABLE things (id TEXT PRIMARY KEY);\nCREATE INDEX things_id ON things (id);";
-        assert!(index_problems(later, fresh, None).is_empty(), "an index on a new table");
-        let concurrent = "-- why\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_created ON users (created_at);";
+        let fresh =
+            "CREATE TABLE things (id TEXT PRIMARY KEY);\nCREATE INDEX things_id ON things (id);";
+        assert!(
+            index_problems(later, fresh, None).is_empty(),
+            "an index on a new table"
+        );
+        let concurrent =
+            "-- why\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_created ON users (created_at);";
         let outside = Some("run_in_transaction = false\n");
         assert!(index_problems(later, concurrent, outside).is_empty());
-        assert_eq!(index_problems(later, concurrent, None).len(), 1, "no metadata");
+        assert_eq!(
+            index_problems(later, concurrent, None).len(),
+            1,
+            "no metadata"
+        );
         let two = format!("{concurrent}\nDROP INDEX users_old;");
         assert_eq!(index_problems(later, &two, outside).len(), 1, "not alone");
     }

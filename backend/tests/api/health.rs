@@ -53,6 +53,20 @@ async fn a_database_out_of_reach_is_a_503_with_retry_after_and_healthz_stays_up(
         .unwrap();
 
     assert_eq!(app.get("/healthz", None).await.status(), 200, "liveness");
+    // The image's HEALTHCHECK is liveness: it passes while the database is
+    // out of reach (the orchestrator must not restart every replica).
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/healthcheck");
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let check = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg(script)
+            .env("APP_ADDR", &addr)
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(check.success(), "the health check fails during the outage");
     let login = serde_json::json!({ "login": "outage_user", "password": crate::helpers::PASSWORD });
     let answers = [
         ("/readyz", app.get("/readyz", None).await),

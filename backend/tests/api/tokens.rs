@@ -393,12 +393,18 @@ async fn signing_keys_rotate_without_logging_anyone_out() {
     let dir = app.state.settings.signing_keys_dir.clone();
     let rotated = backend::secrets::rotate_signing_key(&dir, 900, 2).unwrap();
     let new_kid = rotated.kid.clone();
-    assert!(rotated.signs_from >= chrono::Utc::now().timestamp() + 1);
+    assert_eq!(
+        Some(rotated.signs_from),
+        backend::security::signing_keys::created_at_of(&new_kid).map(|t| t + 2)
+    );
     app.state.keys.signing.reload().unwrap();
 
     // Published at once, while the old key still signs.
     let kids = jwks_kids(&app).await;
-    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
     if chrono::Utc::now().timestamp() < rotated.signs_from {
         let early = api_tokens(&app, "keeper").await;
         assert_eq!(
@@ -424,7 +430,10 @@ async fn signing_keys_rotate_without_logging_anyone_out() {
     }
     assert_eq!(me_with_bearer(&app, &old_access).await.status(), 200);
     let kids = jwks_kids(&app).await;
-    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! `kill -9` in the middle of work, then a restart: what was acknowledged is
 //! there, the audit chain verifies, every encrypted value decrypts.
 
-use crate::support::{cli, cli_command, client, masked_ssn, put_ssn, signed_in, sqlite_url, Server};
+use crate::support::{
+    cli, cli_command, client, masked_ssn, put_ssn, signed_in, sqlite_url, Server,
+};
 use backend::db::connection::build_pool;
 use backend::db::models::audit_entry::AuditEntry;
 use backend::db::schema::{user_mfa, user_ssn, users};
@@ -84,17 +86,30 @@ async fn kill_9_during_a_burst_of_audited_writes_loses_nothing_acknowledged() {
         .into_iter()
         .filter_map(|e| e.request_id)
         .collect();
-    let lost: Vec<&String> = acked.iter().map(|(id, ..)| id).filter(|id| !stored.contains(*id)).collect();
-    assert!(lost.is_empty(), "{} acknowledged writes lost: {lost:?}", lost.len());
+    let lost: Vec<&String> = acked
+        .iter()
+        .map(|(id, ..)| id)
+        .filter(|id| !stored.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {lost:?}",
+        lost.len()
+    );
     let mut last: HashMap<usize, u32> = HashMap::new();
     for (_, user, value) in &acked {
         last.insert(*user, (*value).max(last.get(user).copied().unwrap_or(0)));
     }
     for (user, cookie) in cookies.iter().enumerate() {
-        let Some(value) = last.get(&user) else { continue };
+        let Some(value) = last.get(&user) else {
+            continue;
+        };
         let masked = masked_ssn(&server, cookie).await.expect("an SSN is stored");
         let acceptable = [format!("***-**-{value}"), format!("***-**-{}", value + 1)];
-        assert!(acceptable.contains(&masked), "writer{user}: {masked}, acknowledged {value}");
+        assert!(
+            acceptable.contains(&masked),
+            "writer{user}: {masked}, acknowledged {value}"
+        );
     }
     let keys = dev_field_keys(data.path());
     let rows: Vec<(String, String)> = user_ssn::table
@@ -108,7 +123,9 @@ async fn kill_9_during_a_burst_of_audited_writes_loses_nothing_acknowledged() {
     }
     drop(conn);
     // Writes go on after the restart.
-    let r = put_ssn(&client(), &server, &cookies[0], "123-45-9999").await.unwrap();
+    let r = put_ssn(&client(), &server, &cookies[0], "123-45-9999")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     server.stop();
     verify_audit(data.path(), &url);
@@ -119,7 +136,12 @@ async fn kill_9_during_a_burst_of_audited_writes_loses_nothing_acknowledged() {
 struct ProbeServer(String);
 
 impl ProbeServer {
-    async fn put(&self, client: &reqwest::Client, cookie: &str, ssn: &str) -> Option<(u16, String)> {
+    async fn put(
+        &self,
+        client: &reqwest::Client,
+        cookie: &str,
+        ssn: &str,
+    ) -> Option<(u16, String)> {
         let r = client
             .put(format!("{}/api/v1/me/ssn", self.0))
             .header("Origin", &self.0)
@@ -160,7 +182,9 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
     let mut plain = HashMap::new();
     {
         let mut conn = pool.get().unwrap();
-        let backend::db::DbConn::Sqlite(c) = &mut *conn else { unreachable!() };
+        let backend::db::DbConn::Sqlite(c) = &mut *conn else {
+            unreachable!()
+        };
         let now = chrono::Utc::now().naive_utc();
         let ids: Vec<String> = (0..ROWS).map(|i| format!("u{i:05}")).collect();
         for chunk in ids.chunks(500) {
@@ -177,7 +201,10 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
                     )
                 })
                 .collect();
-            diesel::insert_into(users::table).values(people).execute(c).unwrap();
+            diesel::insert_into(users::table)
+                .values(people)
+                .execute(c)
+                .unwrap();
             let secrets: Vec<_> = chunk
                 .iter()
                 .map(|id| {
@@ -191,7 +218,10 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
                     )
                 })
                 .collect();
-            diesel::insert_into(user_mfa::table).values(secrets).execute(c).unwrap();
+            diesel::insert_into(user_mfa::table)
+                .values(secrets)
+                .execute(c)
+                .unwrap();
         }
     }
     let under = |kid: &str| -> usize {
@@ -199,7 +229,9 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
             .select(user_mfa::secret)
             .load(&mut *pool.get().unwrap())
             .unwrap();
-        rows.iter().filter(|s| FieldKeys::key_id_of(s) == Some(kid)).count()
+        rows.iter()
+            .filter(|s| FieldKeys::key_id_of(s) == Some(kid))
+            .count()
     };
 
     // Small batches, killed as soon as it reports re-encrypted rows.
@@ -233,9 +265,17 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
     );
 
     // The rerun resumes: what moved is skipped, the rest re-encrypted.
-    let (ok, out) = cli(data.path(), &url, &["rotate-keys"], &[("FIELD_KEYS", &both)]);
+    let (ok, out) = cli(
+        data.path(),
+        &url,
+        &["rotate-keys"],
+        &[("FIELD_KEYS", &both)],
+    );
     assert!(ok, "{out}");
-    assert!(out.contains(&format!("{left} re-encrypted")) && out.contains(", 0 failed"), "{out}");
+    assert!(
+        out.contains(&format!("{left} re-encrypted")) && out.contains(", 0 failed"),
+        "{out}"
+    );
     assert_eq!(under("new"), ROWS);
 
     let new_only = FieldKeys::parse(&new).unwrap();
@@ -244,7 +284,11 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
         .load(&mut *pool.get().unwrap())
         .unwrap();
     for (id, stored) in &rows {
-        assert_eq!(new_only.decrypt(mfa_field(id), stored).unwrap(), plain[id], "{id}");
+        assert_eq!(
+            new_only.decrypt(mfa_field(id), stored).unwrap(),
+            plain[id],
+            "{id}"
+        );
     }
     drop(pool);
     verify_audit(data.path(), &url);
@@ -252,7 +296,9 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
     // the first and last row under every key id.
     let server = Server::start(data.path(), logs.path(), &url, &[("FIELD_KEYS", &new)]).await;
     let mut server = server;
-    server.wait_for("/readyz", 200, Duration::from_secs(60)).await;
+    server
+        .wait_for("/readyz", 200, Duration::from_secs(60))
+        .await;
     server.stop();
 }
 
@@ -293,15 +339,18 @@ async fn kill_9_during_rotate_signing_key_never_leaves_a_partial_key() {
             if path.extension().is_some_and(|e| e == "pem") {
                 let kid = path.file_stem().unwrap().to_str().unwrap();
                 let pem = std::fs::read(&path).unwrap();
-                backend::security::signing_keys::SigningKey::from_pem(kid, &pem)
-                    .unwrap_or_else(|e| panic!("after kill {step}: {} is damaged: {e}", path.display()));
+                backend::security::signing_keys::SigningKey::from_pem(kid, &pem).unwrap_or_else(
+                    |e| panic!("after kill {step}: {} is damaged: {e}", path.display()),
+                );
             }
         }
     }
     assert!(interrupted > 0, "no run was killed before it ended");
 
     let mut server = Server::start(data.path(), logs.path(), &url, &env).await;
-    server.wait_for("/readyz", 200, Duration::from_secs(60)).await;
+    server
+        .wait_for("/readyz", 200, Duration::from_secs(60))
+        .await;
     let cookie = signed_in(&server, "after_kills").await;
     let r = client()
         .get(server.url("/api/v1/me"))

@@ -2,7 +2,10 @@
 //! or a `500`), the database file stays intact, and writes resume as soon as
 //! space returns — without a restart.
 
-use crate::support::{assert_unavailable, cli, client, masked_ssn, put_ssn, require_root, run, signed_in, sqlite_url, Server};
+use crate::support::{
+    assert_unavailable, cli, client, masked_ssn, put_ssn, require_root, run, signed_in, sqlite_url,
+    Server,
+};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use std::io::Write;
@@ -20,7 +23,14 @@ impl SmallDisk {
         let dir = tempfile::tempdir().unwrap();
         run(
             "mount",
-            &["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs", dir.path().to_str().unwrap()],
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+                dir.path().to_str().unwrap(),
+            ],
         );
         Self { dir }
     }
@@ -62,8 +72,13 @@ fn integrity_check(url: &str) -> String {
     }
     let path = url.strip_prefix("sqlite://").unwrap();
     let mut conn = diesel::SqliteConnection::establish(path).unwrap();
-    let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check").load(&mut conn).unwrap();
-    rows.into_iter().map(|r| r.integrity_check).collect::<Vec<_>>().join("; ")
+    let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut conn)
+        .unwrap();
+    rows.into_iter()
+        .map(|r| r.integrity_check)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,10 +87,14 @@ async fn sqlite_on_a_full_disk_answers_503_stays_intact_and_resumes_when_space_r
     let logs = tempfile::tempdir().unwrap();
     let url = sqlite_url(disk.path());
     let mut server = Server::start(disk.path(), logs.path(), &url, &[]).await;
-    server.wait_for("/readyz", 200, Duration::from_secs(60)).await;
+    server
+        .wait_for("/readyz", 200, Duration::from_secs(60))
+        .await;
     let cookie = signed_in(&server, "full_disk").await;
     let client = client();
-    let r = put_ssn(&client, &server, &cookie, "123-45-1111").await.unwrap();
+    let r = put_ssn(&client, &server, &cookie, "123-45-1111")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Empty the write-ahead log into the database file, so the next write
@@ -91,8 +110,13 @@ async fn sqlite_on_a_full_disk_answers_503_stays_intact_and_resumes_when_space_r
     let mut refused = 0;
     for i in 0..20 {
         let started = Instant::now();
-        let r = put_ssn(&client, &server, &cookie, &format!("123-45-{}", 2000 + i)).await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(20), "a write hung on the full disk");
+        let r = put_ssn(&client, &server, &cookie, &format!("123-45-{}", 2000 + i))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "a write hung on the full disk"
+        );
         match r.status().as_u16() {
             // Space left over in a page SQLite already had.
             200 => continue,
@@ -105,10 +129,30 @@ async fn sqlite_on_a_full_disk_answers_503_stays_intact_and_resumes_when_space_r
             }
         }
     }
-    assert!(refused >= 3, "the full disk refused no write\n{}", server.log_text());
+    assert!(
+        refused >= 3,
+        "the full disk refused no write\n{}",
+        server.log_text()
+    );
     // Reads and liveness go on.
-    assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(integrity_check(&url), "ok");
     assert!(server.is_running(), "the server survived the full disk");
 
@@ -116,14 +160,23 @@ async fn sqlite_on_a_full_disk_answers_503_stays_intact_and_resumes_when_space_r
     std::fs::remove_file(&filler).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = put_ssn(&client, &server, &cookie, "123-45-3333").await.unwrap();
+        let r = put_ssn(&client, &server, &cookie, "123-45-3333")
+            .await
+            .unwrap();
         if r.status() == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "writes did not resume: {}", r.status());
+        assert!(
+            Instant::now() < deadline,
+            "writes did not resume: {}",
+            r.status()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(masked_ssn(&server, &cookie).await.as_deref(), Some("***-**-3333"));
+    assert_eq!(
+        masked_ssn(&server, &cookie).await.as_deref(),
+        Some("***-**-3333")
+    );
     server.stop();
     assert_eq!(integrity_check(&url), "ok");
     let (ok, out) = cli(disk.path(), &url, &["verify-audit"], &[]);

@@ -67,7 +67,9 @@ impl Server {
             base: format!("http://{addr}"),
             log,
         };
-        server.wait_for("/healthz", 200, Duration::from_secs(90)).await;
+        server
+            .wait_for("/healthz", 200, Duration::from_secs(90))
+            .await;
         server
     }
 
@@ -138,8 +140,15 @@ impl Drop for Server {
 }
 
 /// Runs a `backend` command to its end: success, stdout + stderr.
-pub fn cli(data_dir: &Path, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let out = cli_command(data_dir, database_url, args, env).output().unwrap();
+pub fn cli(
+    data_dir: &Path,
+    database_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String) {
+    let out = cli_command(data_dir, database_url, args, env)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         format!(
@@ -150,7 +159,12 @@ pub fn cli(data_dir: &Path, database_url: &str, args: &[&str], env: &[(&str, &st
     )
 }
 
-pub fn cli_command(data_dir: &Path, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn cli_command(
+    data_dir: &Path,
+    database_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backend"));
     cmd.args(args)
         .env_clear()
@@ -211,7 +225,12 @@ pub async fn signed_in(server: &Server, username: &str) -> String {
 }
 
 /// `PUT /api/v1/me/ssn` (an encrypted, audited change).
-pub async fn put_ssn(client: &Client, server: &Server, cookie: &str, ssn: &str) -> reqwest::Result<Response> {
+pub async fn put_ssn(
+    client: &Client,
+    server: &Server,
+    cookie: &str,
+    ssn: &str,
+) -> reqwest::Result<Response> {
     client
         .put(server.url("/api/v1/me/ssn"))
         .header("Origin", &server.base)
@@ -244,10 +263,17 @@ pub async fn assert_unavailable(r: Response, what: &str) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(retry, backend::error::RETRY_AFTER_SECS.to_string(), "{what}: Retry-After");
+    assert_eq!(
+        retry,
+        backend::error::RETRY_AFTER_SECS.to_string(),
+        "{what}: Retry-After"
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "service unavailable", "{what}: {body}");
-    assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{what}: {body}");
+    assert!(
+        body["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{what}: {body}"
+    );
 }
 
 /// This process runs as root: `mount` and `runuser` need it. Fails (never
