@@ -93,6 +93,9 @@ USER 10001:10001
 # (ADMIN_ADDR: admin API and pages, /metrics); never publish it on the
 # public port.
 EXPOSE 3000 3001
+# Liveness only (GET /healthz, which never touches the database): a database
+# outage must not get every replica restarted; readiness is /readyz, for the
+# load balancer (deploy/healthcheck says why).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/healthcheck"]
 ENTRYPOINT ["/app/backend"]

@@ -177,6 +177,11 @@ async fn checked_field_keys(
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            if let Some(banner) = crate::dev_banner::banner(&settings) {
+                // Both: stderr for whoever started it, the log for whoever reads it later.
+                eprintln!("{banner}");
+                tracing::warn!("{banner}");
+            }
             let workshop = settings.workshop;
             let tls = settings.tls.is_some();
             let app = Application::build(settings).await?;
@@ -350,10 +355,23 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::RotateSigningKey => {
             let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
-            let kid = crate::secrets::rotate_signing_key(&settings.signing_keys_dir, ttl)?;
+            let publication = settings.signing_key_publication_secs;
+            let rotated =
+                crate::secrets::rotate_signing_key(&settings.signing_keys_dir, ttl, publication)?;
             println!(
-                "new signing key {kid} in {}",
+                "new signing key {} in {}",
+                rotated.kid,
                 settings.signing_keys_dir.display()
+            );
+            // The running servers publish it at their next folder read; it
+            // signs only once every cached JWKS can hold it.
+            let starts = chrono::DateTime::from_timestamp(rotated.signs_from, 0)
+                .map_or_else(|| rotated.signs_from.to_string(), |t| t.to_rfc3339());
+            let wait = rotated.signs_from - chrono::Utc::now().timestamp();
+            println!(
+                "published in the JWKS now; starts signing at {starts} (in {} s, \
+                 SIGNING_KEY_PUBLICATION_SECS={publication})",
+                wait.max(0)
             );
         }
         Command::CreateOauthClient {

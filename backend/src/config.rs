@@ -64,6 +64,12 @@ pub struct Settings {
     /// `SIGNING_KEYS_DIR`, default `$APP_DATA_DIR/keys/signing`: the RS256
     /// private keys, one `<kid>.pem` each (a mounted secret in production).
     pub signing_keys_dir: PathBuf,
+    /// `SIGNING_KEY_PUBLICATION_SECS`, default (and least in production)
+    /// `signing_keys::MIN_PUBLICATION_SECS` (330: the JWKS max-age plus one
+    /// folder reload): how long a key added by `rotate-signing-key` is only
+    /// published in the JWKS before it signs. Dev mode accepts less (tests
+    /// use 0 to sign with a new key at once).
+    pub signing_key_publication_secs: i64,
     /// `MFA_REQUIRED_FOR_ROLES`, default `admin`: users holding any of these
     /// roles must enrol in MFA before any admin page or API answers them.
     pub mfa_required_for_roles: Vec<String>,
@@ -107,6 +113,10 @@ pub struct Settings {
     pub rate_limit_ipv6_prefix: u8,
     /// `DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
+    /// `DB_POOL_TIMEOUT_SECS`, default 10 (1–300): how long a request waits
+    /// for a database connection before it is answered `503` with
+    /// `Retry-After` (the database down or every connection busy).
+    pub db_pool_timeout: Duration,
     /// `REQUEST_HEAD_TIMEOUT_SECS`, default 10: a client that has not sent
     /// its whole request head by then gets 408 and is disconnected (slow
     /// clients cannot hold connections open).
@@ -316,6 +326,25 @@ impl Settings {
         let jwt_audience = reader
             .plain("JWT_AUDIENCE")
             .unwrap_or_else(|| "secure-reference-api".into());
+        let min_publication = crate::security::signing_keys::MIN_PUBLICATION_SECS;
+        let signing_key_publication_secs: i64 =
+            reader.parsed("SIGNING_KEY_PUBLICATION_SECS", min_publication);
+        if !(0..=86_400).contains(&signing_key_publication_secs) {
+            reader.fail(
+                "SIGNING_KEY_PUBLICATION_SECS",
+                "must be between 0 and 86400 seconds".into(),
+            );
+        } else if env == AppEnv::Production && signing_key_publication_secs < min_publication {
+            reader.fail(
+                "SIGNING_KEY_PUBLICATION_SECS",
+                format!(
+                    "must be at least {min_publication} in production: the JWKS may be cached \
+                     for {} s, and a server reads the key folder every {} s",
+                    crate::security::signing_keys::JWKS_MAX_AGE_SECS,
+                    crate::security::signing_keys::FOLDER_RELOAD_SECS
+                ),
+            );
+        }
         let signing_keys_dir = reader
             .plain("SIGNING_KEYS_DIR")
             .map(PathBuf::from)
@@ -410,6 +439,14 @@ impl Settings {
         if db_pool_size == 0 {
             reader.fail("DB_POOL_SIZE", "must be at least 1".into());
         }
+        let db_pool_timeout_secs: u64 = reader.parsed("DB_POOL_TIMEOUT_SECS", 10);
+        if !(1..=300).contains(&db_pool_timeout_secs) {
+            reader.fail(
+                "DB_POOL_TIMEOUT_SECS",
+                "must be between 1 and 300 seconds".into(),
+            );
+        }
+        let db_pool_timeout = Duration::from_secs(db_pool_timeout_secs);
         let log_format = match reader.plain("LOG_FORMAT").as_deref() {
             None => match env {
                 AppEnv::Dev => LogFormat::Pretty,
@@ -573,6 +610,7 @@ impl Settings {
                 jwt_issuer,
                 jwt_audience,
                 signing_keys_dir,
+                signing_key_publication_secs,
                 mfa_required_for_roles,
                 step_up_window,
                 reauth_window,
@@ -587,6 +625,7 @@ impl Settings {
                 rate_limit_ip,
                 rate_limit_ipv6_prefix,
                 db_pool_size,
+                db_pool_timeout,
                 log_format,
                 request_head_timeout,
                 password_policy,
@@ -875,6 +914,36 @@ mod tests {
         let read = s.metrics_token.as_ref().unwrap();
         assert_eq!(read.expose_secret(), token);
         assert!(!format!("{s:?}").contains(token));
+    }
+
+    #[test]
+    fn a_new_signing_key_waits_out_the_jwks_cache_in_production() {
+        let min = crate::security::signing_keys::MIN_PUBLICATION_SECS;
+        assert_eq!(settings(&[]).unwrap().signing_key_publication_secs, min);
+        assert_eq!(
+            settings(&[("SIGNING_KEY_PUBLICATION_SECS", "0")])
+                .unwrap()
+                .signing_key_publication_secs,
+            0,
+            "dev mode (tests) may sign with a new key at once"
+        );
+        let prod = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/app"),
+        ];
+        let below = (min - 1).to_string();
+        let mut vars = prod.to_vec();
+        vars.push(("SIGNING_KEY_PUBLICATION_SECS", below.as_str()));
+        let err = settings(&vars).unwrap_err().to_string();
+        assert!(err.contains("SIGNING_KEY_PUBLICATION_SECS"), "{err}");
+        let at_least = min.to_string();
+        let mut vars = prod.to_vec();
+        vars.push(("SIGNING_KEY_PUBLICATION_SECS", at_least.as_str()));
+        let err = settings(&vars)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(!err.contains("SIGNING_KEY_PUBLICATION_SECS"), "{err}");
+        assert!(settings(&[("SIGNING_KEY_PUBLICATION_SECS", "-1")]).is_err());
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! Bodies are always `{"error": "...", "request_id": "..."}` (plus `fields`
 //! for validation errors). A 4xx says what was wrong; a 5xx says only that
 //! something failed, and its cause goes to the log under the request id.
+//!
+//! The database out of reach (down, restarting, every pooled connection
+//! taken until the checkout timeout, the disk full) is not a bug: it is a
+//! `503` with `Retry-After`, whichever layer met it (`AppError::is_outage`),
+//! so clients and load balancers back off and retry instead of reporting a
+//! fault.
 
 use crate::telemetry::current_request_id;
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
@@ -53,6 +59,9 @@ pub enum AppError {
     Internal(#[source] anyhow::Error),
 }
 
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a `503`.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
 impl AppError {
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
@@ -60,6 +69,62 @@ impl AppError {
 
     pub fn bad_request(msg: impl Into<String>) -> Self {
         Self::BadRequest(msg.into())
+    }
+
+    /// The database was out of reach: an `Unavailable`, or an `Internal`
+    /// whose cause chain holds a pool timeout, a failed connection or a
+    /// database error that says the server or its disk is gone.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Internal(e) => e.chain().any(is_outage_cause),
+            _ => false,
+        }
+    }
+}
+
+fn is_outage_cause(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<diesel::r2d2::PoolError>() || e.is::<diesel::ConnectionError>() {
+        return true;
+    }
+    e.downcast_ref::<diesel::result::Error>()
+        .is_some_and(is_database_outage)
+}
+
+/// What the engines say when the database, not the query, is the problem.
+/// Diesel gives no SQLSTATE, so the messages are matched (PostgreSQL's in
+/// the server's default English; SQLite's are fixed).
+const OUTAGE_MESSAGES: &[&str] = &[
+    // SQLite: SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_BUSY past busy_timeout.
+    "database or disk is full",
+    "disk I/O error",
+    "unable to open database file",
+    "database is locked",
+    // PostgreSQL: 57P01-57P03 (shutdown, restart), libpq's lost connection,
+    // 53100 (disk full), 53300 (too many connections).
+    "terminating connection due to administrator command",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "server closed the connection unexpectedly",
+    "no connection to the server",
+    "could not connect to server",
+    "could not extend file",
+    "No space left on device",
+    "too many clients already",
+];
+
+/// Whether a Diesel error means the database is out of reach (see
+/// [`AppError::is_outage`]).
+pub fn is_database_outage(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            OUTAGE_MESSAGES.iter().any(|m| message.contains(m))
+        }
+        _ => false,
     }
 }
 
@@ -111,6 +176,7 @@ impl ResponseError for AppError {
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) if self.is_outage() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,8 +197,15 @@ impl ResponseError for AppError {
         if matches!(self, Self::Unauthenticated) {
             builder.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        let error = if status == StatusCode::SERVICE_UNAVAILABLE {
+            // RFC 9110 §10.2.3: when to try again.
+            builder.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+            "service unavailable".to_owned()
+        } else {
+            self.to_string()
+        };
         builder.json(ErrorBody {
-            error: self.to_string(),
+            error,
             request_id,
             fields,
         })
@@ -161,6 +234,58 @@ mod tests {
         assert_eq!(status, 500);
         assert!(body.contains("internal server error"));
         assert!(!body.contains("db.internal"));
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_a_503_with_retry_after_wherever_it_was_met() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let full = || {
+            Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new("database or disk is full".to_owned()),
+            )
+        };
+        let restarted = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("terminating connection due to administrator command".to_owned()),
+        );
+        let closed = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("gone".to_owned()),
+        );
+        let wrapped = AppError::internal(anyhow::Error::new(full()).context("saving the user"));
+        for e in [
+            AppError::from(full()),
+            AppError::from(restarted),
+            AppError::from(closed),
+            wrapped,
+            AppError::Unavailable(anyhow::anyhow!("pool timed out")),
+        ] {
+            assert!(e.is_outage(), "{e:?}");
+            let resp = e.error_response();
+            assert_eq!(resp.status(), 503);
+            assert_eq!(
+                resp.headers().get("Retry-After").unwrap(),
+                &RETRY_AFTER_SECS.to_string()
+            );
+            let body =
+                String::from_utf8(resp.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+            assert!(body.contains("\"error\":\"service unavailable\""), "{body}");
+            assert!(
+                !body.contains("disk") && !body.contains("administrator"),
+                "{body}"
+            );
+        }
+        // A query's own failure stays a 500, without Retry-After.
+        let unique = AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("UNIQUE constraint failed: users.email".to_owned()),
+        ));
+        assert!(!unique.is_outage());
+        let resp = unique.error_response();
+        assert_eq!(resp.status(), 500);
+        assert!(resp.headers().get("Retry-After").is_none());
+        assert!(!AppError::from(Error::NotFound).is_outage());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dev_banner;
 pub mod error;
 pub mod http;
 #[cfg(test)]

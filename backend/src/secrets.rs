@@ -67,6 +67,8 @@ impl std::fmt::Debug for Keys {
 pub struct SigningKeys {
     dir: PathBuf,
     token_ttl_secs: i64,
+    /// `SIGNING_KEY_PUBLICATION_SECS`: a new key signs this long after it appeared.
+    publication_secs: i64,
     set: RwLock<Arc<KeySet>>,
     /// When the folder was last read (milliseconds since the epoch).
     loaded_at_ms: AtomicI64,
@@ -103,10 +105,13 @@ impl SigningKeys {
                 }
             }
         }
-        let set = KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?;
+        let publication_secs = settings.signing_key_publication_secs;
+        let set =
+            KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?.publishing_for(publication_secs);
         Ok(Self {
             dir,
             token_ttl_secs,
+            publication_secs,
             set: RwLock::new(Arc::new(set)),
             loaded_at_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
         })
@@ -121,7 +126,8 @@ impl SigningKeys {
     pub fn reload(&self) -> anyhow::Result<()> {
         self.loaded_at_ms
             .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
-        let set = KeySet::new(read_key_dir(&self.dir)?, self.token_ttl_secs)?;
+        let set = KeySet::new(read_key_dir(&self.dir)?, self.token_ttl_secs)?
+            .publishing_for(self.publication_secs);
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
         Ok(())
     }
@@ -152,11 +158,24 @@ impl SigningKeys {
     }
 }
 
-/// Adds a new current key to `dir` and deletes the files of keys that can no
-/// longer verify anything. Returns the new kid.
-pub fn rotate_signing_key(dir: &Path, token_ttl_secs: i64) -> anyhow::Result<String> {
+/// A key added by [`rotate_signing_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub kid: String,
+    /// When it starts signing (unix seconds); until then it is only published.
+    pub signs_from: i64,
+}
+
+/// Adds a new key to `dir` — published by every server at its next folder
+/// read, signing `publication_secs` after its creation — and deletes the
+/// files of keys that can no longer verify anything.
+pub fn rotate_signing_key(
+    dir: &Path,
+    token_ttl_secs: i64,
+    publication_secs: i64,
+) -> anyhow::Result<Rotated> {
     let kid = write_new_key(dir)?;
-    let set = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?;
+    let set = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?.publishing_for(publication_secs);
     let now = chrono::Utc::now().timestamp();
     for old in set.kids() {
         if set.verifying_key(old, now).is_none() {
@@ -164,12 +183,16 @@ pub fn rotate_signing_key(dir: &Path, token_ttl_secs: i64) -> anyhow::Result<Str
                 .with_context(|| format!("cannot remove the expired key {old}"))?;
         }
     }
-    Ok(kid)
+    let signs_from = set
+        .signs_from_kid(&kid)
+        .context("the new key did not load")?;
+    Ok(Rotated { kid, signs_from })
 }
 
 fn write_new_key(dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     restrict(dir, 0o700)?;
+    remove_stale_temp_files(dir);
     // A new key must be strictly newer than every key already there, or two
     // keys created in the same second could not be ordered.
     let newest = read_key_dir(dir)?.iter().map(|k| k.created_at).max();
@@ -181,6 +204,13 @@ fn write_new_key(dir: &Path) -> anyhow::Result<String> {
 }
 
 /// Every `<kid>.pem` in `dir` (a missing folder holds none).
+///
+/// A file that cannot be read or parsed is skipped with a warning — one
+/// damaged old key must not keep every server down; the tokens it signed no
+/// longer verify here — unless it is the newest: that key signs (or is about
+/// to), and a server without it would go on signing with a key the others
+/// retire. Then loading fails (at start-up: the server does not start; on a
+/// reload: the loaded keys stay).
 fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -188,18 +218,49 @@ fn read_key_dir(dir: &Path) -> anyhow::Result<Vec<SigningKey>> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
     };
     let mut keys = Vec::new();
+    let mut unreadable = Vec::new();
     for entry in entries {
-        let path = entry?.path();
+        let path = entry
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .path();
         if path.extension().is_none_or(|e| e != "pem") {
             continue;
         }
-        let kid = path
+        let loaded = path
             .file_stem()
             .and_then(|s| s.to_str())
-            .context("key file name is not UTF-8")?;
-        let pem =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        keys.push(SigningKey::from_pem(kid, &pem)?);
+            .context("key file name is not UTF-8")
+            .and_then(|kid| {
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Ok(SigningKey::from_pem(kid, &pem)?)
+            });
+        match loaded {
+            Ok(key) => keys.push(key),
+            Err(e) => unreadable.push((path, e)),
+        }
+    }
+    let newest = keys.iter().map(|k| k.created_at).max();
+    for (path, error) in unreadable {
+        let created = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(signing_keys::created_at_of);
+        match (newest, created) {
+            (Some(newest), Some(created)) if created < newest => {
+                tracing::warn!(file = %path.display(), error = %format!("{error:#}"),
+                    "skipping a signing key that cannot be loaded; tokens it signed will not verify here");
+            }
+            (Some(_), None) => {
+                tracing::warn!(file = %path.display(), error = %format!("{error:#}"),
+                    "skipping a file that is not a signing key");
+            }
+            _ => bail!(
+                "the newest signing key {} cannot be loaded, and it is the one that signs: \
+                 restore it or remove it ({error:#})",
+                path.display()
+            ),
+        }
     }
     Ok(keys)
 }
@@ -315,23 +376,72 @@ fn dev_key(name: &str, path: &Path) -> anyhow::Result<secrecy::SecretString> {
     Ok(text.into())
 }
 
-#[cfg(unix)]
+/// Prefix and suffix of [`write_private`]'s temporary files (their `.tmp`
+/// extension keeps them out of [`read_key_dir`]).
+const TEMP_PREFIX: &str = ".key-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Writes a new private file (0600) at `path`, atomically: into a temporary
+/// file in the same folder, synced to disk, then moved into place — without
+/// replacing a file already there — and the folder synced. A crash (`kill
+/// -9`, power loss) leaves the whole file or none, never a truncated key
+/// that would stop the next start; at worst a temporary file, which the
+/// next key generation removes.
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // tempfile creates it with mode 0600 on Unix.
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    temp.write_all(contents)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist_noclobber(path)
+        .map_err(|e| e.error)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents)?;
-    Ok(())
+    sync_dir(dir)
+}
+
+/// Makes a rename in `dir` durable (POSIX: the entry lives in the folder).
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, contents).with_context(|| format!("cannot create {}", path.display()))
+fn sync_dir(_dir: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Temporary files a crashed write left behind (older than a minute, so a
+/// write under way in another process is never touched).
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 60);
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) && stale {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a stale temporary key file");
+            }
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -364,6 +474,59 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn key_files_are_written_whole_private_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.pem");
+        write_private(&path, b"first").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert!(
+            write_private(&path, b"second").is_err(),
+            "an existing key is kept"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["k.pem"], "no temporary file is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    fn put_key(dir: &Path, i: usize) -> String {
+        let (kid, pem) = &signing_keys::tests::test_pems()[i];
+        std::fs::write(dir.join(format!("{kid}.pem")), pem).unwrap();
+        kid.clone()
+    }
+
+    #[test]
+    fn an_unreadable_old_key_is_skipped_but_an_unreadable_newest_key_stops_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = put_key(dir.path(), 0);
+        let current = put_key(dir.path(), 1);
+        // What a crash in the middle of a write used to leave (a temporary
+        // file is ignored; its name is not a key's).
+        std::fs::write(dir.path().join(".key-crashed.tmp"), b"-----BEGIN").unwrap();
+        std::fs::write(dir.path().join(format!("{old}.pem")), b"truncated").unwrap();
+        std::fs::write(dir.path().join("notes.pem"), b"not a key").unwrap();
+        let keys = read_key_dir(dir.path()).unwrap();
+        let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids, [current.as_str()]);
+
+        // The newest key damaged: it is the one that signs, so loading fails
+        // (naming the file, not its contents).
+        let newest = put_key(dir.path(), 2);
+        std::fs::write(dir.path().join(format!("{newest}.pem")), b"truncated").unwrap();
+        let err = format!("{:#}", read_key_dir(dir.path()).unwrap_err());
+        assert!(err.contains(&newest) && err.contains("newest"), "{err}");
+        assert!(!err.contains("truncated"), "{err}");
     }
 
     #[test]

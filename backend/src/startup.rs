@@ -90,7 +90,8 @@ impl Application {
             Some(dynamic) => dynamic.open_pool(url, settings.db_pool_size),
             None => build_pool(url, settings.db_pool_size),
         }
-        .context("cannot open the database (check DATABASE_URL)")?;
+        .context("cannot open the database (check DATABASE_URL)")?
+        .with_checkout_timeout(settings.db_pool_timeout);
         migrate_as_configured(&settings, &pool).await?;
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
         crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
@@ -598,9 +599,13 @@ impl RequestPageData {
     fn who(
         &self,
     ) -> impl std::future::Future<Output = Option<Arc<sessions::SignedIn>>> + Send + 'static {
-        let (verified, page) = (self.verified(), self.page.clone());
+        let (verified, page, outage) = (self.verified(), self.page.clone(), OutageMark::here());
         async move {
-            verified.await.ok().filter(|who| {
+            let verified = verified.await;
+            if matches!(verified, Err(sessions::Denied::Unavailable)) {
+                outage.set();
+            }
+            verified.ok().filter(|who| {
                 access::device_fact(page.device_id.as_deref(), Some(who))
                     != crate::security::policy::DeviceFact::Registered { compliant: false }
             })
@@ -610,12 +615,13 @@ impl RequestPageData {
 
 impl PageData for RequestPageData {
     fn mfa_status(&self) -> PageFuture<Option<MfaStatus>> {
-        let (state, who) = (self.state.clone(), self.who());
+        let (state, who, outage) = (self.state.clone(), self.who(), OutageMark::here());
         Box::pin(async move {
             let who = who.await?;
             match mfa::status(&state, &who).await {
                 Ok(status) => Some(status),
                 Err(e) => {
+                    outage.set_if(&e);
                     tracing::error!(error = ?e, "could not load the MFA status for a page");
                     None
                 }
@@ -657,7 +663,14 @@ impl PageData for RequestPageData {
 
     fn api_get(&self, path: String) -> PageFuture<Result<String, u16>> {
         let (state, page, verified) = (self.state.clone(), self.page.clone(), self.verified());
-        Box::pin(async move { page_reads::get(&state, &page, verified.await, &path).await })
+        let outage = OutageMark::here();
+        Box::pin(async move {
+            let answer = page_reads::get(&state, &page, verified.await, &path).await;
+            if answer == Err(503) {
+                outage.set();
+            }
+            answer
+        })
     }
 
     fn current_user(&self) -> PageFuture<Option<MeResponse>> {
@@ -666,17 +679,46 @@ impl PageData for RequestPageData {
     }
 
     fn my_sessions(&self) -> PageFuture<Option<Vec<SessionInfo>>> {
-        let (state, who) = (self.state.clone(), self.who());
+        let (state, who, outage) = (self.state.clone(), self.who(), OutageMark::here());
         Box::pin(async move {
             let who = who.await?;
             match sessions::list(&state, &who.user.id, Some(&who.session.id)).await {
                 Ok(list) => Some(list),
                 Err(e) => {
+                    outage.set_if(&e);
                     tracing::error!(error = ?e, "could not list sessions for a page");
                     None
                 }
             }
         })
+    }
+}
+
+/// The response of the page being rendered, taken while the page asks for
+/// its data (Leptos's context is there, not inside the futures): a read that
+/// met the database out of reach makes the page a `503` with `Retry-After`,
+/// as the API answers, rather than a `200` that looks signed out or empty.
+struct OutageMark(Option<leptos_actix::ResponseOptions>);
+
+impl OutageMark {
+    fn here() -> Self {
+        Self(use_context::<leptos_actix::ResponseOptions>())
+    }
+
+    fn set(&self) {
+        if let Some(response) = &self.0 {
+            response.set_status(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+            response.insert_header(
+                actix_web::http::header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+        }
+    }
+
+    fn set_if(&self, error: &crate::error::AppError) {
+        if error.is_outage() {
+            self.set();
+        }
     }
 }
 

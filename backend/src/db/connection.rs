@@ -27,17 +27,31 @@ pub enum DbConn {
 pub struct Pool {
     current: Arc<RwLock<r2d2::Pool<Manager>>>,
     max_size: u32,
+    /// How long `get` waits for a connection before giving up (the
+    /// database down or every connection busy): `DB_POOL_TIMEOUT_SECS`.
+    checkout_timeout: Duration,
 }
 
+/// `get`'s wait unless the caller sets another (`with_checkout_timeout`).
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Pool {
-    /// A connection from the current pool.
+    /// A connection from the current pool. r2d2 tests each connection it
+    /// hands out (`is_valid`) and replaces a broken one, so after a database
+    /// restart the pool heals by itself.
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
         let pool = self
             .current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        pool.get()
+        pool.get_timeout(self.checkout_timeout)
+    }
+
+    /// The same pool, waiting at most `timeout` for a connection.
+    pub fn with_checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.checkout_timeout = timeout;
+        self
     }
 
     /// Opens a pool to `url` (same size) and moves every later `get` to it.
@@ -53,6 +67,7 @@ impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
             .field("max_size", &self.max_size)
+            .field("checkout_timeout", &self.checkout_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +151,7 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     Ok(Pool {
         current: Arc::new(RwLock::new(build_r2d2(url, max_size)?)),
         max_size,
+        checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
     })
 }
 
@@ -155,7 +171,7 @@ fn build_r2d2(url: &str, max_size: u32) -> anyhow::Result<r2d2::Pool<Manager>> {
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(DEFAULT_CHECKOUT_TIMEOUT)
         .build(Manager { target })?;
     Ok(pool)
 }

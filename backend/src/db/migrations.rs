@@ -119,6 +119,122 @@ mod tests {
             .collect()
     }
 
+    /// The last migration from before the concurrent-index rule. Those are
+    /// applied on deployed databases and Diesel records versions only, so
+    /// changing them would change nothing there; and none would gain: their
+    /// indexes are on tables created in the same migration (empty), or
+    /// beside a statement that rewrites the table under an exclusive lock
+    /// anyway (a column's type, a STORED column), or paired with a DROP
+    /// INDEX in one migration, which a concurrent build cannot share.
+    const BEFORE_THE_RULE: &str = "2026-12-08-000020";
+
+    /// What is wrong with PostgreSQL migration `version` (`up` its up.sql,
+    /// `metadata` its metadata.toml) under the rule (README, "Schema
+    /// migrations"): an index on a table that exists before the migration
+    /// is built `CONCURRENTLY` (writes go on while it builds), and such a
+    /// statement is alone in its migration — PostgreSQL runs several
+    /// statements sent at once in one implicit transaction, which
+    /// `CONCURRENTLY` refuses — with `run_in_transaction = false`.
+    fn index_problems(version: &str, up: &str, metadata: Option<&str>) -> Vec<String> {
+        let code: String = up
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        let statements: Vec<Vec<&str>> = code
+            .split(';')
+            .map(|s| s.split_whitespace().collect::<Vec<_>>())
+            .filter(|words| !words.is_empty())
+            .collect();
+        let created: BTreeSet<String> = statements
+            .iter()
+            .filter(|w| w.starts_with(&["create", "table"]))
+            .filter_map(|w| {
+                w.iter()
+                    .skip(2)
+                    .find(|x| !matches!(**x, "if" | "not" | "exists"))
+                    .map(|t| t.split('(').next().unwrap_or(t).to_owned())
+            })
+            .collect();
+        let mut problems = Vec::new();
+        let concurrent = statements.iter().any(|w| w.contains(&"concurrently"));
+        for words in &statements {
+            let is_index = words.starts_with(&["create", "index"])
+                || words.starts_with(&["create", "unique", "index"]);
+            if !is_index {
+                continue;
+            }
+            let table = words
+                .iter()
+                .position(|w| *w == "on")
+                .and_then(|i| words.get(i + 1))
+                .map(|t| t.split('(').next().unwrap_or(t).to_owned())
+                .unwrap_or_default();
+            if created.contains(&table) || version <= BEFORE_THE_RULE {
+                continue;
+            }
+            if !words.contains(&"concurrently") {
+                problems.push(format!(
+                    "{version}: the index on `{table}` is not built CONCURRENTLY"
+                ));
+            }
+        }
+        if concurrent {
+            if statements.len() != 1 {
+                problems.push(format!(
+                    "{version}: a CONCURRENTLY statement must be alone in its migration"
+                ));
+            }
+            let outside = metadata.is_some_and(|m| {
+                m.lines()
+                    .any(|l| l.split_whitespace().collect::<String>() == "run_in_transaction=false")
+            });
+            if !outside {
+                problems.push(format!(
+                    "{version}: metadata.toml must say run_in_transaction = false"
+                ));
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn new_postgres_indexes_on_existing_tables_are_built_concurrently() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/postgres");
+        let mut problems = Vec::new();
+        for name in names("postgres") {
+            let version = name.split('_').next().unwrap_or_default().to_owned();
+            let up = std::fs::read_to_string(dir.join(&name).join("up.sql")).unwrap();
+            let metadata = std::fs::read_to_string(dir.join(&name).join("metadata.toml")).ok();
+            problems.extend(index_problems(&version, &up, metadata.as_deref()));
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+
+        // The check itself: what it refuses and what it accepts.
+        let later = "2027-01-01-000030";
+        let plain = "CREATE INDEX users_created ON users (created_at);";
+        assert_eq!(index_problems(later, plain, None).len(), 1);
+        assert!(index_problems(BEFORE_THE_RULE, plain, None).is_empty());
+        let fresh =
+            "CREATE TABLE things (id TEXT PRIMARY KEY);\nCREATE INDEX things_id ON things (id);";
+        assert!(
+            index_problems(later, fresh, None).is_empty(),
+            "an index on a new table"
+        );
+        let concurrent =
+            "-- why\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_created ON users (created_at);";
+        let outside = Some("run_in_transaction = false\n");
+        assert!(index_problems(later, concurrent, outside).is_empty());
+        assert_eq!(
+            index_problems(later, concurrent, None).len(),
+            1,
+            "no metadata"
+        );
+        let two = format!("{concurrent}\nDROP INDEX users_old;");
+        assert_eq!(index_problems(later, &two, outside).len(), 1, "not alone");
+    }
+
     #[test]
     fn both_backends_have_the_same_migrations() {
         let sqlite = names("sqlite");

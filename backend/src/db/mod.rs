@@ -14,7 +14,9 @@ pub use connection::{DbConn, Pool};
 
 use crate::error::AppError;
 
-/// Runs `f` with a pooled connection on a blocking thread.
+/// Runs `f` with a pooled connection on a blocking thread. No connection
+/// within the pool's checkout timeout (the database down, or every
+/// connection busy) is `AppError::Unavailable`: a 503 with `Retry-After`.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     T: Send + 'static,
@@ -24,7 +26,7 @@ where
     actix_web::web::block(move || {
         let mut conn = pool
             .get()
-            .map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
+            .map_err(|e| AppError::Unavailable(anyhow::Error::new(e)))?;
         f(&mut conn)
     })
     .await

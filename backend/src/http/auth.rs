@@ -64,6 +64,9 @@ impl FromRequest for Authenticated {
             match sessions::authenticate_shared(&state, token.as_deref(), None).await {
                 Ok(signed_in) => Ok(Authenticated(signed_in)),
                 Err(denied) => {
+                    if let Some(outage) = denied.outage() {
+                        return Err(outage);
+                    }
                     let event = AuditEvent::new("access.denied", Outcome::Denied)
                         .detail(serde_json::json!({ "reason": denied.as_str(), "path": path }));
                     audit::record(&state.pool, Some(&meta), event).await?;

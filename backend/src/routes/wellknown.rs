@@ -1,6 +1,7 @@
 //! `/.well-known/jwks.json`: the public halves of the keys that may verify
 //! our access tokens right now (retired keys leave once their tokens expire).
 
+use crate::security::signing_keys;
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 
@@ -9,6 +10,10 @@ use actix_web::{web, HttpResponse};
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let keys = state.keys.signing.current();
     HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=300"))
+        // The publication rule counts on this max-age (`signing_keys`).
+        .insert_header((
+            "Cache-Control",
+            format!("public, max-age={}", signing_keys::JWKS_MAX_AGE_SECS),
+        ))
         .json(keys.jwks(chrono::Utc::now().timestamp()))
 }

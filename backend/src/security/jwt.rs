@@ -122,7 +122,7 @@ pub fn issue(
         client_id: grant.map(|g| g.client_id.clone()),
         scope: grant.map(|g| g.scope.clone()),
     };
-    let key = keys.current();
+    let key = keys.signing_key_at(now);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.clone());
     let token = encode(&header, &claims, key.encoding()).map_err(|_| TokenError::Signing)?;

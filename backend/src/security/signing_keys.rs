@@ -1,11 +1,17 @@
 //! The RS256 signing keys and the rules for rotating them.
 //!
-//! Each key has a `kid` of the form `<created unix seconds>-<8 hex>`; the
-//! newest is the *current* key and signs new tokens. An older key was retired
-//! when its successor was created, and keeps verifying for one access-token
-//! lifetime (plus leeway) after that, so every token it signed can still be
-//! checked; then it leaves the JWKS and verification. Rotation therefore
-//! logs nobody out.
+//! Each key has a `kid` of the form `<created unix seconds>-<8 hex>`. A new
+//! key is published in the JWKS at once but signs only from `created +
+//! publication` (`SIGNING_KEY_PUBLICATION_SECS`, at least
+//! [`MIN_PUBLICATION_SECS`]): a client that cached the JWKS just before the
+//! key appeared (for [`JWKS_MAX_AGE_SECS`]) has fetched it again before
+//! any token names it. The first key of an empty folder signs at once (no
+//! one can have cached a JWKS without it). The *current* key is the newest
+//! that has started signing. An older key retires when its successor starts
+//! signing and keeps verifying for one access-token lifetime (plus leeway)
+//! after that, so every token it signed can still be checked; then it leaves
+//! the JWKS and verification. Rotation therefore logs nobody out, and no
+//! verifier ever meets a key id it could not have known.
 
 use aws_lc_rs::encoding::AsDer;
 use base64::engine::general_purpose::STANDARD;
@@ -15,6 +21,19 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 /// Clock skew tolerated when deciding whether a retired key may still verify.
 pub const RETIREMENT_LEEWAY_SECS: i64 = 60;
+
+/// How long clients may cache `/.well-known/jwks.json` (its `Cache-Control:
+/// max-age`): one constant for the header and the publication rule.
+pub const JWKS_MAX_AGE_SECS: i64 = 300;
+
+/// How often a running server re-reads the signing-key folder: a key added
+/// there reaches its JWKS at most this late.
+pub const FOLDER_RELOAD_SECS: i64 = 30;
+
+/// The shortest publication delay production accepts: every server has
+/// published the key (one folder reload) and every cached JWKS has expired
+/// (one max-age) before the key signs.
+pub const MIN_PUBLICATION_SECS: i64 = JWKS_MAX_AGE_SECS + FOLDER_RELOAD_SECS;
 
 /// One key: its id, when it was created, and its signing/verifying halves.
 pub struct SigningKey {
@@ -78,7 +97,8 @@ pub enum KeyError {
     Generation,
 }
 
-fn created_at_of(kid: &str) -> Option<i64> {
+/// The creation time a well-formed `kid` names.
+pub fn created_at_of(kid: &str) -> Option<i64> {
     let (secs, rand) = kid.split_once('-')?;
     let ok = !rand.is_empty() && rand.len() <= 32 && rand.bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| secs.parse().ok()).flatten()
@@ -111,6 +131,10 @@ pub struct KeySet {
     keys: Vec<SigningKey>,
     /// Access-token lifetime: how long a retired key keeps verifying.
     token_ttl_secs: i64,
+    /// How long a new key is only published before it signs (0 unless
+    /// [`KeySet::publishing_for`] says otherwise; the server and the CLI
+    /// always say).
+    publication_secs: i64,
 }
 
 impl KeySet {
@@ -122,24 +146,63 @@ impl KeySet {
         Ok(Self {
             keys,
             token_ttl_secs,
+            publication_secs: 0,
         })
     }
 
-    /// The key that signs new tokens: the newest.
-    // `new` refuses an empty set, so there is a last element.
-    #[allow(clippy::indexing_slicing)]
-    pub fn current(&self) -> &SigningKey {
-        &self.keys[self.keys.len() - 1]
+    /// The same set, where a key after the first signs `secs` after it was created.
+    pub fn publishing_for(mut self, secs: i64) -> Self {
+        self.publication_secs = secs.max(0);
+        self
     }
 
-    /// Whether `key` may still verify at `now`.
-    fn verifies(&self, index: usize, now: i64) -> bool {
-        match self.keys.get(index + 1) {
-            None => true,
-            Some(successor) => {
-                now <= successor.created_at + self.token_ttl_secs + RETIREMENT_LEEWAY_SECS
-            }
+    /// When the key at `index` starts (or started) signing.
+    fn signs_from(&self, index: usize) -> i64 {
+        let created = self.keys.get(index).map_or(i64::MAX, |k| k.created_at);
+        if index == 0 {
+            created
+        } else {
+            created.saturating_add(self.publication_secs)
         }
+    }
+
+    /// When the key `kid` starts (or started) signing, if the set holds it.
+    pub fn signs_from_kid(&self, kid: &str) -> Option<i64> {
+        let index = self.keys.iter().position(|k| k.kid == kid)?;
+        Some(self.signs_from(index))
+    }
+
+    /// The key that signs new tokens at `now`: the newest that has started
+    /// signing (the oldest, should every key claim a later creation time).
+    // `new` refuses an empty set, so there is a first element.
+    #[allow(clippy::indexing_slicing)]
+    pub fn signing_key_at(&self, now: i64) -> &SigningKey {
+        let active = (0..self.keys.len())
+            .rev()
+            .find(|i| self.signs_from(*i) <= now)
+            .unwrap_or(0);
+        &self.keys[active]
+    }
+
+    /// The key that signs new tokens now ([`KeySet::signing_key_at`] on the
+    /// system clock).
+    pub fn current(&self) -> &SigningKey {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.signing_key_at(now)
+    }
+
+    /// Whether `key` may still verify at `now`: until one token lifetime
+    /// (plus leeway) after its successor started signing. A key not signing
+    /// yet verifies (it is published; another server's clock may be ahead).
+    fn verifies(&self, index: usize, now: i64) -> bool {
+        if index + 1 >= self.keys.len() {
+            return true;
+        }
+        now <= self
+            .signs_from(index + 1)
+            .saturating_add(self.token_ttl_secs + RETIREMENT_LEEWAY_SECS)
     }
 
     /// The key with id `kid`, if it may verify at `now`. Only our own keys are
@@ -225,6 +288,46 @@ pub(crate) mod tests {
         assert_eq!(set.jwks(3_000).keys.len(), 2);
         assert_eq!(set.jwks(10_000).keys.len(), 1);
         assert!(set.verifying_key("9999-abcd", 3_000).is_none());
+    }
+
+    #[test]
+    fn a_new_key_is_published_first_and_signs_only_after_the_publication_delay() {
+        // Keys created at 1000, 2000 and 3000; a key signs 500 s after its creation.
+        let set = KeySet::new(vec![key(0), key(1), key(2)], 900)
+            .unwrap()
+            .publishing_for(500);
+        let kids: Vec<String> = set.kids().iter().map(|k| (*k).to_owned()).collect();
+        let published = |now| -> Vec<String> {
+            set.jwks(now)
+                .keys
+                .iter()
+                .filter_map(|k| k.common.key_id.clone())
+                .collect()
+        };
+        // The first key signs from its creation (nothing published before it).
+        assert_eq!(set.signing_key_at(1_000).kid, kids[0]);
+        // Key 1 appears at 2000: published at once, signing from 2500 only.
+        assert_eq!(set.signing_key_at(2_000).kid, kids[0]);
+        assert!(published(2_000).contains(&kids[1]));
+        assert!(set.verifying_key(&kids[1], 2_000).is_some());
+        assert_eq!(set.signing_key_at(2_499).kid, kids[0]);
+        assert_eq!(set.signing_key_at(2_500).kid, kids[1]);
+        assert_eq!(set.signs_from_kid(&kids[1]), Some(2_500));
+        // Key 0 retires when key 1 starts signing (2500), not when it appeared.
+        let last = 2_500 + 900 + RETIREMENT_LEEWAY_SECS;
+        assert!(set.verifying_key(&kids[0], last).is_some());
+        assert!(set.verifying_key(&kids[0], last + 1).is_none());
+        assert!(!published(last + 1).contains(&kids[0]));
+        assert_eq!(set.signing_key_at(3_499).kid, kids[1]);
+        assert_eq!(set.signing_key_at(3_500).kid, kids[2]);
+        // Every key that ever signed a live token is published meanwhile.
+        for now in (1_000..5_000).step_by(7) {
+            let live = published(now);
+            for earlier in ((now - 900).max(1_000)..=now).step_by(3) {
+                let signed = &set.signing_key_at(earlier).kid;
+                assert!(live.contains(signed), "{signed} at {now}");
+            }
+        }
     }
 
     #[test]

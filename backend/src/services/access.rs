@@ -110,6 +110,9 @@ pub async fn decide_for(
     req: &Request<'_>,
     who: Result<Arc<SignedIn>, Denied>,
 ) -> AppResult<Result<Option<Arc<SignedIn>>, Deny>> {
+    if let Some(outage) = who.as_ref().err().and_then(|d| d.outage()) {
+        return Err(outage);
+    }
     let subject = who.as_deref().map(subject_of).map_err(|d| d.as_str());
     let facts = Facts {
         subject: subject.as_ref().map_err(|e| *e),

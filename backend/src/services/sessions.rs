@@ -94,6 +94,9 @@ pub enum Denied {
     SessionExpired,
     UnknownSession,
     Internal,
+    /// The database was out of reach: not a refusal but a `503`
+    /// ([`Denied::outage`]); never recorded as a deny.
+    Unavailable,
 }
 
 impl Denied {
@@ -105,7 +108,18 @@ impl Denied {
             Denied::SessionExpired => "session_expired",
             Denied::UnknownSession => "unknown_session_or_user",
             Denied::Internal => "internal_error",
+            Denied::Unavailable => "database_unavailable",
         }
+    }
+
+    /// The `503` to answer instead of a `401` when the identity could not
+    /// be checked because the database was out of reach.
+    pub fn outage(self) -> Option<AppError> {
+        (self == Denied::Unavailable).then(|| {
+            AppError::Unavailable(anyhow::anyhow!(
+                "the session could not be checked: the database is out of reach"
+            ))
+        })
     }
 }
 
@@ -560,7 +574,14 @@ async fn verify_and_load(
         }))
     })
     .await
-    .map_err(|_| Denied::Internal)?;
+    .map_err(|e| {
+        if e.is_outage() {
+            Denied::Unavailable
+        } else {
+            tracing::error!(error = ?e, "could not load a session");
+            Denied::Internal
+        }
+    })?;
     found
 }
 

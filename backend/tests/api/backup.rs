@@ -44,6 +44,9 @@ fn backend_on(
         .env("APP_DATA_DIR", dir.path())
         .env("DATABASE_URL", url)
         .env("FIELD_KEYS", field_keys)
+        // A rotated signing key signs at once here (dev mode), so the
+        // anchor test sees it; the publication delay has tests of its own.
+        .env("SIGNING_KEY_PUBLICATION_SECS", "0")
         .output()
         .unwrap();
     (

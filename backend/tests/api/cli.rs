@@ -135,6 +135,13 @@ fn rotate_signing_key_adds_a_key_and_production_needs_one() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("new signing key"));
     let out = rotate();
     assert!(out.status.success());
+    // The second key waits out the JWKS cache before it signs, and says when.
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("starts signing at")
+            && printed.contains("SIGNING_KEY_PUBLICATION_SECS=330"),
+        "{printed}"
+    );
     let pems = std::fs::read_dir(&keys).unwrap().count();
     assert_eq!(pems, 2, "the older key stays while its tokens may live");
     #[cfg(unix)]
@@ -162,4 +169,45 @@ fn rotate_signing_key_adds_a_key_and_production_needs_one() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("SIGNING_KEYS_DIR"), "{stderr}");
+}
+
+/// Dev mode says at start-up, on stderr, what it means: generated keys
+/// beside the data, not for production.
+#[test]
+fn serve_in_dev_mode_says_so_loudly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("app.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("serve")
+        .env_clear()
+        .env("APP_ADDR", "127.0.0.1:0")
+        .env("APP_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The banner comes before anything else is done; read until its end.
+    let mut stderr = child.stderr.take().unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while text.matches("=====").count() < 2 {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "the server stopped before its banner: {text}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        text.contains("DEV MODE") && text.contains("NOT FOR PRODUCTION"),
+        "{text}"
+    );
+    let keys = dir.path().join("keys");
+    assert!(
+        text.contains(&keys.join("session.key").display().to_string())
+            && text.contains(&keys.join("signing").display().to_string()),
+        "{text}"
+    );
 }

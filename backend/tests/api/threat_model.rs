@@ -1,8 +1,9 @@
 //! `docs/threat-model.md` names, for each threat, the test that proves it
 //! refused. This keeps the names true: every `module::test` (and
 //! `attacks::chapter::test`, `::test` continuing the previous module) is a
-//! test function in that file, every `lib:module::test` a unit test in that
-//! module of the backend crate, every `fuzz:<target>` a cargo fuzz target and
+//! test function in that file, every `faults:module::test` one in the fault
+//! tests (`backend/tests/faults`), every `lib:module::test` a unit test in
+//! `backend/src/<module>.rs` (or `<module>/mod.rs`), every `fuzz:<target>` a cargo fuzz target and
 //! every `security-check:<part>` a part of the script.
 
 use std::path::Path;
@@ -32,17 +33,22 @@ fn every_test_the_threat_model_names_exists() {
                 let file = root.join(format!("backend/fuzz/fuzz_targets/{target}.rs"));
                 assert!(file.exists(), "no fuzz target {target}");
                 checked += 1;
-            } else if let Some(path) = code.strip_prefix("lib:") {
-                // A unit test beside the code: `lib:module::path::test`.
-                let (m, function) = path.rsplit_once("::").expect("lib:module::test");
-                check_lib(&root.join("backend/src"), m, function);
-                checked += 1;
             } else if let Some(part) = code.strip_prefix("security-check:") {
                 let script = read(&root.join("scripts/security-check"));
                 assert!(
                     script.contains(&format!("\n{part}() {{")),
                     "no security-check part {part}"
                 );
+                checked += 1;
+            } else if let Some(path) = code.strip_prefix("faults:") {
+                // The fault tests' own target (`backend/tests/faults`).
+                let (m, function) = path.rsplit_once("::").expect("faults:module::test");
+                check(&root.join("backend/tests/faults"), m, function);
+                checked += 1;
+            } else if let Some(path) = code.strip_prefix("lib:") {
+                // A unit test beside the code: `lib:module::path::test`.
+                let (m, function) = path.rsplit_once("::").expect("lib:module::test");
+                check_lib(&root.join("backend/src"), m, function);
                 checked += 1;
             } else if let Some(function) = code.strip_prefix("::") {
                 let m = module.clone().expect("a `::test` follows a `module::test`");

@@ -363,38 +363,77 @@ async fn a_refresh_keeps_a_user_signed_in_past_the_access_token_lifetime() {
     );
 }
 
-#[tokio::test]
-async fn signing_keys_rotate_without_logging_anyone_out() {
-    let app = spawn_app().await;
-    app.register("keeper", "keeper@example.org").await;
-    let before = api_tokens(&app, "keeper").await;
-    let old_access = before["access_token"].as_str().unwrap().to_owned();
-    let old_kid = base_kid(&old_access).unwrap();
-
-    let dir = app.state.settings.signing_keys_dir.clone();
-    let new_kid = backend::secrets::rotate_signing_key(&dir, 900).unwrap();
-    app.state.keys.signing.reload().unwrap();
-
-    // Tokens signed by the old key still verify; new ones use the new key.
-    assert_eq!(me_with_bearer(&app, &old_access).await.status(), 200);
-    let after = api_tokens(&app, "keeper").await;
-    assert_eq!(
-        base_kid(after["access_token"].as_str().unwrap()).unwrap(),
-        new_kid
-    );
+async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let jwks: Value = app
         .get("/.well-known/jwks.json", None)
         .await
         .json()
         .await
         .unwrap();
-    let kids: Vec<&str> = jwks["keys"]
+    jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A rotation logs nobody out, and a new key is published before it signs:
+/// here after 2 s (`SIGNING_KEY_PUBLICATION_SECS`; production waits at least
+/// the JWKS max-age plus a folder reload), so no client holding a cached
+/// JWKS meets a token whose key it cannot know.
+#[tokio::test]
+async fn signing_keys_rotate_without_logging_anyone_out() {
+    let app = spawn_app_with(&[("SIGNING_KEY_PUBLICATION_SECS", "2")]).await;
+    app.register("keeper", "keeper@example.org").await;
+    let before = api_tokens(&app, "keeper").await;
+    let old_access = before["access_token"].as_str().unwrap().to_owned();
+    let old_kid = base_kid(&old_access).unwrap();
+
+    let dir = app.state.settings.signing_keys_dir.clone();
+    let rotated = backend::secrets::rotate_signing_key(&dir, 900, 2).unwrap();
+    let new_kid = rotated.kid.clone();
+    assert_eq!(
+        Some(rotated.signs_from),
+        backend::security::signing_keys::created_at_of(&new_kid).map(|t| t + 2)
+    );
+    app.state.keys.signing.reload().unwrap();
+
+    // Published at once, while the old key still signs.
+    let kids = jwks_kids(&app).await;
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
+    if chrono::Utc::now().timestamp() < rotated.signs_from {
+        let early = api_tokens(&app, "keeper").await;
+        assert_eq!(
+            base_kid(early["access_token"].as_str().unwrap()).unwrap(),
+            old_kid,
+            "the new key does not sign before its publication delay"
+        );
+    }
+
+    // Then the new key signs; tokens of the old one still verify.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let after = api_tokens(&app, "keeper").await;
+        if base_kid(after["access_token"].as_str().unwrap()).unwrap() == new_kid {
+            assert!(chrono::Utc::now().timestamp() >= rotated.signs_from);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new key never started signing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(me_with_bearer(&app, &old_access).await.status(), 200);
+    let kids = jwks_kids(&app).await;
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
 }
 
 #[tokio::test]
