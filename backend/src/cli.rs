@@ -61,10 +61,12 @@ pub enum Command {
     /// by older keys keep verifying until they expire; running servers pick
     /// the new key up within 30 seconds.
     RotateSigningKey,
-    /// Re-encrypt every encrypted field (TOTP secrets, SSNs) under the current
-    /// field key, the first of FIELD_KEYS (keep the old keys after it). Works
-    /// in batches while the app serves; an interrupted run resumes when run
-    /// again, and values already under the current key are skipped.
+    /// Re-wrap every user's data key under the current field key, the first
+    /// of FIELD_KEYS (keep the old keys after it), and move every value
+    /// still under a field key (`v1`: TOTP secrets, SSNs from before per-user
+    /// keys) under its user's data key. Works in batches while the app
+    /// serves; an interrupted run resumes when run again, and what is
+    /// already current is skipped.
     /// Refused while a live instance does not hold that key yet.
     RotateKeys {
         /// Rows per transaction.
@@ -273,10 +275,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 eprintln!("{} row {}: {}", f.column, f.row_id, f.problem);
             }
             println!(
-                "{} re-encrypted, {} already under {}, {} failed",
+                "{} re-encrypted, {} already current, {} failed",
                 report.rotated(),
                 report.already_current(),
-                report.current_kid,
                 report.failed()
             );
             if report.failed() > 0 {

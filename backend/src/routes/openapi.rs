@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         super::api::v1::admin::user_sessions,
         super::api::v1::admin::revoke_session,
         super::api::v1::admin::reset_mfa,
+        super::api::v1::admin::shred,
         super::api::v1::admin::unlock,
         super::api::v1::admin::overview,
         super::api::v1::admin::users,

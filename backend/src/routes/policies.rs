@@ -155,6 +155,17 @@ pub const POLICIES: &[RoutePolicy] = &[
         Permission::UsersWrite,
     )
     .with_fresh_mfa(),
+    // Crypto-shredding destroys data for good: an admin's first-party
+    // session with a fresh second factor (which is also a recent
+    // authentication, checked again).
+    RoutePolicy::requires(
+        "POST",
+        "/api/v1/admin/users/{id}/shred",
+        Permission::UsersWrite,
+    )
+    .with_fresh_mfa()
+    .with_recent_auth()
+    .first_party(),
     RoutePolicy::requires(
         "DELETE",
         "/api/v1/admin/sessions/{id}",

@@ -32,4 +32,5 @@ pub mod refresh_token;
 pub mod session_keys;
 pub mod signing_keys;
 pub mod totp;
+pub mod user_keys;
 pub mod workshop;

@@ -33,6 +33,13 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The manifest's name for values under their user's data key (`v2`;
+/// the wrapped keys are counted per field key under
+/// `user_data_keys.wrapped`).
+pub const UNDER_USER_KEYS: &str = "(under users' data keys)";
+/// The manifest's name for values in no known format.
+const NO_FORMAT: &str = "(not in a known format)";
+
 /// Names this manifest format.
 pub const FORMAT: &str = "secure-reference-app-backup/1";
 
@@ -52,7 +59,8 @@ pub struct Manifest {
     pub created_at: String,
     /// The newest migration applied in the copy.
     pub schema_version: Option<String>,
-    /// `table.column` -> key id -> rows.
+    /// `table.column` -> key id -> rows (`user_data_keys.wrapped`: the
+    /// users' data keys per field key that wraps them).
     pub field_key_ids: BTreeMap<String, BTreeMap<String, i64>>,
     pub audit_head: Option<AuditHead>,
     pub audit_entries_verified: u64,
@@ -207,10 +215,22 @@ fn describe(conn: &mut DbConn) -> anyhow::Result<Manifest> {
     let mut field_key_ids = BTreeMap::new();
     for column in ENCRYPTED_COLUMNS {
         let rows = column.rows_by_key_id(conn)?;
-        let per_kid = rows
-            .into_iter()
-            .map(|(kid, n)| (kid.unwrap_or_else(|| "(not in the v1 format)".into()), n))
-            .collect();
+        let v2 = column.rows_under_user_keys(conn)?;
+        let mut per_kid: BTreeMap<String, i64> = BTreeMap::new();
+        for (kid, n) in rows {
+            match kid {
+                Some(kid) => {
+                    per_kid.insert(kid, n);
+                }
+                None if n > v2 => {
+                    per_kid.insert(NO_FORMAT.into(), n - v2);
+                }
+                None => {}
+            }
+        }
+        if v2 > 0 {
+            per_kid.insert(UNDER_USER_KEYS.into(), v2);
+        }
         field_key_ids.insert(column.name(), per_kid);
     }
     let chain = verify_chain(conn, BATCH).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -9,7 +9,9 @@
 //!
 //! - [`check`] refuses when rows are stored under a key id `FIELD_KEYS`
 //!   does not hold, or when the key it holds for an id decrypts none of the
-//!   sampled rows stored under that id.
+//!   sampled rows stored under that id. The users' wrapped data keys
+//!   (`user_data_keys.wrapped`) are one of those columns: a field key that
+//!   wraps data keys is checked (and counted) like one that encrypts values.
 //! - Every server writes its key ids (never a key) and a heartbeat to
 //!   `app_instances`; `rotate-keys` refuses while a live instance lacks the
 //!   key it rotates to ([`instances_lacking`]).
@@ -69,8 +71,13 @@ impl std::fmt::Display for KeyProblem {
             } => write!(
                 f,
                 "{column} has rows under key `{key_id}` (row {row_id}, for one), which FIELD_KEYS \
-                 does not hold: they cannot be decrypted. Put `{key_id}` back after the current \
-                 key; it may leave only when `backend keys status` says so"
+                 does not hold: they cannot be decrypted{}. Put `{key_id}` back after the current \
+                 key; it may leave only when `backend keys status` says so",
+                if column.starts_with("user_data_keys.") {
+                    " (users' data keys: nor can any value under them)"
+                } else {
+                    ""
+                }
             ),
             KeyProblem::WrongKey {
                 column,
@@ -236,8 +243,12 @@ pub struct KeyStatus {
 pub struct ColumnKeys {
     /// `table.column`.
     pub column: String,
+    /// `v1` values (and wrapped data keys) per field key id.
     pub rows_by_key_id: BTreeMap<String, i64>,
-    /// Values not in the `v1:<kid>:…` format (undecryptable whatever the keys).
+    /// `v2` values, under their user's data key (counted, per field key,
+    /// by the wrapped keys in `user_data_keys.wrapped`).
+    pub under_user_keys: i64,
+    /// Values in neither format (undecryptable whatever the keys).
     pub not_in_format: i64,
 }
 
@@ -246,7 +257,8 @@ pub struct KeyVerdict {
     pub key_id: String,
     pub in_field_keys: bool,
     pub current: bool,
-    /// Rows stored under it, over every encrypted column.
+    /// Rows stored under it, over every encrypted column: `v1` values and
+    /// the users' data keys it wraps.
     pub rows: i64,
     /// Labels of the live instances that encrypt new values with it.
     pub current_on: Vec<String>,
@@ -266,10 +278,12 @@ pub fn status(
 ) -> Result<KeyStatus, AppError> {
     let mut columns = Vec::new();
     for column in ENCRYPTED_COLUMNS {
+        let under_user_keys = column.rows_under_user_keys(conn)?;
         let mut report = ColumnKeys {
             column: column.name(),
             rows_by_key_id: BTreeMap::new(),
-            not_in_format: 0,
+            under_user_keys,
+            not_in_format: -under_user_keys,
         };
         for (kid, rows) in column.rows_by_key_id(conn)? {
             match kid {
@@ -390,8 +404,11 @@ impl KeyStatus {
                 .iter()
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect();
+            if c.under_user_keys > 0 {
+                parts.push(format!("under users' data keys {}", c.under_user_keys));
+            }
             if c.not_in_format > 0 {
-                parts.push(format!("not in the v1 format {}", c.not_in_format));
+                parts.push(format!("in no known format {}", c.not_in_format));
             }
             if parts.is_empty() {
                 parts.push("no rows".into());
@@ -451,6 +468,7 @@ mod tests {
         ColumnKeys {
             column: "user_mfa.secret".into(),
             rows_by_key_id: rows.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+            under_user_keys: 0,
             not_in_format: 0,
         }
     }
@@ -478,5 +496,26 @@ mod tests {
         // The current key never can; it says which instance lacks it.
         let v = verdict("k2".into(), &keys, &done, &lagging);
         assert!(!v.can_go && v.current && v.missing_on == ["b"], "{v:?}");
+    }
+
+    /// A key that encrypts no value any more but still wraps users' data
+    /// keys must stay: every value under those keys depends on it.
+    #[test]
+    fn a_key_wrapping_data_keys_cannot_go() {
+        let keys = FieldKeys::parse(&format!("{K2},{K1}")).unwrap();
+        let instances = [instance("a", "k2,k1")];
+        let mut values = column(&[]);
+        values.under_user_keys = 5;
+        let mut wrapped = column(&[("k1", 2), ("k2", 3)]);
+        wrapped.column = "user_data_keys.wrapped".into();
+        let v = verdict("k1".into(), &keys, &[values, wrapped], &instances);
+        assert!(!v.can_go && v.rows == 2, "{v:?}");
+        assert!(v.verdict.contains("2 row(s) still under it"), "{v:?}");
+        let problem = KeyProblem::NotHeld {
+            column: "user_data_keys.wrapped".into(),
+            key_id: "k1".into(),
+            row_id: "u1".into(),
+        };
+        assert!(problem.to_string().contains("nor can any value under them"));
     }
 }

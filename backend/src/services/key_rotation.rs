@@ -1,202 +1,52 @@
-//! Re-encrypts every encrypted column under the current field key (the first
-//! of `FIELD_KEYS`): `backend rotate-keys`.
+//! Re-encrypts what the field keys protect under the current field key (the
+//! first of `FIELD_KEYS`): `backend rotate-keys`.
+//!
+//! Since per-user data keys (`security::user_keys`), the field keys wrap
+//! each user's data key, and the users' fields are under their data keys
+//! (`v2`). So a run:
+//!
+//! - re-wraps every user's data key under the current field key (cheap: the
+//!   fields under it are not touched), and
+//! - moves every `v1` value (encrypted directly under a field key, written
+//!   before data keys) to `v2` under its user's data key, creating the key
+//!   when the user has none.
+//!
+//! How:
 //!
 //! - Each encrypted column is one entry of [`ENCRYPTED_COLUMNS`]: its table,
 //!   its column and the key column whose value is the row id in the
-//!   ciphertext's associated data.
+//!   ciphertext's associated data (for users' values, the user id, which
+//!   finds the data key).
 //! - Rows are read in key order, `batch_size` at a time; each batch is one
 //!   write transaction in which every row is decrypted, encrypted again and
 //!   written back with a compare-and-swap on the old ciphertext. A value the
 //!   running app changed in the meantime is read again, never overwritten.
-//! - A value already under the current key is skipped, so an interrupted run
-//!   simply resumes when started again, and nothing is encrypted twice: the
-//!   new ciphertext always comes from the decrypted plaintext.
+//! - A value already current (a `v2` value, a data key wrapped under the
+//!   current key) is skipped, so an interrupted run simply resumes when
+//!   started again, and nothing is encrypted twice: the new ciphertext
+//!   always comes from the decrypted plaintext.
 //! - A value that does not decrypt (an unknown key id, a damaged value) is
 //!   reported with its table, column and row id and left as it is; the run
 //!   goes on with the others and ends as failed.
 //!
 //! Deploy the new `FIELD_KEYS` (new key first, old ones after it) to every
-//! instance first, so the app writes under the new key, then run this.
+//! instance first, so the app wraps new data keys under the new key, then
+//! run this.
 
 use crate::audit::{self, AuditEvent, Outcome};
-use crate::db::schema::{user_mfa, user_ssn};
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
-use crate::security::field_crypto::{CryptoError, FieldKeys, FieldRef};
-use diesel::prelude::*;
+use crate::security::field_crypto::{CryptoError, FieldKeys};
+use crate::security::user_keys::{format_of, Format};
+use crate::services::user_keys;
 use std::sync::Arc;
+
+pub use crate::services::encrypted_columns::{EncryptedColumn, Holds, ENCRYPTED_COLUMNS};
 
 /// How many rows a run lists by name when they fail (the count is exact).
 const MAX_LISTED_FAILURES: usize = 50;
 /// Attempts for a row the app keeps changing while it is being rotated.
 const SWAP_ATTEMPTS: usize = 3;
-
-/// A (row key, ciphertext) pair.
-type Row = (String, String);
-/// (row key, ciphertext) pairs.
-type Rows = Vec<Row>;
-/// (key id, rows) pairs; `None`: values not in the `v1` format.
-type KeyIdCounts = Vec<(Option<String>, i64)>;
-
-/// One encrypted column and the queries that rotate it.
-pub struct EncryptedColumn {
-    pub table: &'static str,
-    pub column: &'static str,
-    /// The primary key column; its value is the ciphertext's row id.
-    pub key_column: &'static str,
-    /// Up to `limit` (key, ciphertext) pairs with a key after the given one,
-    /// in key order.
-    page: fn(&mut DbConn, &str, i64) -> QueryResult<Rows>,
-    /// The ciphertext of one row, if the row still exists.
-    find: fn(&mut DbConn, &str) -> QueryResult<Option<String>>,
-    /// Writes the new ciphertext where the key is `id` and the column still
-    /// holds `old`; whether it did.
-    swap: fn(&mut DbConn, &str, &str, &str) -> QueryResult<bool>,
-    count: fn(&mut DbConn) -> QueryResult<i64>,
-    /// The smallest key id of a stored value greater than the given one
-    /// (one seek in the `(field_key_id, key)` index).
-    next_key_id: fn(&mut DbConn, &str) -> QueryResult<Option<String>>,
-    /// The (key, ciphertext) of the first (or, when true, the last) row
-    /// stored under a key id, in key order (one seek).
-    edge_row: fn(&mut DbConn, &str, bool) -> QueryResult<Option<Row>>,
-    /// Rows per key id (None: not in the `v1` format). Reads the whole index.
-    by_key_id: fn(&mut DbConn) -> QueryResult<KeyIdCounts>,
-}
-
-impl EncryptedColumn {
-    /// Where a row's value lives: its ciphertext's associated data.
-    pub fn field<'a>(&self, row_id: &'a str) -> FieldRef<'a> {
-        FieldRef {
-            table: self.table,
-            column: self.column,
-            row_id,
-        }
-    }
-
-    /// `table.column`.
-    pub fn name(&self) -> String {
-        format!("{}.{}", self.table, self.column)
-    }
-
-    /// Every key id values of this column are stored under, found by
-    /// skipping through the index from one id to the next: as many seeks
-    /// as there are ids, however many rows.
-    pub fn key_ids(&self, conn: &mut DbConn) -> QueryResult<Vec<String>> {
-        let mut kids: Vec<String> = Vec::new();
-        let mut after = String::new();
-        while let Some(kid) = (self.next_key_id)(conn, &after)? {
-            after.clone_from(&kid);
-            kids.push(kid);
-        }
-        Ok(kids)
-    }
-
-    /// The first and the last row (in key order) stored under `kid`: the
-    /// same row twice when it holds one.
-    pub fn first_and_last(&self, conn: &mut DbConn, kid: &str) -> QueryResult<Rows> {
-        let mut rows = Vec::new();
-        for last in [false, true] {
-            if let Some(row) = (self.edge_row)(conn, kid, last)? {
-                if !rows.contains(&row) {
-                    rows.push(row);
-                }
-            }
-        }
-        Ok(rows)
-    }
-
-    /// Rows per key id; `None` counts the values not in the `v1` format.
-    pub fn rows_by_key_id(&self, conn: &mut DbConn) -> QueryResult<KeyIdCounts> {
-        (self.by_key_id)(conn)
-    }
-}
-
-/// The queries of one column, written once with the query builder.
-macro_rules! encrypted_column {
-    ($table:ident . $column:ident, key $key:ident) => {
-        EncryptedColumn {
-            table: stringify!($table),
-            column: stringify!($column),
-            key_column: stringify!($key),
-            page: |conn, after, limit| {
-                $table::table
-                    .filter($table::$key.gt(after))
-                    .order($table::$key.asc())
-                    .select(($table::$key, $table::$column))
-                    .limit(limit)
-                    .load(conn)
-            },
-            find: |conn, id| {
-                $table::table
-                    .filter($table::$key.eq(id))
-                    .select($table::$column)
-                    .first(conn)
-                    .optional()
-            },
-            swap: |conn, id, old, new| {
-                diesel::update(
-                    $table::table
-                        .filter($table::$key.eq(id))
-                        .filter($table::$column.eq(old)),
-                )
-                .set($table::$column.eq(new))
-                .execute(conn)
-                .map(|n| n == 1)
-            },
-            count: |conn| $table::table.count().get_result(conn),
-            next_key_id: |conn, after| {
-                $table::table
-                    .filter($table::field_key_id.gt(after))
-                    .order($table::field_key_id.asc())
-                    .select($table::field_key_id)
-                    .first::<Option<String>>(conn)
-                    .optional()
-                    .map(Option::flatten)
-            },
-            edge_row: |conn, kid, last| {
-                // A range, not `= kid`, ordered like the `(field_key_id, key)`
-                // index: the plan is then a seek in that index whatever the
-                // statistics say. (With `=`, PostgreSQL drops the key id from
-                // the order and, on stale statistics, walks the primary key
-                // filtering every row: measured a second on a million rows.)
-                let row: Option<(Option<String>, String, String)> = if last {
-                    $table::table
-                        .filter($table::field_key_id.le(kid))
-                        .order(($table::field_key_id.desc(), $table::$key.desc()))
-                        .select(($table::field_key_id, $table::$key, $table::$column))
-                        .first(conn)
-                        .optional()?
-                } else {
-                    $table::table
-                        .filter($table::field_key_id.ge(kid))
-                        .order(($table::field_key_id.asc(), $table::$key.asc()))
-                        .select(($table::field_key_id, $table::$key, $table::$column))
-                        .first(conn)
-                        .optional()?
-                };
-                Ok(row
-                    .filter(|(found, _, _)| found.as_deref() == Some(kid))
-                    .map(|(_, id, stored)| (id, stored)))
-            },
-            by_key_id: |conn| {
-                $table::table
-                    .group_by($table::field_key_id)
-                    .select(($table::field_key_id, diesel::dsl::count_star()))
-                    .order($table::field_key_id.asc())
-                    .load(conn)
-            },
-        }
-    };
-}
-
-/// Every encrypted column of the schema. A new one is one more line here
-/// (and must use this table, column and key as its associated data, and
-/// have a generated `field_key_id` column indexed with its key, as
-/// migration 000018 gives these two).
-pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
-    encrypted_column!(user_mfa.secret, key user_id),
-    encrypted_column!(user_ssn.ciphertext, key user_id),
-];
 
 #[derive(Clone, Copy, Debug)]
 pub struct RotationOptions {
@@ -232,10 +82,12 @@ pub struct ColumnReport {
     pub total: i64,
     /// Rows read so far.
     pub checked: u64,
-    /// Rows written under the current key by this run.
+    /// Rows written by this run: data keys re-wrapped under the current
+    /// key, `v1` values moved under their user's data key.
     pub rotated: u64,
-    /// Rows found under the current key already (an earlier run, or written
-    /// by the app), or deleted by the app meanwhile: nothing to do.
+    /// Rows already current (a data key under the current key, a value
+    /// under its user's data key: an earlier run, or written by the app),
+    /// or deleted by the app meanwhile: nothing to do.
     pub already_current: u64,
     /// Rows that failed (see `RotationReport::failures`).
     pub failed: u64,
@@ -264,7 +116,8 @@ impl RotationReport {
         self.columns.iter().map(|c| c.failed).sum()
     }
 
-    /// Every value is now under the current key.
+    /// Every data key is under the current key and every value under its
+    /// user's data key.
     pub fn is_complete(&self) -> bool {
         self.finished && self.failed() == 0
     }
@@ -430,17 +283,28 @@ fn rotate_row(
     mut stored: String,
 ) -> Result<RowOutcome, AppError> {
     for _ in 0..SWAP_ATTEMPTS {
-        if FieldKeys::key_id_of(&stored) == Some(keys.current_kid()) {
+        let current = match (column.holds, format_of(&stored)) {
+            (Holds::UserValues, Format::UserKey) => true,
+            (Holds::WrappedKeys, Format::FieldKey(kid)) => kid == keys.current_kid(),
+            _ => false,
+        };
+        if current {
             return Ok(RowOutcome::AlreadyCurrent);
         }
         let field = column.field(id);
         let plaintext = match keys.decrypt(field, &stored) {
-            Ok(p) => p,
+            Ok(p) => zeroize::Zeroizing::new(p),
             Err(e) => return Ok(RowOutcome::Failed(describe(&e, &stored))),
         };
-        let fresh = keys
-            .encrypt(field, &plaintext)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("re-encryption failed: {e}")))?;
+        let fresh = match column.holds {
+            // The row id is the user id: sealed under their data key
+            // (created under the current field key if they have none),
+            // held until this batch's transaction ends.
+            Holds::UserValues => user_keys::seal_blocking(conn, keys, field, id, &plaintext)?,
+            Holds::WrappedKeys => keys
+                .encrypt(field, &plaintext)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("re-encryption failed: {e}")))?,
+        };
         if (column.swap)(conn, id, &stored, &fresh)? {
             return Ok(RowOutcome::Rotated);
         }
@@ -463,7 +327,7 @@ fn describe(e: &CryptoError, stored: &str) -> String {
         CryptoError::UnknownKey => format!(
             "encrypted under key `{kid}`, which FIELD_KEYS does not hold (add it after the current key)"
         ),
-        CryptoError::Format => "not in the encrypted `v1:<kid>:…` format".into(),
+        CryptoError::Format => "not in an encrypted format (`v1:<kid>:…` or `v2:…`)".into(),
         CryptoError::Decrypt => format!(
             "does not decrypt under key `{kid}` (damaged, or copied from another row or column)"
         ),

@@ -18,7 +18,7 @@ use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{accounts, identity_cache, lockout};
+use crate::services::{accounts, identity_cache, lockout, user_keys};
 use crate::startup::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 
@@ -35,12 +35,11 @@ fn secret_field(user_id: &str) -> FieldRef<'_> {
     }
 }
 
-fn decrypt_secret(state: &AppState, row: &UserMfa) -> AppResult<totp::TotpSecret> {
-    let bytes = state
-        .keys
-        .fields
-        .decrypt(secret_field(&row.user_id), &row.secret)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("cannot decrypt a TOTP secret: {e}")))?;
+/// Under the user's data key (`v2`), or a field key for a secret from
+/// before per-user keys (`v1`).
+async fn decrypt_secret(state: &AppState, row: &UserMfa) -> AppResult<totp::TotpSecret> {
+    let bytes =
+        user_keys::open(state, secret_field(&row.user_id), &row.user_id, &row.secret).await?;
     Ok(totp::TotpSecret::from_bytes(bytes))
 }
 
@@ -88,11 +87,6 @@ pub async fn setup(
         ));
     }
     let secret = totp::TotpSecret::generate();
-    let stored = state
-        .keys
-        .fields
-        .encrypt(secret_field(&who.user.id), secret.bytes())
-        .map_err(AppError::internal)?;
     let uri = totp::provisioning_uri(&secret, &state.settings.mfa_issuer, &who.user.username)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("cannot build the otpauth URI")))?;
     let qr_svg = totp::qr_svg(&uri)
@@ -101,12 +95,17 @@ pub async fn setup(
     let event = AuditEvent::new("mfa.setup", Outcome::Success)
         .actor(who.user.id.clone())
         .target(who.user.id.clone());
-    db::run(&state.pool, move |c| {
-        db::write_transaction(c, |c| {
+    // Under my data key, stored only while it is still mine (`user_keys`).
+    user_keys::write_sealed(
+        state,
+        &who.user.id,
+        secret_field(&who.user.id),
+        secret.bytes(),
+        move |c, stored| {
             UserMfa::start(c, &uid, &stored, sessions::now())?;
             audit::record_in(c, Some(&m), event)
-        })
-    })
+        },
+    )
     .await?;
     Ok(MfaSetupResponse {
         secret: secret.base32(),
@@ -142,7 +141,7 @@ pub async fn confirm(
             "there is no pending two-factor setup: start it first".into(),
         ));
     };
-    let secret = decrypt_secret(state, &row)?;
+    let secret = decrypt_secret(state, &row).await?;
     // Not a check of the account's secret: the pending key was generated
     // for this very session (it was just shown to it), so guessing its code
     // gains nothing, and this route already needs a recent authentication
@@ -213,7 +212,7 @@ pub async fn verify_second_factor(
     };
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
-        let secret = decrypt_secret(state, &row)?;
+        let secret = decrypt_secret(state, &row).await?;
         match totp::verify(
             &secret,
             &compact,

@@ -1,6 +1,8 @@
 //! The SSN field: stored only encrypted, shown masked, revealed only after a
 //! fresh second factor (the route's policy says so) and always audited with
 //! who revealed whose. The plaintext lives in memory only for the request.
+//! Encrypted under the user's own data key (`user_keys`): shredding it
+//! makes the number unreadable for good.
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{self, models::ssn::StoredSsn, models::user::User};
@@ -8,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::services::sessions::{self, SignedIn};
+use crate::services::user_keys;
 use crate::startup::AppState;
 use frontend::api::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
 
@@ -21,12 +24,10 @@ pub fn field(user_id: &str) -> FieldRef<'_> {
     }
 }
 
-fn open(state: &AppState, row: &StoredSsn) -> AppResult<Ssn> {
-    let bytes = state
-        .keys
-        .fields
-        .decrypt(field(&row.user_id), &row.ciphertext)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("cannot decrypt an SSN: {e}")))?;
+/// The number: under the user's data key (`v2`), or a field key for a
+/// value from before per-user keys (`v1`). Shredded: 410.
+async fn open(state: &AppState, row: &StoredSsn) -> AppResult<Ssn> {
+    let bytes = user_keys::open(state, field(&row.user_id), &row.user_id, &row.ciphertext).await?;
     let text = String::from_utf8(bytes)
         .map_err(|_| AppError::internal(anyhow::anyhow!("a stored SSN is not UTF-8")))?;
     Ssn::parse(&text)
@@ -43,7 +44,7 @@ pub async fn status(state: &AppState, user_id: &str) -> AppResult<SsnStatus> {
     Ok(match load(state, user_id).await? {
         Some(row) => SsnStatus {
             stored: true,
-            masked: Some(open(state, &row)?.masked()),
+            masked: Some(open(state, &row).await?.masked()),
             updated_at: Some(row.updated_at.and_utc().to_rfc3339()),
         },
         None => SsnStatus {
@@ -62,22 +63,23 @@ pub async fn set(
     body: SsnRequest,
 ) -> AppResult<SsnStatus> {
     let ssn = Ssn::parse(&body.ssn).map_err(|e| AppError::Validation(vec![e]))?;
-    let ciphertext = state
-        .keys
-        .fields
-        .encrypt(field(&who.user.id), ssn.expose().as_bytes())
-        .map_err(AppError::internal)?;
     let (uid, m) = (who.user.id.clone(), meta.clone());
     let now = sessions::now();
     let event = AuditEvent::new("ssn.set", Outcome::Success)
         .actor(who.user.id.clone())
         .target(who.user.id.clone());
-    db::run(&state.pool, move |c| {
-        db::write_transaction(c, |c| {
+    // Sealed under my data key; stored only while that key is still mine
+    // (`user_keys`' rule against a concurrent shred).
+    user_keys::write_sealed(
+        state,
+        &who.user.id,
+        field(&who.user.id),
+        ssn.expose().as_bytes(),
+        move |c, ciphertext| {
             StoredSsn::put(c, &uid, &ciphertext, now)?;
             audit::record_in(c, Some(&m), event)
-        })
-    })
+        },
+    )
     .await?;
     Ok(SsnStatus {
         stored: true,
@@ -123,7 +125,7 @@ pub async fn reveal(
     let Some(row) = row.filter(|_| exists) else {
         return Err(AppError::NotFound);
     };
-    let ssn = open(state, &row)?;
+    let ssn = open(state, &row).await?;
     audit::record(
         &state.pool,
         Some(meta),

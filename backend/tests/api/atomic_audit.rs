@@ -89,6 +89,7 @@ enum Change {
     Reauthenticate,
     Login,
     Register,
+    Shred,
 }
 
 /// Each change, the audit action whose failure must undo it, and the
@@ -121,6 +122,8 @@ const CHANGES: &[(Change, &str, u16)] = &[
     (Change::Reauthenticate, "auth.reauthenticate", 204),
     (Change::Login, "auth.login", 200),
     (Change::Register, "account.register", 201),
+    (Change::Shred, "user_keys.shredded", 204),
+    (Change::Shred, "session.revoke_others", 204),
 ];
 
 /// What one case acts on: a fresh user (and what setting it up made).
@@ -188,6 +191,13 @@ async fn setup(app: &TestApp, admin: &str, change: Change, n: usize) -> Target {
         Change::SsnRemove => {
             let r = put_ssn(app, &t.cookie).await;
             assert_eq!(r.status(), 200);
+        }
+        Change::Shred => {
+            // A data key, an SSN under it and a factor (whose removal ends
+            // the user's sessions, also recorded).
+            let r = put_ssn(app, &t.cookie).await;
+            assert_eq!(r.status(), 200);
+            t.secret = Some(enrol_totp(app, &t.cookie).await);
         }
         Change::ClientUpdate | Change::ClientSecret | Change::ClientDelete => {
             let r = app
@@ -399,6 +409,7 @@ async fn perform(app: &TestApp, admin: &str, change: Change, t: &Target) -> reqw
             let name = format!("{}x", t.object);
             app.register(&name, &format!("{name}@example.org")).await
         }
+        Change::Shred => admin_post(app, admin, &format!("/api/v1/admin/users/{uid}/shred")).await,
     }
 }
 
@@ -448,6 +459,8 @@ async fn snapshot(app: &TestApp, t: &Target) -> String {
             .filter(user_ssn::user_id.eq(&uid))
             .select(user_ssn::ciphertext)
             .load(c)?;
+        // The data key: created with the first value, in its transaction.
+        let data_key = backend::db::models::user_key::UserDataKey::find(c, &uid)?;
         let devices: Vec<(String, bool)> = devices::table
             .filter(devices::user_id.eq(&uid))
             .select((devices::id, devices::compliant))
@@ -458,7 +471,7 @@ async fn snapshot(app: &TestApp, t: &Target) -> String {
             .order(oauth_clients::id)
             .load(c)?;
         Ok(format!(
-            "{accounts}\n{user:?}\n{roles:?}\n{sessions:?}\n{mfa:?}\n{codes:?}\n{ssn:?}\n{devices:?}\n{clients:?}"
+            "{accounts}\n{user:?}\n{roles:?}\n{sessions:?}\n{mfa:?}\n{codes:?}\n{ssn:?}\n{data_key:?}\n{devices:?}\n{clients:?}"
         ))
     })
     .await

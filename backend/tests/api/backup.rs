@@ -12,7 +12,7 @@
 //! snapshot) is checked too.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready, PASSWORD};
-use crate::key_rotation::{conn, insert_ssns, insert_totp, insert_users, mfa, ssn};
+use crate::key_rotation::{conn, insert_ssns, insert_totp, insert_users, mfa, open, ssn};
 use crate::key_rotation::{stored_ssns, stored_totp};
 use backend::db::connection::build_pool;
 use backend::security::field_crypto::FieldKeys;
@@ -148,7 +148,13 @@ async fn the_restore_drill_loses_nothing_it_backed_up_and_names_what_it_dropped(
     let head_at_backup = manifest["audit_head"]["id"].as_i64().unwrap();
     assert!(head_at_backup >= 1, "{manifest}");
     assert_eq!(manifest["field_key_ids"]["user_mfa.secret"]["k1"], 5);
-    assert_eq!(manifest["field_key_ids"]["user_ssn.ciphertext"]["k1"], 2);
+    // The SSNs are under their users' data keys, which k1 wraps.
+    assert_eq!(
+        manifest["field_key_ids"]["user_ssn.ciphertext"]
+            [backend::services::backup::UNDER_USER_KEYS],
+        2
+    );
+    assert_eq!(manifest["field_key_ids"]["user_data_keys.wrapped"]["k1"], 2);
     assert!(manifest["schema_version"].as_str().is_some(), "{manifest}");
     assert_eq!(manifest["sha256"], sha256(&file));
     // Refuses to overwrite an existing backup.
@@ -198,6 +204,10 @@ async fn the_restore_drill_loses_nothing_it_backed_up_and_names_what_it_dropped(
     assert!(
         text.contains("FIELD_KEYS cannot decrypt the backup"),
         "{text}"
+    );
+    assert!(
+        text.contains("decrypts none of the user_data_keys.wrapped rows"),
+        "the data keys are checked too: {text}"
     );
     assert!(
         !text.contains(&WRONG[3..15]),
@@ -260,12 +270,12 @@ async fn the_restore_drill_loses_nothing_it_backed_up_and_names_what_it_dropped(
         let stored = stored_totp(&mut c);
         assert_eq!(stored.len(), totp.len());
         for (id, value) in &stored {
-            assert_eq!(keys.decrypt(mfa(id), value).unwrap(), totp[id]);
+            assert_eq!(open(&mut c, &keys, mfa(id), value), totp[id]);
         }
         let stored = stored_ssns(&mut c);
         assert_eq!(stored.len(), ssns.len());
         for (id, value) in &stored {
-            assert_eq!(keys.decrypt(ssn(id), value).unwrap(), ssns[id]);
+            assert_eq!(open(&mut c, &keys, ssn(id), value), ssns[id]);
         }
     }
     drop(pool);

@@ -7,8 +7,8 @@
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready};
 use crate::key_rotation::{
-    conn, database, insert_ssns, insert_totp, insert_users, mfa, ssn, stored_ssns, stored_totp,
-    under,
+    conn, database, insert_ssns, insert_totp, insert_users, mfa, open, ssn, stored_ssns,
+    stored_totp, under,
 };
 use backend::db::models::instance::AppInstance;
 use backend::db::Pool;
@@ -37,8 +37,9 @@ struct Data {
     ssns: HashMap<String, Vec<u8>>,
 }
 
-/// 30 TOTP secrets and 3 SSNs under the old key, as a deployment that has
-/// run on `FIELD_KEYS=k1:…` would have.
+/// 30 TOTP secrets under the old key (`v1`, from before per-user keys) and
+/// 3 SSNs under their users' data keys, wrapped by the old key, as a
+/// deployment that has run on `FIELD_KEYS=k1:…` would have.
 async fn deployment(dir: &tempfile::TempDir) -> (String, Pool, Data) {
     let (url, pool) = database(dir).await;
     let data = {
@@ -60,20 +61,12 @@ fn nothing_lost(pool: &Pool, data: &Data, keys: &str) {
     let totp = stored_totp(&mut c);
     assert_eq!(totp.len(), data.totp.len());
     for (id, stored) in &totp {
-        assert_eq!(
-            keys.decrypt(mfa(id), stored).unwrap(),
-            data.totp[id],
-            "{id}"
-        );
+        assert_eq!(open(&mut c, &keys, mfa(id), stored), data.totp[id], "{id}");
     }
     let ssns = stored_ssns(&mut c);
     assert_eq!(ssns.len(), data.ssns.len());
     for (id, stored) in &ssns {
-        assert_eq!(
-            keys.decrypt(ssn(id), stored).unwrap(),
-            data.ssns[id],
-            "{id}"
-        );
+        assert_eq!(open(&mut c, &keys, ssn(id), stored), data.ssns[id], "{id}");
     }
 }
 
@@ -109,7 +102,7 @@ fn backend(
 /// Starts the server and expects it to refuse: what it printed. A server
 /// that comes up instead (its `/readyz` answers) is stopped and the test
 /// fails.
-async fn serve_refused(dir: &tempfile::TempDir, url: &str, field_keys: &str) -> String {
+pub(crate) async fn serve_refused(dir: &tempfile::TempDir, url: &str, field_keys: &str) -> String {
     let (mut child, addr) = start_binary(dir, url, &[("FIELD_KEYS", field_keys)], true);
     let client = test_client();
     while child.try_wait().unwrap().is_none() {
@@ -238,8 +231,10 @@ async fn removing_the_old_key_too_early_refuses_to_start() {
         out.contains("user_mfa.secret has rows under key `k1` (row u00000, for one), which FIELD_KEYS does not hold"),
         "{out}"
     );
+    // The users' data keys wrapped by k1: the SSNs under them are lost too.
     assert!(
-        out.contains("user_ssn.ciphertext has rows under key `k1`"),
+        out.contains("user_data_keys.wrapped has rows under key `k1`")
+            && out.contains("users' data keys: nor can any value under them"),
         "{out}"
     );
     for args in [
@@ -272,7 +267,7 @@ async fn a_new_key_under_the_old_id_refuses_to_start() {
     // Behind a right current key too: every id held is checked.
     let out = serve_refused(&dir, &url, &format!("{},{}", new(), new_under_old_id())).await;
     assert!(
-        out.contains("decrypts none of the user_ssn.ciphertext rows"),
+        out.contains("decrypts none of the user_data_keys.wrapped rows"),
         "{out}"
     );
     nothing_lost(&pool, &data, &old());
@@ -322,8 +317,16 @@ async fn keys_status_counts_rows_per_key_and_lists_live_instances() {
         status["columns"][0]["rows_by_key_id"],
         serde_json::json!({"k1": 30})
     );
+    // The SSNs are under their users' data keys, which k1 wraps.
+    assert_eq!(status["columns"][1]["column"], "user_ssn.ciphertext");
     assert_eq!(
         status["columns"][1]["rows_by_key_id"],
+        serde_json::json!({})
+    );
+    assert_eq!(status["columns"][1]["under_user_keys"], 3);
+    assert_eq!(status["columns"][2]["column"], "user_data_keys.wrapped");
+    assert_eq!(
+        status["columns"][2]["rows_by_key_id"],
         serde_json::json!({"k1": 3})
     );
     let instances = status["instances"].as_array().unwrap();
@@ -346,6 +349,11 @@ async fn keys_status_counts_rows_per_key_and_lists_live_instances() {
     assert_eq!(code, Some(0));
     assert!(text.contains("  user_mfa.secret: k1 30"), "{text}");
     assert!(
+        text.contains("  user_ssn.ciphertext: under users' data keys 3"),
+        "{text}"
+    );
+    assert!(text.contains("  user_data_keys.wrapped: k1 3"), "{text}");
+    assert!(
         text.contains(&format!("pid {pid}")) && text.contains("holds k2, k1 (current k2)"),
         "{text}"
     );
@@ -361,9 +369,15 @@ async fn keys_status_counts_rows_per_key_and_lists_live_instances() {
     let status = status_json(&dir, &url, &both);
     assert_eq!(
         status["columns"][0]["rows_by_key_id"],
+        serde_json::json!({})
+    );
+    assert_eq!(status["columns"][0]["under_user_keys"], 30);
+    assert_eq!(
+        status["columns"][2]["rows_by_key_id"],
         serde_json::json!({"k2": 30})
     );
     assert_eq!(verdict(&status, "k1")["can_go"], true, "{status}");
+    assert_eq!(verdict(&status, "k2")["rows"], 30, "{status}");
     stop_binary(child);
     // A clean stop removes the instance at once.
     let status = status_json(&dir, &url, &both);
@@ -457,7 +471,7 @@ async fn drill_the_readme_rotation_with_the_plausible_mistakes() {
     let (code, stdout, stderr) = backend(&dir, &url, &["rotate-keys"], &both);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stdout.contains("33 re-encrypted, 0 already under k2, 0 failed"),
+        stdout.contains("33 re-encrypted, 30 already current, 0 failed"),
         "{stdout}"
     );
 

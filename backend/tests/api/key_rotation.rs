@@ -1,5 +1,8 @@
-//! `backend rotate-keys`: every encrypted field re-encrypted under the
-//! current field key, in batches, resumable, never losing a value.
+//! `backend rotate-keys`: every user's data key re-wrapped under the
+//! current field key and every `v1` value (from before per-user keys) moved
+//! under its user's data key, in batches, resumable, never losing a value.
+//! The data: TOTP secrets as `v1` values (old data), SSNs as the app writes
+//! them now (`v2` under data keys wrapped by the field key of the time).
 
 use crate::helpers::fresh_database;
 use backend::db::connection::build_pool;
@@ -8,6 +11,7 @@ use backend::db::schema::{user_mfa, user_ssn, users};
 use backend::db::{DbConn, Pool};
 use backend::security::field_crypto::{FieldKeys, FieldRef};
 use backend::services::key_rotation::{self, RotationOptions, RotationReport};
+use backend::services::user_keys;
 use diesel::prelude::*;
 use std::collections::HashMap;
 use std::process::Command;
@@ -123,6 +127,8 @@ pub(crate) fn insert_totp(
     plain
 }
 
+/// An SSN per user as the app stores one now: `v2` under the user's data
+/// key, which is created wrapped under `keys`' current key.
 pub(crate) fn insert_ssns(
     conn: &mut DbConn,
     keys: &FieldKeys,
@@ -132,17 +138,43 @@ pub(crate) fn insert_ssns(
     let mut plain = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         let value = format!("123-45-{:04}", 1000 + i).into_bytes();
-        diesel::insert_into(user_ssn::table)
-            .values((
-                user_ssn::user_id.eq(id),
-                user_ssn::ciphertext.eq(keys.encrypt(ssn(id), &value).unwrap()),
-                user_ssn::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
+        backend::db::write_transaction(conn, |c| {
+            let stored = user_keys::seal_blocking(c, keys, ssn(id), id, &value)?;
+            diesel::insert_into(user_ssn::table)
+                .values((
+                    user_ssn::user_id.eq(id),
+                    user_ssn::ciphertext.eq(stored),
+                    user_ssn::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
         plain.insert(id.clone(), value);
     }
     plain
+}
+
+/// A stored value decrypted as the app does: `v1` under `keys`, `v2` under
+/// its user's data key unwrapped by `keys`.
+pub(crate) fn open(
+    conn: &mut DbConn,
+    keys: &FieldKeys,
+    field: FieldRef<'_>,
+    stored: &str,
+) -> Vec<u8> {
+    user_keys::open_blocking(conn, keys, field, field.row_id, stored)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", field.row_id))
+}
+
+/// Rows in the `v2` format (under a user's data key).
+pub(crate) fn under_user_keys(rows: &[(String, String)]) -> usize {
+    rows.iter().filter(|(_, s)| s.starts_with("v2:")).count()
+}
+
+/// The wrapped data keys: (user id, wrapped).
+pub(crate) fn wrapped_keys(conn: &mut DbConn) -> Vec<(String, String)> {
+    backend::db::models::user_key::UserDataKey::all(conn).unwrap()
 }
 
 pub(crate) fn stored_totp(conn: &mut DbConn) -> Vec<(String, String)> {
@@ -204,40 +236,45 @@ async fn ten_thousand_rows_rotate_across_an_interruption_and_keep_every_value() 
     assert_eq!(first.rotated(), 5_000);
     assert_eq!(first.failed(), 0);
     let rows = stored_totp(&mut conn(&pool));
-    assert_eq!(under(&rows, "new"), 5_000);
+    assert_eq!(under_user_keys(&rows), 5_000);
     assert_eq!(under(&rows, "old"), 5_000);
 
-    // Run again: the first half is skipped, the rest (and the SSNs) rotated.
+    // Run again: the first half is skipped, the rest moved, and the 40
+    // data keys wrapped under the old key (the SSN users') re-wrapped.
     let second = rotate(&pool, both_keys(), RotationOptions::default()).await;
     assert!(second.is_complete(), "{second:?}");
-    assert_eq!(second.already_current(), 5_000);
+    // 5,000 TOTP and 40 SSN values under data keys already; 9,960 data
+    // keys created under the new key by the two runs.
+    assert_eq!(second.already_current(), 5_000 + 40 + 9_960);
     assert_eq!(second.rotated(), 5_000 + 40);
+    let ssns_stored = stored_ssns(&mut conn(&pool));
+    assert_eq!(under_user_keys(&ssns_stored), 40, "SSN values untouched");
 
     // Every value decrypts under the new key alone, to what it was.
     let new_key = new_only();
     let rows = stored_totp(&mut conn(&pool));
     assert_eq!(rows.len(), 10_000);
+    assert_eq!(under_user_keys(&rows), 10_000);
+    let wrapped = wrapped_keys(&mut conn(&pool));
+    assert_eq!(wrapped.len(), 10_000);
+    assert_eq!(under(&wrapped, "new"), 10_000);
+    let mut c = conn(&pool);
     for (id, stored) in &rows {
-        assert_eq!(
-            &new_key.decrypt(mfa(id), stored).unwrap(),
-            &totp[id],
-            "{id}"
-        );
+        assert_eq!(&open(&mut c, &new_key, mfa(id), stored), &totp[id], "{id}");
     }
-    for (id, stored) in &stored_ssns(&mut conn(&pool)) {
-        assert_eq!(
-            &new_key.decrypt(ssn(id), stored).unwrap(),
-            &ssns[id],
-            "{id}"
-        );
+    for (id, stored) in &ssns_stored {
+        assert_eq!(&open(&mut c, &new_key, ssn(id), stored), &ssns[id], "{id}");
     }
+    drop(c);
 
     // Idempotent: a third run changes nothing.
     let before = stored_totp(&mut conn(&pool));
+    let keys_before = wrapped_keys(&mut conn(&pool));
     let third = rotate(&pool, both_keys(), RotationOptions::default()).await;
     assert_eq!(third.rotated(), 0);
-    assert_eq!(third.already_current(), 10_040);
+    assert_eq!(third.already_current(), 10_040 + 10_000);
     assert_eq!(stored_totp(&mut conn(&pool)), before);
+    assert_eq!(wrapped_keys(&mut conn(&pool)), keys_before);
 
     let audited = rotations_audited(&pool);
     assert_eq!(audited.len(), 3);
@@ -261,7 +298,8 @@ async fn writes_by_the_running_app_during_a_rotation_are_never_lost() {
         ids
     };
     // The app (already running with the new key set) re-enrols every tenth
-    // user while the rotation runs, as `UserMfa::start` does.
+    // user while the rotation runs, as `UserMfa::start` does (a `v1` write:
+    // an instance of the version before data keys).
     let app_pool = pool.clone();
     let re_enrolled: Vec<String> = ids.iter().step_by(10).cloned().collect();
     let writers = re_enrolled.clone();
@@ -289,8 +327,9 @@ async fn writes_by_the_running_app_during_a_rotation_are_never_lost() {
     let new_key = new_only();
     let rows = stored_totp(&mut conn(&pool));
     assert_eq!(rows.len(), 1_500);
+    let mut c = conn(&pool);
     for (id, stored) in &rows {
-        let value = new_key.decrypt(mfa(id), stored).unwrap();
+        let value = open(&mut c, &new_key, mfa(id), stored);
         if re_enrolled.contains(id) {
             assert_eq!(value, b"re-enrolled", "the app's write to {id} was lost");
         } else {
@@ -364,8 +403,9 @@ async fn rows_under_an_unknown_key_or_damaged_fail_clearly_and_the_rest_rotate()
     // The failing rows are left as they were; the others are rotated.
     let rows = stored_totp(&mut conn(&pool));
     assert_eq!(rows[4].1, unknown_stored);
+    let mut c = conn(&pool);
     for (id, stored) in &rows[..4] {
-        assert_eq!(&new_only().decrypt(mfa(id), stored).unwrap(), &plain[id]);
+        assert_eq!(&open(&mut c, &new_only(), mfa(id), stored), &plain[id]);
     }
     let audited = rotations_audited(&pool);
     assert_eq!(audited[0].0, "failure");
@@ -417,7 +457,7 @@ async fn the_cli_rotates_a_small_database_and_refuses_without_the_old_key() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("user_ssn.ciphertext has rows under key `old`"),
+        stderr.contains("user_data_keys.wrapped has rows under key `old`"),
         "{stderr}"
     );
     assert!(!stdout.contains("re-encrypting"), "{stdout}");
@@ -438,28 +478,34 @@ async fn the_cli_rotates_a_small_database_and_refuses_without_the_old_key() {
         stdout.contains("user_mfa.secret: 7/30 checked, 7 re-encrypted"),
         "{stdout}"
     );
+    // SSNs are under data keys already; the 3 keys wrapped under `old`
+    // are re-wrapped, the 27 the TOTP pass created are current.
     assert!(
-        stdout.contains("user_ssn.ciphertext: 3/3 checked, 3 re-encrypted"),
+        stdout.contains("user_ssn.ciphertext: 3/3 checked, 0 re-encrypted"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("33 re-encrypted, 0 already under new, 0 failed"),
+        stdout.contains("user_data_keys.wrapped: 7/30 checked, 3 re-encrypted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("33 re-encrypted, 30 already current, 0 failed"),
         "{stdout}"
     );
 
     let (ok, stdout, _) = rotate_keys_cli(&dir, &url, &[("FIELD_KEYS", &field_keys)]);
     assert!(ok);
     assert!(
-        stdout.contains("0 re-encrypted, 33 already under new, 0 failed"),
+        stdout.contains("0 re-encrypted, 63 already current, 0 failed"),
         "{stdout}"
     );
 
     let mut c = conn(&pool);
     for (id, stored) in stored_totp(&mut c) {
-        assert_eq!(new_only().decrypt(mfa(&id), &stored).unwrap(), totp[&id]);
+        assert_eq!(open(&mut c, &new_only(), mfa(&id), &stored), totp[&id]);
     }
     for (id, stored) in stored_ssns(&mut c) {
-        assert_eq!(new_only().decrypt(ssn(&id), &stored).unwrap(), ssns[&id]);
+        assert_eq!(open(&mut c, &new_only(), ssn(&id), &stored), ssns[&id]);
     }
     let outcomes: Vec<String> = rotations_audited(&pool)
         .into_iter()
@@ -542,7 +588,8 @@ async fn the_cli_reads_field_keys_from_vault_and_a_bad_token_stops_it() {
     let (code, stdout, stderr) = run("hvs.cli-token");
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("3 re-encrypted"), "{stdout}");
-    assert_eq!(under(&stored_totp(&mut conn(&pool)), "new"), 3);
+    assert_eq!(under_user_keys(&stored_totp(&mut conn(&pool))), 3);
+    assert_eq!(under(&wrapped_keys(&mut conn(&pool)), "new"), 3);
 
     let (code, _, stderr) = run("hvs.wrong-token");
     assert_eq!(code, Some(2), "a configuration error: {stderr}");

@@ -50,5 +50,6 @@ mod ssn;
 mod threat_model;
 mod tls;
 mod tokens;
+mod user_keys;
 mod workshop;
 mod zero_trust;

@@ -104,7 +104,7 @@ async fn enroll_confirm_and_log_in_with_a_code() {
     })
     .await
     .unwrap();
-    assert!(stored[0].1.starts_with("v1:"));
+    assert!(stored[0].1.starts_with("v2:"), "under the user's data key");
     assert!(!stored[0].1.contains(base32));
 
     let secret = secret_of(base32);

@@ -14,4 +14,5 @@ pub mod session;
 pub mod session_key_id;
 pub mod ssn;
 pub mod user;
+pub mod user_key;
 pub mod workshop;

@@ -10,6 +10,7 @@
 
 mod v10_oauth;
 mod v13_configuration;
+mod v14_data_protection;
 mod v16_logging;
 mod v2_anti_automation;
 mod v3_frontend;

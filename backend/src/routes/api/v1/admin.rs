@@ -9,7 +9,7 @@ use crate::http::{
     auth::Authenticated, client::client_ip_addr, client::RequestMeta, json::ApiJson,
 };
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
-use crate::services::{audit_verify, devices, lockout, mfa, sessions};
+use crate::services::{audit_verify, devices, lockout, mfa, sessions, user_keys};
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::*;
@@ -122,6 +122,25 @@ pub async fn reset_mfa(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     mfa::admin_reset(&state, &meta, &who, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Crypto-shred a user's encrypted data: their data key is destroyed and
+/// the values under it (SSN, TOTP secret) removed, so no copy of them — in
+/// a replica, a log, a backup once it ages out — can be read again. Ends the
+/// user's sessions when it removed their MFA. Needs a recent second factor.
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/shred", tag = "admin",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 204), (status = 401, body = ErrorBody, description = "step_up_required or reauthentication_required"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "nothing to shred (shredded already)")))]
+pub async fn shred(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Authenticated(who): Authenticated,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user_keys::shred(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -65,6 +65,7 @@ pub fn configure(r: &mut Registrar<'_>) {
         .post("/admin/users/{id}/lock", admin::lock)
         .post("/admin/users/{id}/unlock", admin::unlock)
         .post("/admin/users/{id}/mfa/reset", admin::reset_mfa)
+        .post("/admin/users/{id}/shred", admin::shred)
         .get("/admin/users/{id}/sessions", admin::user_sessions)
         .delete("/admin/sessions/{id}", admin::revoke_session)
         .get("/admin/devices", admin::devices_list)

@@ -17,7 +17,8 @@ fn no_store(body: &SsnRevealed) -> HttpResponse {
 
 /// Whether I stored an SSN, masked (`***-**-1234`).
 #[utoipa::path(get, path = "/api/v1/me/ssn", tag = "ssn",
-    responses((status = 200, body = SsnStatus), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SsnStatus), (status = 401, body = ErrorBody),
+              (status = 410, body = ErrorBody, description = "crypto-shredded: its key was destroyed")))]
 pub async fn status(
     state: web::Data<AppState>,
     Authenticated(who): Authenticated,
@@ -27,7 +28,8 @@ pub async fn status(
 
 /// Store or change my SSN (`###-##-####`; never-issued ranges refused).
 #[utoipa::path(put, path = "/api/v1/me/ssn", tag = "ssn", request_body = SsnRequest,
-    responses((status = 200, body = SsnStatus), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = SsnStatus), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the data key kept changing (a concurrent shred); try again")))]
 pub async fn set(
     state: web::Data<AppState>,
     meta: RequestMeta,
@@ -52,7 +54,7 @@ pub async fn remove(
 /// My full SSN. Needs a second factor within the step-up window; audited.
 #[utoipa::path(post, path = "/api/v1/me/ssn/reveal", tag = "ssn",
     responses((status = 200, body = SsnRevealed), (status = 401, body = ErrorBody, description = "step_up_required"),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "crypto-shredded: its key was destroyed")))]
 pub async fn reveal_mine(
     state: web::Data<AppState>,
     meta: RequestMeta,
@@ -66,7 +68,7 @@ pub async fn reveal_mine(
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/ssn/reveal", tag = "ssn",
     params(("id" = String, Path, description = "user id")),
     responses((status = 200, body = SsnRevealed), (status = 401, body = ErrorBody, description = "step_up_required"),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "crypto-shredded: its key was destroyed")))]
 pub async fn reveal_theirs(
     state: web::Data<AppState>,
     meta: RequestMeta,
