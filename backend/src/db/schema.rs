@@ -238,7 +238,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Each user's data key, wrapped by the field keys (migration 000021).
+    /// Each user's data key, wrapped by the field keys (migration 000022).
     user_data_keys (user_id) {
         user_id -> Text,
         wrapped -> Text,

@@ -194,7 +194,7 @@ macro_rules! encrypted_column {
 /// Every encrypted column of the schema. A new one is one more line here
 /// (and must use this table, column and key as its associated data, and
 /// have a generated key-id column indexed with its key, as migrations
-/// 000018 and 000021 give these). A users' values column is keyed by the
+/// 000018 and 000022 give these). A users' values column is keyed by the
 /// user id (it finds the data key). The wrapped data keys come last: the
 /// values' pass creates the keys it needs under the current field key.
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
