@@ -236,6 +236,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    field_data_keys (key_id) {
+        key_id -> Text,
+        kek_label -> Text,
+        wrapped -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
