@@ -242,8 +242,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 anyhow::bail!(
                     "not rotating: {} live instance(s) do not hold field key {} yet, and could not \
                      read what the rotation writes: {}. Restart every instance with these field keys \
-                     first (FIELD_KEYS, or with KEY_PROVIDER=pkcs11 the database's data keys), \
-                     then run this again (`backend keys status` lists them)",
+                     first (FIELD_KEYS; with KEY_PROVIDER=pkcs11 a restart loads the database's \
+                     data keys), then run `backend rotate-keys` (without --new-data-key) \
+                     (`backend keys status` lists them)",
                     lacking.len(),
                     keys.current_kid(),
                     names.join("; ")

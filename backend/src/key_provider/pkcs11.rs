@@ -18,6 +18,10 @@
 //! The PIN is held as a `SecretString` and goes only to `C_Login`; no error
 //! built here carries it (cryptoki's errors name the function and the
 //! return value only).
+//!
+//! Longer than most modules (about 600 lines) on purpose: every PKCS#11
+//! call the app makes is here, so what reaches the HSM is reviewed in one
+//! place.
 
 use crate::config::Pkcs11Settings;
 use crate::security::signing_keys::{self, ExternalSigner, KeyError, SigningKey};
@@ -598,7 +602,7 @@ mod tests {
 
     #[test]
     fn keks_sort_by_creation_and_malformed_wrappings_are_refused_early() {
-        let mut labels = vec![
+        let mut labels = [
             "field-kek-1700000100-aa".to_owned(),
             "field-kek-999-bb".to_owned(),
         ];
