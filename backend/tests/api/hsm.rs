@@ -531,3 +531,40 @@ fn the_pkcs11_commands_refuse_in_files_mode() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_new_data_key_waits_for_the_running_servers_then_the_rotation_resumes() {
+    let hsm = SoftHsm::new();
+    let site = Site::new(&hsm, &[]);
+    let (server, base) = site.serve().await;
+    let (cookie, _) = signed_in(&base, "hsm_cy").await;
+    put_ssn(&base, &cookie, "123-45-6789").await;
+    let old_dk = status_current_data_key(&site);
+
+    // The running server does not hold the new key: the key is stored, the
+    // re-encryption refused, naming what to do.
+    let out = site.command(&["rotate-keys", "--new-data-key"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let new_dk = status_current_data_key(&site);
+    assert_ne!(new_dk, old_dk);
+    assert!(
+        stderr.contains(&format!("do not hold field key {new_dk}"))
+            && stderr.contains("without --new-data-key"),
+        "{stderr}"
+    );
+    let (ssns, _) = stored(&site.url).await;
+    assert!(ssns[0].starts_with(&format!("v1:{old_dk}:")));
+    // The running server still reads and writes under what it holds.
+    assert_eq!(masked_ssn(&base, &cookie).await, "***-**-6789");
+    stop_binary(server);
+
+    // Restarted, the server loads the new key; the rotation then finishes.
+    let (server, base) = site.serve().await;
+    let out = site.ok(&["rotate-keys"]);
+    assert!(out.contains("1 re-encrypted"), "{out}");
+    let (ssns, _) = stored(&site.url).await;
+    assert!(ssns[0].starts_with(&format!("v1:{new_dk}:")), "{}", ssns[0]);
+    assert_eq!(masked_ssn(&base, &cookie).await, "***-**-6789");
+    stop_binary(server);
+}
