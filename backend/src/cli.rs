@@ -1,7 +1,8 @@
 //! The command line: `serve` (the default), `migrate`, `create-admin`,
 //! `create-oauth-client`, `verify-audit`, `rotate-signing-key`, `rotate-keys`,
 //! `rotate-session-key`, `keys status`, `workshop-reset`, `seed`, `backup`,
-//! `restore`, `anchor-audit`.
+//! `restore`, `anchor-audit`, and for `KEY_PROVIDER=pkcs11` `hsm-init` and
+//! `rotate-kek` (`cli/hsm.rs`).
 //!
 //! Every command that loads `FIELD_KEYS` first checks them against the data
 //! (`services::field_keys::check`) and refuses to run when they cannot
@@ -20,6 +21,8 @@ use clap::{Parser, Subcommand};
 use frontend::api::RegisterRequest;
 use secrecy::ExposeSecret;
 use std::io::BufRead;
+
+mod hsm;
 
 #[derive(Parser)]
 #[command(name = "backend", about = "Secure reference app server", version)]
@@ -57,10 +60,19 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Add a new current RS256 signing key to SIGNING_KEYS_DIR. Tokens signed
-    /// by older keys keep verifying until they expire; running servers pick
-    /// the new key up within 30 seconds.
+    /// Add a new current RS256 signing key to SIGNING_KEYS_DIR (with
+    /// KEY_PROVIDER=pkcs11: generate it in the token). Tokens signed by older
+    /// keys keep verifying until they expire; running servers pick the new
+    /// key up within 30 seconds. Keys that can no longer verify are removed.
     RotateSigningKey,
+    /// KEY_PROVIDER=pkcs11: create what the token lacks — a signing key, a
+    /// key-encryption key — and the first wrapped field data key (FIELD_KEYS'
+    /// keys when it is set: the move from files). Changes nothing present.
+    HsmInit,
+    /// KEY_PROVIDER=pkcs11: a new key-encryption key in the token, and every
+    /// field data key re-wrapped under it in one transaction (audited). The
+    /// older key-encryption keys stay in the token for older backups.
+    RotateKek,
     /// Re-wrap every user's data key under the current field key, the first
     /// of FIELD_KEYS (keep the old keys after it), and move every value
     /// still under a field key (`v1`: TOTP secrets, SSNs from before per-user
@@ -72,6 +84,12 @@ pub enum Command {
         /// Rows per transaction.
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
+        /// KEY_PROVIDER=pkcs11: first add a new data key, wrapped by the
+        /// token and made current (audited); then re-encrypt under it once
+        /// every live instance holds it (restart them, run again without
+        /// this flag, which resumes).
+        #[arg(long)]
+        new_data_key: bool,
     },
     /// One step of changing SESSION_KEY (README: *Rotating the session
     /// key*): prints the SESSION_KEY value to deploy next on standard output
@@ -170,8 +188,8 @@ async fn checked_field_keys(
     settings: &Settings,
     pool_size: u32,
 ) -> anyhow::Result<(std::sync::Arc<FieldKeys>, crate::db::Pool)> {
-    let keys = crate::secrets::load_field_keys(settings)?;
     let pool = build_pool(settings.database_url.expose_secret(), pool_size)?;
+    let keys = crate::secrets::load_field_keys(settings, &pool).await?;
     let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| k).await?;
     Ok((std::sync::Arc::new(keys), pool))
 }
@@ -233,8 +251,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             check_against_anchor(&settings, &pool, &report).await?;
         }
-        Command::RotateKeys { batch_size } => {
+        Command::HsmInit => hsm::init(&settings).await?,
+        Command::RotateKek => hsm::rotate_kek(&settings).await?,
+        Command::RotateKeys {
+            batch_size,
+            new_data_key,
+        } => {
             use crate::services::key_rotation::{self, RotationOptions};
+            if new_data_key {
+                hsm::add_data_key(&settings).await?;
+            }
             let (keys, pool) = checked_field_keys(&settings, 2).await?;
             let kid = keys.current_kid().to_owned();
             let lacking = crate::db::run(&pool, move |c| {
@@ -248,8 +274,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     .collect();
                 anyhow::bail!(
                     "not rotating: {} live instance(s) do not hold field key {} yet, and could not \
-                     read what the rotation writes: {}. Restart every instance with this FIELD_KEYS \
-                     first (`backend keys status` lists them)",
+                     read what the rotation writes: {}. Restart every instance with these field keys \
+                     first (FIELD_KEYS; with KEY_PROVIDER=pkcs11 a restart loads the database's \
+                     data keys), then run `backend rotate-keys` (without --new-data-key) \
+                     (`backend keys status` lists them)",
                     lacking.len(),
                     keys.current_kid(),
                     names.join("; ")
@@ -291,8 +319,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Keys {
             action: KeysCommand::Status { json },
         } => {
-            let keys = crate::secrets::load_field_keys(&settings)?;
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
+            let keys = crate::secrets::load_field_keys(&settings, &pool).await?;
+            let provider = hsm::status(&settings, &pool).await?;
             let now = chrono::Utc::now().naive_utc();
             let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))
                 .await
@@ -310,8 +339,15 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             if json {
                 let mut out = serde_json::to_value(&status)?;
                 out["session_keys"] = serde_json::to_value(&session)?;
+                out["key_provider"] = match &provider {
+                    Some(p) => serde_json::to_value(p)?,
+                    None => serde_json::json!({ "provider": "files" }),
+                };
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
+                if let Some(p) = &provider {
+                    print!("{}", p.render());
+                }
                 print!("{}", status.render(now));
                 match &session {
                     Some(s) => print!("{}", crate::services::session_keys::render(s)),
@@ -355,15 +391,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             );
         }
         Command::RotateSigningKey => {
-            let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
             let publication = settings.signing_key_publication_secs;
-            let rotated =
-                crate::secrets::rotate_signing_key(&settings.signing_keys_dir, ttl, publication)?;
-            println!(
-                "new signing key {} in {}",
-                rotated.kid,
-                settings.signing_keys_dir.display()
-            );
+            let (rotated, place) = crate::secrets::rotate_signing_key_as_configured(&settings)?;
+            println!("new signing key {} in {place}", rotated.kid);
             // The running servers publish it at their next folder read; it
             // signs only once every cached JWKS can hold it.
             let starts = chrono::DateTime::from_timestamp(rotated.signs_from, 0)
@@ -385,7 +415,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             use crate::services::oauth_clients::{self, NewClient};
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
-            let keys = Keys::load(&settings)?;
+            let keys = Keys::load(&settings, &pool).await?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let new = NewClient {
@@ -422,7 +452,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let password = line.trim_end_matches(['\r', '\n']).to_owned();
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
-            let keys = Keys::load(&settings)?;
+            let keys = Keys::load(&settings, &pool).await?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let state = AppState {
@@ -533,7 +563,13 @@ fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
 
 fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::Result<()> {
     use crate::security::audit_anchor::Standing;
-    let keys = crate::secrets::load_field_keys(settings)?;
+    if crate::key_provider::token(settings)?.is_some() {
+        anyhow::bail!(
+            "restore does not support KEY_PROVIDER=pkcs11 yet: the backup's field data keys are \
+             wrapped in its own field_data_keys table (see README, \"Keys in an HSM\")"
+        );
+    }
+    let keys = crate::secrets::field_keys_from_files(settings)?;
     let signing = crate::secrets::SigningKeys::load(settings)?.current();
     let r = crate::services::backup::restore(
         settings.database_url.expose_secret(),

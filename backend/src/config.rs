@@ -174,6 +174,42 @@ pub struct Settings {
     /// pages and `/metrics` are served there only; the public listener
     /// (`APP_ADDR`) answers 404 for them (`http::management`).
     pub admin_addr: Option<SocketAddr>,
+    /// `KEY_PROVIDER`: where the signing keys and the field keys' key live
+    /// (`key_provider`).
+    pub key_provider: KeyProviderSettings,
+}
+
+/// `KEY_PROVIDER=files|pkcs11`.
+#[derive(Clone, Debug)]
+pub enum KeyProviderSettings {
+    /// `files` (the default): `SIGNING_KEYS_DIR` and `FIELD_KEYS`.
+    Files,
+    /// `pkcs11`: the signing keys and a key-encryption key inside an HSM
+    /// token; the field data keys stored wrapped in the database.
+    Pkcs11(Pkcs11Settings),
+}
+
+/// `PKCS11_MODULE`, `PKCS11_TOKEN_LABEL`, `PKCS11_PIN` (a secret).
+#[derive(Clone)]
+pub struct Pkcs11Settings {
+    /// The vendor's PKCS#11 library (`.so`).
+    pub module: PathBuf,
+    /// The label of the token (at most 32 characters): the slot is the one
+    /// holding it, wherever the HSM puts it.
+    pub token_label: String,
+    /// The token's user PIN (`PKCS11_PIN`, `PKCS11_PIN_FILE` or Vault).
+    pub pin: SecretString,
+}
+
+/// The PIN never prints.
+impl fmt::Debug for Pkcs11Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Settings")
+            .field("module", &self.module)
+            .field("token_label", &self.token_label)
+            .field("pin", &format_args!("[redacted]"))
+            .finish()
+    }
 }
 
 /// A bad or missing variable, named.
@@ -592,10 +628,12 @@ impl Settings {
         if admin_addr.is_some_and(|a| a == addr && a.port() != 0) {
             reader.fail("ADMIN_ADDR", "must differ from APP_ADDR".into());
         }
+        let key_provider = key_provider(&reader, vault.as_deref());
         let errors = reader.errors.into_inner();
 
         if errors.is_empty() {
             Ok(Self {
+                key_provider,
                 env,
                 addr,
                 database_url,
@@ -754,6 +792,67 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     }
 }
 
+/// `KEY_PROVIDER` and, for `pkcs11`, its three settings. Errors name the
+/// setting, never the PIN's value.
+fn key_provider<F: Fn(&str) -> Option<String>>(
+    reader: &Reader<'_, F>,
+    vault: Option<&crate::secret_provider::VaultSecrets>,
+) -> KeyProviderSettings {
+    match reader.plain("KEY_PROVIDER").as_deref().map(str::trim) {
+        None | Some("files") => KeyProviderSettings::Files,
+        Some("pkcs11") => {
+            let needed = "is required with KEY_PROVIDER=pkcs11";
+            let module = reader.plain("PKCS11_MODULE").map(PathBuf::from);
+            match &module {
+                None => reader.fail(
+                    "PKCS11_MODULE",
+                    format!("{needed} (the path of the HSM vendor's PKCS#11 library, a .so)"),
+                ),
+                Some(m) if !m.is_file() => {
+                    reader.fail("PKCS11_MODULE", format!("`{}` is not a file", m.display()))
+                }
+                Some(_) => {}
+            }
+            let token_label = reader.plain("PKCS11_TOKEN_LABEL");
+            match &token_label {
+                None => reader.fail(
+                    "PKCS11_TOKEN_LABEL",
+                    format!("{needed} (the label the token was initialised with)"),
+                ),
+                Some(l) if l.chars().count() > 32 => reader.fail(
+                    "PKCS11_TOKEN_LABEL",
+                    "a token label has at most 32 characters".into(),
+                ),
+                Some(_) => {}
+            }
+            let pin = reader.secret("PKCS11_PIN", vault);
+            if pin.is_none() {
+                reader.fail(
+                    "PKCS11_PIN",
+                    format!("{needed} (set PKCS11_PIN or PKCS11_PIN_FILE, or put it in Vault)"),
+                );
+            }
+            match (module, token_label, pin) {
+                (Some(module), Some(token_label), Some(pin)) => {
+                    KeyProviderSettings::Pkcs11(Pkcs11Settings {
+                        module,
+                        token_label,
+                        pin,
+                    })
+                }
+                _ => KeyProviderSettings::Files,
+            }
+        }
+        Some(other) => {
+            reader.fail(
+                "KEY_PROVIDER",
+                format!("must be `files` or `pkcs11`, not `{other}`"),
+            );
+            KeyProviderSettings::Files
+        }
+    }
+}
+
 /// `NAME`, else the trimmed contents of the file at `NAME_FILE`. Setting both
 /// is an error, so it is always clear which one is in force.
 pub fn read_secret(
@@ -786,6 +885,39 @@ mod tests {
         assert_eq!(s.database_url.expose_secret(), "sqlite://./data/app.db");
         assert_eq!(s.session_idle, Duration::from_secs(3600));
         assert_eq!(s.session_absolute, Duration::from_secs(604_800));
+    }
+
+    #[test]
+    fn the_pkcs11_provider_needs_its_settings_and_never_shows_the_pin() {
+        assert!(matches!(
+            settings(&[]).unwrap().key_provider,
+            KeyProviderSettings::Files
+        ));
+        let err = settings(&[("KEY_PROVIDER", "pkcs12")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "KEY_PROVIDER");
+        let err = settings(&[("KEY_PROVIDER", "pkcs11")]).unwrap_err();
+        let named: Vec<_> = err.0.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(named, ["PKCS11_MODULE", "PKCS11_TOKEN_LABEL", "PKCS11_PIN"]);
+        let module = tempfile::NamedTempFile::new().unwrap();
+        let module = module.path().display().to_string();
+        let pin = "pin-4711-do-not-print";
+        let vars = [
+            ("KEY_PROVIDER", "pkcs11"),
+            ("PKCS11_MODULE", module.as_str()),
+            ("PKCS11_TOKEN_LABEL", "app-keys"),
+            ("PKCS11_PIN", pin),
+        ];
+        let s = settings(&vars).unwrap();
+        let KeyProviderSettings::Pkcs11(p) = &s.key_provider else {
+            panic!("pkcs11 expected");
+        };
+        assert_eq!(p.pin.expose_secret(), pin);
+        assert!(!format!("{s:?}").contains(pin));
+        // A bad module path is named; the PIN is not echoed with it.
+        let mut bad = vars;
+        bad[1] = ("PKCS11_MODULE", "/nowhere/libpkcs11.so");
+        let err = settings(&bad).unwrap_err().to_string();
+        assert!(err.contains("PKCS11_MODULE") && !err.contains(pin), "{err}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod http;
 #[cfg(test)]
 mod invariants;
+pub mod key_provider;
 pub mod log_line;
 pub mod metrics;
 pub mod recent_logs;

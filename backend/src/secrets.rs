@@ -8,6 +8,7 @@
 //! operator asked for managed keys, a generated one would hide the mistake.
 
 use crate::config::{AppEnv, Settings};
+use crate::key_provider::pkcs11::Token;
 use crate::secret_provider::{ProviderChain, Redacted};
 use crate::security::field_crypto::FieldKeys;
 use crate::security::session_keys::SessionKeys;
@@ -34,8 +35,25 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        Self::load_with(settings, &|n| std::env::var(n).ok())
+    /// Every key, once the database is open and migrated: with
+    /// `KEY_PROVIDER=pkcs11` the field data keys are stored in it, wrapped
+    /// by the HSM (`services::data_keys`).
+    pub async fn load(settings: &Settings, pool: &crate::db::Pool) -> anyhow::Result<Self> {
+        let Some(token) = crate::key_provider::token(settings)? else {
+            return Self::load_with(settings, &|n| std::env::var(n).ok());
+        };
+        let session = {
+            let lookup = |n: &str| std::env::var(n).ok();
+            let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+            session_keys_from(settings, &providers)?
+        };
+        let signing = SigningKeys::load(settings)?;
+        let fields = hsm_field_keys(settings, pool, &token).await?;
+        Ok(Self {
+            session,
+            signing,
+            fields,
+        })
     }
 
     /// Like `load`, with the variables read through `lookup` (tests).
@@ -62,10 +80,13 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-/// The signing keys in `SIGNING_KEYS_DIR`, reloadable while the server runs
-/// (so a key added by `backend rotate-signing-key` is picked up).
+/// The signing keys in `SIGNING_KEYS_DIR` (or, with `KEY_PROVIDER=pkcs11`,
+/// in the HSM token), reloadable while the server runs (so a key added by
+/// `backend rotate-signing-key` is picked up).
 pub struct SigningKeys {
     dir: PathBuf,
+    /// `KEY_PROVIDER=pkcs11`: the token holding the keys (then `dir` is unused).
+    hsm: Option<Arc<Token>>,
     token_ttl_secs: i64,
     /// `SIGNING_KEY_PUBLICATION_SECS`: a new key signs this long after it appeared.
     publication_secs: i64,
@@ -92,6 +113,36 @@ impl SigningKeys {
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
         let dir = settings.signing_keys_dir.clone();
         let token_ttl_secs = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
+        let publication_secs = settings.signing_key_publication_secs;
+        if let Some(token) = crate::key_provider::token(settings)? {
+            if token.signing_keys()?.is_empty() {
+                match settings.env {
+                    AppEnv::Production => bail!(
+                        "the token `{}` holds no signing key: run `backend hsm-init` (with the \
+                         same KEY_PROVIDER settings) to create one",
+                        token.label()
+                    ),
+                    AppEnv::Dev => {
+                        let kid = token.generate_signing_key(chrono::Utc::now().timestamp())?;
+                        tracing::warn!(
+                            kid,
+                            token = token.label(),
+                            "dev mode: generated a signing key in the token"
+                        );
+                    }
+                }
+            }
+            let set =
+                KeySet::new(token.signing_keys()?, token_ttl_secs)?.publishing_for(publication_secs);
+            return Ok(Self {
+                dir,
+                hsm: Some(token),
+                token_ttl_secs,
+                publication_secs,
+                set: RwLock::new(Arc::new(set)),
+                loaded_at_ms: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            });
+        }
         if read_key_dir(&dir)?.is_empty() {
             match settings.env {
                 AppEnv::Production => bail!(
@@ -105,11 +156,11 @@ impl SigningKeys {
                 }
             }
         }
-        let publication_secs = settings.signing_key_publication_secs;
         let set =
             KeySet::new(read_key_dir(&dir)?, token_ttl_secs)?.publishing_for(publication_secs);
         Ok(Self {
             dir,
+            hsm: None,
             token_ttl_secs,
             publication_secs,
             set: RwLock::new(Arc::new(set)),
@@ -122,12 +173,16 @@ impl SigningKeys {
         self.set.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Re-reads the folder; keeps the old set if the folder is unreadable or empty.
+    /// Re-reads the folder (or the token); keeps the old set if it is
+    /// unreadable or empty.
     pub fn reload(&self) -> anyhow::Result<()> {
         self.loaded_at_ms
             .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
-        let set = KeySet::new(read_key_dir(&self.dir)?, self.token_ttl_secs)?
-            .publishing_for(self.publication_secs);
+        let keys = match &self.hsm {
+            Some(token) => token.signing_keys()?,
+            None => read_key_dir(&self.dir)?,
+        };
+        let set = KeySet::new(keys, self.token_ttl_secs)?.publishing_for(self.publication_secs);
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
         Ok(())
     }
@@ -181,6 +236,49 @@ pub fn rotate_signing_key(
         if set.verifying_key(old, now).is_none() {
             std::fs::remove_file(dir.join(format!("{old}.pem")))
                 .with_context(|| format!("cannot remove the expired key {old}"))?;
+        }
+    }
+    let signs_from = set
+        .signs_from_kid(&kid)
+        .context("the new key did not load")?;
+    Ok(Rotated { kid, signs_from })
+}
+
+/// `rotate-signing-key` as the settings say: a new key in `SIGNING_KEYS_DIR`
+/// or in the token (`KEY_PROVIDER=pkcs11`), the same pruning and
+/// publication rules. Returns the new key and where it is.
+pub fn rotate_signing_key_as_configured(settings: &Settings) -> anyhow::Result<(Rotated, String)> {
+    let ttl = i64::try_from(settings.access_token_ttl.as_secs()).unwrap_or(900);
+    let publication = settings.signing_key_publication_secs;
+    match crate::key_provider::token(settings)? {
+        None => {
+            let dir = &settings.signing_keys_dir;
+            Ok((
+                rotate_signing_key(dir, ttl, publication)?,
+                dir.display().to_string(),
+            ))
+        }
+        Some(token) => {
+            let rotated = rotate_signing_key_in_token(&token, ttl, publication)?;
+            Ok((rotated, format!("the token `{}`", token.label())))
+        }
+    }
+}
+
+/// Generates a new pair in the token and destroys the pairs that can no
+/// longer verify anything (the `KeySet` rules, as for the folder).
+pub fn rotate_signing_key_in_token(
+    token: &Arc<Token>,
+    token_ttl_secs: i64,
+    publication_secs: i64,
+) -> anyhow::Result<Rotated> {
+    let newest = token.signing_keys()?.iter().map(|k| k.created_at).max();
+    let now = chrono::Utc::now().timestamp();
+    let kid = token.generate_signing_key(newest.map_or(now, |n| now.max(n + 1)))?;
+    let set = KeySet::new(token.signing_keys()?, token_ttl_secs)?.publishing_for(publication_secs);
+    for old in set.kids() {
+        if set.verifying_key(old, now).is_none() {
+            token.destroy_signing_key(old)?;
         }
     }
     let signs_from = set
@@ -322,12 +420,66 @@ fn missing(
     Ok(())
 }
 
-/// `FIELD_KEYS` from the secret providers (for commands that need only
-/// the field keys, like `rotate-keys`).
-pub fn load_field_keys(settings: &Settings) -> anyhow::Result<FieldKeys> {
+/// The field keys, for commands that need only them (like `rotate-keys`):
+/// `FIELD_KEYS` from the secret providers, or with `KEY_PROVIDER=pkcs11`
+/// the data keys in the database, unwrapped by the HSM.
+pub async fn load_field_keys(
+    settings: &Settings,
+    pool: &crate::db::Pool,
+) -> anyhow::Result<FieldKeys> {
+    match crate::key_provider::token(settings)? {
+        Some(token) => hsm_field_keys(settings, pool, &token).await,
+        None => field_keys_from_files(settings),
+    }
+}
+
+/// `FIELD_KEYS` from the secret providers (or the dev key file).
+pub fn field_keys_from_files(settings: &Settings) -> anyhow::Result<FieldKeys> {
     let lookup = |n: &str| std::env::var(n).ok();
     let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
     field_keys_from(settings, &providers)
+}
+
+/// `KEY_PROVIDER=pkcs11`: the wrapped data keys, unwrapped. An empty table
+/// (a first start) gets `FIELD_KEYS`' keys when it is set — the move from
+/// files — or one new data key; afterwards `FIELD_KEYS` is ignored.
+/// Production never creates a missing key-encryption key: `hsm-init` does.
+pub async fn hsm_field_keys(
+    settings: &Settings,
+    pool: &crate::db::Pool,
+    token: &Arc<Token>,
+) -> anyhow::Result<FieldKeys> {
+    use crate::services::data_keys::{self, OnMissingKek};
+    let import = {
+        let lookup = |n: &str| std::env::var(n).ok();
+        let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+        match providers.get("FIELD_KEYS")? {
+            Some(spec) => Some(
+                crate::security::field_crypto::parse_key_set(spec.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("FIELD_KEYS: {e}"))?
+                    .into_iter()
+                    .map(|(_, kid, key)| (kid, key))
+                    .collect::<Vec<_>>(),
+            ),
+            None => None,
+        }
+    };
+    let on_missing = match settings.env {
+        AppEnv::Production => OnMissingKek::Refuse,
+        AppEnv::Dev => OnMissingKek::Create,
+    };
+    let importing = import
+        .as_ref()
+        .map(|keys| keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>());
+    let keys = data_keys::load(pool, token, on_missing, import, true).await?;
+    if let Some(ids) = importing {
+        if ids.iter().all(|id| keys.holds(id)) {
+            tracing::warn!("FIELD_KEYS is set with KEY_PROVIDER=pkcs11: its keys are stored wrapped in the database now; remove FIELD_KEYS");
+        } else {
+            tracing::warn!("FIELD_KEYS is ignored with KEY_PROVIDER=pkcs11 (the database already holds wrapped data keys)");
+        }
+    }
+    Ok(keys)
 }
 
 fn field_keys_from(

@@ -83,7 +83,14 @@ impl Application {
     /// Loads keys, opens the database, applies migrations and binds the
     /// listener (port 0 picks a free one). The server runs once awaited.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
-        let keys = Keys::load(&settings)?;
+        // Keys come before the database is touched: a missing key, or a
+        // wrong PIN or token label, stops start-up here. With an HSM, the
+        // field data keys are in the database: loaded once it is migrated.
+        let hsm = crate::key_provider::token(&settings)?;
+        let files_keys = match hsm {
+            None => Some(Keys::load_with(&settings, &|n| std::env::var(n).ok())?),
+            Some(_) => None,
+        };
         let url = settings.database_url.expose_secret();
         let pool = match settings.vault.as_ref().and_then(|v| v.database()) {
             // VAULT_DB_ROLE: Vault's dynamic credentials, renewed and rotated.
@@ -93,6 +100,11 @@ impl Application {
         .context("cannot open the database (check DATABASE_URL)")?
         .with_checkout_timeout(settings.db_pool_timeout);
         migrate_as_configured(&settings, &pool).await?;
+        let keys = match files_keys {
+            Some(keys) => keys,
+            None => Keys::load(&settings, &pool).await?,
+        };
+        drop(hsm);
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
         crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
         crate::services::oauth_playground::ensure_client(&pool, &settings).await?;

@@ -248,6 +248,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// KEY_PROVIDER=pkcs11: the field data keys, wrapped by a KEK in the
+    /// token (migration 000023).
+    field_data_keys (key_id) {
+        key_id -> Text,
+        kek_label -> Text,
+        wrapped -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_mfa -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(mfa_challenges -> users (user_id));

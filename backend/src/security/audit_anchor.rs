@@ -14,7 +14,7 @@
 //! move the anchor back to match a cut log.
 
 use crate::security::signing_keys::KeySet;
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 /// The `typ` claim: an anchor is never mistaken for an access token (which
@@ -56,7 +56,7 @@ pub fn sign(keys: &KeySet, claims: &AnchorClaims) -> Result<String, AnchorError>
     let key = keys.current();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.clone());
-    encode(&header, claims, key.encoding()).map_err(|_| AnchorError::Signing)
+    key.sign(&header, claims).map_err(|_| AnchorError::Signing)
 }
 
 /// Verifies an anchor against every key in `SIGNING_KEYS_DIR` — not only

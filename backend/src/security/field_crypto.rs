@@ -101,6 +101,28 @@ impl FieldKeys {
         })
     }
 
+    /// Keys given as (id, 32 bytes), the current one first: the data keys
+    /// an HSM unwrapped (`KEY_PROVIDER=pkcs11`). The same refusals as `parse`.
+    pub fn from_keys(entries: Vec<(String, Vec<u8>)>) -> Result<Self, CryptoError> {
+        let mut keys = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for (index, (kid, bytes)) in entries.into_iter().enumerate() {
+            if keys.contains_key(&kid) {
+                return Err(CryptoError::DuplicateKeyId(kid));
+            }
+            let cipher = Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|_| CryptoError::BadKey(index + 1, kid.clone()))?;
+            keys.insert(kid.clone(), cipher);
+            order.push(kid);
+        }
+        let current = order.first().cloned().ok_or(CryptoError::NoKey)?;
+        Ok(Self {
+            current,
+            order,
+            keys,
+        })
+    }
+
     /// The key ids, the current one first (ids only, never keys).
     pub fn key_ids(&self) -> &[String] {
         &self.order
@@ -249,6 +271,30 @@ mod tests {
             b"JBSWY3DPEHPK3PXP"
         );
         assert_eq!(FieldKeys::key_id_of(&stored), Some("k1"));
+    }
+
+    #[test]
+    fn keys_given_as_bytes_work_like_a_parsed_set() {
+        let parsed = FieldKeys::parse(&format!("{K2},{K1}")).unwrap();
+        let bytes = |spec: &str| hex::decode(spec.split_once(':').unwrap().1).unwrap();
+        let given =
+            FieldKeys::from_keys(vec![("k2".into(), bytes(K2)), ("k1".into(), bytes(K1))]).unwrap();
+        assert_eq!(given.key_ids(), parsed.key_ids());
+        let stored = parsed.encrypt(field("u1"), b"secret").unwrap();
+        assert_eq!(given.decrypt(field("u1"), &stored).unwrap(), b"secret");
+        let twice = vec![("k1".into(), bytes(K1)), ("k1".into(), bytes(K2))];
+        assert!(matches!(
+            FieldKeys::from_keys(twice),
+            Err(CryptoError::DuplicateKeyId(_))
+        ));
+        assert!(matches!(
+            FieldKeys::from_keys(vec![("k1".into(), vec![0; 16])]),
+            Err(CryptoError::BadKey(1, _))
+        ));
+        assert!(matches!(
+            FieldKeys::from_keys(vec![]),
+            Err(CryptoError::NoKey)
+        ));
     }
 
     #[test]

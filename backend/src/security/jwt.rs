@@ -6,7 +6,7 @@
 //! claim, and checks `iss`, `aud`, `nbf`, `exp` and `type`.
 
 use super::signing_keys::KeySet;
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 /// Clock skew tolerated on `exp` and `nbf`: a tenth of the token lifetime,
@@ -125,7 +125,9 @@ pub fn issue(
     let key = keys.signing_key_at(now);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.clone());
-    let token = encode(&header, &claims, key.encoding()).map_err(|_| TokenError::Signing)?;
+    let token = key
+        .sign(&header, &claims)
+        .map_err(|_| TokenError::Signing)?;
     Ok((token, claims))
 }
 
@@ -209,6 +211,7 @@ mod tests {
     use crate::security::signing_keys::tests::key;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
+    use jsonwebtoken::encode;
     use serde_json::{json, Value};
 
     fn now() -> i64 {
@@ -242,7 +245,7 @@ mod tests {
         let k = ks.current();
         let mut h = Header::new(Algorithm::RS256);
         h.kid = Some(kid.map_or_else(|| k.kid.clone(), str::to_owned));
-        encode(&h, &claims, k.encoding()).unwrap()
+        k.sign(&h, &claims).unwrap()
     }
 
     fn good_claims() -> Value {
@@ -462,7 +465,7 @@ mod tests {
         h.kid = Some(set().current().kid.clone());
         h.jku = Some("https://evil.test/jwks.json".into());
         h.x5u = Some("https://evil.test/cert.pem".into());
-        let token = encode(&h, &good_claims(), foreign.current().encoding()).unwrap();
+        let token = foreign.current().sign(&h, &good_claims()).unwrap();
         assert_eq!(verdict(&token), Err(TokenError::BadSignature));
     }
 

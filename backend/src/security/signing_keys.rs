@@ -15,9 +15,14 @@
 
 use aws_lc_rs::encoding::AsDer;
 use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+    RSAKeyParameters, RSAKeyType,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use std::sync::Arc;
 
 /// Clock skew tolerated when deciding whether a retired key may still verify.
 pub const RETIREMENT_LEEWAY_SECS: i64 = 60;
@@ -39,9 +44,25 @@ pub const MIN_PUBLICATION_SECS: i64 = JWKS_MAX_AGE_SECS + FOLDER_RELOAD_SECS;
 pub struct SigningKey {
     pub kid: String,
     pub created_at: i64,
-    encoding: EncodingKey,
+    private: PrivateHalf,
     decoding: DecodingKey,
     jwk: Jwk,
+}
+
+/// Where the private half is: in memory (a PEM file), or somewhere that only
+/// signs on request and never hands the key out (an HSM).
+enum PrivateHalf {
+    Local(EncodingKey),
+    External(Arc<dyn ExternalSigner>),
+}
+
+/// Signs RS256 (RSASSA-PKCS1-v1_5 with SHA-256) with a private key this
+/// process cannot read: `key_provider::pkcs11` implements it. jsonwebtoken
+/// 11 takes signers only as one process-wide provider fed with key bytes,
+/// so tokens for such a key are assembled here (`SigningKey::sign`).
+pub trait ExternalSigner: Send + Sync {
+    /// The raw signature of `message` (not base64).
+    fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 }
 
 /// Shows the key id, never the private key.
@@ -70,19 +91,75 @@ impl SigningKey {
         Ok(Self {
             kid: kid.to_owned(),
             created_at,
-            encoding,
+            private: PrivateHalf::Local(encoding),
             decoding,
             jwk,
         })
     }
 
-    pub fn encoding(&self) -> &EncodingKey {
-        &self.encoding
+    /// A key whose private half stays elsewhere (an HSM): its public modulus
+    /// `n` and exponent `e` (big-endian bytes) verify and are published;
+    /// `signer` signs.
+    pub fn external(
+        kid: &str,
+        n: &[u8],
+        e: &[u8],
+        signer: Arc<dyn ExternalSigner>,
+    ) -> Result<Self, KeyError> {
+        let created_at = created_at_of(kid).ok_or_else(|| KeyError::BadKid(kid.to_owned()))?;
+        let jwk = Jwk {
+            common: CommonParameters {
+                public_key_use: Some(PublicKeyUse::Signature),
+                key_algorithm: Some(KeyAlgorithm::RS256),
+                key_id: Some(kid.to_owned()),
+                ..Default::default()
+            },
+            algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+                key_type: RSAKeyType::RSA,
+                n: URL_SAFE_NO_PAD.encode(n),
+                e: URL_SAFE_NO_PAD.encode(e),
+            }),
+        };
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KeyError::BadKey(kid.to_owned()))?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            created_at,
+            private: PrivateHalf::External(signer),
+            decoding,
+            jwk,
+        })
+    }
+
+    /// `header.claims.signature`, the compact JWS of `claims` (RS256 only).
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header: &Header,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        if header.alg != Algorithm::RS256 {
+            return Err(KeyError::Signing);
+        }
+        match &self.private {
+            PrivateHalf::Local(encoding) => {
+                jsonwebtoken::encode(header, claims, encoding).map_err(|_| KeyError::Signing)
+            }
+            PrivateHalf::External(signer) => {
+                let input = format!("{}.{}", b64_json(header)?, b64_json(claims)?);
+                let signature = signer.sign_rs256(input.as_bytes())?;
+                Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+            }
+        }
     }
 
     pub fn decoding(&self) -> &DecodingKey {
         &self.decoding
     }
+}
+
+/// One JWS part: base64url of the value's JSON, as jsonwebtoken writes it.
+fn b64_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, KeyError> {
+    let json = serde_json::to_vec(value).map_err(|_| KeyError::Signing)?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -95,6 +172,8 @@ pub enum KeyError {
     Empty,
     #[error("could not generate a key")]
     Generation,
+    #[error("the signing key could not sign")]
+    Signing,
 }
 
 /// The creation time a well-formed `kid` names.
@@ -102,6 +181,18 @@ pub fn created_at_of(kid: &str) -> Option<i64> {
     let (secs, rand) = kid.split_once('-')?;
     let ok = !rand.is_empty() && rand.len() <= 32 && rand.bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| secs.parse().ok()).flatten()
+}
+
+/// When the key `kid` was created, if `kid` is one of ours in form.
+pub fn created_at(kid: &str) -> Option<i64> {
+    created_at_of(kid)
+}
+
+/// A fresh kid for a key created at `now` (keys generated elsewhere: an HSM).
+pub fn new_kid(now: i64) -> Result<String, KeyError> {
+    let mut suffix = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut suffix).map_err(|_| KeyError::Generation)?;
+    Ok(format!("{now}-{}", hex::encode(suffix)))
 }
 
 /// Generates a 2048-bit RSA key created at `now`: its kid and PKCS#8 PEM.
@@ -288,6 +379,63 @@ pub(crate) mod tests {
         assert_eq!(set.jwks(3_000).keys.len(), 2);
         assert_eq!(set.jwks(10_000).keys.len(), 1);
         assert!(set.verifying_key("9999-abcd", 3_000).is_none());
+    }
+
+    /// An external signer backed by a PEM key, standing in for an HSM.
+    struct PemSigner(aws_lc_rs::rsa::KeyPair);
+
+    impl ExternalSigner for PemSigner {
+        fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            let mut sig = vec![0u8; self.0.public_modulus_len()];
+            self.0
+                .sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    message,
+                    &mut sig,
+                )
+                .map_err(|_| KeyError::Signing)?;
+            Ok(sig)
+        }
+    }
+
+    #[test]
+    fn a_key_signing_outside_the_process_makes_tokens_its_public_half_verifies() {
+        use aws_lc_rs::signature::KeyPair;
+        let (kid, pem) = &test_pems()[1];
+        let der = STANDARD
+            .decode(
+                pem.lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).unwrap();
+        let public = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        let external =
+            SigningKey::external(kid, &public.n, &public.e, Arc::new(PemSigner(pair))).unwrap();
+        let local = key(1);
+        // The published JWK is the same as the PEM key's.
+        assert_eq!(
+            serde_json::to_value(&external.jwk).unwrap(),
+            serde_json::to_value(&local.jwk).unwrap()
+        );
+        let claims = serde_json::json!({"sub": "u", "exp": 4_000_000_000_i64});
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.clone());
+        let token = external.sign(&header, &claims).unwrap();
+        // RSASSA-PKCS1-v1_5 is deterministic: the same bytes as jsonwebtoken's own.
+        assert_eq!(token, local.sign(&header, &claims).unwrap());
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        let back =
+            jsonwebtoken::decode::<serde_json::Value>(&token, external.decoding(), &validation)
+                .unwrap();
+        assert_eq!(back.claims, claims);
+        // Only RS256 is signed.
+        let hs = Header::new(Algorithm::HS256);
+        assert_eq!(external.sign(&hs, &claims), Err(KeyError::Signing));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit_anchor;
 pub mod audit_verify;
 pub mod backup;
+pub mod data_keys;
 pub mod demo;
 pub mod devices;
 pub mod encrypted_columns;

@@ -23,6 +23,7 @@ mod guessing;
 mod headers;
 mod health;
 mod helpers;
+mod hsm;
 mod identity_cache;
 mod instances;
 mod key_rotation;

@@ -5,6 +5,7 @@
 pub mod audit_entry;
 pub mod decision;
 pub mod device;
+pub mod field_data_key;
 pub mod instance;
 pub mod mfa;
 pub mod oauth;

@@ -1,0 +1,1 @@
+DROP TABLE field_data_keys;
