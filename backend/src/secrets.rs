@@ -132,8 +132,8 @@ impl SigningKeys {
                     }
                 }
             }
-            let set =
-                KeySet::new(token.signing_keys()?, token_ttl_secs)?.publishing_for(publication_secs);
+            let set = KeySet::new(token.signing_keys()?, token_ttl_secs)?
+                .publishing_for(publication_secs);
             return Ok(Self {
                 dir,
                 hsm: Some(token),

@@ -269,14 +269,22 @@ async fn masked_ssn(base: &str, cookie: &str) -> Value {
     r.json::<Value>().await.unwrap()["masked"].clone()
 }
 
-/// The stored SSN ciphertexts and the wrapped data keys, read directly.
+/// Read directly: the users' data keys as stored (each encrypted by a
+/// field data key: `v1:<data key id>:…`; the SSNs are `v2:` under them),
+/// and the field data keys as stored (id, KEK label, wrapped).
 async fn stored(url: &str) -> (Vec<String>, Vec<(String, String, String)>) {
     let pool = backend::db::connection::build_pool(url, 1).unwrap();
     backend::db::run(&pool, |c| {
-        use backend::db::schema::{field_data_keys, user_ssn};
+        use backend::db::schema::{field_data_keys, user_data_keys, user_ssn};
         use diesel::prelude::*;
+        // The SSNs are under their users' data keys (`v2:`), and those are
+        // what the field data keys encrypt (`v1:<data key id>:…`).
         let ssns = user_ssn::table
             .select(user_ssn::ciphertext)
+            .load::<String>(c)?;
+        assert!(ssns.iter().all(|v| v.starts_with("v2:")), "{ssns:?}");
+        let user_keys = user_data_keys::table
+            .select(user_data_keys::wrapped)
             .load::<String>(c)?;
         let keys = field_data_keys::table
             .select((
@@ -285,7 +293,7 @@ async fn stored(url: &str) -> (Vec<String>, Vec<(String, String, String)>) {
                 field_data_keys::wrapped,
             ))
             .load::<(String, String, String)>(c)?;
-        Ok((ssns, keys))
+        Ok((user_keys, keys))
     })
     .await
     .unwrap()
@@ -294,7 +302,7 @@ async fn stored(url: &str) -> (Vec<String>, Vec<(String, String, String)>) {
 #[tokio::test]
 async fn hsm_signed_tokens_verify_through_the_jwks_and_survive_a_restart_and_a_rotation() {
     let hsm = SoftHsm::new();
-    let site = Site::new(&hsm, &[]);
+    let mut site = Site::new(&hsm, &[]);
     let init = site.ok(&["hsm-init"]);
     assert!(init.contains("generated in the token"), "{init}");
 
@@ -323,12 +331,32 @@ async fn hsm_signed_tokens_verify_through_the_jwks_and_survive_a_restart_and_a_r
     verify_through_jwks(&base, &token).await;
     assert_eq!(get(&base, "/api/v1/me", Some(&cookie)).await.status(), 200);
 
-    // rotate-signing-key generates a new pair in the token; the running
-    // server picks it up (a token naming it triggers a reload), and tokens of
-    // the retired key keep verifying for their lifetime.
+    // rotate-signing-key generates a new pair in the token. It is published
+    // at once but signs only after SIGNING_KEY_PUBLICATION_SECS (every cached
+    // JWKS holds it by then), as in files mode.
     let out = site.ok(&["rotate-signing-key"]);
     assert!(out.contains(&format!("the token `{}`", hsm.label)), "{out}");
+    assert!(out.contains("starts signing at"), "{out}");
     stop_binary(server);
+    let (server, base) = site.serve().await;
+    let (_, still_old) = login(&base, "hsm_ann").await;
+    assert_eq!(
+        kid_of(&still_old),
+        first_kid,
+        "a new key waits before it signs"
+    );
+    let published = get(&base, "/.well-known/jwks.json", None).await;
+    let published: serde_json::Value = published.json().await.unwrap();
+    assert_eq!(
+        published["keys"].as_array().unwrap().len(),
+        2,
+        "{published}"
+    );
+    stop_binary(server);
+    // Once the delay is over (here: none), the new key signs; tokens of the
+    // retired key keep verifying for their lifetime.
+    site.env
+        .push(("SIGNING_KEY_PUBLICATION_SECS".into(), "0".into()));
     let (server, base) = site.serve().await;
     let (_, new_token) = login(&base, "hsm_ann").await;
     assert_ne!(kid_of(&new_token), first_kid);

@@ -129,3 +129,33 @@ async fn a_shred_racing_ssn_writes_never_leaves_a_value_under_a_destroyed_key() 
         "{shredded} shreds, {written} writes"
     );
 }
+
+/// Parallel writes of one user's SSN — her first (no data key yet: each
+/// would create one) and later ones — each answer 200, or a clean 409 for
+/// a write that lost a race, never a 500 (a delete-then-insert store, or
+/// two new keys for one user, once gave a duplicate-key error on
+/// PostgreSQL); and what is stored afterwards reads.
+#[tokio::test]
+async fn parallel_ssn_writes_of_one_user_never_fail_with_a_server_error() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("ssn_racer").await;
+    for round in 0..4 {
+        let numbers: Vec<String> = (0..6)
+            .map(|i| format!("123-45-{:04}", 2000 + round * 6 + i))
+            .collect();
+        let puts = join_all(numbers.iter().map(|n| put_ssn(&app, &alice, n))).await;
+        let mut ok = 0;
+        for r in puts {
+            let code = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(code == 200 || code == 409, "round {round}: {code} {body}");
+            if code == 409 {
+                assert!(body["error"].is_string(), "{body}");
+            }
+            ok += usize::from(code == 200);
+        }
+        assert!(ok > 0, "round {round}: every write refused");
+        let r = app.get("/api/v1/me/ssn", Some(&alice)).await;
+        assert_eq!(r.status(), 200, "round {round}");
+    }
+}
