@@ -11,7 +11,6 @@
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
 use crate::secrets::Keys;
-use crate::security::field_crypto::FieldKeys;
 use crate::security::password;
 use crate::services::{accounts, field_keys};
 use crate::startup::{migrate, AppState, Application};
@@ -22,7 +21,9 @@ use frontend::api::RegisterRequest;
 use secrecy::ExposeSecret;
 use std::io::BufRead;
 
+mod audit;
 mod hsm;
+mod keys;
 
 #[derive(Parser)]
 #[command(name = "backend", about = "Secure reference app server", version)]
@@ -183,17 +184,6 @@ pub enum KeysCommand {
     },
 }
 
-/// `FIELD_KEYS` and a pool, checked against the data.
-async fn checked_field_keys(
-    settings: &Settings,
-    pool_size: u32,
-) -> anyhow::Result<(std::sync::Arc<FieldKeys>, crate::db::Pool)> {
-    let pool = build_pool(settings.database_url.expose_secret(), pool_size)?;
-    let keys = crate::secrets::load_field_keys(settings, &pool).await?;
-    let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| k).await?;
-    Ok((std::sync::Arc::new(keys), pool))
-}
-
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -223,144 +213,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let applied = crate::startup::migrate_as_configured(&settings, &pool).await?;
             println!("{applied} migration(s) applied");
         }
-        Command::AnchorAudit => anchor_audit(&settings).await?,
+        Command::AnchorAudit => audit::anchor(&settings).await?,
         Command::Backup { to } => backup(&settings, &to)?,
         Command::Restore { from, force } => restore(&settings, &from, force)?,
-        Command::VerifyAudit => {
-            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-            let report = crate::services::audit_verify::verify(&pool)
-                .await
-                .context("cannot read the audit log (has `backend migrate` run?)")?;
-            if let Some(broken) = &report.first_broken {
-                anyhow::bail!(
-                    "audit log broken at entry #{}: {} ({} entries verified before it)",
-                    broken.id,
-                    broken.problem.describe(),
-                    report.checked
-                );
-            }
-            println!("audit log intact: {} entries checked", report.checked);
-            if report.legacy > 0 {
-                println!(
-                    "{} older entries precede the chain and cannot be verified",
-                    report.legacy
-                );
-            }
-            if let Some((id, hash)) = &report.head {
-                println!("head: #{id} {hash} (keep it elsewhere to detect truncation)");
-            }
-            check_against_anchor(&settings, &pool, &report).await?;
-        }
+        Command::VerifyAudit => audit::verify(&settings).await?,
         Command::HsmInit => hsm::init(&settings).await?,
         Command::RotateKek => hsm::rotate_kek(&settings).await?,
         Command::RotateKeys {
             batch_size,
             new_data_key,
-        } => {
-            use crate::services::key_rotation::{self, RotationOptions};
-            if new_data_key {
-                hsm::add_data_key(&settings).await?;
-            }
-            let (keys, pool) = checked_field_keys(&settings, 2).await?;
-            let kid = keys.current_kid().to_owned();
-            let lacking = crate::db::run(&pool, move |c| {
-                field_keys::instances_lacking(c, &kid, chrono::Utc::now().naive_utc())
-            })
-            .await?;
-            if !lacking.is_empty() {
-                let names: Vec<String> = lacking
-                    .iter()
-                    .map(|i| format!("{} ({}: holds {})", i.label, i.id, i.key_ids().join(", ")))
-                    .collect();
-                anyhow::bail!(
-                    "not rotating: {} live instance(s) do not hold field key {} yet, and could not \
-                     read what the rotation writes: {}. Restart every instance with these field keys \
-                     first (FIELD_KEYS; with KEY_PROVIDER=pkcs11 a restart loads the database's \
-                     data keys), then run `backend rotate-keys` (without --new-data-key) \
-                     (`backend keys status` lists them)",
-                    lacking.len(),
-                    keys.current_kid(),
-                    names.join("; ")
-                );
-            }
-            println!(
-                "re-encrypting under field key {} in batches of {batch_size}",
-                keys.current_kid()
-            );
-            let options = RotationOptions {
-                batch_size,
-                max_batches: None,
-            };
-            let report = key_rotation::rotate(&pool, keys, options, |c| {
-                println!(
-                    "{}: {}/{} checked, {} re-encrypted",
-                    c.column, c.checked, c.total, c.rotated
-                );
-            })
-            .await
-            .context("key rotation stopped (has `backend migrate` run?); run it again to resume")?;
-            for f in &report.failures {
-                eprintln!("{} row {}: {}", f.column, f.row_id, f.problem);
-            }
-            println!(
-                "{} re-encrypted, {} already current, {} failed",
-                report.rotated(),
-                report.already_current(),
-                report.failed()
-            );
-            if report.failed() > 0 {
-                anyhow::bail!(
-                    "{} value(s) could not be re-encrypted (listed above); fix FIELD_KEYS and run again",
-                    report.failed()
-                );
-            }
-        }
-        Command::RotateSessionKey { step } => rotate_session_key(&settings, step).await?,
+        } => keys::rotate_keys(&settings, batch_size, new_data_key).await?,
+        Command::RotateSessionKey { step } => keys::rotate_session_key(&settings, step).await?,
         Command::Keys {
             action: KeysCommand::Status { json },
-        } => {
-            let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-            let keys = crate::secrets::load_field_keys(&settings, &pool).await?;
-            let provider = hsm::status(&settings, &pool).await?;
-            let now = chrono::Utc::now().naive_utc();
-            let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))
-                .await
-                .context("cannot read the key status (has `backend migrate` run?)")?;
-            // The session-key part (`services::session_keys::status`).
-            let session = match crate::secrets::load_session_keys(&settings)? {
-                Some(keys) => Some(
-                    crate::db::run(&pool, move |c| {
-                        crate::services::session_keys::status(c, &keys, now)
-                    })
-                    .await?,
-                ),
-                None => None,
-            };
-            if json {
-                let mut out = serde_json::to_value(&status)?;
-                out["session_keys"] = serde_json::to_value(&session)?;
-                out["key_provider"] = match &provider {
-                    Some(p) => serde_json::to_value(p)?,
-                    None => serde_json::json!({ "provider": "files" }),
-                };
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else {
-                if let Some(p) = &provider {
-                    print!("{}", p.render());
-                }
-                print!("{}", status.render(now));
-                match &session {
-                    Some(s) => print!("{}", crate::services::session_keys::render(s)),
-                    None => println!("SESSION_KEY: not set here (nothing to report)"),
-                }
-            }
-            if !status.problems.is_empty() {
-                anyhow::bail!(
-                    "FIELD_KEYS cannot decrypt {} part(s) of the data (listed above)",
-                    status.problems.len()
-                );
-            }
-        }
+        } => keys::status(&settings, json).await?,
         Command::WorkshopReset => {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             migrate(&pool).await?;
@@ -390,21 +256,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 seed::rate(report.audit, report.audit_secs)
             );
         }
-        Command::RotateSigningKey => {
-            let publication = settings.signing_key_publication_secs;
-            let (rotated, place) = crate::secrets::rotate_signing_key_as_configured(&settings)?;
-            println!("new signing key {} in {place}", rotated.kid);
-            // The running servers publish it at their next folder read; it
-            // signs only once every cached JWKS can hold it.
-            let starts = chrono::DateTime::from_timestamp(rotated.signs_from, 0)
-                .map_or_else(|| rotated.signs_from.to_string(), |t| t.to_rfc3339());
-            let wait = rotated.signs_from - chrono::Utc::now().timestamp();
-            println!(
-                "published in the JWKS now; starts signing at {starts} (in {} s, \
-                 SIGNING_KEY_PUBLICATION_SECS={publication})",
-                wait.max(0)
-            );
-        }
+        Command::RotateSigningKey => keys::rotate_signing_key(&settings)?,
         Command::CreateOauthClient {
             name,
             redirect_uri,
@@ -501,53 +353,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `verify-audit`'s second half: the chain against the newest signed anchor.
-async fn check_against_anchor(
-    settings: &Settings,
-    pool: &crate::db::Pool,
-    report: &crate::services::audit_verify::ChainReport,
-) -> anyhow::Result<()> {
-    use crate::services::audit_anchor;
-    if !audit_anchor::path(&settings.data_dir).exists() {
-        println!("no audit anchor yet (`backend anchor-audit` writes one)");
-        return Ok(());
-    }
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
-    let Some(anchor) = audit_anchor::newest(&signing, &settings.data_dir)? else {
-        return Ok(());
-    };
-    let head = report.head.clone();
-    let claims = anchor.clone();
-    let standing = crate::db::run(pool, move |c| {
-        audit_anchor::standing(c, head.as_ref().map(|(i, h)| (*i, h.as_str())), &claims)
-    })
-    .await?;
-    audit_anchor::refuse_unless_covered(&standing, &anchor)?;
-    println!(
-        "reaches its newest anchor: #{} ({}, {}{}; signature verified)",
-        anchor.head_id,
-        audit_anchor::when(anchor.anchored_at),
-        anchor.reason,
-        anchor
-            .dropped
-            .map(|n| format!(", which dropped {n} entries"))
-            .unwrap_or_default()
-    );
-    Ok(())
-}
-
-async fn anchor_audit(settings: &Settings) -> anyhow::Result<()> {
-    use crate::services::audit_anchor::{self, Anchored};
-    let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
-    match audit_anchor::anchor(&pool, &signing, &settings.data_dir, "command").await? {
-        Anchored::Written(a) => println!("anchored #{} {}", a.head_id, a.head_hash),
-        Anchored::Unchanged(a) => println!("already anchored: #{} {}", a.head_id, a.head_hash),
-        Anchored::Empty => println!("the audit log has no chained entry yet: nothing to anchor"),
-    }
-    Ok(())
-}
-
 fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
     let m = crate::services::backup::backup(settings.database_url.expose_secret(), to)?;
     println!("backup written: {} ({} bytes)", to.display(), m.bytes);
@@ -600,37 +405,5 @@ fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::
             anchor.head_id
         );
     }
-    Ok(())
-}
-
-/// `rotate-session-key`: the next `SESSION_KEY` on standard output only.
-async fn rotate_session_key(settings: &Settings, step: SessionKeyStep) -> anyhow::Result<()> {
-    use crate::services::session_keys;
-    let keys = crate::secrets::load_session_keys(settings)?
-        .context("SESSION_KEY is not set here: run this with the SESSION_KEY the servers use")?;
-    let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-    let now = chrono::Utc::now().naive_utc();
-    let planned = crate::db::run(&pool, move |c| match step {
-        SessionKeyStep::Add => session_keys::add_step(c, &keys, now),
-        SessionKeyStep::Promote => session_keys::promote_step(c, &keys, now),
-        SessionKeyStep::Retire { kid, force } => {
-            session_keys::retire_step(c, &keys, &kid, force, now)
-        }
-    })
-    .await;
-    let step = match planned {
-        Ok(step) => step,
-        Err(crate::error::AppError::Conflict(why)) => anyhow::bail!("{why}"),
-        Err(e) => {
-            return Err(anyhow::Error::new(e)
-                .context("cannot read the session key ids (has `backend migrate` run?)"))
-        }
-    };
-    println!("{}", step.keys.expose_spec());
-    eprintln!(
-        "SESSION_KEY key ids: {} (the first current). {}",
-        step.keys.key_ids().join(", "),
-        step.next
-    );
     Ok(())
 }
