@@ -6,10 +6,10 @@
 //! audit anchor: a cut tail or an older database put back by hand is caught
 //! by `verify-audit`, and a changed anchor is refused.
 //!
-//! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore` is
-//! a SQLite command (PostgreSQL: pg_restore, as the README says). With
-//! `TEST_DATABASE_URL`, the PostgreSQL backup (pg_dump in the manifest's
-//! snapshot) is checked too.
+//! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore`
+//! without `--into` replaces a SQLite file. With `TEST_DATABASE_URL`, the
+//! PostgreSQL backup (pg_dump in the manifest's snapshot) and the README's
+//! PostgreSQL restore (`--into` an empty database) are drilled too.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready, PASSWORD};
 use crate::key_rotation::{conn, insert_ssns, insert_totp, insert_users, mfa, open, ssn};
@@ -509,6 +509,26 @@ async fn a_postgresql_dump_is_restored_into_an_empty_database_and_checked_there(
     let (success, out, err) = run(&["anchor-audit"], KEY);
     assert!(success && out.contains("anchored #5"), "{out}{err}");
 
+    // Mistake: a server still runs on the live database (its heartbeat):
+    // refused, naming it.
+    let now = chrono::Utc::now().naive_utc();
+    backend::db::models::instance::AppInstance::beat(
+        &mut conn(&pool),
+        "i1",
+        "web-1",
+        "k1",
+        "",
+        now,
+    )
+    .unwrap();
+    let scratch = ScratchDatabase::new(&std::env::var("TEST_DATABASE_URL").unwrap());
+    let (success, out, err) = run(&["restore", "--from", from, "--into", &scratch.url], KEY);
+    assert!(
+        !success && err.contains("running on DATABASE_URL (web-1)"),
+        "{out}{err}"
+    );
+    backend::db::models::instance::AppInstance::remove(&mut conn(&pool), "i1").unwrap();
+
     // Mistake: --into the live database. Its schema holds tables: refused.
     let live = std::env::var("TEST_DATABASE_URL").unwrap();
     let (success, out, err) = run(&["restore", "--from", from, "--into", &live], KEY);
@@ -519,7 +539,6 @@ async fn a_postgresql_dump_is_restored_into_an_empty_database_and_checked_there(
 
     // Mistake: the wrong FIELD_KEYS. Refused, naming the copy to drop; the
     // live database is untouched.
-    let scratch = ScratchDatabase::new(&live);
     let (success, out, err) = run(&["restore", "--from", from, "--into", &scratch.url], WRONG);
     assert!(!success, "{out}{err}");
     assert!(
