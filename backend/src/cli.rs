@@ -51,15 +51,21 @@ pub enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
-    /// Put a backup in place of the SQLite database. Refused unless
-    /// FIELD_KEYS decrypt it and its audit chain verifies; never while a
-    /// server runs on the database; over an existing one only with --force.
+    /// Put a backup in place of the SQLite database, or (PostgreSQL) into
+    /// an empty database with --into. Refused unless the keys (FIELD_KEYS,
+    /// or with KEY_PROVIDER=pkcs11 the backup's data keys unwrapped by the
+    /// token) decrypt it and its audit chain verifies; never while a server
+    /// runs on the database; over an existing one only with --force.
     Restore {
         #[arg(long)]
         from: std::path::PathBuf,
         /// Replace an existing database (kept beside it).
         #[arg(long)]
         force: bool,
+        /// PostgreSQL: the URL of an empty database to restore into (the
+        /// live one is never touched); then point DATABASE_URL at it.
+        #[arg(long, conflicts_with = "force")]
+        into: Option<String>,
     },
     /// Add a new current RS256 signing key to SIGNING_KEYS_DIR (with
     /// KEY_PROVIDER=pkcs11: generate it in the token). Tokens signed by older
@@ -215,7 +221,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::AnchorAudit => audit::anchor(&settings).await?,
         Command::Backup { to } => backup(&settings, &to)?,
-        Command::Restore { from, force } => restore(&settings, &from, force)?,
+        Command::Restore { from, force, into } => {
+            restore(&settings, &from, force, into.as_deref())?
+        }
         Command::VerifyAudit => audit::verify(&settings).await?,
         Command::HsmInit => hsm::init(&settings).await?,
         Command::RotateKek => hsm::rotate_kek(&settings).await?,
@@ -366,24 +374,31 @@ fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::Result<()> {
+fn restore(
+    settings: &Settings,
+    from: &std::path::Path,
+    force: bool,
+    into: Option<&str>,
+) -> anyhow::Result<()> {
     use crate::security::audit_anchor::Standing;
-    if crate::key_provider::token(settings)?.is_some() {
-        anyhow::bail!(
-            "restore does not support KEY_PROVIDER=pkcs11 yet: the backup's field data keys are \
-             wrapped in its own field_data_keys table (see README, \"Keys in an HSM\")"
-        );
-    }
-    let keys = crate::secrets::field_keys_from_files(settings)?;
+    use crate::services::restore::{self, BackupKeys};
+    let token = crate::key_provider::token(settings)?;
+    let files;
+    let keys = match &token {
+        Some(token) => BackupKeys::Token(token),
+        None => {
+            files = crate::secrets::field_keys_from_files(settings)?;
+            BackupKeys::Files(&files)
+        }
+    };
     let signing = crate::secrets::SigningKeys::load(settings)?.current();
-    let r = crate::services::backup::restore(
-        settings.database_url.expose_secret(),
-        from,
-        force,
-        &keys,
-        &signing,
-        &settings.data_dir,
-    )?;
+    let url = settings.database_url.expose_secret();
+    let r = match into {
+        Some(into) => {
+            restore::restore_into_postgres(url, into, from, &keys, &signing, &settings.data_dir)?
+        }
+        None => restore::restore(url, from, force, &keys, &signing, &settings.data_dir)?,
+    };
     if let Some(kept) = &r.previous_kept_at {
         println!("the database it replaced is kept at {}", kept.display());
     }
@@ -403,6 +418,12 @@ fn restore(settings: &Settings, from: &std::path::Path, force: bool) -> anyhow::
             if *missing == 1 { "y" } else { "ies" },
             head.map_or(0, |h| h.id) + 1,
             anchor.head_id
+        );
+    }
+    if let Some(point_at) = &r.point_at {
+        println!(
+            "next: stop the servers, set DATABASE_URL (and DATABASE_MIGRATION_URL) to {point_at} \
+             (with its password), and start them"
         );
     }
     Ok(())

@@ -1,4 +1,6 @@
-//! `backend backup` and `backend restore` (SQLite).
+//! `backend backup`, and what `backend restore` (`services::restore`)
+//! shares with it: the manifest, the file's digest, the description of a
+//! copy.
 //!
 //! A backup is a consistent copy taken while the server runs (`VACUUM INTO`
 //! reads one snapshot, never blocking writers under WAL) and a manifest
@@ -6,26 +8,14 @@
 //! version, rows per field key id per encrypted column, the audit chain's
 //! verified head, when, which app version, and the file's SHA-256 and size.
 //!
-//! A restore checks before it changes anything: the file is the one the
-//! manifest describes (not truncated, not damaged), SQLite finds it intact,
-//! the configured `FIELD_KEYS` decrypt it (`field_keys::check`), its audit
-//! chain verifies and is the manifest's. It works on a copy next to the
-//! database and moves it into place with one rename, so the database is
-//! either the old one or the restored one, never half of each.
-//!
 //! PostgreSQL: `backup` runs `pg_dump` (custom format, the app's schema) in
-//! the snapshot the manifest is computed in. `restore` is SQLite only: a
-//! PostgreSQL dump is put back with `pg_restore` into a new schema and
-//! checked there with `verify-audit` and `keys status` before the app is
-//! pointed at it (README, "Backup and restore"); the command says so
-//! instead of doing half the job.
+//! the snapshot the manifest is computed in; the manifest names the schema
+//! (`pg_schema`), which `restore --into` recreates.
 
 use crate::db::connection::Target;
 use crate::db::{migrations, DbConn};
-use crate::security::audit_anchor::{AnchorClaims, Standing};
-use crate::security::field_crypto::FieldKeys;
 use crate::services::audit_verify::{verify_chain, BATCH};
-use crate::services::{audit_anchor, field_keys, key_rotation::ENCRYPTED_COLUMNS};
+use crate::services::key_rotation::ENCRYPTED_COLUMNS;
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -66,6 +56,10 @@ pub struct Manifest {
     pub audit_entries_verified: u64,
     pub bytes: u64,
     pub sha256: String,
+    /// PostgreSQL: the schema the dump holds (absent in older manifests:
+    /// `public`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_schema: Option<String>,
 }
 
 /// `<file>.manifest.json`.
@@ -77,7 +71,7 @@ pub fn manifest_path(file: &Path) -> PathBuf {
 
 /// The password out of a PostgreSQL URL, for `PGPASSWORD`: a password in
 /// `pg_dump`'s arguments would show in the process list.
-fn split_password(url: &str) -> (String, Option<String>) {
+pub(crate) fn split_password(url: &str) -> (String, Option<String>) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_owned(), None);
     };
@@ -143,6 +137,7 @@ fn backup_postgres(url: &str, tmp: &TempFile) -> anyhow::Result<Manifest> {
     let schema = one(&mut conn, "SELECT current_schema()::text AS value")?;
     let mut manifest = describe(&mut conn).context("the snapshot cannot be described")?;
     manifest.engine = "postgres".into();
+    manifest.pg_schema = Some(schema.clone());
     let (url, password) = split_password(url);
     let mut dump = std::process::Command::new("pg_dump");
     dump.arg("--format=custom")
@@ -168,18 +163,18 @@ fn backup_postgres(url: &str, tmp: &TempFile) -> anyhow::Result<Manifest> {
     Ok(manifest)
 }
 
-fn sqlite_path(database_url: &str, what: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn sqlite_path(database_url: &str, what: &str) -> anyhow::Result<PathBuf> {
     match Target::parse(database_url)? {
         Target::Sqlite(path) => Ok(PathBuf::from(path)),
         Target::Postgres(_) => bail!(
-            "`backend {what}` puts back SQLite databases; for PostgreSQL, restore the dump with \
-             pg_restore into a new schema and check it there, as the README's \"Backup and \
-             restore\" describes"
+            "`backend {what}` without --into replaces a SQLite database; with PostgreSQL, \
+             restore into an empty database: `backend {what} --from FILE --into URL` \
+             (README, \"Backup and restore\")"
         ),
     }
 }
 
-fn open(path: &Path) -> anyhow::Result<DbConn> {
+pub(crate) fn open(path: &Path) -> anyhow::Result<DbConn> {
     let url = path
         .to_str()
         .context("the database path is not valid UTF-8")?;
@@ -189,7 +184,7 @@ fn open(path: &Path) -> anyhow::Result<DbConn> {
     Ok(DbConn::Sqlite(conn))
 }
 
-fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
+pub(crate) fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let bytes = std::io::copy(&mut file, &mut hasher)?;
@@ -197,7 +192,7 @@ fn sha256_of(path: &Path) -> anyhow::Result<(String, u64)> {
 }
 
 /// `PRAGMA integrity_check` says `ok`.
-fn intact(conn: &mut DbConn) -> anyhow::Result<()> {
+pub(crate) fn intact(conn: &mut DbConn) -> anyhow::Result<()> {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -211,7 +206,7 @@ fn intact(conn: &mut DbConn) -> anyhow::Result<()> {
 }
 
 /// What a database file holds, for the manifest (the chain is verified).
-fn describe(conn: &mut DbConn) -> anyhow::Result<Manifest> {
+pub(crate) fn describe(conn: &mut DbConn) -> anyhow::Result<Manifest> {
     let mut field_key_ids = BTreeMap::new();
     for column in ENCRYPTED_COLUMNS {
         let rows = column.rows_by_key_id(conn)?;
@@ -252,6 +247,7 @@ fn describe(conn: &mut DbConn) -> anyhow::Result<Manifest> {
         audit_entries_verified: chain.checked,
         bytes: 0,
         sha256: String::new(),
+        pg_schema: None,
     })
 }
 
@@ -264,20 +260,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
 }
 
 /// Removes a temporary file unless it was moved into place.
-struct TempFile(Option<PathBuf>);
+pub(crate) struct TempFile(pub(crate) Option<PathBuf>);
 
 impl TempFile {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.0.as_deref().unwrap_or(Path::new(""))
     }
-    fn keep(mut self) {
+    pub(crate) fn keep(mut self) {
         self.0 = None;
     }
 }
@@ -323,179 +319,6 @@ pub fn backup(database_url: &str, to: &Path) -> anyhow::Result<Manifest> {
     tmp.keep();
     write_atomically(&manifest_file, &serde_json::to_vec_pretty(&manifest)?)?;
     Ok(manifest)
-}
-
-/// What a restore did.
-#[derive(Debug)]
-pub struct Restored {
-    pub manifest: Manifest,
-    /// The newest anchor before the restore, and where the backup stands
-    /// against it.
-    pub against_anchor: Option<(AnchorClaims, Standing)>,
-    /// Where the database it replaced was kept.
-    pub previous_kept_at: Option<PathBuf>,
-}
-
-/// `backend restore --from FILE`. Every check runs on a private copy; the
-/// database is replaced only when all pass.
-pub fn restore(
-    database_url: &str,
-    from: &Path,
-    force: bool,
-    keys: &FieldKeys,
-    signing: &crate::security::signing_keys::KeySet,
-    data_dir: &Path,
-) -> anyhow::Result<Restored> {
-    let target = sqlite_path(database_url, "restore")?;
-    let manifest: Manifest =
-        serde_json::from_slice(&std::fs::read(manifest_path(from)).with_context(|| {
-            format!(
-                "cannot read the manifest {} (it is written beside the backup)",
-                manifest_path(from).display()
-            )
-        })?)
-        .context("the manifest is not a backup manifest")?;
-    if manifest.format != FORMAT {
-        bail!(
-            "the manifest's format is {:?}, not {FORMAT}",
-            manifest.format
-        );
-    }
-    let (sha256, bytes) =
-        sha256_of(from).with_context(|| format!("cannot read {}", from.display()))?;
-    if sha256 != manifest.sha256 || bytes != manifest.bytes {
-        bail!(
-            "{} is not the file its manifest describes ({bytes} bytes, manifest says {}): \
-             truncated or damaged; nothing was changed",
-            from.display(),
-            manifest.bytes
-        );
-    }
-
-    // The database in place: a server on it is never replaced under its
-    // feet; an idle one only when told.
-    let in_place = target.exists();
-    if in_place {
-        let mut conn = open(&target)?;
-        let now = chrono::Utc::now().naive_utc();
-        // A database without `app_instances` (never migrated) has no server.
-        let live = crate::db::models::instance::AppInstance::live_since(
-            &mut conn,
-            now - field_keys::LIVE_WITHIN,
-        )
-        .unwrap_or_default();
-        if !live.is_empty() {
-            let names: Vec<String> = live.iter().map(|i| i.label.clone()).collect();
-            bail!(
-                "{} server(s) are running on {} ({}): stop every one first; nothing was changed",
-                live.len(),
-                target.display(),
-                names.join(", ")
-            );
-        }
-        if !force {
-            bail!(
-                "{} exists: restoring replaces it (it is kept beside it as *.before-restore-*); \
-                 pass --force to go ahead. Nothing was changed",
-                target.display()
-            );
-        }
-    }
-
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = TempFile(Some(with_suffix(
-        &target,
-        &format!(".restoring-{}", uuid::Uuid::new_v4().simple()),
-    )));
-    std::fs::copy(from, tmp.path())?;
-    std::fs::File::open(tmp.path())?.sync_all()?;
-
-    let against_anchor = {
-        let mut conn = open(tmp.path())?;
-        intact(&mut conn)?;
-        let problems = field_keys::check(&mut conn, keys).map_err(|e| anyhow::anyhow!("{e}"))?;
-        if !problems.is_empty() {
-            let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-            bail!(
-                "FIELD_KEYS cannot decrypt the backup; nothing was changed:\n{}",
-                list.join("\n")
-            );
-        }
-        // The instances the backup saw are gone; their rows would look live.
-        conn.batch_execute("DELETE FROM app_instances;")?;
-        let found = describe(&mut conn)?;
-        let head = |m: &Manifest| m.audit_head.as_ref().map(|h| (h.id, h.hash.clone()));
-        if head(&found) != head(&manifest) {
-            bail!("the backup's audit head is not its manifest's; nothing was changed");
-        }
-        match audit_anchor::newest(signing, data_dir)? {
-            None => None,
-            Some(anchor) => {
-                let h = found.audit_head.as_ref().map(|h| (h.id, h.hash.as_str()));
-                let standing = audit_anchor::standing(&mut conn, h, &anchor)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                if standing == Standing::Diverged {
-                    audit_anchor::refuse_unless_covered(&standing, &anchor)
-                        .context("not restoring a backup of another history")?;
-                }
-                Some((anchor, standing))
-            }
-        }
-    };
-
-    let previous_kept_at = if in_place {
-        Some(set_aside(&target)?)
-    } else {
-        None
-    };
-    std::fs::rename(tmp.path(), &target)?;
-    tmp.keep();
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-
-    // The restore accepts the backup's head: anchor it, naming what it
-    // dropped, so later checks hold the chain against it.
-    if let Some(h) = &manifest.audit_head {
-        let dropped = match &against_anchor {
-            Some((_, Standing::Behind { missing, .. })) => Some(*missing),
-            _ => None,
-        };
-        audit_anchor::write(signing, data_dir, (h.id, &h.hash), "restore", dropped)?;
-    }
-    Ok(Restored {
-        manifest,
-        against_anchor,
-        previous_kept_at,
-    })
-}
-
-/// Folds the old database's WAL into it, keeps a copy beside it, and removes
-/// its WAL files, which must never be replayed onto the restored file.
-fn set_aside(target: &Path) -> anyhow::Result<PathBuf> {
-    {
-        let mut conn = open(target)?;
-        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
-    }
-    let kept = with_suffix(
-        target,
-        &format!(
-            ".before-restore-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        ),
-    );
-    std::fs::copy(target, &kept)?;
-    for suffix in ["-wal", "-shm"] {
-        match std::fs::remove_file(with_suffix(target, suffix)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(kept)
 }
 
 #[cfg(test)]

@@ -68,15 +68,7 @@ pub async fn load(
     }
     let token = Arc::clone(token);
     let keys = db::run(pool, move |c| {
-        let rows = WrappedDataKey::all(c)?;
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key = token
-                .unwrap_key(&row.kek_label, &row.key_id, &row.wrapped)
-                .map_err(AppError::Internal)?;
-            keys.push((row.key_id, key));
-        }
-        Ok(keys)
+        unwrap_all(c, &token).map_err(AppError::Internal)
     })
     .await
     .map_err(|e| anyhow!("cannot load the wrapped field data keys: {}", chain(&e)))?;
@@ -84,6 +76,22 @@ pub async fn load(
         bail!("the database holds no field data key (run `backend hsm-init`)");
     }
     FieldKeys::from_keys(keys).map_err(|e| anyhow!("field data keys: {e}"))
+}
+
+/// Every data key stored in `conn`, unwrapped through the token: the first
+/// that will not (its KEK gone from the token, or changed) is the error,
+/// naming the key and the KEK. Also reads a backup's copy (`restore`).
+pub fn unwrap_all(
+    conn: &mut crate::db::DbConn,
+    token: &Token,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let rows = WrappedDataKey::all(conn)?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = token.unwrap_key(&row.kek_label, &row.key_id, &row.wrapped)?;
+        keys.push((row.key_id, key));
+    }
+    Ok(keys)
 }
 
 /// The error and its causes on one line (an `AppError::Internal` displays

@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod oauth_playground;
 pub mod password_work;
+pub mod restore;
 pub mod seed;
 pub mod session_keys;
 pub mod sessions;

@@ -6,10 +6,10 @@
 //! audit anchor: a cut tail or an older database put back by hand is caught
 //! by `verify-audit`, and a changed anchor is refused.
 //!
-//! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore` is
-//! a SQLite command (PostgreSQL: pg_restore, as the README says). With
-//! `TEST_DATABASE_URL`, the PostgreSQL backup (pg_dump in the manifest's
-//! snapshot) is checked too.
+//! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore`
+//! without `--into` replaces a SQLite file. With `TEST_DATABASE_URL`, the
+//! PostgreSQL backup (pg_dump in the manifest's snapshot) and the README's
+//! PostgreSQL restore (`--into` an empty database) are drilled too.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready, PASSWORD};
 use crate::key_rotation::{conn, insert_ssns, insert_totp, insert_users, mfa, open, ssn};
@@ -419,14 +419,179 @@ async fn a_postgresql_backup_is_a_pg_dump_of_the_schema_its_manifest_describes()
         list.contains("TABLE DATA") && list.contains("audit_log"),
         "{list}"
     );
-    // And `restore` says where to turn instead of half-doing it.
+    // `restore` without --into would replace a SQLite file: it says what
+    // to do instead.
     let (success, out, err) = backend_on(
         &dir,
         &url,
         &["restore", "--from", file.to_str().unwrap(), "--force"],
         KEY,
     );
-    assert!(!success && (out + &err).contains("pg_restore"));
+    assert!(!success && (out + &err).contains("--into URL"));
+}
+
+/// A database of its own on the test server, dropped at the end.
+struct ScratchDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn new(test_url: &str) -> Self {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let admin = test_url.split('?').next().unwrap().to_owned();
+        let name = format!("restore_test_{}", uuid::Uuid::new_v4().simple());
+        backend::db::connection::prepare_libpq();
+        let mut c = diesel::PgConnection::establish(&admin).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        Self { admin, name, url }
+    }
+
+    fn execute(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut c = diesel::PgConnection::establish(&self.url).unwrap();
+        c.batch_execute(sql).unwrap();
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.admin) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The README's "Restoring (PostgreSQL)", step by step, with the mistakes:
+/// restoring over the live database, the wrong FIELD_KEYS; and an older
+/// dump than the newest anchor, whose dropped entries are named.
+#[tokio::test]
+async fn a_postgresql_dump_is_restored_into_an_empty_database_and_checked_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database(&dir);
+    if !url.starts_with("postgres") {
+        return; // SQLite: the drill above.
+    }
+    let pool = build_pool(&url, 2).unwrap();
+    backend::startup::migrate(&pool).await.unwrap();
+    let keys = FieldKeys::parse(KEY).unwrap();
+    let ids = {
+        let mut c = conn(&pool);
+        let ids = insert_users(&mut c, 3);
+        insert_totp(&mut c, &keys, &ids);
+        ids
+    };
+    let event = |i: i32| {
+        backend::audit::AuditEvent::new("test.event", backend::audit::Outcome::Success)
+            .detail(serde_json::json!({ "i": i }))
+    };
+    for i in 0..3 {
+        backend::audit::record(&pool, None, event(i)).await.unwrap();
+    }
+    let run = |args: &[&str], keys: &str| backend_on(&dir, &url, args, keys);
+    let file = dir.path().join("pg-backup.dump");
+    let from = file.to_str().unwrap();
+    let (success, out, err) = run(&["backup", "--to", from], KEY);
+    assert!(success, "{out}{err}");
+    // After the backup: two more entries, anchored.
+    for i in 3..5 {
+        backend::audit::record(&pool, None, event(i)).await.unwrap();
+    }
+    let (success, out, err) = run(&["anchor-audit"], KEY);
+    assert!(success && out.contains("anchored #5"), "{out}{err}");
+
+    // Mistake: a server still runs on the live database (its heartbeat):
+    // refused, naming it.
+    let now = chrono::Utc::now().naive_utc();
+    backend::db::models::instance::AppInstance::beat(
+        &mut conn(&pool),
+        "i1",
+        "web-1",
+        "k1",
+        "",
+        now,
+    )
+    .unwrap();
+    let scratch = ScratchDatabase::new(&std::env::var("TEST_DATABASE_URL").unwrap());
+    let (success, out, err) = run(&["restore", "--from", from, "--into", &scratch.url], KEY);
+    assert!(
+        !success && err.contains("running on DATABASE_URL (web-1)"),
+        "{out}{err}"
+    );
+    backend::db::models::instance::AppInstance::remove(&mut conn(&pool), "i1").unwrap();
+
+    // Mistake: --into the live database. Its schema holds tables: refused.
+    let live = std::env::var("TEST_DATABASE_URL").unwrap();
+    let (success, out, err) = run(&["restore", "--from", from, "--into", &live], KEY);
+    assert!(
+        !success && err.contains("holds tables already"),
+        "{out}{err}"
+    );
+
+    // Mistake: the wrong FIELD_KEYS. Refused, naming the copy to drop; the
+    // live database is untouched.
+    let (success, out, err) = run(&["restore", "--from", from, "--into", &scratch.url], WRONG);
+    assert!(!success, "{out}{err}");
+    assert!(
+        err.contains("FIELD_KEYS cannot decrypt the backup") && err.contains("DROP SCHEMA"),
+        "{err}"
+    );
+    let schema = url
+        .split("search_path%3D")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    scratch.execute(&format!("DROP SCHEMA {schema} CASCADE"));
+
+    // The restore: checked, the dropped entries named, what to do next.
+    let (success, out, err) = run(&["restore", "--from", from, "--into", &scratch.url], KEY);
+    assert!(success, "{out}{err}");
+    assert!(
+        err.contains("WARNING: the newest audit anchor (#5")
+            && err.contains("covered 2 entries")
+            && err.contains("entries #4 to #5"),
+        "{err}"
+    );
+    let restored = format!("{}?options=-csearch_path%3D{schema}", scratch.url);
+    assert!(
+        out.contains(&format!(
+            "set DATABASE_URL (and DATABASE_MIGRATION_URL) to {restored}"
+        )),
+        "{out}"
+    );
+
+    // Pointed at it: the chain reaches the restore's anchor, the keys
+    // decrypt it, and it holds the backup's rows.
+    let on_restored = |args: &[&str]| backend_on(&dir, &restored, args, KEY);
+    let (success, out, err) = on_restored(&["verify-audit"]);
+    assert!(
+        success && out.contains("reaches its newest anchor: #3"),
+        "{out}{err}"
+    );
+    let (success, out, err) = on_restored(&["keys", "status"]);
+    assert!(success, "{out}{err}");
+    let restored_pool = build_pool(&restored, 1).unwrap();
+    let rows = stored_totp(&mut conn(&restored_pool));
+    assert_eq!(rows.len(), ids.len());
+    assert_eq!(rows, stored_totp(&mut conn(&pool)));
+    // The live database was never written: its chain still has five.
+    let (success, out, err) = run(&["verify-audit"], KEY);
+    assert!(
+        success && out.contains("audit log intact: 5 entries checked"),
+        "{out}{err}"
+    );
+    drop(restored_pool);
 }
 
 #[tokio::test]

@@ -596,3 +596,76 @@ async fn a_new_data_key_waits_for_the_running_servers_then_the_rotation_resumes(
     assert_eq!(masked_ssn(&base, &cookie).await, "***-**-6789");
     stop_binary(server);
 }
+
+/// The database file's bytes: a refused restore changed nothing.
+fn file_sha(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[tokio::test]
+async fn a_backup_is_restored_through_the_token_and_refused_by_a_token_without_its_kek() {
+    let hsm = SoftHsm::new();
+    let mut site = Site::new(&hsm, &[]);
+    // `restore` replaces SQLite files (PostgreSQL: `--into`, in backup.rs).
+    site.url = format!("sqlite://{}", site.dir.path().join("app.db").display());
+    let (server, base) = site.serve().await;
+    let (cookie, _) = signed_in(&base, "hsm_rb").await;
+    put_ssn(&base, &cookie, "123-45-6789").await;
+    stop_binary(server);
+    let (_, keys_then) = stored(&site.url).await;
+    let backup = site.dir.path().join("backup.db");
+    site.ok(&["backup", "--to", backup.to_str().unwrap()]);
+
+    // After the backup: more writes, and a new KEK wrapping every data key
+    // (the old one stays in the token for this backup).
+    let (server, base) = site.serve().await;
+    put_ssn(&base, &cookie, "234-56-7890").await;
+    signed_in(&base, "hsm_rc").await;
+    stop_binary(server);
+    site.ok(&["rotate-kek"]);
+    let old_kek = keys_then[0].1.clone();
+    assert!(stored(&site.url)
+        .await
+        .1
+        .iter()
+        .all(|(_, kek, _)| *kek != old_kek));
+
+    // Mistake: another token (a fresh one, not the restored backup of the
+    // right one): refused, naming the KEK it lacks; nothing changed.
+    let db = site.dir.path().join("app.db");
+    let before = file_sha(&db);
+    let other = SoftHsm::new();
+    let ours = std::mem::replace(&mut site.env, other.env());
+    let out = site.command(&["restore", "--from", backup.to_str().unwrap(), "--force"]);
+    site.env = ours;
+    let printed = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        printed.contains(&format!("`{old_kek}`"))
+            && printed.contains("does not hold")
+            && printed.contains("nothing was changed"),
+        "{printed}"
+    );
+    assert_eq!(file_sha(&db), before);
+
+    // The right token: restored; the backup's own data keys decrypt its
+    // values (the SSN of then), the later user is gone.
+    let out = site.ok(&["restore", "--from", backup.to_str().unwrap(), "--force"]);
+    assert!(out.contains("restored"), "{out}");
+    assert_eq!(stored(&site.url).await.1, keys_then);
+    let status = site.status();
+    assert_eq!(status["key_provider"]["provider"], "pkcs11");
+    assert!(site.ok(&["verify-audit"]).contains("audit log intact"));
+    let (server, base) = site.serve().await;
+    assert_eq!(masked_ssn(&base, &cookie).await, "***-**-6789");
+    let gone = post(
+        &base,
+        "/api/v1/auth/login",
+        &json!({"login": "hsm_rc", "password": PASSWORD}),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status(), 401);
+    stop_binary(server);
+}

@@ -155,8 +155,21 @@ async fn a_key_rotated_by_one_instance_is_trusted_by_the_other_at_once() {
     let kid = backend::secrets::rotate_signing_key(&dir, 900, 0)
         .unwrap()
         .kid;
-    a.state.keys.signing.reload().unwrap();
-    assert_eq!(a.state.keys.signing.current().current().kid, kid);
+    // A key made in the same second as the one before it is dated a second
+    // later and signs from then: poll (generous deadline) until A signs
+    // with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        a.state.keys.signing.reload().unwrap();
+        if a.state.keys.signing.current().current().kid == kid {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A never signs with {kid}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_ne!(b.state.keys.signing.current().current().kid, kid);
     // Wait out B's reload throttle (once a second at most).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
