@@ -808,6 +808,12 @@ fn key_provider<F: Fn(&str) -> Option<String>>(
                     "PKCS11_MODULE",
                     format!("{needed} (the path of the HSM vendor's PKCS#11 library, a .so)"),
                 ),
+                // `dlopen` searches the library path for a bare name: the
+                // file checked here might not be the one loaded.
+                Some(m) if !m.is_absolute() => reader.fail(
+                    "PKCS11_MODULE",
+                    format!("`{}` is not an absolute path", m.display()),
+                ),
                 Some(m) if !m.is_file() => {
                     reader.fail("PKCS11_MODULE", format!("`{}` is not a file", m.display()))
                 }
@@ -918,6 +924,28 @@ mod tests {
         bad[1] = ("PKCS11_MODULE", "/nowhere/libpkcs11.so");
         let err = settings(&bad).unwrap_err().to_string();
         assert!(err.contains("PKCS11_MODULE") && !err.contains(pin), "{err}");
+    }
+
+    /// Attack: `PKCS11_MODULE=libvendor.so` (a bare name) passed the file
+    /// check against the working directory, but the loader (`dlopen`)
+    /// searches the library path for a bare name: another library than the
+    /// one checked would be loaded and given the PIN. Only absolute paths.
+    #[test]
+    fn a_relative_pkcs11_module_path_is_refused() {
+        // Files that exist relative to the test's working directory (the crate).
+        for relative in ["Cargo.toml", "./Cargo.toml", "src/main.rs"] {
+            assert!(std::path::Path::new(relative).is_file(), "{relative}");
+            let err = settings(&[
+                ("KEY_PROVIDER", "pkcs11"),
+                ("PKCS11_MODULE", relative),
+                ("PKCS11_TOKEN_LABEL", "app-keys"),
+                ("PKCS11_PIN", "pin-4711-do-not-print"),
+            ])
+            .unwrap_err();
+            assert_eq!(err.0.len(), 1, "{relative}: {err}");
+            assert_eq!(err.0[0].variable, "PKCS11_MODULE");
+            assert!(err.to_string().contains("absolute path"), "{err}");
+        }
     }
 
     #[test]

@@ -265,11 +265,10 @@ impl Token {
                     self.label
                 ),
                 Some(p) if !p.kept_inside() => bail!(
-                    "signing key {kid} in the token `{}` can leave it (sensitive: {}, extractable: {}): \
-                     refusing to sign with it; destroy it and run `backend rotate-signing-key`",
+                    "signing key {kid} in the token `{}` can leave it or was not generated in it \
+                     ({}): refusing to sign with it; destroy it and run `backend rotate-signing-key`",
                     self.label,
-                    p.sensitive,
-                    p.extractable
+                    p.describe()
                 ),
                 Some(_) => {}
             }
@@ -375,6 +374,18 @@ impl Token {
             .collect();
         labels.sort_by_key(|l| (kek_created(l), l.clone()));
         Ok(labels)
+    }
+
+    /// The protection attributes of the KEK `label`.
+    pub fn kek_protection(&self, label: &str) -> anyhow::Result<Protection> {
+        self.run(|s| {
+            let handle = Self::find(s, ObjectClass::SECRET_KEY, label)?.ok_or(CkError::Pkcs11(
+                RvError::KeyHandleInvalid,
+                cryptoki::context::Function::FindObjects,
+            ))?;
+            protection(s, handle)
+        })
+        .with_context(|| format!("cannot read the key-encryption key `{label}`"))
     }
 
     /// Generates a new AES-256 KEK inside the token, created at `created`;
@@ -529,9 +540,23 @@ pub struct Protection {
 }
 
 impl Protection {
-    /// Sensitive and not extractable: its value cannot be read out.
+    /// Sensitive and not extractable, and always was: its value cannot be
+    /// read out, and never could. A key imported into the token (or
+    /// unwrapped into it) has `always_sensitive`/`never_extractable` false:
+    /// its value existed outside, where a copy may still be (a file on the
+    /// disk the token was meant to protect against).
     pub fn kept_inside(&self) -> bool {
-        self.sensitive && !self.extractable
+        self.sensitive && !self.extractable && self.always_sensitive && self.never_extractable
+    }
+}
+
+impl Protection {
+    /// The four attributes, for an error message.
+    pub fn describe(&self) -> String {
+        format!(
+            "sensitive: {}, extractable: {}, always sensitive: {}, never extractable: {}",
+            self.sensitive, self.extractable, self.always_sensitive, self.never_extractable
+        )
     }
 }
 

@@ -68,6 +68,23 @@ pub async fn load(
     }
     let token = Arc::clone(token);
     let keys = db::run(pool, move |c| {
+        // Every KEK in use (the newest, which wraps new keys, and each one a
+        // stored key is under) must have been made inside the token.
+        let rows = WrappedDataKey::all(c)?;
+        let mut in_use: Vec<String> = token
+            .keks()
+            .map_err(AppError::Internal)?
+            .pop()
+            .into_iter()
+            .collect();
+        for row in &rows {
+            if !in_use.contains(&row.kek_label) {
+                in_use.push(row.kek_label.clone());
+            }
+        }
+        for label in &in_use {
+            refuse_leaky_kek(&token, label).map_err(AppError::Internal)?;
+        }
         unwrap_all(c, &token).map_err(AppError::Internal)
     })
     .await
@@ -92,6 +109,25 @@ pub fn unwrap_all(
         keys.push((row.key_id, key));
     }
     Ok(keys)
+}
+
+/// A KEK that wraps stored data keys, or will wrap new ones, must be
+/// inside the token for good: one that can leave it, or was imported into
+/// it (its value existed outside, where a copy may be), protects nothing
+/// the token was meant to. `rotate-kek` moves every data key to a new KEK
+/// generated inside (it does not come through here).
+fn refuse_leaky_kek(token: &Token, label: &str) -> anyhow::Result<()> {
+    let p = token.kek_protection(label)?;
+    if !p.kept_inside() {
+        bail!(
+            "the key-encryption key `{label}` in the token `{}` can leave it or was not \
+             generated in it ({}): run `backend rotate-kek` to re-wrap every data key under a \
+             new KEK generated in the token, then destroy `{label}` once no backup needs it",
+            token.label(),
+            p.describe()
+        );
+    }
+    Ok(())
 }
 
 /// The error and its causes on one line (an `AppError::Internal` displays

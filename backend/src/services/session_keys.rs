@@ -205,6 +205,23 @@ pub struct RotationStep {
     pub next: String,
 }
 
+/// A step run with a `SESSION_KEY` that gives a recorded key id other key
+/// material than the servers recorded is refused: the set it printed would
+/// stop every server at start ([`refuse_reused_ids`]), or make values
+/// stored under that id unverifiable. Reads only; records nothing.
+fn refuse_other_material(conn: &mut DbConn, keys: &SessionKeys) -> Result<(), AppError> {
+    for (kid, fingerprint) in keys.fingerprints() {
+        if session_key_id::fingerprint_of(conn, kid)?.is_some_and(|f| f != fingerprint) {
+            return Err(AppError::Conflict(format!(
+                "this SESSION_KEY gives key id `{kid}` a key other than the one first used \
+                 under that id (the servers hold another): run the step with the SESSION_KEY \
+                 the servers were given"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Key ids held and not current that were first seen after the current
 /// key (or never seen: not deployed yet): added by step 1, not yet made
 /// current. Older non-current keys are retired ones, kept for verifying.
@@ -232,6 +249,7 @@ pub fn add_step(
     keys: &SessionKeys,
     now: NaiveDateTime,
 ) -> Result<RotationStep, AppError> {
+    refuse_other_material(conn, keys)?;
     if let Some(kid) = pending(conn, keys)?.first() {
         return Err(AppError::Conflict(format!(
             "`{kid}` was added after the current key `{}` and is not current yet: finish that \
@@ -266,6 +284,7 @@ pub fn promote_step(
     keys: &SessionKeys,
     now: NaiveDateTime,
 ) -> Result<RotationStep, AppError> {
+    refuse_other_material(conn, keys)?;
     let pending = pending(conn, keys)?;
     let Some(kid) = pending.last() else {
         return Err(AppError::Conflict(format!(
@@ -320,6 +339,7 @@ pub fn retire_step(
     force: bool,
     now: NaiveDateTime,
 ) -> Result<RotationStep, AppError> {
+    refuse_other_material(conn, keys)?;
     if keys.current_kid() == kid {
         return Err(AppError::Conflict(format!(
             "`{kid}` is the current key: make another current first (`add`, then `promote`)"

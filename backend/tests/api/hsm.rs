@@ -669,3 +669,108 @@ async fn a_backup_is_restored_through_the_token_and_refused_by_a_token_without_i
     assert_eq!(gone.status(), 401);
     stop_binary(server);
 }
+
+impl SoftHsm {
+    /// `softhsm2-util --import <file> <args>` into this token: a key whose
+    /// value existed outside the token (a file a copy of the disk holds).
+    fn import(&self, file: &Path, args: &[&str]) {
+        let out = Command::new("softhsm2-util")
+            .arg("--import")
+            .arg(file)
+            .args(["--token", &self.label, "--pin", &self.pin])
+            .args(args)
+            .env("SOFTHSM2_CONF", &self.conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `serve` on `site`, expected to stop by itself (a generous deadline; a
+/// server that comes up instead fails the test): what it printed.
+async fn refused_serve(site: &Site) -> String {
+    let (mut child, _) = start_binary(&site.dir, &site.url, &site.vars(), true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started on keys that were not generated in the token");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Attack: keys that were put into the token from files (`softhsm2-util
+/// --import`, a vendor's import tool) are marked sensitive and not
+/// extractable, but their values existed outside it, where a copy of the
+/// disk or a backup still has them: a newer signing key that way would
+/// sign tokens anyone holding the file can forge; a newer KEK that way
+/// would wrap every new data key under a key that is on disk. The token's
+/// own attributes say so (`always_sensitive`/`never_extractable` false):
+/// the server refuses to start on either, naming the key and the remedy,
+/// and never the PIN.
+#[tokio::test]
+async fn attack_keys_imported_into_the_token_are_refused() {
+    let files = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now().timestamp();
+
+    // A signing key pair from a PEM file, labelled as the newest key.
+    let hsm = SoftHsm::new();
+    let site = Site::new(&hsm, &[]);
+    site.ok(&["hsm-init"]);
+    let pem = files.path().join("signing.pem");
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .arg("-out")
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let kid = format!("{}-0badc0de", now + 5);
+    hsm.import(&pem, &["--label", &kid, "--id", &hex::encode(&kid)]);
+    let printed = refused_serve(&site).await;
+    assert!(
+        printed.contains(&kid) && printed.contains("was not generated in it"),
+        "{printed}"
+    );
+    assert!(!printed.contains(&hsm.pin), "{printed}");
+
+    // An AES key from a file, labelled as the newest KEK (it would be
+    // current): refused too; `rotate-kek` is the way out, and then the
+    // server starts (the imported KEK wraps nothing any more).
+    let hsm = SoftHsm::new();
+    let site = Site::new(&hsm, &[]);
+    site.ok(&["hsm-init"]);
+    let aes = files.path().join("kek.bin");
+    std::fs::write(&aes, [0x42u8; 32]).unwrap();
+    let label = format!("field-kek-{}-0badc0de", now + 5);
+    hsm.import(&aes, &["--aes", "--label", &label, "--id", "4b"]);
+    let printed = refused_serve(&site).await;
+    assert!(
+        printed.contains(&label)
+            && printed.contains("was not generated in it")
+            && printed.contains("backend rotate-kek"),
+        "{printed}"
+    );
+    assert!(!printed.contains(&hsm.pin), "{printed}");
+    site.ok(&["rotate-kek"]);
+    let (server, _) = site.serve().await;
+    stop_binary(server);
+}

@@ -475,3 +475,51 @@ async fn the_rotation_command_walks_the_procedure_and_refuses_each_mistake() {
     assert_eq!(status, 200, "{body}");
     stop_binary(server4);
 }
+
+/// Attack (operator mistake): a step run with a `SESSION_KEY` that gives a
+/// key id the servers already recorded other key material (a second `add`
+/// whose output was kept instead of the deployed one, a pasted typo). The
+/// step must refuse, not print a set every server then refuses to start
+/// with (or, once current, one whose stored values nobody can verify).
+#[tokio::test]
+async fn attack_a_step_run_with_other_material_under_a_recorded_key_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(&dir);
+    let cli_dir = tempfile::tempdir().unwrap();
+    let cli = cli_dir.path();
+    let v0 = format!("k1:{H1}");
+    let (server1, _) = instance(&dir, &url, &v0).await;
+
+    let says = "a key other than the one first used";
+    let wrong_current = format!("k1:{H2}");
+    for step in [&["add"][..], &["promote"], &["retire", "k9"]] {
+        refused(rotate_step(cli, &url, &wrong_current, step), says);
+    }
+
+    // Step 1 deployed, so its new id is recorded; then promote run with
+    // another key under that id.
+    let (ok, v1, err) = rotate_step(cli, &url, &v0, &["add"]);
+    assert!(ok, "{err}");
+    let new_kid = SessionKeys::parse(&v1).unwrap().key_ids()[1].to_owned();
+    let (server2, _) = instance(&dir, &url, &v1).await;
+    stop_binary(server1);
+    let forged = format!("{v0},{new_kid}:{H3}");
+    refused(rotate_step(cli, &url, &forged, &["promote"]), says);
+    refused(
+        rotate_step(
+            cli,
+            &url,
+            &format!("{new_kid}:{H3},{v0}"),
+            &["retire", "k1"],
+        ),
+        says,
+    );
+    // The right set still promotes.
+    let (ok, v2, err) = rotate_step(cli, &url, &v1, &["promote"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        SessionKeys::parse(&v2).unwrap().key_ids(),
+        [new_kid.as_str(), "k1"]
+    );
+    stop_binary(server2);
+}

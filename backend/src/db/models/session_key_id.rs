@@ -46,6 +46,15 @@ pub fn record(
     }
 }
 
+/// The fingerprint recorded for `key_id`, if any (records nothing).
+pub fn fingerprint_of(conn: &mut DbConn, key_id: &str) -> QueryResult<Option<String>> {
+    session_key_ids::table
+        .filter(session_key_ids::key_id.eq(key_id))
+        .select(session_key_ids::fingerprint)
+        .first(conn)
+        .optional()
+}
+
 /// Every recorded key id, oldest first.
 pub fn all(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     session_key_ids::table

@@ -159,3 +159,67 @@ async fn parallel_ssn_writes_of_one_user_never_fail_with_a_server_error() {
         assert_eq!(r.status(), 200, "round {round}");
     }
 }
+
+/// Attack: a stepped-up admin's browser made to shred from another origin
+/// (a page elsewhere, a sandboxed `Origin: null` frame, a forged
+/// `X-Forwarded-Host` naming the attacker's site as ours, no `Origin` at
+/// all), and shred paths with odd ids (NUL, very long, non-ASCII, dot
+/// segments). Each is a clear 4xx, never a 500, and nothing is destroyed or
+/// recorded as shredded.
+#[tokio::test]
+async fn a_cross_site_or_odd_id_shred_is_refused_and_destroys_nothing() {
+    let app = spawn_app().await;
+    let (admin, _) = signed_in_admin(&app, "shred_warden").await;
+    let (alice, a) = alice_with_ssn(&app, "shred_ines").await;
+    let url = app.url(&format!("/api/v1/admin/users/{a}/shred"));
+    let evil = "https://evil.example";
+    let attempts: [(&str, Option<&str>, Option<&str>); 4] = [
+        ("another origin", Some(evil), None),
+        ("Origin: null", Some("null"), None),
+        (
+            "a forged X-Forwarded-Host",
+            Some(evil),
+            Some("evil.example"),
+        ),
+        ("no Origin", None, None),
+    ];
+    for (what, origin, forwarded_host) in attempts {
+        let mut req = app
+            .client
+            .post(&url)
+            .header("Cookie", &admin)
+            .header("Content-Type", "application/json")
+            .body("{}");
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        if let Some(h) = forwarded_host {
+            req = req.header("X-Forwarded-Host", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{what}");
+    }
+    let long = "a".repeat(5000);
+    for id in ["%00", "%C3%A9%E2%80%AE", "..%2F..%2Fme", long.as_str()] {
+        let r = shred(&app, &admin, id).await;
+        let code = r.status().as_u16();
+        assert!((400..500).contains(&code), "id {id:.40}: {code}");
+    }
+    // Nothing of hers was destroyed, and no shred was recorded.
+    assert!(data_key_row(&app, &a).await.is_some());
+    let status: Value = app
+        .get("/api/v1/me/ssn", Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["masked"], "***-**-6789");
+    assert!(!app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|e| e.0 == "user_keys.shredded"));
+    // The same admin, same origin: the shred goes through (the refusals
+    // above were the origin's and the ids', not a broken session).
+    assert_eq!(shred(&app, &admin, &a).await.status(), 204);
+}
