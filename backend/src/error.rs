@@ -98,8 +98,10 @@ fn is_outage_cause(e: &(dyn std::error::Error + 'static)) -> bool {
 /// Diesel gives no SQLSTATE, so the messages are matched (PostgreSQL's in
 /// the server's default English; SQLite's are fixed).
 const OUTAGE_MESSAGES: &[&str] = &[
-    // SQLite: SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_BUSY past busy_timeout.
+    // SQLite: SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_BUSY past
+    // busy_timeout, SQLITE_READONLY (the file or its disk remounted read-only).
     "database or disk is full",
+    "attempt to write a readonly database",
     "disk I/O error",
     "unable to open database file",
     "database is locked",
@@ -115,6 +117,9 @@ const OUTAGE_MESSAGES: &[&str] = &[
     "could not extend file",
     "No space left on device",
     "too many clients already",
+    // 25006: a server in read-only mode (a standby after a failover, or
+    // `default_transaction_read_only` set while disk space is recovered).
+    "in a read-only transaction",
 ];
 
 /// Whether a Diesel error means the database is out of reach (see
@@ -258,7 +263,13 @@ mod tests {
             Box::new("gone".to_owned()),
         );
         let wrapped = AppError::internal(anyhow::Error::new(full()).context("saving the user"));
+        let read_only =
+            |m: &str| Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(m.to_owned()));
         for e in [
+            AppError::from(read_only("attempt to write a readonly database")),
+            AppError::from(read_only(
+                "cannot execute INSERT in a read-only transaction",
+            )),
             AppError::from(full()),
             AppError::from(restarted),
             AppError::from(closed),

@@ -230,18 +230,30 @@ pub fn rotate_signing_key(
     publication_secs: i64,
 ) -> anyhow::Result<Rotated> {
     let kid = write_new_key(dir)?;
-    let set = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?.publishing_for(publication_secs);
     let now = chrono::Utc::now().timestamp();
-    for old in set.kids() {
-        if set.verifying_key(old, now).is_none() {
+    let prune = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?
+        .publishing_for(pruning_publication(publication_secs));
+    for old in prune.kids() {
+        if prune.verifying_key(old, now).is_none() {
             std::fs::remove_file(dir.join(format!("{old}.pem")))
                 .with_context(|| format!("cannot remove the expired key {old}"))?;
         }
     }
+    let set = KeySet::new(read_key_dir(dir)?, token_ttl_secs)?.publishing_for(publication_secs);
     let signs_from = set
         .signs_from_kid(&kid)
         .context("the new key did not load")?;
     Ok(Rotated { kid, signs_from })
+}
+
+/// The publication delay pruning assumes: never below the production
+/// minimum, whatever this command was given. Run with a smaller
+/// `SIGNING_KEY_PUBLICATION_SECS` than the servers use, it would think a
+/// newer key signs earlier than it does and delete the key the servers
+/// still sign with (or whose tokens still live); keeping a retired key a
+/// few minutes longer costs nothing.
+fn pruning_publication(publication_secs: i64) -> i64 {
+    publication_secs.max(signing_keys::MIN_PUBLICATION_SECS)
 }
 
 /// `rotate-signing-key` as the settings say: a new key in `SIGNING_KEYS_DIR`
@@ -275,12 +287,14 @@ pub fn rotate_signing_key_in_token(
     let newest = token.signing_keys()?.iter().map(|k| k.created_at).max();
     let now = chrono::Utc::now().timestamp();
     let kid = token.generate_signing_key(newest.map_or(now, |n| now.max(n + 1)))?;
-    let set = KeySet::new(token.signing_keys()?, token_ttl_secs)?.publishing_for(publication_secs);
-    for old in set.kids() {
-        if set.verifying_key(old, now).is_none() {
+    let prune = KeySet::new(token.signing_keys()?, token_ttl_secs)?
+        .publishing_for(pruning_publication(publication_secs));
+    for old in prune.kids() {
+        if prune.verifying_key(old, now).is_none() {
             token.destroy_signing_key(old)?;
         }
     }
+    let set = KeySet::new(token.signing_keys()?, token_ttl_secs)?.publishing_for(publication_secs);
     let signs_from = set
         .signs_from_kid(&kid)
         .context("the new key did not load")?;
@@ -626,6 +640,30 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// Attack (an operator's mistake): `rotate-signing-key` run with a
+    /// smaller SIGNING_KEY_PUBLICATION_SECS than the servers use must not
+    /// delete the key the servers still sign with.
+    #[test]
+    fn a_rotation_with_a_shorter_publication_never_prunes_the_key_still_signing() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        // k1 signed until k2 took over; k2 appeared 100 s ago, so with the
+        // servers' delay (330 s) k1 still signs for 230 s more.
+        for created in [now - 1_000, now - 100] {
+            let (kid, pem) = signing_keys::generate(created).unwrap();
+            write_private(&dir.path().join(format!("{kid}.pem")), pem.as_bytes()).unwrap();
+        }
+        let before = read_key_dir(dir.path()).unwrap().len();
+        // A 10 s token lifetime and no delay, as this command sees it: k1
+        // would look retired 10 s (+ leeway) after k2 appeared.
+        rotate_signing_key(dir.path(), 10, 0).unwrap();
+        assert_eq!(
+            read_key_dir(dir.path()).unwrap().len(),
+            before + 1,
+            "a key the servers still sign with was deleted"
+        );
     }
 
     #[test]
