@@ -7,17 +7,24 @@
 //! address is the client. So a client cannot pick its own rate-limit bucket
 //! or audit address by sending a header.
 
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::IpAddr;
 
 /// An address range, `10.0.0.0/8` or `2001:db8::/32` (a bare address is /32 or /128).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
+///
+/// An [`IpNet`] (the `ipnet` crate) with this app's reading of the text: host
+/// bits are kept as written (`10.0.0.1/8` prints as such and contains what
+/// `10.0.0.0/8` contains), and an IPv4-mapped IPv6 range of /96 or longer is
+/// the IPv4 range it names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Cidr(IpNet);
 
 impl Cidr {
     pub fn parse(text: &str) -> Option<Self> {
+        // The address and prefix are read by std, not by `IpNet::from_str`:
+        // ipnet's own address parser accepts leading zeros (`010.0.0.0/8`),
+        // which some tools read as octal; std refuses them, so a setting
+        // cannot mean one range here and another elsewhere.
         let (addr, prefix) = match text.trim().split_once('/') {
             Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
             None => {
@@ -25,49 +32,45 @@ impl Cidr {
                 (a, if a.is_ipv4() { 32 } else { 128 })
             }
         };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if prefix > max {
-            return None;
-        }
+        // Refuses a prefix longer than the address.
+        let net = IpNet::new(addr, prefix).ok()?;
         // `::ffff:10.0.0.0/104` is written as IPv6 but names IPv4 addresses.
-        match (addr, addr.to_canonical()) {
-            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) if prefix >= 96 => Some(Self {
-                network: v4,
-                prefix: prefix - 96,
-            }),
-            _ => Some(Self {
-                network: addr,
-                prefix,
-            }),
+        match net {
+            IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+                Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96)
+                    .ok()
+                    .map(|n| Self(IpNet::V4(n))),
+                None => Some(Self(net)),
+            },
+            _ => Some(Self(net)),
         }
     }
 
     /// Whether `ip` is in this range. An IPv4-mapped IPv6 address
     /// (`::ffff:10.0.0.1`, what a dual-stack socket reports for an IPv4
     /// peer) is its IPv4 address here, so `TRUSTED_PROXIES=10.0.0.0/8`
-    /// means the same proxy on either kind of socket.
+    /// means the same proxy on either kind of socket. (`IpNet::contains`
+    /// masks the host bits of the range; a range never contains an
+    /// address of the other family.)
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
+    }
+}
+
+/// As the struct of address and prefix it was before `ipnet`, for logs.
+impl std::fmt::Debug for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cidr")
+            .field("network", &self.0.addr())
+            .field("prefix", &self.0.prefix_len())
+            .finish()
     }
 }
 
 impl std::fmt::Display for Cidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        // `address/prefix`, host bits as written.
+        write!(f, "{}", self.0)
     }
 }
 
@@ -177,11 +180,7 @@ pub fn resolve(peer: IpAddr, chain: &[Option<IpAddr>], proxies: &[Cidr]) -> IpAd
 /// client.
 pub fn bucket(ip: IpAddr, v6_prefix: u8) -> IpAddr {
     match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u32::from(v6_prefix.min(128));
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            IpAddr::V6((u128::from(v6) & mask).into())
-        }
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Net::new_assert(v6, v6_prefix.min(128)).network()),
         v4 => v4,
     }
 }
@@ -303,6 +302,181 @@ mod tests {
             resolve_headers(peer, &["1.2.3.4"], &["for=5.6.7.8"], &p),
             peer
         );
+    }
+
+    /// The hand-written range this module had before `ipnet`, kept to check
+    /// that parsing, printing, matching and bucketing are unchanged.
+    mod before_ipnet {
+        use std::net::IpAddr;
+
+        #[derive(Debug)]
+        pub struct Cidr {
+            pub network: IpAddr,
+            pub prefix: u8,
+        }
+
+        pub fn parse(text: &str) -> Option<Cidr> {
+            let (addr, prefix) = match text.trim().split_once('/') {
+                Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+                None => {
+                    let a = text.trim().parse::<IpAddr>().ok()?;
+                    (a, if a.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            if prefix > max {
+                return None;
+            }
+            match (addr, addr.to_canonical()) {
+                (IpAddr::V6(_), v4 @ IpAddr::V4(_)) if prefix >= 96 => Some(Cidr {
+                    network: v4,
+                    prefix: prefix - 96,
+                }),
+                _ => Some(Cidr {
+                    network: addr,
+                    prefix,
+                }),
+            }
+        }
+
+        pub fn contains(c: &Cidr, ip: IpAddr) -> bool {
+            match (c.network, ip.to_canonical()) {
+                (IpAddr::V4(n), IpAddr::V4(a)) => {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(c.prefix)).unwrap_or(0);
+                    u32::from(n) & mask == u32::from(a) & mask
+                }
+                (IpAddr::V6(n), IpAddr::V6(a)) => {
+                    let mask = u128::MAX
+                        .checked_shl(128 - u32::from(c.prefix))
+                        .unwrap_or(0);
+                    u128::from(n) & mask == u128::from(a) & mask
+                }
+                _ => false,
+            }
+        }
+
+        pub fn bucket(ip: IpAddr, v6_prefix: u8) -> IpAddr {
+            match ip.to_canonical() {
+                IpAddr::V6(v6) => {
+                    let bits = u32::from(v6_prefix.min(128));
+                    let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                    IpAddr::V6((u128::from(v6) & mask).into())
+                }
+                v4 => v4,
+            }
+        }
+    }
+
+    #[test]
+    fn ipnet_reads_matches_and_buckets_as_the_hand_written_code_did() {
+        let texts = [
+            "",
+            " ",
+            "/",
+            "10.0.0.0/8",
+            " 10.0.0.0/8 ",
+            "10.0.0.1/8",
+            "10.0.0.0/0",
+            "10.0.0.0/32",
+            "10.0.0.0/33",
+            "10.0.0.0/255",
+            "10.0.0.0/256",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "10.0.0.0/08",
+            "10.0.0.0/008",
+            "010.0.0.0/8",
+            "10.0.0.0/ 8",
+            "10.0.0.0 /8",
+            "10.0.0.0/8/8",
+            "10.0.0/8",
+            "10.0.0.1",
+            "1.2.3.4/31",
+            "255.255.255.255/1",
+            "0.0.0.0/0",
+            "::",
+            "::/0",
+            "::1",
+            "::1/128",
+            "::1/129",
+            "2001:db8::/32",
+            "2001:db8::1/32",
+            "2001:db8::/0",
+            "[::1]/128",
+            "fe80::1%1/64",
+            "::ffff:10.0.0.0/104",
+            "::ffff:10.0.0.1/96",
+            "::ffff:10.0.0.1/95",
+            "::ffff:10.0.0.1/128",
+            "::ffff:10.0.0.1",
+            "::ffff:0:0/96",
+            "::10.0.0.1/104",
+            "64:ff9b::10.0.0.1/120",
+            "nonsense",
+            "10.0.0.0/8,",
+            "1.2.3.4/24 ",
+        ];
+        let addrs: Vec<IpAddr> = [
+            "0.0.0.0",
+            "10.0.0.0",
+            "10.0.0.1",
+            "10.255.255.255",
+            "11.0.0.0",
+            "1.2.3.4",
+            "1.2.3.5",
+            "1.2.4.4",
+            "127.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::2",
+            "2001:db8::1",
+            "2001:db8:ffff::1",
+            "2001:db9::1",
+            "::ffff:10.0.0.1",
+            "::ffff:11.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "fe80::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:0.0.0.0",
+        ]
+        .iter()
+        .map(|s| ip(s))
+        .collect();
+        for text in texts {
+            let (old, new) = (before_ipnet::parse(text), Cidr::parse(text));
+            assert_eq!(old.is_some(), new.is_some(), "{text:?}");
+            let (Some(old), Some(new)) = (old, new) else {
+                continue;
+            };
+            assert_eq!(format!("{}/{}", old.network, old.prefix), new.to_string());
+            assert_eq!(format!("{old:?}"), format!("{new:?}"));
+            for a in &addrs {
+                assert_eq!(
+                    before_ipnet::contains(&old, *a),
+                    new.contains(*a),
+                    "{text} {a}"
+                );
+            }
+        }
+        for a in &addrs {
+            for p in [0, 1, 7, 8, 48, 56, 63, 64, 65, 96, 127, 128, 129, 200, 255] {
+                assert_eq!(before_ipnet::bucket(*a, p), bucket(*a, p), "{a} {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn host_bits_in_a_range_are_kept_and_ignored_for_matching() {
+        let c = Cidr::parse("10.1.2.3/8").unwrap();
+        assert_eq!(c.to_string(), "10.1.2.3/8");
+        assert_ne!(c, Cidr::parse("10.0.0.0/8").unwrap());
+        assert!(c.contains(ip("10.200.0.1")));
+        assert!(!c.contains(ip("11.0.0.1")));
+        let c = Cidr::parse("2001:db8::1/32").unwrap();
+        assert_eq!(c.to_string(), "2001:db8::1/32");
+        assert!(c.contains(ip("2001:db8:ffff::9")));
     }
 
     #[test]
