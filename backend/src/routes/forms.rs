@@ -105,7 +105,7 @@ pub async fn login(
             let step = match next.as_deref().and_then(frontend::api::login_next) {
                 Some(n) => format!(
                     "/login?step=mfa&next={}",
-                    crate::services::oauth::percent_encode(n)
+                    crate::security::percent::encode(n)
                 ),
                 None => "/login?step=mfa".to_owned(),
             };

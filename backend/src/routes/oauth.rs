@@ -119,7 +119,7 @@ pub async fn authorize(
         let next = format!("/oauth/authorize?{}", req.query_string());
         return Ok(see_other(&format!(
             "/login?next={}",
-            oauth::percent_encode(&next)
+            crate::security::percent::encode(&next)
         )));
     };
     // Only the user's own browser session gets a consent page (and with it

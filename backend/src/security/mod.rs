@@ -25,6 +25,7 @@ pub mod csv;
 pub mod field_crypto;
 pub mod jwt;
 pub mod password;
+pub mod percent;
 pub mod pkce;
 pub mod policy;
 pub mod recovery_codes;

@@ -14,7 +14,6 @@
 //! verifier ever meets a key id it could not have known.
 
 use aws_lc_rs::encoding::AsDer;
-use base64::engine::general_purpose::STANDARD;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{
@@ -203,17 +202,19 @@ pub fn generate(now: i64) -> Result<(String, String), KeyError> {
     let mut suffix = [0u8; 4];
     aws_lc_rs::rand::fill(&mut suffix).map_err(|_| KeyError::Generation)?;
     let kid = format!("{now}-{}", hex::encode(suffix));
-    let body = STANDARD.encode(der.as_ref());
-    // PEM armour for PKCS#8 ("PRIVATE KEY"), spelled in parts so that no
-    // literal key header appears in the source (secret scanners look for it).
+    Ok((kid, pkcs8_pem(der.as_ref())))
+}
+
+/// PEM armour for PKCS#8 DER (RFC 7468: label "PRIVATE KEY", base64 in lines
+/// of 64, LF line ends), by the `pem` crate. The label is spelled in parts so
+/// that no literal key header appears in the source (secret scanners look
+/// for it).
+fn pkcs8_pem(der: &[u8]) -> String {
     let label = ["PRIVATE", "KEY"].join(" ");
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    Ok((kid, pem))
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// All loaded keys, oldest first.
@@ -333,12 +334,42 @@ impl KeySet {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
     use std::sync::OnceLock;
 
     /// Key generation is slow in debug builds: tests share three keys.
     pub(crate) fn test_pems() -> &'static [(String, String); 3] {
         static PEMS: OnceLock<[(String, String); 3]> = OnceLock::new();
         PEMS.get_or_init(|| [1_000, 2_000, 3_000].map(|t| generate(t).expect("key generation")))
+    }
+
+    /// The `pem` crate writes the armour the hand-written code did, byte
+    /// for byte, for bodies ending on and off a 64-character line.
+    #[test]
+    fn pem_armour_is_the_hand_written_one() {
+        fn old_armour(der: &[u8]) -> String {
+            let label = ["PRIVATE", "KEY"].join(" ");
+            let mut pem = format!("-----BEGIN {label}-----\n");
+            for line in STANDARD.encode(der).as_bytes().chunks(64) {
+                pem.push_str(&String::from_utf8_lossy(line));
+                pem.push('\n');
+            }
+            pem.push_str(&format!("-----END {label}-----\n"));
+            pem
+        }
+        for len in [1, 47, 48, 49, 96, 1217, 1218, 1219] {
+            let der: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            assert_eq!(pkcs8_pem(&der), old_armour(&der), "{len}");
+        }
+        let (_, pem) = &test_pems()[0];
+        let der = STANDARD
+            .decode(
+                pem.lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>(),
+            )
+            .unwrap();
+        assert_eq!(pem, &old_armour(&der));
     }
 
     pub(crate) fn key(i: usize) -> SigningKey {

@@ -35,7 +35,7 @@ impl TotpSecret {
 
     /// The key as people type it into an authenticator app (RFC 4648 base32, no padding).
     pub fn base32(&self) -> String {
-        base32_encode(&self.0)
+        data_encoding::BASE32_NOPAD.encode(&self.0)
     }
 }
 
@@ -124,26 +124,6 @@ pub fn qr_svg(uri: &str) -> Option<String> {
     )
 }
 
-// Every index is masked to 0..=31 and the table has 32 entries.
-#[allow(clippy::indexing_slicing)]
-fn base32_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +156,23 @@ mod tests {
         assert_eq!(s.bytes().len(), 20);
         assert_eq!(s.base32().len(), 32);
         assert_eq!(rfc_secret().base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    }
+
+    /// RFC 4648 §10 test vectors, without the padding.
+    #[test]
+    fn base32_is_rfc_4648_without_padding() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "MY"),
+            ("fo", "MZXQ"),
+            ("foo", "MZXW6"),
+            ("foob", "MZXW6YQ"),
+            ("fooba", "MZXW6YTB"),
+            ("foobar", "MZXW6YTBOI"),
+        ] {
+            let secret = TotpSecret::from_bytes(input.as_bytes().to_vec());
+            assert_eq!(secret.base32(), expected, "{input:?}");
+        }
     }
 
     #[test]

@@ -388,31 +388,8 @@ pub fn looks_like_injection(query: &str) -> bool {
     if query.is_empty() || query.len() > 8 * 1024 {
         return false;
     }
-    let text = percent_decode(query).to_ascii_lowercase();
+    let text = super::percent::decode_query(query).to_ascii_lowercase();
     INJECTION_MARKERS.iter().any(|m| text.contains(m))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&byte) = b.get(i) {
-        let escaped = (byte == b'%')
-            .then(|| b.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (byte, escaped) {
-            (_, Some(v)) => {
-                out.push(v);
-                i += 2;
-            }
-            (b'+', None) => out.push(b' '),
-            (other, None) => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether `answer` has the shape of one of our request ids (32 lower-case

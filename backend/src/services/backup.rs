@@ -83,33 +83,10 @@ pub(crate) fn split_password(url: &str) -> (String, Option<String>) {
     match userinfo.split_once(':') {
         Some((user, password)) => (
             format!("{scheme}://{user}@{host}{tail}"),
-            Some(percent_decode(password)),
+            Some(crate::security::percent::decode(password)),
         ),
         None => (url.to_owned(), None),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// PostgreSQL: `pg_dump` (custom format) of the app's schema, taken in the
@@ -336,6 +313,9 @@ mod tests {
         );
         let plain = "postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dt_1";
         assert_eq!(split_password(plain), (plain.to_owned(), None));
-        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(
+            split_password("postgres://u:a%2@h/d").1.as_deref(),
+            Some("a%2")
+        );
     }
 }

@@ -35,19 +35,6 @@ const REUSE_REASON: &str = "oauth_code_reuse";
 /// session: that exchange then revokes the session it just opened.
 const REUSED_MARK: &str = "-reused-";
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn valid_scope_token(s: &str) -> bool {
     !s.is_empty()
@@ -112,7 +99,7 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
         url.push(sep);
         url.push_str(k);
         url.push('=');
-        url.push_str(&percent_encode(v));
+        url.push_str(&crate::security::percent::encode(v));
         sep = '&';
     }
     url
@@ -1143,12 +1130,6 @@ pub async fn introspect(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_only_unreserved() {
-        assert_eq!(percent_encode("aZ09-._~"), "aZ09-._~");
-        assert_eq!(percent_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-    }
 
     #[test]
     fn redirects_append_to_an_existing_query() {

@@ -457,7 +457,7 @@ impl TestApp {
 /// (shared by `oauth.rs` and `oauth_clients.rs`).
 pub mod oauth_flow {
     use super::TestApp;
-    use backend::services::oauth::percent_encode;
+    use backend::security::percent::encode as percent_encode;
 
     pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     pub const REDIRECT: &str = "https://client.example/cb";

@@ -3,7 +3,7 @@
 
 use crate::helpers::{fresh_database, settings_for, spawn_app, TestApp};
 use backend::db::models::oauth::OAuthClient;
-use backend::services::oauth::percent_encode;
+use backend::security::percent::encode as percent_encode;
 use backend::services::oauth_playground::{CLIENT_ID, LOOPBACK_REDIRECT_URI};
 use backend::startup::Application;
 use serde_json::Value;

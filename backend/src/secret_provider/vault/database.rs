@@ -234,20 +234,7 @@ pub fn with_credentials(url: &str, user: &str, password: &SecretString) -> Optio
     }
     Some(SecretString::from(format!(
         "{scheme}://{}:{}@{rest}",
-        encode(user),
-        encode(password.expose_secret())
+        crate::security::percent::encode(user),
+        crate::security::percent::encode(password.expose_secret())
     )))
-}
-
-/// Percent-encodes all but RFC 3986's unreserved characters.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
