@@ -16,6 +16,23 @@ async fn alice_with_ssn(app: &TestApp, name: &str) -> (String, String) {
     (cookie, uid)
 }
 
+/// Her data key and SSN are intact and readable, and no shred was recorded.
+async fn nothing_shredded(app: &TestApp, alice: &str, a: &str) {
+    assert!(data_key_row(app, a).await.is_some());
+    let status: Value = app
+        .get("/api/v1/me/ssn", Some(alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["masked"], "***-**-6789");
+    assert!(!app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|e| e.0 == "user_keys.shredded"));
+}
+
 #[tokio::test]
 async fn a_user_cannot_shred_anyones_data_and_nothing_changes() {
     let app = spawn_app().await;
@@ -29,19 +46,7 @@ async fn a_user_cannot_shred_anyones_data_and_nothing_changes() {
         assert!(body["error"].is_string());
     }
     // Her key and her SSN are intact and readable.
-    assert!(data_key_row(&app, &a).await.is_some());
-    let status: Value = app
-        .get("/api/v1/me/ssn", Some(&alice))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["masked"], "***-**-6789");
-    assert!(!app
-        .audit_actions()
-        .await
-        .iter()
-        .any(|e| e.0 == "user_keys.shredded"));
+    nothing_shredded(&app, &alice, &a).await;
 }
 
 #[tokio::test]
@@ -206,19 +211,7 @@ async fn a_cross_site_or_odd_id_shred_is_refused_and_destroys_nothing() {
         assert!((400..500).contains(&code), "id {id:.40}: {code}");
     }
     // Nothing of hers was destroyed, and no shred was recorded.
-    assert!(data_key_row(&app, &a).await.is_some());
-    let status: Value = app
-        .get("/api/v1/me/ssn", Some(&alice))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["masked"], "***-**-6789");
-    assert!(!app
-        .audit_actions()
-        .await
-        .iter()
-        .any(|e| e.0 == "user_keys.shredded"));
+    nothing_shredded(&app, &alice, &a).await;
     // The same admin, same origin: the shred goes through (the refusals
     // above were the origin's and the ids', not a broken session).
     assert_eq!(shred(&app, &admin, &a).await.status(), 204);
