@@ -29,5 +29,6 @@ pub mod secrets;
 pub mod security;
 pub mod services;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod tls;

@@ -8,7 +8,7 @@ use crate::http::auth::FreshAccess;
 use crate::http::client::{client_ip_addr, RequestMeta};
 use crate::http::enforce::presented_device;
 use crate::http::management::{management_plane, ManagementPlane};
-use crate::http::rate_limit::{self, Limiters, RateLimitStats};
+use crate::http::rate_limit::{self, Limiters};
 use crate::http::security_headers::X_CSP_NONCE;
 use crate::http::{
     csrf::csrf, enforce::enforce_outside_scopes, header_limits::header_limits,
@@ -19,11 +19,11 @@ use crate::routes;
 use crate::routes::page_reads::{self, PageRequest};
 use crate::secrets::Keys;
 use crate::security::password;
-use crate::security::policy::PolicySettings;
 use crate::services::access::{self, DecisionStats};
 use crate::services::identity_cache::{self, IdentityCache};
 use crate::services::lockout::LoginThrottle;
 use crate::services::{field_keys, mfa, sessions};
+use crate::state::AppState;
 use actix_files::Files;
 use actix_web::body::MessageBody;
 use actix_web::dev::{AppConfig, Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -40,34 +40,6 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: Pool,
-    pub keys: Keys,
-    /// See `security::password::dummy_hash`.
-    pub dummy_hash: String,
-    /// The time the second-factor checks use.
-    pub clock: Clock,
-    /// Rate-limit hits, for the audit log and the dashboard.
-    pub rate_limits: Arc<RateLimitStats>,
-    /// Delays after failed sign-ins, per login name.
-    pub login_throttle: LoginThrottle,
-    /// What the policy decision point applies (from `settings`).
-    pub policy: PolicySettings,
-    /// Allowed decisions, counted between flushes.
-    pub decision_stats: DecisionStats,
-    /// What `GET /metrics` reports (requests, latency, logins, denials,
-    /// rate-limit hits), since start.
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The shared auth rate limit in Redis; `None` without `REDIS_URL`.
-    pub shared_limit: Option<crate::http::shared_limit::SharedLimiter>,
-    /// Recently verified requests (`services::identity_cache`).
-    pub identity_cache: Arc<IdentityCache>,
-    /// Where Argon2id runs, one hash per core at a time.
-    pub password_work: crate::services::password_work::PasswordWork,
-}
 
 pub struct Application {
     port: u16,

@@ -8,7 +8,7 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};

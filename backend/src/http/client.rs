@@ -1,7 +1,7 @@
 //! Facts about the client that sent a request.
 
 use crate::security::client_ip;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderName, FORWARDED, USER_AGENT};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};

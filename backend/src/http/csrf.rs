@@ -17,7 +17,7 @@ use super::has_auth_cookie;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};

@@ -21,7 +21,7 @@ use crate::routes::policies::{self, Lookup};
 use crate::services::access::{self, DEVICE_HEADER};
 use crate::services::identity_cache::{self, Invalidation};
 use crate::services::sessions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;

@@ -4,7 +4,7 @@
 //! transfer is not included). One pattern lookup, one short lock.
 
 use crate::metrics::method_label;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;

@@ -18,7 +18,7 @@ use crate::config::RateLimit;
 use crate::error::AppError;
 use crate::security::client_ip;
 use crate::services::sessions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
 use actix_governor::governor::middleware::StateInformationMiddleware;
 use actix_governor::governor::NotUntil;

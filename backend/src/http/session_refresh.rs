@@ -14,7 +14,7 @@ use super::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::AppError;
 use crate::routes::session_cookie;
 use crate::services::sessions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;

@@ -24,7 +24,7 @@ use super::client::client_ip_addr;
 use super::rate_limit::respond_429;
 use crate::config::RateLimit;
 use crate::security::client_ip;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};

@@ -17,7 +17,7 @@ use super::ACCESS_COOKIE;
 use crate::error::AppError;
 use crate::security::workshop::{self as rules, Context};
 use crate::services::{sessions, workshop};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;

@@ -9,7 +9,7 @@ use crate::http::{auth::Authenticated, client::RequestMeta, csrf, MFA_COOKIE};
 use crate::routes::{api::v1::auth::end_session, session_cookie};
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::{mfa, sessions};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};

@@ -1,6 +1,6 @@
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use frontend::api::StatusResponse;

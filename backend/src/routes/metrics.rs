@@ -14,7 +14,7 @@ use crate::http::client::{client_ip_addr, RequestMeta};
 use crate::http::enforce::presented_device;
 use crate::security::policy::{Permission, RoutePolicy};
 use crate::services::access;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;

@@ -14,7 +14,7 @@ use crate::services::oauth::{
     self, AuthorizeError, AuthorizeParams, BasicCredentials, TokenParams,
 };
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;

@@ -11,7 +11,7 @@ use crate::security::policy::RoutePolicy;
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::sessions::{self, Denied, SignedIn};
 use crate::services::{access, devices, mfa, oauth_clients, ssn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, ResponseError};
 use std::net::IpAddr;
 use std::sync::Arc;

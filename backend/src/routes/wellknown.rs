@@ -2,7 +2,7 @@
 //! our access tokens right now (retired keys leave once their tokens expire).
 
 use crate::security::signing_keys;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",

@@ -26,7 +26,7 @@ use crate::security::policy::{
 };
 use crate::services::identity_cache::Invalidation;
 use crate::services::sessions::{self, Denied, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

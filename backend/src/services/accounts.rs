@@ -11,7 +11,7 @@ use crate::http::client::RequestMeta;
 use crate::security::blocklist;
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{identity_cache, lockout, mfa, password_work};
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::{
     ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
     PasswordPolicy, RegisterRequest, Username,

@@ -21,7 +21,7 @@ use crate::routes::policies::POLICIES;
 use crate::security::policy::{self, Access, Permission, Role};
 use crate::services::devices::rfc3339;
 use crate::services::{access, devices, identity_cache, sessions, sessions::SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use chrono::{Duration, NaiveDateTime, Timelike};
 use frontend::api::*;
 use std::collections::BTreeMap;

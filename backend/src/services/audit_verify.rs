@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::audit_chain::{Broken, Verifier};
 use crate::services::sessions::SignedIn;
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::{AuditChainBreak, AuditVerifyResult};
 
 /// Entries read per query.

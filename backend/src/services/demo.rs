@@ -7,7 +7,7 @@ use crate::db::{self, schema::audit_log};
 use crate::error::{AppError, AppResult};
 use crate::security::{blocklist, jwt};
 use crate::services::sessions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use diesel::prelude::*;
 use frontend::api::demo::{DemoSearchResult, PasswordCheckResponse, PolicyVerdict, TokenView};
 use frontend::api::password_policy::{PasswordContext, PasswordPolicy, PolicyKind};

@@ -12,7 +12,7 @@ use crate::db::{
 use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::{DeviceInfo, DeviceRegistration, FieldError};
 
 /// RFC 3339, UTC: how the wire types carry times.

@@ -21,7 +21,7 @@
 use crate::db::{self, connection::Target, notify};
 use crate::security::signing_keys::KeySet;
 use crate::services::sessions::SignedIn;
-use crate::startup::AppState;
+use crate::state::AppState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::brute_force::BruteForcePolicy;
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;

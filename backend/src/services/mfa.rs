@@ -19,7 +19,7 @@ use crate::security::refresh_token::RefreshToken;
 use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{accounts, identity_cache, lockout, user_keys};
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 
 /// How long the second login step may take.

@@ -24,7 +24,7 @@ use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache::{self, Invalidation};
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 
 /// How long an authorization code may be exchanged.

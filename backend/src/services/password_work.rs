@@ -7,7 +7,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::security::password::{self, HashMemory};
-use crate::startup::AppState;
+use crate::state::AppState;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;

@@ -20,7 +20,7 @@ use crate::http::client::RequestMeta;
 use crate::security::jwt::{self, AccessClaims, ClientGrant, TokenError, TokenPolicy};
 use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache;
-use crate::startup::AppState;
+use crate::state::AppState;
 use chrono::NaiveDateTime;
 use frontend::api::{MeResponse, SessionInfo};
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::http::client::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::services::sessions::{self, SignedIn};
 use crate::services::user_keys;
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
 
 /// Where an SSN ciphertext lives (its associated data): copied to another

@@ -20,7 +20,7 @@ use crate::security::field_crypto::{FieldKeys, FieldRef};
 use crate::security::user_keys::{format_of, DataKey, Format};
 use crate::services::identity_cache;
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Attempts of a write whose key changed meanwhile (a rotation re-wrapped
 /// it, or a shred destroyed it): each one seals again.

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::client::RequestMeta;
 use crate::security::workshop::{self as rules, Context, Observed, CHALLENGES};
 use crate::services::sessions::{self, SignedIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use frontend::api::workshop::{
     ChallengeInfo, ChallengeTotal, ParticipantProgress, WorkshopAnswer, WorkshopAnswerResult,
     WorkshopChallenges, WorkshopProgress,

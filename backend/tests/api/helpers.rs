@@ -1,5 +1,6 @@
 use backend::config::Settings;
-use backend::startup::{AppState, Application};
+use backend::startup::Application;
+use backend::state::AppState;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use reqwest::header::{HeaderMap, SET_COOKIE};

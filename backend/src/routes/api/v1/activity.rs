@@ -4,7 +4,7 @@
 use crate::error::AppResult;
 use crate::http::auth::Authenticated;
 use crate::services::admin;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use frontend::api::{ActivityEntry, ErrorBody};
 

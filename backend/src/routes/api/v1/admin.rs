@@ -10,7 +10,7 @@ use crate::http::{
 };
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::{audit_verify, devices, lockout, mfa, sessions, user_keys};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::*;
 

@@ -6,7 +6,7 @@ use crate::routes::session_cookie;
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::sessions::IssuedTokens;
 use crate::services::{mfa, sessions};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{
     ErrorBody, LoginRequest, LoginResponse, MfaLoginRequest, PasswordPolicyResponse,

@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::{presented_access_token, Authenticated};
 use crate::http::json::ApiJson;
 use crate::services::demo;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::demo::{

@@ -4,7 +4,7 @@ use crate::error::AppResult;
 use crate::http::enforce::{presented_device, DEVICE_COOKIE};
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::devices;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use frontend::api::{DeviceInfo, DeviceRegistration, ErrorBody};

@@ -1,7 +1,7 @@
 use crate::error::AppResult;
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::{accounts, sessions};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use frontend::api::{
     ChangePasswordRequest, ErrorBody, MeResponse, ReauthenticateRequest, RevokedResponse,

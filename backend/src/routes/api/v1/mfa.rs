@@ -3,7 +3,7 @@
 use crate::error::AppResult;
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::mfa;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use frontend::api::{
     DisableMfaRequest, ErrorBody, MfaCodeRequest, MfaSetupResponse, MfaStatus,

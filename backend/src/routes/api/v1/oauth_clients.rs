@@ -7,7 +7,7 @@
 use crate::error::AppResult;
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::oauth_clients::{self, ClientChanges, NewClient};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{web, HttpResponse};
 use frontend::api::*;

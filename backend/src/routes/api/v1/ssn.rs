@@ -4,7 +4,7 @@
 use crate::error::AppResult;
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::ssn;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use frontend::api::{ErrorBody, SsnRequest, SsnRevealed, SsnStatus};

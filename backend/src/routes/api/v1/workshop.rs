@@ -7,7 +7,7 @@
 use crate::error::AppResult;
 use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::workshop;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use frontend::api::workshop::{
     WorkshopAnswer, WorkshopAnswerResult, WorkshopChallenges, WorkshopProgress,
