@@ -47,7 +47,7 @@ pub enum Command {
     /// log. Refused when the chain no longer reaches the newest anchor.
     AnchorAudit,
     /// A consistent copy of the SQLite database, taken while the server
-    /// runs, and FILE.manifest.json beside it. PostgreSQL: see the README.
+    /// runs, and FILE.manifest.json beside it. PostgreSQL: see docs/operations.md.
     Backup {
         #[arg(long)]
         to: std::path::PathBuf,
@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long)]
         new_data_key: bool,
     },
-    /// One step of changing SESSION_KEY (README: *Rotating the session
+    /// One step of changing SESSION_KEY (docs/operations.md: *Rotating the session
     /// key*): prints the SESSION_KEY value to deploy next on standard output
     /// (key material: send it to your secret store, not to a terminal log)
     /// and the step after it on standard error. Changes nothing itself.

@@ -129,8 +129,8 @@ mod tests {
     const BEFORE_THE_RULE: &str = "2026-12-08-000020";
 
     /// What is wrong with PostgreSQL migration `version` (`up` its up.sql,
-    /// `metadata` its metadata.toml) under the rule (README, "Schema
-    /// migrations"): an index on a table that exists before the migration
+    /// `metadata` its metadata.toml) under the rule (ARCHITECTURE.md, `migrations/`;
+    /// "Rule"): an index on a table that exists before the migration
     /// is built `CONCURRENTLY` (writes go on while it builds), and such a
     /// statement is alone in its migration — PostgreSQL runs several
     /// statements sent at once in one implicit transaction, which

@@ -146,7 +146,7 @@ pub(crate) fn sqlite_path(database_url: &str, what: &str) -> anyhow::Result<Path
         Target::Postgres(_) => bail!(
             "`backend {what}` without --into replaces a SQLite database; with PostgreSQL, \
              restore into an empty database: `backend {what} --from FILE --into URL` \
-             (README, \"Backup and restore\")"
+             (docs/operations.md, \"Backup and restore\")"
         ),
     }
 }

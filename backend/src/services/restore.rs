@@ -173,7 +173,7 @@ pub fn restore(
     let manifest = checked_manifest(from)?;
     if manifest.engine != "sqlite" {
         bail!(
-            "this is a {} backup: restore it with --into (README, \"Backup and restore\"); \
+            "this is a {} backup: restore it with --into (docs/operations.md, \"Backup and restore\"); \
              nothing was changed",
             manifest.engine
         );

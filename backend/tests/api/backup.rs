@@ -1,5 +1,5 @@
 //! Backups and restore, drilled with the real binary as an operator would
-//! follow the README's "Backup and restore": a backup while the server
+//! follow docs/operations.md's "Backup and restore": a backup while the server
 //! runs, more writes, the operator's plausible mistakes (refused, nothing
 //! changed), the restore, and afterwards every value decrypts, the audit
 //! chain verifies and the entries the restore dropped are named. And the
@@ -8,7 +8,7 @@
 //!
 //! The drill runs on SQLite whatever `TEST_DATABASE_URL` says: `restore`
 //! without `--into` replaces a SQLite file. With `TEST_DATABASE_URL`, the
-//! PostgreSQL backup (pg_dump in the manifest's snapshot) and the README's
+//! PostgreSQL backup (pg_dump in the manifest's snapshot) and docs/operations.md's
 //! PostgreSQL restore (`--into` an empty database) are drilled too.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready, PASSWORD};
@@ -471,7 +471,7 @@ impl Drop for ScratchDatabase {
     }
 }
 
-/// The README's "Restoring (PostgreSQL)", step by step, with the mistakes:
+/// docs/operations.md's "Restoring (PostgreSQL)", step by step, with the mistakes:
 /// restoring over the live database, the wrong FIELD_KEYS; and an older
 /// dump than the newest anchor, whose dropped entries are named.
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! using the keys refuse to start when they cannot decrypt the data (a key
 //! id twice, a malformed entry, the old key gone, a new key under the old
 //! id); `backend keys status` says when an old key can go; `rotate-keys`
-//! waits for every live instance; and the README's rotation, followed step
+//! waits for every live instance; and docs/operations.md's rotation, followed step
 //! by step with the operator's plausible mistakes, loses nothing.
 
 use crate::helpers::{start_binary, stop_binary, test_client, wait_until_ready};
@@ -397,7 +397,7 @@ async fn keys_status_reports_undecryptable_data_and_exits_non_zero() {
     );
 }
 
-/// The README's procedure ("Rotating the field key"), step by step, with
+/// docs/operations.md's procedure ("Rotating the field key"), step by step, with
 /// the operator's plausible mistakes on the way. Each mistake is refused
 /// with a message naming it; at the end every value decrypts under the new
 /// key alone.

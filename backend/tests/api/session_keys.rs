@@ -1,4 +1,4 @@
-//! `SESSION_KEY` as a key set, by the README's rotation procedure: what was
+//! `SESSION_KEY` as a key set, by the rotation procedure of docs/operations.md: what was
 //! issued under the old key keeps working while both are held, ends cleanly
 //! once the old key is removed, and what is new is under the new key.
 //!
@@ -351,7 +351,7 @@ async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-/// The README's session-key rotation, step by step through
+/// docs/operations.md's session-key rotation, step by step through
 /// `backend rotate-session-key`, against real server processes, with each
 /// mistake an operator plausibly makes on the way refused before it costs
 /// anything.
