@@ -3,6 +3,7 @@
 
 use crate::api::{DeviceInfo, DeviceRegistration, FieldError};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall};
+use crate::components::data_table::{col, hidden_col, Column, DataTable, Empty};
 use crate::components::form::TextField;
 use crate::format::{encode, short_time};
 use crate::page_data::{api_resource, LoadError};
@@ -79,21 +80,10 @@ fn DeviceList(devices: Vec<DeviceInfo>, actions: ActionState) -> impl IntoView {
         })
         .collect_view();
     view! {
-        {empty.then(|| view! { <p data-testid="no-devices">"No device is registered."</p> })}
-        <div class="table-wrap" class:hidden=empty>
-            <table class="sessions">
-                <thead>
-                    <tr>
-                        <th scope="col">"Device"</th>
-                        <th scope="col">"Compliance"</th>
-                        <th scope="col">"Registered"</th>
-                        <th scope="col">"Last seen"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns=COLUMNS is_empty=empty class="sessions"
+            empty=Empty { text: "No device is registered.", test_id: "no-devices" }>
+            {rows}
+        </DataTable>
         {match this_one {
             Some(label) => view! { <p data-testid="device-registered">"This browser is registered as " <strong>{label}</strong> "."</p> }.into_any(),
             None => view! { <RegisterDevice actions=actions/> }.into_any(),
@@ -131,3 +121,11 @@ fn RegisterDevice(actions: ActionState) -> impl IntoView {
         </form>
     }
 }
+
+const COLUMNS: &[Column] = &[
+    col("Device"),
+    col("Compliance"),
+    col("Registered"),
+    col("Last seen"),
+    hidden_col("Actions"),
+];

@@ -7,6 +7,7 @@ use super::decisions::{short_id, FilterInput};
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::api::{AuditEntryInfo, AuditPage};
 use crate::components::action::NeedsScript;
+use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -85,52 +86,59 @@ pub fn AuditLogPage() -> impl IntoView {
 
 #[component]
 fn AuditView(page: AuditPage, filters: Filters, paged: bool) -> impl IntoView {
-    let newest = paged.then(|| format!("/admin/audit{}", query_string(&filters.pairs())));
+    let newest = paged.then(|| PageLink {
+        href: format!("/admin/audit{}", query_string(&filters.pairs())),
+        text: "Newest",
+        test_id: "",
+    });
     let older = page.next.map(|id| {
         let id = id.to_string();
         let mut pairs = filters.pairs().to_vec();
         pairs.push(("before", &id));
-        format!("/admin/audit{}", query_string(&pairs))
+        PageLink {
+            href: format!("/admin/audit{}", query_string(&pairs)),
+            text: "Older",
+            test_id: "older-page",
+        }
     });
-    // The whole filtered view (not only this page): no cursor.
+    let pager = Pager {
+        label: "Pages of the audit log",
+        first: newest,
+        next: older,
+    };
     let csv = format!("/api/v1/admin/audit.csv{}", filters.api_query(""));
-    let empty = page.entries.is_empty();
+    // The filters, and the export of what they select.
+    let filter = move || {
+        view! {
+            <FilterForm filters=filters.clone()/>
+            <p>
+                <a href=csv.clone() download="audit-log.csv" data-testid="audit-csv">"Download these entries as CSV"</a>
+                <span class="hint">" (newest first, up to 10,000)"</span>
+            </p>
+        }
+    };
     view! {
         <AdminNav/>
         <h1>"Audit log"</h1>
         <VerifyChain/>
-        <FilterForm filters=filters/>
-        <p>
-            <a href=csv download="audit-log.csv" data-testid="audit-csv">"Download these entries as CSV"</a>
-            <span class="hint">" (newest first, up to 10,000)"</span>
-        </p>
-        {empty.then(|| view! { <p data-testid="no-audit">"No entry matches."</p> })}
-        <div class="table-wrap">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"#"</th>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"Actor"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"Target"</th>
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"IP address"</th>
-                        <th scope="col">"Request id"</th>
-                        <th scope="col">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.entries.into_iter().map(|e| view! { <AuditRow entry=e/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        <nav class="pager" aria-label="Pages of the audit log">
-            {newest.map(|href| view! { <a href=href>"Newest"</a> })}
-            {older.map(|href| view! { <a href=href data-testid="older-page">"Older"</a> })}
-        </nav>
+        <DataTable columns=COLUMNS is_empty=page.entries.is_empty() filter=filter pager=pager
+            empty=Empty { text: "No entry matches.", test_id: "no-audit" }>
+            {page.entries.into_iter().map(|e| view! { <AuditRow entry=e/> }).collect_view()}
+        </DataTable>
     }
 }
+
+const COLUMNS: &[Column] = &[
+    col("#"),
+    col("Time"),
+    col("Actor"),
+    col("Action"),
+    col("Target"),
+    col("Outcome"),
+    col("IP address"),
+    col("Request id"),
+    col("Details"),
+];
 
 #[component]
 fn FilterForm(filters: Filters) -> impl IntoView {

@@ -3,6 +3,7 @@
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::api::{DecisionInfo, DecisionPage};
+use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -83,45 +84,47 @@ pub fn DecisionsPage() -> impl IntoView {
 
 #[component]
 fn DecisionsView(page: DecisionPage, filters: Filters, paged: bool) -> impl IntoView {
-    let newest = paged.then(|| format!("/admin/decisions{}", query_string(&filters.pairs())));
+    let newest = paged.then(|| PageLink {
+        href: format!("/admin/decisions{}", query_string(&filters.pairs())),
+        text: "Newest",
+        test_id: "",
+    });
     let older = page.next.map(|id| {
         let id = id.to_string();
         let mut pairs = filters.pairs().to_vec();
         pairs.push(("before", &id));
-        format!("/admin/decisions{}", query_string(&pairs))
+        PageLink {
+            href: format!("/admin/decisions{}", query_string(&pairs)),
+            text: "Older",
+            test_id: "older-page",
+        }
     });
-    let empty = page.decisions.is_empty();
+    let pager = Pager {
+        label: "Pages of decisions",
+        first: newest,
+        next: older,
+    };
     view! {
         <AdminNav/>
         <h1>"Access decisions"</h1>
         <p>"Every request to a protected route is decided by the access policy; denials say why."</p>
-        <FilterForm filters=filters/>
-        {empty.then(|| view! { <p data-testid="no-decisions">"No decision matches these filters."</p> })}
-        <div class="table-wrap">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Request"</th>
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"Reason"</th>
-                        <th scope="col">"IP address"</th>
-                        <th scope="col">"Device"</th>
-                        <th scope="col">"Request id"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.decisions.into_iter().map(|d| view! { <DecisionRow decision=d/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        <nav class="pager" aria-label="Pages of decisions">
-            {newest.map(|href| view! { <a href=href>"Newest"</a> })}
-            {older.map(|href| view! { <a href=href data-testid="older-page">"Older"</a> })}
-        </nav>
+        <DataTable columns=COLUMNS is_empty=page.decisions.is_empty() filter=move || view! { <FilterForm filters=filters.clone()/> } pager=pager
+            empty=Empty { text: "No decision matches these filters.", test_id: "no-decisions" }>
+            {page.decisions.into_iter().map(|e| view! { <DecisionRow decision=e/> }).collect_view()}
+        </DataTable>
     }
 }
+
+const COLUMNS: &[Column] = &[
+    col("Time"),
+    col("User"),
+    col("Request"),
+    col("Outcome"),
+    col("Reason"),
+    col("IP address"),
+    col("Device"),
+    col("Request id"),
+];
 
 #[component]
 fn FilterForm(filters: Filters) -> impl IntoView {

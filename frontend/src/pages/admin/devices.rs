@@ -4,6 +4,7 @@
 use super::{loading, user_href, AdminNav, LoadFailed};
 use crate::api::{ComplianceRequest, DeviceInfo};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
+use crate::components::data_table::{col, Column, DataTable, Empty};
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -39,24 +40,10 @@ fn DevicesView(devices: Vec<DeviceInfo>, actions: ActionState) -> impl IntoView 
             "Requests that name a non-compliant device are refused."
         </p>
         <NeedsScript/>
-        {empty.then(|| view! { <p>"No device has been registered yet."</p> })}
-        <div class="table-wrap">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Label"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Registered"</th>
-                        <th scope="col">"Last seen"</th>
-                        <th scope="col">"Reviewed"</th>
-                        <th scope="col">"Compliance"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {devices.into_iter().map(|d| view! { <DeviceRow device=d actions=actions/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable columns=COLUMNS is_empty=empty
+            empty=Empty { text: "No device has been registered yet.", test_id: "" }>
+            {devices.into_iter().map(|d| view! { <DeviceRow device=d actions=actions/> }).collect_view()}
+        </DataTable>
     }
 }
 
@@ -126,3 +113,12 @@ pub fn ComplianceButton(device: DeviceInfo, actions: ActionState) -> impl IntoVi
         </button>
     }
 }
+
+const COLUMNS: &[Column] = &[
+    col("Label"),
+    col("User"),
+    col("Registered"),
+    col("Last seen"),
+    col("Reviewed"),
+    col("Compliance"),
+];

@@ -10,6 +10,7 @@ use crate::api::{
     AdminUserDetail, DeviceInfo, FieldError, RoleChangeRequest, RoleGrantInfo, SessionInfo,
 };
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
+use crate::components::data_table::{col, hidden_col, Column, DataTable, Empty};
 use crate::components::email_state::EmailState;
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
@@ -262,26 +263,10 @@ fn Sessions(sessions: Vec<SessionInfo>, actions: ActionState) -> impl IntoView {
     view! {
         <section aria-labelledby="user-sessions">
             <h2 id="user-sessions">"Sessions"</h2>
-            {if empty {
-                view! { <p>"Not signed in anywhere."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="table-wrap">
-                        <table class="data-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Device"</th>
-                                    <th scope="col">"IP address"</th>
-                                    <th scope="col">"Signed in"</th>
-                                    <th scope="col">"Last active"</th>
-                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
+            <DataTable columns=SESSION_COLUMNS is_empty=empty
+                empty=Empty { text: "Not signed in anywhere.", test_id: "" }>
+                {rows}
+            </DataTable>
         </section>
     }
 }
@@ -305,25 +290,25 @@ fn Devices(devices: Vec<DeviceInfo>, actions: ActionState) -> impl IntoView {
     view! {
         <section aria-labelledby="user-devices">
             <h2 id="user-devices">"Devices"</h2>
-            {if empty {
-                view! { <p>"No registered devices."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="table-wrap">
-                        <table class="data-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Label"</th>
-                                    <th scope="col">"Registered"</th>
-                                    <th scope="col">"Last seen"</th>
-                                    <th scope="col">"Compliance"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
-                }.into_any()
-            }}
+            <DataTable columns=DEVICE_COLUMNS is_empty=empty
+                empty=Empty { text: "No registered devices.", test_id: "" }>
+                {rows}
+            </DataTable>
         </section>
     }
 }
+
+const SESSION_COLUMNS: &[Column] = &[
+    col("Device"),
+    col("IP address"),
+    col("Signed in"),
+    col("Last active"),
+    hidden_col("Actions"),
+];
+
+const DEVICE_COLUMNS: &[Column] = &[
+    col("Label"),
+    col("Registered"),
+    col("Last seen"),
+    col("Compliance"),
+];

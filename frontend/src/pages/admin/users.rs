@@ -5,6 +5,7 @@
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::api::{AdminUserSummary, RoleGrantInfo, UserPage};
+use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::components::email_state::EmailState;
 use crate::format::{query_string, short_time};
 use crate::page_data::api_resource;
@@ -33,58 +34,61 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn UsersView(page: UserPage, q: String, limit: String, paged: bool) -> impl IntoView {
-    let next = page.next.as_ref().map(|cursor| {
-        format!(
+    let next = page.next.as_ref().map(|cursor| PageLink {
+        href: format!(
             "/admin/users{}",
             query_string(&[("q", &q), ("after", cursor), ("limit", &limit)])
-        )
+        ),
+        text: "Next page",
+        test_id: "next-page",
     });
-    let first = paged.then(|| {
-        format!(
+    let first = paged.then(|| PageLink {
+        href: format!(
             "/admin/users{}",
             query_string(&[("q", &q), ("limit", &limit)])
-        )
+        ),
+        text: "First page",
+        test_id: "",
     });
-    let empty = page.users.is_empty();
+    let pager = Pager {
+        label: "Pages of users",
+        first,
+        next,
+    };
+    let search = move || {
+        view! {
+            <form method="get" action="/admin/users" class="filter-form" role="search">
+                <div class="field">
+                    <label for="user-search">"Search by username or e-mail"</label>
+                    <input id="user-search" name="q" type="search" value=q.clone() autocomplete="off"
+                        placeholder="user0000042 or ann@example" aria-describedby="user-search-help"
+                        data-testid="user-search"/>
+                    <p id="user-search-help" class="hint">
+                        "Matches the start of a username, any case; with an @, the start of an e-mail address."
+                    </p>
+                </div>
+                <button type="submit">"Search"</button>
+            </form>
+        }
+    };
     view! {
         <AdminNav/>
         <h1>"Users"</h1>
-        <form method="get" action="/admin/users" class="filter-form" role="search">
-            <div class="field">
-                <label for="user-search">"Search by username or e-mail"</label>
-                <input id="user-search" name="q" type="search" value=q autocomplete="off"
-                    placeholder="user0000042 or ann@example" aria-describedby="user-search-help"
-                    data-testid="user-search"/>
-                <p id="user-search-help" class="hint">
-                    "Matches the start of a username, any case; with an @, the start of an e-mail address."
-                </p>
-            </div>
-            <button type="submit">"Search"</button>
-        </form>
-        {empty.then(|| view! { <p data-testid="no-users">"No user matches."</p> })}
-        <div class="table-wrap">
-            <table class="data-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Username"</th>
-                        <th scope="col">"E-mail"</th>
-                        <th scope="col">"Roles"</th>
-                        <th scope="col">"Two-factor"</th>
-                        <th scope="col">"Sign-in"</th>
-                        <th scope="col">"Created"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.users.into_iter().map(|u| view! { <UserRow user=u/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-        <nav class="pager" aria-label="Pages of users">
-            {first.map(|href| view! { <a href=href>"First page"</a> })}
-            {next.map(|href| view! { <a href=href data-testid="next-page">"Next page"</a> })}
-        </nav>
+        <DataTable columns=COLUMNS is_empty=page.users.is_empty() filter=search pager=pager
+            empty=Empty { text: "No user matches.", test_id: "no-users" }>
+            {page.users.into_iter().map(|u| view! { <UserRow user=u/> }).collect_view()}
+        </DataTable>
     }
 }
+
+const COLUMNS: &[Column] = &[
+    col("Username"),
+    col("E-mail"),
+    col("Roles"),
+    col("Two-factor"),
+    col("Sign-in"),
+    col("Created"),
+];
 
 #[component]
 fn UserRow(user: AdminUserSummary) -> impl IntoView {
