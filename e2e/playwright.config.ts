@@ -77,8 +77,13 @@ export default defineConfig({
       ],
     },
   },
+  // Every test on SQLite; on PostgreSQL a smoke of the flows that write
+  // most (registration, MFA sign-in, an audited role change, session
+  // revocation across browsers): the integration tests already run every
+  // API path on both databases, and the pages read through the same API.
   projects: databases.map((db) => ({
     name: db.name,
     use: { baseURL: `http://127.0.0.1:${db.port}` },
+    grep: db.name === 'postgres' ? /@pg-smoke/ : undefined,
   })),
 });

@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { hydrated, logIn, register, uniqueUser, PASSWORD } from './helpers';
 
-test('register, log in, see the account page, log out (JavaScript on)', async ({ page, context }) => {
+test('register, log in, see the account page, log out (JavaScript on)', { tag: '@pg-smoke' }, async ({ page, context }) => {
   const user = uniqueUser('js');
   await page.goto('/register');
   await hydrated(page);

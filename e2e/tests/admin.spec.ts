@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { createAdmin, enrolMfa, hydrated, logIn, register, uniqueUser } from './helpers';
 
-test('an admin with MFA finds a user, changes their role with a registered device, and sees it recorded', async ({ page }, info) => {
+test('an admin with MFA finds a user, changes their role with a registered device, and sees it recorded', { tag: '@pg-smoke' }, async ({ page }, info) => {
   const admin = uniqueUser('adm');
   const target = uniqueUser('tgt');
   createAdmin(info.project.name, admin);

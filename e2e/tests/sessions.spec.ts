@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { hydrated, logIn, register, uniqueUser } from './helpers';
 
-test('sessions from two browsers: one revokes the other, which is signed out', async ({ browser, baseURL }) => {
+test('sessions from two browsers: one revokes the other, which is signed out', { tag: '@pg-smoke' }, async ({ browser, baseURL }) => {
   const user = uniqueUser('sess');
   const laptop = await browser.newContext({ baseURL });
   const phone = await browser.newContext({ baseURL });
