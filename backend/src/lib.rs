@@ -17,6 +17,7 @@ pub mod db;
 pub mod dev_banner;
 pub mod error;
 pub mod http;
+pub mod identity;
 #[cfg(test)]
 mod invariants;
 pub mod key_provider;

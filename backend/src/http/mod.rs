@@ -34,3 +34,10 @@ pub const MFA_COOKIE: &str = "__Host-mfa";
 pub fn has_auth_cookie(req: &actix_web::HttpRequest) -> bool {
     req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some()
 }
+
+/// Health checks: a load balancer asks often, from one address, so the
+/// per-IP limit skips them (`rate_limit`), and they write nothing (the
+/// enforcement point records no forged header on them).
+pub fn is_health_check(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}

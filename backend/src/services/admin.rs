@@ -583,7 +583,7 @@ pub async fn overview(
 ) -> AppResult<Overview> {
     // Counters still in memory belong in the figures too.
     access::flush(state).await?;
-    crate::http::rate_limit::flush(state).await?;
+    state.rate_limits.flush(&state.pool).await?;
     let now = sessions::now();
     let since = hour_of(now) - Duration::hours(23);
     let idle =

@@ -22,8 +22,9 @@ use crate::http::client::RequestMeta;
 use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
-use crate::services::identity_cache::{self, Invalidation};
+use crate::services::identity_cache;
 use crate::services::sessions::{self, SignedIn};
+use crate::state::identity_cache::Invalidation;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 

@@ -50,7 +50,7 @@ async fn signed_in_response(
     user: User,
     tokens: &IssuedTokens,
 ) -> AppResult<HttpResponse> {
-    let me = sessions::me_view(&user, tokens.roles.clone());
+    let me = crate::identity::me_view(&user, tokens.roles.clone());
     let mut resp = HttpResponse::Ok();
     session_cookie::attach(
         &mut resp,
