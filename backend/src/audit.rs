@@ -21,7 +21,7 @@ use crate::db::models::audit_entry::{AuditEntry, NewAuditEntry};
 use crate::db::schema::audit_log;
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::audit_chain;
 use diesel::prelude::*;
 

@@ -24,6 +24,7 @@ pub mod key_provider;
 pub mod log_line;
 pub mod metrics;
 pub mod recent_logs;
+pub mod request_meta;
 pub mod routes;
 pub mod secret_provider;
 pub mod secrets;

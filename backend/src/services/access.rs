@@ -20,7 +20,7 @@ use crate::db::{
     models::decision::{AccessDecision, DecisionCount, NewAccessDecision},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::policy::{
     self, Access, Decision, Deny, DeviceFact, Facts, RoutePolicy, Subject,
 };

@@ -7,7 +7,7 @@ use crate::db::{
     models::user::{NewUser, Role, User},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::blocklist;
 use crate::services::lockout::{self, PasswordCheck};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};

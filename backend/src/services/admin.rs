@@ -16,7 +16,7 @@ use crate::db::{
     models::user::{SearchField, User},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::routes::policies::POLICIES;
 use crate::security::policy::{self, Access, Permission, Role};
 use crate::services::devices::rfc3339;

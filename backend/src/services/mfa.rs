@@ -12,7 +12,7 @@ use crate::db::{
     models::user::User,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;

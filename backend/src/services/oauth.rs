@@ -18,7 +18,7 @@ use crate::db::{
     Pool,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;

@@ -16,7 +16,7 @@ use crate::db::{
     models::user::User,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::jwt::{self, ClientGrant, TokenError, TokenPolicy};
 use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache;

@@ -10,7 +10,7 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::models::workshop::{self as model, Solve};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::workshop::{self as rules, Context, Observed, CHALLENGES};
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
