@@ -19,7 +19,7 @@ use crate::routes;
 use crate::routes::page_reads::{self, PageRequest};
 use crate::secrets::Keys;
 use crate::security::password;
-use crate::services::{access, field_keys, identity_cache, mfa, sessions};
+use crate::services::{access, field_keys, identity_cache, mfa, sessions, workshop};
 use crate::state::decision_stats::DecisionStats;
 use crate::state::identity_cache::IdentityCache;
 use crate::state::login_throttle::LoginThrottle;
@@ -116,6 +116,8 @@ impl Application {
             None => None,
         };
         let policy = settings.policy();
+        // Workshop mode credits a solved challenge as its event is recorded.
+        crate::audit::observe_with(workshop::credit);
         let shared_limit = settings
             .redis_url
             .as_ref()
