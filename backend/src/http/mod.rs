@@ -15,6 +15,7 @@ pub mod nul_input;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod session_cookie;
 pub mod session_refresh;
 pub mod shared_limit;
 pub mod workshop;

@@ -1,8 +1,8 @@
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
+use crate::http::session_cookie;
 use crate::http::{client::RequestMeta, json::ApiJson, json::OptionalJson, REFRESH_COOKIE};
-use crate::routes::session_cookie;
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::sessions::IssuedTokens;
 use crate::services::{mfa, sessions};
