@@ -21,9 +21,10 @@ use crate::db::models::audit_entry::{AuditEntry, NewAuditEntry};
 use crate::db::schema::audit_log;
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::audit_chain;
 use diesel::prelude::*;
+use std::sync::OnceLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -108,22 +109,35 @@ const CHAIN_LOCK_ID: i64 = 0x5EC0_A0D1;
 /// taking it could be one another writer holds while it waits for the lock
 /// (a deadlock).
 ///
-/// In workshop mode (the request's context is set), a challenge the event
-/// solves is credited in the same transaction: a rolled-back change solves
-/// nothing.
+/// Then the [`Observer`], if one is registered, sees the event of a request
+/// in the same transaction: workshop mode credits a challenge the event
+/// solves, so a rolled-back change solves nothing.
 pub fn record_in(
     conn: &mut DbConn,
     meta: Option<&RequestMeta>,
     event: AuditEvent,
 ) -> Result<(), AppError> {
-    let solved = meta
-        .and_then(|m| m.workshop.as_ref())
-        .and_then(|ctx| crate::services::workshop::solved_by(&event, ctx));
-    append_in(conn, meta, event)?;
-    if let (Some((challenge, user)), Some(meta)) = (solved, meta) {
-        crate::services::workshop::solve_in(conn, meta, &user, challenge)?;
+    append_in(conn, meta, &event)?;
+    if let (Some(meta), Some(observer)) = (meta, OBSERVER.get()) {
+        observer(conn, meta, &event)?;
     }
     Ok(())
+}
+
+/// What sees each event of a request recorded by [`record_in`], inside the
+/// transaction that records it: workshop mode's crediting
+/// (`services::workshop::credit`). A function registered from above
+/// ([`observe_with`]), so this module reaches the services without
+/// importing them.
+pub type Observer = fn(&mut DbConn, &RequestMeta, &AuditEvent) -> Result<(), AppError>;
+
+static OBSERVER: OnceLock<Observer> = OnceLock::new();
+
+/// Registers the [`Observer`] (`startup::Application::build`). Every build
+/// registers the same function (tests build many apps in one process), so
+/// the first registration is the one kept.
+pub fn observe_with(observer: Observer) {
+    OBSERVER.get_or_init(|| observer);
 }
 
 /// Records an event that comes with no change of its own (a refusal, a
@@ -143,11 +157,12 @@ pub async fn record(
 }
 
 /// Writes one entry, with nothing else attached: [`record_in`] is the way
-/// in; workshop mode uses this for its own `workshop.solved` entries.
+/// in; workshop mode uses this for its own `workshop.solved` entries (which
+/// the observer must not see again).
 pub(crate) fn append_in(
     conn: &mut DbConn,
     meta: Option<&RequestMeta>,
-    event: AuditEvent,
+    event: &AuditEvent,
 ) -> Result<(), AppError> {
     tracing::info!(
         audit.action = event.action,

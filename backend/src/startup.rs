@@ -19,10 +19,11 @@ use crate::routes;
 use crate::routes::page_reads::{self, PageRequest};
 use crate::secrets::Keys;
 use crate::security::password;
-use crate::services::access::{self, DecisionStats};
-use crate::services::identity_cache::{self, IdentityCache};
-use crate::services::lockout::LoginThrottle;
-use crate::services::{field_keys, mfa, sessions};
+use crate::services::{access, field_keys, identity_cache, mfa, sessions, workshop};
+use crate::state::decision_stats::DecisionStats;
+use crate::state::identity_cache::IdentityCache;
+use crate::state::login_throttle::LoginThrottle;
+use crate::state::shared_limiter::SharedLimiter;
 use crate::state::AppState;
 use actix_files::Files;
 use actix_web::body::MessageBody;
@@ -115,15 +116,13 @@ impl Application {
             None => None,
         };
         let policy = settings.policy();
+        // Workshop mode credits a solved challenge as its event is recorded.
+        crate::audit::observe_with(workshop::credit);
         let shared_limit = settings
             .redis_url
             .as_ref()
             .map(|url| {
-                crate::http::shared_limit::SharedLimiter::new(
-                    url,
-                    &settings.redis_key_prefix,
-                    settings.rate_limit_auth,
-                )
+                SharedLimiter::new(url, &settings.redis_key_prefix, settings.rate_limit_auth)
             })
             .transpose()?;
         let cache_ttl = settings.identity_cache;
@@ -529,7 +528,7 @@ fn flush_counters_periodically(state: &web::Data<AppState>) {
         loop {
             tokio::time::sleep(Duration::from_secs(60)).await;
             let Some(state) = weak.upgrade() else { break };
-            if let Err(e) = rate_limit::flush(&state).await {
+            if let Err(e) = state.rate_limits.flush(&state.pool).await {
                 tracing::error!(error = ?e, "could not record rate-limit hits");
             }
             if let Err(e) = access::flush(&state).await {

@@ -1,16 +1,32 @@
 //! The state every request handler can reach: the settings, the database
 //! pool, the keys and the shared counters, caches and limiters. Built once
 //! by `startup::Application::build` (and by the CLI for one-shot commands).
+//!
+//! Where it sits: a layer of its own between `services` and `audit`.
+//! Services take `&AppState`, so everything it holds lives here, in the
+//! sub-modules below, or lower (`audit`, `identity`, `db`, the
+//! infrastructure modules, `security`), never in `services`, `http` or
+//! above: each sub-module is the data and its own bookkeeping; the use
+//! cases that act on it stay in `services` (`invariants::layers` checks).
+
+pub mod decision_stats;
+pub mod identity_cache;
+pub mod login_throttle;
+pub mod password_work;
+pub mod rate_limit_stats;
+pub mod shared_limiter;
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::http::rate_limit::RateLimitStats;
 use crate::secrets::Keys;
 use crate::security::policy::PolicySettings;
-use crate::services::access::DecisionStats;
-use crate::services::identity_cache::IdentityCache;
-use crate::services::lockout::LoginThrottle;
+use decision_stats::DecisionStats;
+use identity_cache::IdentityCache;
+use login_throttle::LoginThrottle;
+use password_work::PasswordWork;
+use rate_limit_stats::RateLimitStats;
+use shared_limiter::SharedLimiter;
 use std::sync::Arc;
 
 /// What every handler can reach.
@@ -34,9 +50,9 @@ pub struct AppState {
     /// rate-limit hits), since start.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The shared auth rate limit in Redis; `None` without `REDIS_URL`.
-    pub shared_limit: Option<crate::http::shared_limit::SharedLimiter>,
-    /// Recently verified requests (`services::identity_cache`).
+    pub shared_limit: Option<SharedLimiter>,
+    /// Recently verified requests.
     pub identity_cache: Arc<IdentityCache>,
     /// Where Argon2id runs, one hash per core at a time.
-    pub password_work: crate::services::password_work::PasswordWork,
+    pub password_work: PasswordWork,
 }

@@ -1,16 +1,19 @@
-//! Facts about the client that sent a request.
+//! Facts about the client that sent a request, and [`RequestMeta`] read
+//! from it (defined framework-free in `crate::request_meta`; handlers take
+//! it as an extractor, so they name it here).
 
+pub use crate::request_meta::RequestMeta;
 use crate::security::client_ip;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderName, FORWARDED, USER_AGENT};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use std::future::{ready, Ready};
 use std::net::IpAddr;
 
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-use std::future::{ready, Ready};
-
 use super::request_id::RequestId;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The client's IP address: the TCP peer, or — only when the peer is one of
 /// `TRUSTED_PROXIES` — the address the proxies report (see
@@ -58,18 +61,8 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
     client_ip_addr(req).map(|ip| ip.to_string())
 }
 
-/// What the audit trail and the session records want to know about a request.
-#[derive(Clone, Debug, Default)]
-pub struct RequestMeta {
-    pub request_id: Option<String>,
-    pub client_ip: Option<String>,
-    /// Truncated to 256 characters.
-    pub user_agent: Option<String>,
-    /// Set only in workshop mode (`http::workshop`): who to credit for a
-    /// challenge this request's events solve.
-    pub workshop: Option<crate::security::workshop::Context>,
-}
-
+/// [`RequestMeta`] from an actix request: the request id, the client IP
+/// (trusted proxies honoured), the user agent and the workshop context.
 impl RequestMeta {
     pub fn of(req: &HttpRequest) -> Self {
         Self {

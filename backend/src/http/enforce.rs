@@ -19,8 +19,9 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::routes::policies::{self, Lookup};
 use crate::services::access::{self, DEVICE_HEADER};
-use crate::services::identity_cache::{self, Invalidation};
+use crate::services::identity_cache;
 use crate::services::sessions;
+use crate::state::identity_cache::Invalidation;
 use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -85,7 +86,7 @@ pub async fn enforce<B: MessageBody + 'static>(
     let meta = RequestMeta::of(req.request());
     let token = presented_access_token(req.request());
     // Health checks are passive (and not rate limited): nothing to record.
-    let passive = crate::http::rate_limit::is_health_check(req.path());
+    let passive = crate::http::is_health_check(req.path());
     if let Some(name) = PRIVILEGE_HEADERS
         .iter()
         .find(|h| !passive && req.headers().contains_key(**h))

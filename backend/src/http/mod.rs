@@ -15,6 +15,7 @@ pub mod nul_input;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod session_cookie;
 pub mod session_refresh;
 pub mod shared_limit;
 pub mod workshop;
@@ -33,4 +34,11 @@ pub const MFA_COOKIE: &str = "__Host-mfa";
 /// Whether the request carries either of our auth cookies.
 pub fn has_auth_cookie(req: &actix_web::HttpRequest) -> bool {
     req.cookie(ACCESS_COOKIE).is_some() || req.cookie(REFRESH_COOKIE).is_some()
+}
+
+/// Health checks: a load balancer asks often, from one address, so the
+/// per-IP limit skips them (`rate_limit`), and they write nothing (the
+/// enforcement point records no forged header on them).
+pub fn is_health_check(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
 }

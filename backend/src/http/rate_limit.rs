@@ -6,18 +6,19 @@
 //! (`RATE_LIMIT_API`, `RATE_LIMIT_USER`).
 //!
 //! A limited request gets 429 with `Retry-After` and the `X-RateLimit-*`
-//! headers, and the usual JSON error body. Each hit is counted; the counts
-//! are written to the audit log once a minute as one event per limit, so a
-//! flood does not flood the log.
+//! headers, and the usual JSON error body. Each hit is counted
+//! (`state::rate_limit_stats`, which writes them to the audit log once a
+//! minute).
 
 use super::auth::presented_access_token;
 use super::client::client_ip_addr;
 use super::enforce::presented_device;
-use crate::audit::{self, AuditEvent, Outcome};
+use super::is_health_check;
 use crate::config::RateLimit;
 use crate::error::AppError;
 use crate::security::client_ip;
 use crate::services::sessions;
+use crate::state::rate_limit_stats::RateLimitStats;
 use crate::state::AppState;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
 use actix_governor::governor::middleware::StateInformationMiddleware;
@@ -29,50 +30,9 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Hits per limit since the last flush.
-#[derive(Default)]
-pub struct RateLimitStats {
-    hits: Mutex<BTreeMap<&'static str, u64>>,
-    total: AtomicU64,
-}
-
-impl RateLimitStats {
-    fn hit(&self, limit: &'static str) {
-        self.total.fetch_add(1, Ordering::Relaxed);
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        *hits.entry(limit).or_default() += 1;
-    }
-
-    /// All hits since start (for the dashboard).
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    fn drain(&self) -> BTreeMap<&'static str, u64> {
-        std::mem::take(&mut *self.hits.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// Writes one `rate_limit.exceeded` audit event per limit that was hit since
-/// the last call. Called once a minute (and by tests).
-pub async fn flush(state: &AppState) -> Result<(), AppError> {
-    for (limit, count) in state.rate_limits.drain() {
-        audit::record(
-            &state.pool,
-            None,
-            AuditEvent::new("rate_limit.exceeded", Outcome::Denied)
-                .detail(serde_json::json!({ "limit": limit, "hits": count, "window_secs": 60 })),
-        )
-        .await?;
-    }
-    Ok(())
-}
 
 /// The 429 body: our JSON error with the request id; governor has already
 /// put `Retry-After` and the `X-RateLimit-*` headers on the builder.
@@ -203,12 +163,6 @@ fn builder(
     b.period(period.max(Duration::from_micros(1)))
         .burst_size(rate.count);
     b
-}
-
-/// Health checks: a load balancer asks often, from one address, and they
-/// write nothing (the enforcement point records no forged header on them).
-pub fn is_health_check(path: &str) -> bool {
-    path == "/healthz" || path == "/readyz"
 }
 
 /// The limiters, built once and shared by every worker.

@@ -10,9 +10,9 @@
 use super::auth::FreshAccess;
 use super::client::RequestMeta;
 use super::enforce::presented_device;
+use super::session_cookie;
 use super::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::error::AppError;
-use crate::routes::session_cookie;
 use crate::services::sessions;
 use crate::state::AppState;
 use actix_web::body::MessageBody;

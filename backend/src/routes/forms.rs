@@ -5,8 +5,9 @@
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
+use crate::http::session_cookie;
 use crate::http::{auth::Authenticated, client::RequestMeta, csrf, MFA_COOKIE};
-use crate::routes::{api::v1::auth::end_session, session_cookie};
+use crate::routes::api::v1::auth::end_session;
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::{mfa, sessions};
 use crate::state::AppState;

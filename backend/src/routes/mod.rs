@@ -10,7 +10,6 @@ pub mod openapi;
 pub mod page_reads;
 pub mod policies;
 pub mod registrar;
-pub mod session_cookie;
 pub mod wellknown;
 
 use crate::http::enforce::enforce;

@@ -7,7 +7,7 @@
 //! event) when the request presented a credential (a verified identity, or
 //! a token that failed: an attempt worth its own entry, ASVS 16.3.1). A
 //! deny of a request that presented none is only counted, per reason, route
-//! and minute ([`DecisionStats::denied_anonymously`]), like rate-limit hits:
+//! and minute (`state::decision_stats`), like rate-limit hits:
 //! a flood of anonymous requests must not queue on the audit chain's lock.
 //! The CSRF check and the forged-header record count their anonymous
 //! refusals the same way. Allowed changes (non-GET) are recorded in full;
@@ -20,16 +20,15 @@ use crate::db::{
     models::decision::{AccessDecision, DecisionCount, NewAccessDecision},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::policy::{
     self, Access, Decision, Deny, DeviceFact, Facts, RoutePolicy, Subject,
 };
-use crate::services::identity_cache::Invalidation;
 use crate::services::sessions::{self, Denied, SignedIn};
+use crate::state::identity_cache::Invalidation;
 use crate::state::AppState;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The header API clients name their device with (the catalogue's).
 pub const DEVICE_HEADER: &str = "x-device-id";
@@ -264,58 +263,6 @@ async fn touch_device(state: &AppState, who: &SignedIn) {
             .identity_cache
             .forget(&Invalidation::User(who.user.id.clone())),
         Err(e) => tracing::warn!(error = ?e, "could not record device use"),
-    }
-}
-
-/// What an anonymous refusal is counted under: the audit action its full
-/// record would have, the reason, and the route when there is one.
-type AnonymousKey = (&'static str, &'static str, Option<&'static str>);
-
-/// Allowed reads and anonymous refusals, counted in memory and written once
-/// a minute.
-#[derive(Default)]
-pub struct DecisionStats {
-    allowed: Mutex<BTreeMap<&'static str, i64>>,
-    anonymous_denials: Mutex<BTreeMap<AnonymousKey, u64>>,
-}
-
-impl DecisionStats {
-    /// Counts a refusal of a request that presented no credential (see the
-    /// module documentation); `action` is the audit action of its full
-    /// record (`access.denied`, `csrf.rejected`, `access.forged_header`).
-    pub fn denied_anonymously(
-        &self,
-        action: &'static str,
-        reason: &'static str,
-        route: Option<&'static str>,
-    ) {
-        let mut counts = self
-            .anonymous_denials
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *counts.entry((action, reason, route)).or_insert(0) += 1;
-    }
-
-    fn drain_anonymous(&self) -> BTreeMap<AnonymousKey, u64> {
-        std::mem::take(
-            &mut *self
-                .anonymous_denials
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        )
-    }
-
-    pub fn allowed(&self, route: &'static str) {
-        let mut counts = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
-        *counts.entry(route).or_insert(0) += 1;
-    }
-
-    fn drain(&self) -> Vec<(String, i64)> {
-        let mut counts = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *counts)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
     }
 }
 

@@ -7,10 +7,11 @@ use crate::db::{
     models::user::{NewUser, Role, User},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::blocklist;
+use crate::services::lockout::{self, PasswordCheck};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{identity_cache, lockout, mfa, password_work};
+use crate::services::{identity_cache, mfa};
 use crate::state::AppState;
 use frontend::api::{
     ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
@@ -148,7 +149,7 @@ pub async fn register(
         return Err(username_taken().into());
     }
 
-    let phc = password_work::hash(state, req.password).await?;
+    let phc = state.password_work.hash(req.password).await?;
 
     let now = chrono::Utc::now().naive_utc();
     let id = uuid::Uuid::new_v4().to_string();
@@ -252,7 +253,7 @@ pub async fn login(
         _ => state.dummy_hash.clone(),
     };
     let password = req.password;
-    let matches = password_work::verify(state, password, phc).await?;
+    let matches = state.password_work.verify(password, phc).await?;
 
     let (user, attempt) = match (user, attempt) {
         (Some(user), Some(attempt)) if matches => (user, attempt),
@@ -303,49 +304,6 @@ pub async fn login(
     Ok(LoginOutcome::SignedIn(user, tokens))
 }
 
-/// What checking a signed-in user's password again found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordCheck {
-    Correct,
-    Wrong,
-    /// The account is locked: the password was not evaluated.
-    Locked,
-}
-
-impl PasswordCheck {
-    /// For the audit trail.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::Correct => "correct",
-            Self::Wrong => "wrong_password",
-            Self::Locked => "account_locked",
-        }
-    }
-}
-
-/// Checks the password of a signed-in user (a change, MFA off, a
-/// re-authentication). Like every check of a secret it counts toward the
-/// account's lock: a session thief cannot guess the password here instead
-/// of at the login (ASVS 5.0 6.3.1). A correct one gives its attempt back
-/// without clearing other failures.
-pub async fn check_password(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: &User,
-    input: String,
-) -> AppResult<PasswordCheck> {
-    let Some(attempt) = lockout::begin(state, &user.id).await? else {
-        return Ok(PasswordCheck::Locked);
-    };
-    if password_work::verify(state, input, user.password_hash.clone()).await? {
-        attempt.passed(state).await?;
-        Ok(PasswordCheck::Correct)
-    } else {
-        attempt.failed(state, meta).await?;
-        Ok(PasswordCheck::Wrong)
-    }
-}
-
 /// Proves again that the session's user is at the keyboard, with the
 /// password: account-security changes need this (or a second factor, the
 /// step-up) within `REAUTH_WINDOW_SECS`. A wrong or locked answer is the
@@ -361,7 +319,7 @@ pub async fn reauthenticate(
             "password", "required",
         )]));
     }
-    let check = check_password(state, meta, &who.user, password).await?;
+    let check = lockout::check_password(state, meta, &who.user, password).await?;
     if check != PasswordCheck::Correct {
         audit::record(
             &state.pool,
@@ -420,7 +378,7 @@ pub async fn change_password(
         return Err(AppError::Validation(fields));
     }
     // Wrong (or, on a locked account, any) current password: the same answer.
-    let check = check_password(state, meta, &who.user, req.current_password).await?;
+    let check = lockout::check_password(state, meta, &who.user, req.current_password).await?;
     if check != PasswordCheck::Correct {
         let reason = match check {
             PasswordCheck::Locked => "account_locked",
@@ -441,7 +399,7 @@ pub async fn change_password(
         )]));
     }
     let new = req.new_password;
-    let phc = password_work::hash(state, new).await?;
+    let phc = state.password_work.hash(new).await?;
     let (uid, sid, m) = (who.user.id.clone(), who.session.id.clone(), meta.clone());
     let event = AuditEvent::new("account.password_change", Outcome::Success)
         .actor(who.user.id.clone())

@@ -16,7 +16,7 @@ use crate::db::{
     models::user::{SearchField, User},
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::routes::policies::POLICIES;
 use crate::security::policy::{self, Access, Permission, Role};
 use crate::services::devices::rfc3339;
@@ -583,7 +583,7 @@ pub async fn overview(
 ) -> AppResult<Overview> {
     // Counters still in memory belong in the figures too.
     access::flush(state).await?;
-    crate::http::rate_limit::flush(state).await?;
+    state.rate_limits.flush(&state.pool).await?;
     let now = sessions::now();
     let since = hour_of(now) - Duration::hours(23);
     let idle =

@@ -10,7 +10,7 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{self, models::audit_entry::AuditEntry, DbConn, Pool};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::audit_chain::{Broken, Verifier};
 use crate::services::sessions::SignedIn;
 use crate::state::AppState;

@@ -10,7 +10,7 @@ use crate::db::{
     models::session::Session,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
 use frontend::api::{DeviceInfo, DeviceRegistration, FieldError};

@@ -1,17 +1,15 @@
 //! Applies the brute-force policy (`security::brute_force`) to accounts:
 //! counts every check of an account's secret (passwords, second-factor and
-//! recovery codes, current passwords), delays, locks, unlocks.
+//! recovery codes, current passwords), locks, unlocks, and checks a
+//! signed-in user's password again ([`check_password`]). The delays after
+//! failed sign-ins are `state::login_throttle`.
 
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{self, models::user::User};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
-use crate::security::brute_force::BruteForcePolicy;
+use crate::request_meta::RequestMeta;
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
 
 /// One check of an account's secret — a password, a TOTP or recovery code,
 /// the current password of a change — claimed on the account before the
@@ -109,46 +107,50 @@ impl Attempt {
     }
 }
 
-/// Growing delays after consecutive failures, keyed by what was typed (the
-/// login name, or the user id at the second-factor step) rather than by
-/// account: an unknown name is slowed down exactly like a real account, so
-/// the delay does not tell which accounts exist. In memory, per instance;
-/// entries expire after the lock period.
-#[derive(Default)]
-pub struct LoginThrottle {
-    entries: Mutex<HashMap<String, (u32, Instant)>>,
+/// What checking a signed-in user's password again found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Correct,
+    Wrong,
+    /// The account is locked: the password was not evaluated.
+    Locked,
 }
 
-/// More entries than this and expired ones are swept out on the next failure.
-const THROTTLE_SWEEP_AT: usize = 10_000;
-
-impl LoginThrottle {
-    /// Records a failure for `key` and waits the policy's delay for it.
-    pub async fn fail(&self, key: &str, policy: &BruteForcePolicy) {
-        let delay = {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            if entries.len() > THROTTLE_SWEEP_AT {
-                entries.retain(|_, (_, at)| now.duration_since(*at) < policy.lock_for);
-            }
-            let entry = entries.entry(key.to_lowercase()).or_insert((0, now));
-            if now.duration_since(entry.1) >= policy.lock_for {
-                *entry = (0, now);
-            }
-            entry.0 = entry.0.saturating_add(1);
-            entry.1 = now;
-            policy.delay_for(entry.0)
-        };
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+impl PasswordCheck {
+    /// For the audit trail.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Correct => "correct",
+            Self::Wrong => "wrong_password",
+            Self::Locked => "account_locked",
         }
     }
+}
 
-    pub fn clear(&self, key: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key.to_lowercase());
+/// Checks the password of a signed-in user (a change, MFA off, a
+/// re-authentication). Like every check of a secret it counts toward the
+/// account's lock: a session thief cannot guess the password here instead
+/// of at the login (ASVS 5.0 6.3.1). A correct one gives its attempt back
+/// without clearing other failures.
+pub async fn check_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    input: String,
+) -> AppResult<PasswordCheck> {
+    let Some(attempt) = begin(state, &user.id).await? else {
+        return Ok(PasswordCheck::Locked);
+    };
+    if state
+        .password_work
+        .verify(input, user.password_hash.clone())
+        .await?
+    {
+        attempt.passed(state).await?;
+        Ok(PasswordCheck::Correct)
+    } else {
+        attempt.failed(state, meta).await?;
+        Ok(PasswordCheck::Wrong)
     }
 }
 

@@ -12,13 +12,13 @@ use crate::db::{
     models::user::User,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::security::policy::Role;
 use crate::security::refresh_token::RefreshToken;
 use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
-use crate::services::{accounts, identity_cache, lockout, user_keys};
+use crate::services::{identity_cache, lockout, user_keys};
 use crate::state::AppState;
 use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
 
@@ -493,8 +493,8 @@ pub async fn disable(
     code: &str,
 ) -> AppResult<()> {
     // Both the password and the code count toward the account's lock.
-    let check = accounts::check_password(state, meta, &who.user, password_input).await?;
-    if check != accounts::PasswordCheck::Correct {
+    let check = lockout::check_password(state, meta, &who.user, password_input).await?;
+    if check != lockout::PasswordCheck::Correct {
         record(
             state,
             Some(meta),

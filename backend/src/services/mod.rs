@@ -19,7 +19,6 @@ pub mod mfa;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod oauth_playground;
-pub mod password_work;
 pub mod restore;
 pub mod seed;
 pub mod session_keys;

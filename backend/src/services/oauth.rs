@@ -18,12 +18,13 @@ use crate::db::{
     Pool,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::jwt::ClientGrant;
 use crate::security::pkce;
 use crate::security::refresh_token::RefreshToken;
-use crate::services::identity_cache::{self, Invalidation};
+use crate::services::identity_cache;
 use crate::services::sessions::{self, SignedIn};
+use crate::state::identity_cache::Invalidation;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 

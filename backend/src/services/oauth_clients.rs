@@ -21,7 +21,7 @@ use crate::db::{
     Pool,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::policy::SCOPES;
 use crate::security::session_keys::SessionKeys;
 use crate::security::{pkce, refresh_token::RefreshToken};

@@ -13,66 +13,25 @@ use crate::db::{
     models::mfa::UserMfa,
     models::refresh_token::RefreshTokenRow,
     models::session::{NewSession, Session},
-    models::user::{Role, User},
+    models::user::User,
 };
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
-use crate::security::jwt::{self, AccessClaims, ClientGrant, TokenError, TokenPolicy};
+use crate::request_meta::RequestMeta;
+use crate::security::jwt::{self, ClientGrant, TokenError, TokenPolicy};
 use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache;
 use crate::state::AppState;
 use chrono::NaiveDateTime;
-use frontend::api::{MeResponse, SessionInfo};
+use frontend::api::SessionInfo;
 use std::sync::Arc;
 
 /// Only refresh `last_seen_at` when it is older than this, so reading pages
 /// does not turn into one database write per request.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
-/// A verified request: the live session, its user and roles (read from the
-/// database, never from the token), and the token's claims.
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user: User,
-    /// From the database, for this request (grants past their expiry dropped).
-    pub roles: Vec<Role>,
-    /// When the first time-bound grant among `roles` ends (then `roles` is
-    /// out of date).
-    pub roles_until: Option<NaiveDateTime>,
-    pub session: Session,
-    pub claims: AccessClaims,
-    pub mfa_enabled: bool,
-    /// The device this request is judged as, if it is registered to this
-    /// user: the one the session is bound to, else the one it named.
-    pub device: Option<Device>,
-    /// The account's known-bad device state applies to this request: the
-    /// session's device is quarantined, or the request names none of the
-    /// user's devices, its session is bound to none, and the user has a
-    /// quarantined device. See
-    /// [`device_posture`].
-    pub device_quarantined: bool,
-}
-
-impl SignedIn {
-    pub fn to_me(&self) -> MeResponse {
-        me_view(
-            &self.user,
-            self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        )
-    }
-}
-
-/// The account as its owner sees it (`GET /api/v1/me`, a login's answer).
-pub fn me_view(user: &User, roles: Vec<String>) -> MeResponse {
-    MeResponse {
-        id: user.id.clone(),
-        username: user.username.clone(),
-        email: user.email.clone(),
-        email_verified: user.email_verified_at.is_some(),
-        roles,
-        created_at: user.created_at.and_utc().to_rfc3339(),
-    }
-}
+/// A verified request. Built here; defined below `state`
+/// (`crate::identity`), because the identity cache holds it.
+pub use crate::identity::SignedIn;
 
 /// What a login or a refresh hands to the client.
 pub struct IssuedTokens {

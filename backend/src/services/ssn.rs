@@ -7,7 +7,7 @@
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::{self, models::ssn::StoredSsn, models::user::User};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::field_crypto::FieldRef;
 use crate::services::sessions::{self, SignedIn};
 use crate::services::user_keys;

@@ -15,7 +15,7 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::models::{mfa::UserMfa, ssn::StoredSsn, user::User, user_key::UserDataKey};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::field_crypto::{FieldKeys, FieldRef};
 use crate::security::user_keys::{format_of, DataKey, Format};
 use crate::services::identity_cache;

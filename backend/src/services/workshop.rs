@@ -10,7 +10,7 @@ use crate::audit::{self, AuditEvent, Outcome};
 use crate::db::models::workshop::{self as model, Solve};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
-use crate::http::client::RequestMeta;
+use crate::request_meta::RequestMeta;
 use crate::security::workshop::{self as rules, Context, Observed, CHALLENGES};
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
@@ -35,9 +35,22 @@ fn enabled(state: &AppState) -> AppResult<()> {
     }
 }
 
+/// The audit log's observer (`audit::observe_with`, registered by
+/// `Application::build`): in workshop mode (the request's context is set),
+/// credits the challenge `event` solves, in the event's own transaction.
+pub fn credit(conn: &mut DbConn, meta: &RequestMeta, event: &AuditEvent) -> AppResult<()> {
+    let Some(ctx) = &meta.workshop else {
+        return Ok(());
+    };
+    if let Some((challenge, user)) = solved_by(event, ctx) {
+        solve_in(conn, meta, &user, challenge)?;
+    }
+    Ok(())
+}
+
 /// The challenge an audit event solves, and whom to credit (see
 /// `security::workshop::solved_by`).
-pub fn solved_by(event: &AuditEvent, ctx: &Context) -> Option<(&'static str, String)> {
+fn solved_by(event: &AuditEvent, ctx: &Context) -> Option<(&'static str, String)> {
     rules::solved_by(
         &Observed {
             action: event.action,
@@ -66,9 +79,9 @@ pub async fn solve(
     .await
 }
 
-/// [`solve`] inside the caller's write transaction (`audit::record_in`
-/// credits what an event solves in the event's own transaction).
-pub fn solve_in(
+/// [`solve`] inside the caller's write transaction ([`credit`] solves in
+/// the event's own transaction).
+fn solve_in(
     conn: &mut DbConn,
     meta: &RequestMeta,
     user_id: &str,
@@ -81,7 +94,7 @@ pub fn solve_in(
         audit::append_in(
             conn,
             Some(meta),
-            AuditEvent::new("workshop.solved", Outcome::Success)
+            &AuditEvent::new("workshop.solved", Outcome::Success)
                 .actor(user_id.to_owned())
                 .target(challenge)
                 .detail(serde_json::json!({ "challenge": challenge })),

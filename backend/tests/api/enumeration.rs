@@ -12,7 +12,7 @@
 
 use crate::helpers::{enrol_totp, prove_email, signed_in_admin, spawn_app, spawn_app_with};
 use crate::helpers::{TestApp, PASSWORD};
-use backend::services::password_work::WorkDone;
+use backend::state::password_work::WorkDone;
 use serde_json::{json, Value};
 use std::time::Instant;
 

@@ -126,7 +126,7 @@ impl TestApp {
     pub fn forget_cached_identities(&self) {
         self.state
             .identity_cache
-            .forget(&backend::services::identity_cache::Invalidation::All);
+            .forget(&backend::state::identity_cache::Invalidation::All);
     }
 
     /// A same-origin JSON POST, as the app's own pages send it.

@@ -156,7 +156,7 @@ async fn the_demo_limit_answers_429_on_the_sixth_call_and_leaves_others_alone() 
         200
     );
     assert_eq!(app.get("/api/v1/me", Some(&alice)).await.status(), 200);
-    backend::http::rate_limit::flush(&app.state).await.unwrap();
+    app.state.rate_limits.flush(&app.state.pool).await.unwrap();
     let audit = app.audit_actions().await;
     assert!(audit
         .iter()

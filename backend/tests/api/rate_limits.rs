@@ -41,7 +41,7 @@ async fn the_eleventh_login_in_a_minute_gets_429_with_headers() {
 
     // Hits are written to the audit log in aggregate, not one row each.
     login_from(&app, None).await;
-    backend::http::rate_limit::flush(&app.state).await.unwrap();
+    app.state.rate_limits.flush(&app.state.pool).await.unwrap();
     let rows: Vec<_> = app
         .audit_actions()
         .await

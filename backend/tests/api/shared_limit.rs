@@ -68,7 +68,7 @@ async fn two_instances_share_one_limit() {
     assert_eq!(login(&a).await.status(), 429);
 
     // Counted like the governor's hits: audit log and metrics.
-    backend::http::rate_limit::flush(&b.state).await.unwrap();
+    b.state.rate_limits.flush(&b.state.pool).await.unwrap();
     let rows: Vec<_> = b
         .audit_actions()
         .await

@@ -65,7 +65,7 @@ pub const DEFENSE_IN_DEPTH: &[CodeRef] = &[
         "Data: the append-only, hash-chained audit log.",
     ),
     r(
-        "backend/src/routes/session_cookie.rs",
+        "backend/src/http/session_cookie.rs",
         "__Host-",
         "Fail-safe defaults: Secure, HttpOnly, SameSite=Strict host-only cookies.",
     ),

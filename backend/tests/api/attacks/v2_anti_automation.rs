@@ -399,7 +399,7 @@ async fn a_flood_of_anonymous_refusals_is_limited_and_counted_not_written() {
 
     // The minute's flush writes one entry per reason and route, with counts.
     backend::services::access::flush(&app.state).await.unwrap();
-    backend::http::rate_limit::flush(&app.state).await.unwrap();
+    app.state.rate_limits.flush(&app.state.pool).await.unwrap();
     let audit = app.audit_actions().await;
     let new = &audit[audit_before..];
     assert!(new.len() <= 8, "a bounded number of entries: {new:?}");

@@ -1,8 +1,8 @@
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::presented_access_token;
+use crate::http::session_cookie;
 use crate::http::{client::RequestMeta, json::ApiJson, json::OptionalJson, REFRESH_COOKIE};
-use crate::routes::session_cookie;
 use crate::services::accounts::{self, LoginOutcome};
 use crate::services::sessions::IssuedTokens;
 use crate::services::{mfa, sessions};
@@ -50,7 +50,7 @@ async fn signed_in_response(
     user: User,
     tokens: &IssuedTokens,
 ) -> AppResult<HttpResponse> {
-    let me = sessions::me_view(&user, tokens.roles.clone());
+    let me = crate::identity::me_view(&user, tokens.roles.clone());
     let mut resp = HttpResponse::Ok();
     session_cookie::attach(
         &mut resp,

@@ -1,7 +1,7 @@
 //! The auth cookies: `__Host-` prefix, `Secure`, `HttpOnly`, `SameSite=Strict`,
 //! `Path=/` (ASVS 3.4.1–3.4.4). Page scripts can read neither.
 
-use crate::http::{ACCESS_COOKIE, MFA_COOKIE, REFRESH_COOKIE};
+use super::{ACCESS_COOKIE, MFA_COOKIE, REFRESH_COOKIE};
 use crate::services::sessions::IssuedTokens;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::HttpResponseBuilder;
@@ -40,7 +40,7 @@ pub fn clear() -> [Cookie<'static>; 3] {
     [
         ACCESS_COOKIE,
         REFRESH_COOKIE,
-        crate::http::csrf::LOGIN_CSRF_COOKIE,
+        super::csrf::LOGIN_CSRF_COOKIE,
     ]
     .map(|name| {
         let mut c = build(name, "", Duration::ZERO);

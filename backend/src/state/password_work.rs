@@ -7,7 +7,6 @@
 
 use crate::error::{AppError, AppResult};
 use crate::security::password::{self, HashMemory};
-use crate::state::AppState;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio::sync::Semaphore;
@@ -118,27 +117,25 @@ impl PasswordWork {
             spare.clear();
         }
     }
-}
 
-/// Whether `password` matches the PHC string `phc`.
-pub async fn verify(state: &AppState, password: String, phc: String) -> AppResult<bool> {
-    let work = &state.password_work;
-    let matches = work
-        .run_in_memory(move |memory| password::verify_in(&password, &phc, memory))
-        .await?;
-    work.verified.fetch_add(1, Ordering::SeqCst);
-    Ok(matches)
-}
+    /// Whether `password` matches the PHC string `phc`.
+    pub async fn verify(&self, password: String, phc: String) -> AppResult<bool> {
+        let matches = self
+            .run_in_memory(move |memory| password::verify_in(&password, &phc, memory))
+            .await?;
+        self.verified.fetch_add(1, Ordering::SeqCst);
+        Ok(matches)
+    }
 
-/// A new PHC string for `password`.
-pub async fn hash(state: &AppState, password: String) -> AppResult<String> {
-    let work = &state.password_work;
-    let phc = work
-        .run(move || password::hash(&password))
-        .await?
-        .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
-    work.hashed.fetch_add(1, Ordering::SeqCst);
-    Ok(phc)
+    /// A new PHC string for `password`.
+    pub async fn hash(&self, password: String) -> AppResult<String> {
+        let phc = self
+            .run(move || password::hash(&password))
+            .await?
+            .map_err(|e| AppError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+        self.hashed.fetch_add(1, Ordering::SeqCst);
+        Ok(phc)
+    }
 }
 
 #[cfg(test)]
