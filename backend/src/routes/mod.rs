@@ -16,6 +16,7 @@ pub mod wellknown;
 use crate::http::enforce::enforce;
 use crate::http::rate_limit::Limiters;
 use crate::http::shared_limit::{governor_headers, shared_limit};
+use crate::security::policy_table::Lookup;
 use actix_governor::Governor;
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -29,6 +30,8 @@ use registrar::{Registered, Registrar};
 /// Leptos integration in `startup`.)
 pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered {
     let log = Registered::default();
+    // The enforcement points read the table from the app data.
+    cfg.app_data(policies::TABLE);
     Registrar::new(cfg, "", &log)
         .get("/healthz", health::healthz)
         .get("/.well-known/jwks.json", wellknown::jwks)
@@ -142,9 +145,7 @@ pub fn routes_without_policy(registered: &[(&str, String)], pages: &[String]) ->
         .iter()
         .map(|(m, p)| (*m, p.clone()))
         .chain(pages)
-        .filter(|(method, path)| {
-            !matches!(policies::lookup(method, path), policies::Lookup::Found(_))
-        })
+        .filter(|(method, path)| !matches!(policies::TABLE.lookup(method, path), Lookup::Found(_)))
         .map(|(method, path)| format!("{method} {path}"))
         .collect()
 }

@@ -101,7 +101,7 @@ async fn read(
         "/api/v1/admin/decisions" => {
             json(&admin::decisions(state, query::<DecisionQuery>(q)?).await?)
         }
-        "/api/v1/admin/policies" => json(&admin::policies(state)),
+        "/api/v1/admin/policies" => json(&admin::policies(state, POLICIES)),
         "/api/v1/admin/audit" => json(&admin::audit_page(state, query::<AuditQuery>(q)?).await?),
         "/api/v1/admin/logs" => json(&crate::routes::api::v1::logs::lines(query(q)?)?),
         "/api/v1/admin/oauth/clients" => json(&oauth_clients::list_clients(&state.pool).await?),

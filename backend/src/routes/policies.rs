@@ -10,43 +10,12 @@
 //! still gets a proper page.
 
 use crate::security::policy::{Permission, RoutePolicy};
+use crate::security::policy_table::{
+    account_security, admin_read, clients_write, first_party_own, own, public, PolicyTable,
+};
 
-const fn public(method: &'static str, path: &'static str) -> RoutePolicy {
-    RoutePolicy::public(method, path)
-}
-
-const fn own(method: &'static str, path: &'static str) -> RoutePolicy {
-    RoutePolicy::requires(method, path, Permission::OwnAccount)
-}
-
-const fn admin_read(method: &'static str, path: &'static str) -> RoutePolicy {
-    RoutePolicy::requires(method, path, Permission::AdminRead)
-}
-
-/// Account security (how the user signs in): a first-party session only —
-/// no OAuth client's token, whatever its scopes (ASVS 5.0 10.x: a client
-/// acts within its grant, never on the credentials) — that authenticated
-/// within `REAUTH_WINDOW_SECS` (the login, `POST /api/v1/me/reauthenticate`
-/// or a step-up), so a stolen session cannot enrol its own authenticator,
-/// turn MFA off or set a password.
-const fn account_security(method: &'static str, path: &'static str) -> RoutePolicy {
-    own(method, path).first_party().with_recent_auth()
-}
-
-/// Proving who one is (step-up, re-authentication) and ending one's own
-/// sessions: first-party sessions only, but no recent authentication needed
-/// (that is what they give, or they take something away).
-const fn first_party_own(method: &'static str, path: &'static str) -> RoutePolicy {
-    own(method, path).first_party()
-}
-
-/// OAuth client changes: the shape of a role change (elevated admin, a
-/// second factor within the step-up window, a registered compliant device).
-const fn clients_write(method: &'static str, path: &'static str) -> RoutePolicy {
-    RoutePolicy::requires(method, path, Permission::ClientsWrite)
-        .with_fresh_mfa()
-        .on_managed_device()
-}
+/// The table the enforcement point reads (`http::enforce`).
+pub const TABLE: PolicyTable = PolicyTable(POLICIES);
 
 pub const POLICIES: &[RoutePolicy] = &[
     // Operations and discovery.
@@ -228,66 +197,10 @@ pub const POLICIES: &[RoutePolicy] = &[
     public("GET", "/patterns/password-policy"),
 ];
 
-/// What the table says about a matched route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    Found(&'static RoutePolicy),
-    /// The pattern is listed, for other methods only: 405.
-    WrongMethod,
-    /// Not listed at all: refused.
-    Missing,
-}
-
-/// The entry for `method` on a route `pattern` (HEAD is looked up as GET).
-pub fn lookup(method: &str, pattern: &str) -> Lookup {
-    let method = if method == "HEAD" { "GET" } else { method };
-    let mut listed = false;
-    for p in POLICIES {
-        if p.path == pattern {
-            if p.method == method {
-                return Lookup::Found(p);
-            }
-            listed = true;
-        }
-    }
-    if listed {
-        Lookup::WrongMethod
-    } else {
-        Lookup::Missing
-    }
-}
-
-/// The `Allow` header of a 405 for `pattern` (RFC 9110 §15.5.6): the
-/// methods the table lists for it, with HEAD wherever GET is (it is looked
-/// up as GET), in the table's order.
-pub fn allowed_methods(pattern: &str) -> String {
-    let mut methods: Vec<&str> = Vec::new();
-    for p in POLICIES.iter().filter(|p| p.path == pattern) {
-        for m in std::iter::once(p.method).chain((p.method == "GET").then_some("HEAD")) {
-            if !methods.contains(&m) {
-                methods.push(m);
-            }
-        }
-    }
-    methods.join(", ")
-}
-
-/// Page routes are the ones outside `/api`, `/auth`, `/pkg` and the
-/// operational endpoints: a denied page still renders (as "not allowed").
-pub fn is_page(pattern: &str) -> bool {
-    !(pattern.starts_with("/api")
-        || pattern.starts_with("/auth/")
-        || pattern.starts_with("/oauth/")
-        || pattern.starts_with("/pkg")
-        || pattern.starts_with("/.well-known")
-        || pattern == "/healthz"
-        || pattern == "/readyz"
-        || pattern == "/metrics")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::security::policy_table::Lookup;
 
     #[test]
     fn every_entry_is_unique() {
@@ -304,19 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn lookups_distinguish_missing_and_wrong_methods() {
-        assert!(matches!(lookup("GET", "/api/v1/me"), Lookup::Found(_)));
-        assert!(matches!(lookup("HEAD", "/healthz"), Lookup::Found(_)));
-        assert_eq!(lookup("PUT", "/api/v1/me"), Lookup::WrongMethod);
-        assert_eq!(lookup("GET", "/api/v1/secret"), Lookup::Missing);
-    }
-
-    #[test]
-    fn allow_lists_every_method_of_a_path_and_head_with_get() {
-        assert_eq!(allowed_methods("/api/v1/me"), "GET, HEAD");
-        assert_eq!(allowed_methods("/api/v1/me/ssn"), "GET, HEAD, PUT, DELETE");
-        assert_eq!(allowed_methods("/api/v1/auth/login"), "POST");
-        assert_eq!(allowed_methods("/nowhere"), "");
+    fn allow_names_every_method_a_path_is_declared_with() {
+        assert_eq!(
+            TABLE.allowed_methods("/api/v1/me/ssn"),
+            "GET, HEAD, PUT, DELETE"
+        );
+        assert_eq!(TABLE.allowed_methods("/api/v1/auth/login"), "POST");
     }
 
     #[test]
@@ -329,7 +235,7 @@ mod tests {
             ("POST", "/api/v1/me/mfa/disable"),
             ("POST", "/auth/password"),
         ] {
-            let Lookup::Found(p) = lookup(method, path) else {
+            let Lookup::Found(p) = TABLE.lookup(method, path) else {
                 panic!("{method} {path} is not listed");
             };
             assert!(p.first_party && p.recent_auth, "{method} {path}");
@@ -341,7 +247,7 @@ mod tests {
             "/oauth/authorize/decision",
             "/api/v1/me/devices",
         ] {
-            let Lookup::Found(p) = lookup("POST", path) else {
+            let Lookup::Found(p) = TABLE.lookup("POST", path) else {
                 panic!("{path} is not listed");
             };
             assert!(p.first_party && !p.recent_auth, "{path}");

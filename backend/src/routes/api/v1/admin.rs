@@ -216,7 +216,7 @@ pub async fn decisions(
 #[utoipa::path(get, path = "/api/v1/admin/policies", tag = "admin",
     responses((status = 200, body = PoliciesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(admin::policies(&state))
+    HttpResponse::Ok().json(admin::policies(&state, crate::routes::policies::POLICIES))
 }
 
 /// The audit log, newest first, filtered.
