@@ -6,7 +6,7 @@
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
 use crate::routes::api::v1::admin::UserQuery;
-use crate::routes::policies::POLICIES;
+use crate::routes::table::POLICIES;
 use crate::security::policy::RoutePolicy;
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::sessions::{self, Denied, SignedIn};

@@ -1,5 +1,5 @@
 //! `/api/v1/admin/…`: the admin dashboard's API. Who may call each route is
-//! in the policy table (`routes::policies`) and decided by the enforcement
+//! in the policy table (`routes::table`) and decided by the enforcement
 //! middleware before a handler runs: reads need `admin:read` (admins and
 //! auditors), changes an elevated admin. Handlers only parse and call the
 //! services.
@@ -216,7 +216,7 @@ pub async fn decisions(
 #[utoipa::path(get, path = "/api/v1/admin/policies", tag = "admin",
     responses((status = 200, body = PoliciesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(admin::policies(&state, crate::routes::policies::POLICIES))
+    HttpResponse::Ok().json(admin::policies(&state, crate::routes::table::POLICIES))
 }
 
 /// The audit log, newest first, filtered.
