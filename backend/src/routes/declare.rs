@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! METHOD "/path" => handler, policy_kind(extra args).builder();
+//! GET "/path" => handler, policy_kind, page_read = reads::function;
 //! ```
 //!
 //! inside a group `scope name "/prefix" { … }` whose routes are registered
@@ -12,12 +13,15 @@
 //! A group marked `#[openapi]` puts its handlers' `#[utoipa::path]`
 //! operations in the document (`name::Paths`). `elsewhere { … }` lists the
 //! routes served outside these groups (the Leptos pages, the static
-//! bundle): a policy entry only.
+//! bundle): a policy entry only. `page_read` names the typed read that
+//! answers a server-rendered page's in-process `GET` of that route
+//! (`routes::pages`), under the same policy entry.
 //!
 //! It generates, in the invoking module: a module per group (`register`,
 //! `PREFIX` and, for `#[openapi]` groups, `Paths`), `POLICIES` (every
-//! entry, in declaration order) and `openapi_paths` (adds the documented
-//! groups' operations to a document). Handler paths resolve in the invoking
+//! entry, in declaration order), `openapi_paths` (adds the documented
+//! groups' operations to a document) and `PAGE_READS` (pattern and read of
+//! each route with a `page_read`). Handler paths resolve in the invoking
 //! module (each group module glob-imports it); policy kinds are
 //! `security::policy_table`'s.
 
@@ -28,13 +32,15 @@ macro_rules! route_table {
             scope $group:ident $prefix:literal {
                 $(
                     $method:ident $path:literal => $handler:path,
-                    $kind:ident $( ( $($arg:expr),* ) )? $( . $builder:ident () )* ;
+                    $kind:ident $( ( $($arg:expr),* ) )? $( . $builder:ident () )*
+                    $( , page_read = $read:path )? ;
                 )*
             }
         )*
         elsewhere {
             $(
-                GET $other:literal => $okind:ident $( ( $($oarg:expr),* ) )? $( . $obuilder:ident () )* ;
+                GET $other:literal =>
+                    $okind:ident $( ( $($oarg:expr),* ) )? $( . $obuilder:ident () )* ;
             )*
         }
     ) => {
@@ -71,6 +77,18 @@ macro_rules! route_table {
                 $crate::security::policy_table::$okind("GET", $other $( , $($oarg),* )?)
                     $( . $obuilder () )*,
             )*
+        ];
+
+        /// The routes a server-rendered page may read in-process: the full
+        /// pattern and its read, whose answer is serialized as the API's.
+        pub const PAGE_READS: &[(&str, $crate::routes::pages::reads::Read)] = &[
+            $( $( $(
+                (concat!($prefix, $path), |cx| {
+                    ::std::boxed::Box::pin(async move {
+                        $crate::routes::pages::reads::json(&$read(cx).await?)
+                    })
+                }),
+            )? )* )*
         ];
 
         /// Adds every documented group's operations (and the schemas they

@@ -9,7 +9,7 @@ pub mod health;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
-pub mod page_reads;
+pub mod pages;
 pub mod registrar;
 pub mod session_cookie;
 pub mod table;

@@ -19,6 +19,7 @@
 use super::api::v1::{
     activity, admin, auth, demo, devices, logs, me, mfa, oauth_clients, ssn, workshop,
 };
+use super::pages::reads;
 use super::{forms, health, metrics, oauth, openapi, wellknown};
 use crate::security::policy::Permission;
 use crate::security::policy_table::PolicyTable;
@@ -64,16 +65,18 @@ super::declare::route_table! {
     #[openapi]
     scope api_v1 "/api/v1" {
         // One's own account.
-        GET "/me" => me::me, own;
+        GET "/me" => me::me, own, page_read = reads::me;
         // Workshop mode (APP_WORKSHOP=1; 404 while off): my scoreboard and
         // answers; everyone's progress for instructors (admins and
         // auditors).
-        GET "/workshop/challenges" => workshop::challenges, own;
+        GET "/workshop/challenges" => workshop::challenges, own,
+            page_read = reads::workshop_challenges;
         POST "/workshop/answer" => workshop::answer, own;
-        GET "/workshop/progress" => workshop::progress, admin_read;
+        GET "/workshop/progress" => workshop::progress, admin_read,
+            page_read = reads::workshop_progress;
         POST "/me/password" => me::change_password, account_security;
         POST "/me/reauthenticate" => me::reauthenticate, first_party_own;
-        GET "/me/mfa" => mfa::status, own;
+        GET "/me/mfa" => mfa::status, own, page_read = reads::my_mfa;
         POST "/me/mfa/totp/setup" => mfa::setup, account_security;
         POST "/me/mfa/totp/confirm" => mfa::confirm, account_security;
         POST "/me/mfa/step-up" => mfa::step_up, first_party_own;
@@ -89,17 +92,17 @@ super::declare::route_table! {
         GET "/demo/managed-device" => demo::managed_device,
             requires(Permission::OwnAccount).on_managed_device();
         POST "/demo/password-check" => demo::password_check, public;
-        GET "/me/sessions" => me::sessions, own;
+        GET "/me/sessions" => me::sessions, own, page_read = reads::my_sessions;
         POST "/me/sessions/revoke-others" => me::revoke_others, first_party_own;
         DELETE "/me/sessions/{id}" => me::revoke_session, first_party_own;
-        GET "/me/ssn" => ssn::status, own;
+        GET "/me/ssn" => ssn::status, own, page_read = reads::my_ssn;
         PUT "/me/ssn" => ssn::set, own;
         DELETE "/me/ssn" => ssn::remove, own;
         POST "/me/ssn/reveal" => ssn::reveal_mine,
             requires(Permission::OwnAccount).with_fresh_mfa();
         POST "/admin/users/{id}/ssn/reveal" => ssn::reveal_theirs,
             requires(Permission::SsnReveal).with_fresh_mfa();
-        GET "/me/devices" => devices::list, own;
+        GET "/me/devices" => devices::list, own, page_read = reads::my_devices;
         // A new device is trusted at once (`on_managed_device`), so
         // registering one needs a fresh second factor in a first-party
         // session: a session thief cannot mint a managed device (issue 16,
@@ -108,9 +111,9 @@ super::declare::route_table! {
         DELETE "/me/devices/{id}" => devices::remove, first_party_own;
         // Administration: reading (admins and auditors); changes (admins,
         // elevated by a recent second factor).
-        GET "/admin/overview" => admin::overview, admin_read;
-        GET "/admin/users" => admin::users, admin_read;
-        GET "/admin/users/{id}" => admin::user, admin_read;
+        GET "/admin/overview" => admin::overview, admin_read, page_read = reads::admin_overview;
+        GET "/admin/users" => admin::users, admin_read, page_read = reads::admin_users;
+        GET "/admin/users/{id}" => admin::user, admin_read, page_read = reads::admin_user;
         PUT "/admin/users/{id}/roles" => admin::change_role,
             requires(Permission::RolesWrite).with_fresh_mfa().on_managed_device();
         POST "/admin/users/{id}/lock" => admin::lock, requires(Permission::UsersWrite);
@@ -122,15 +125,16 @@ super::declare::route_table! {
         // authentication, checked again).
         POST "/admin/users/{id}/shred" => admin::shred,
             requires(Permission::UsersWrite).with_fresh_mfa().with_recent_auth().first_party();
-        GET "/admin/users/{id}/sessions" => admin::user_sessions, admin_read;
+        GET "/admin/users/{id}/sessions" => admin::user_sessions, admin_read,
+            page_read = reads::admin_user_sessions;
         DELETE "/admin/sessions/{id}" => admin::revoke_session, requires(Permission::UsersWrite);
-        GET "/admin/devices" => admin::devices_list, admin_read;
+        GET "/admin/devices" => admin::devices_list, admin_read, page_read = reads::admin_devices;
         PUT "/admin/devices/{id}/compliance" => admin::device_compliance,
             requires(Permission::DevicesWrite);
-        GET "/admin/decisions" => admin::decisions, admin_read;
-        GET "/admin/policies" => admin::policies, admin_read;
-        GET "/admin/audit" => admin::audit, admin_read;
-        GET "/admin/logs" => logs::logs, admin_read;
+        GET "/admin/decisions" => admin::decisions, admin_read, page_read = reads::admin_decisions;
+        GET "/admin/policies" => admin::policies, admin_read, page_read = reads::admin_policies;
+        GET "/admin/audit" => admin::audit, admin_read, page_read = reads::admin_audit;
+        GET "/admin/logs" => logs::logs, admin_read, page_read = reads::admin_logs;
         GET "/admin/audit.csv" => admin::audit_csv, admin_read;
         // Reads only (and records that it ran): a POST because it is an
         // action.
@@ -138,9 +142,11 @@ super::declare::route_table! {
         // OAuth clients: read like the rest of the dashboard; every change
         // (a client may act for users, and a secret is shown) like a role
         // change.
-        GET "/admin/oauth/clients" => oauth_clients::list, admin_read;
+        GET "/admin/oauth/clients" => oauth_clients::list, admin_read,
+            page_read = reads::oauth_clients;
         POST "/admin/oauth/clients" => oauth_clients::create, clients_write;
-        GET "/admin/oauth/clients/{id}" => oauth_clients::get, admin_read;
+        GET "/admin/oauth/clients/{id}" => oauth_clients::get, admin_read,
+            page_read = reads::oauth_client;
         PUT "/admin/oauth/clients/{id}" => oauth_clients::update, clients_write;
         DELETE "/admin/oauth/clients/{id}" => oauth_clients::delete, clients_write;
         POST "/admin/oauth/clients/{id}/secret" => oauth_clients::rotate_secret, clients_write;
