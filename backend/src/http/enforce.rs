@@ -2,7 +2,8 @@
 //! route's entry in the policy table, gathers identity, device and network
 //! facts, and lets the policy decision point decide (`services::access`).
 //!
-//! - A route the table does not list is refused (403, fail closed).
+//! - A route the table does not list is refused (403, fail closed). The
+//!   table comes with the routes, as app data (`routes::configure`).
 //! - A listed path asked with an unlisted method gets 405: no handler runs.
 //! - Unmatched paths go on to the 404 handlers (there is nothing to protect).
 //! - A denied page still renders, as its "not allowed" view: pages load
@@ -17,7 +18,7 @@ use super::auth::presented_access_token;
 use super::client::{client_ip_addr, RequestMeta};
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
-use crate::routes::policies::{self, Lookup};
+use crate::security::policy_table::{is_page, Lookup, PolicyTable};
 use crate::services::access::{self, DEVICE_HEADER};
 use crate::services::identity_cache;
 use crate::services::sessions;
@@ -83,6 +84,14 @@ pub async fn enforce<B: MessageBody + 'static>(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return refuse(req, AppError::internal(anyhow::anyhow!("AppState missing")));
     };
+    // Registered with the routes (`routes::configure`); without it nothing
+    // is allowed.
+    let Some(table) = req.app_data::<PolicyTable>().copied() else {
+        return refuse(
+            req,
+            AppError::internal(anyhow::anyhow!("policy table missing")),
+        );
+    };
     let meta = RequestMeta::of(req.request());
     let token = presented_access_token(req.request());
     // Health checks are passive (and not rate limited): nothing to record.
@@ -118,11 +127,11 @@ pub async fn enforce<B: MessageBody + 'static>(
         return next.call(req).await.map(|r| r.map_into_left_body());
     };
     let method = req.method().as_str().to_owned();
-    let policy = match policies::lookup(&method, &pattern) {
+    let policy = match table.lookup(&method, &pattern) {
         Lookup::Found(p) => p,
         Lookup::WrongMethod => {
             // RFC 9110: a 405 names the methods the path does take.
-            let allow = policies::allowed_methods(&pattern);
+            let allow = table.allowed_methods(&pattern);
             let mut response = AppError::MethodNotAllowed.error_response();
             if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
                 response
@@ -165,9 +174,7 @@ pub async fn enforce<B: MessageBody + 'static>(
             response.map(|r| r.map_into_left_body())
         }
         // The page renders its own "not allowed" / "please sign in" view.
-        Ok(Err(_)) if policies::is_page(&pattern) => {
-            next.call(req).await.map(|r| r.map_into_left_body())
-        }
+        Ok(Err(_)) if is_page(&pattern) => next.call(req).await.map(|r| r.map_into_left_body()),
         Ok(Err(deny)) => refuse(req, access::deny_error(deny)),
         Err(e) => refuse(req, e),
     }

@@ -1,24 +1,27 @@
 //! HTTP handlers: thin functions that parse the request, call a service and
-//! shape the response. Every route is registered in [`configure`].
+//! shape the response. Every route is declared once, in [`table`], and
+//! registered in [`configure`].
 
 pub mod api;
+mod declare;
 pub mod forms;
 pub mod health;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
-pub mod page_reads;
-pub mod policies;
+pub mod pages;
 pub mod registrar;
+pub mod table;
 pub mod wellknown;
 
 use crate::http::enforce::enforce;
 use crate::http::rate_limit::Limiters;
 use crate::http::shared_limit::{governor_headers, shared_limit};
+use crate::security::policy_table::Lookup;
 use actix_governor::Governor;
 use actix_web::middleware::from_fn;
 use actix_web::web;
-use registrar::{Registered, Registrar};
+use registrar::Registered;
 
 /// Registers every non-page route: health checks, the JSON API, the no-JS form
 /// endpoints, each group behind its rate limits. The rate-limited scopes run
@@ -28,13 +31,13 @@ use registrar::{Registered, Registrar};
 /// Leptos integration in `startup`.)
 pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered {
     let log = Registered::default();
-    Registrar::new(cfg, "", &log)
-        .get("/healthz", health::healthz)
-        .get("/.well-known/jwks.json", wellknown::jwks)
-        .get("/.well-known/oauth-authorization-server", oauth::metadata)
-        .get("/readyz", health::readyz)
-        // Prometheus: the handler checks the scrape token or admin:read.
-        .get("/metrics", metrics::metrics);
+    // The enforcement points read the table from the app data.
+    cfg.app_data(table::TABLE);
+    cfg.app_data(web::Data::new(openapi::document_value(
+        table::openapi_paths,
+    )));
+    table::operations::register(cfg, &log);
+    table::discovery::register(cfg, &log);
     // Sign-in endpoints first (scopes match in order): the strict per-IP limit.
     // Each limiter wraps an outer scope and the PEP an inner, empty-prefix
     // one: a governor needs the boxed future of a scope beneath it.
@@ -54,9 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                 web::scope("")
                     .wrap(from_fn(enforce))
                     .wrap(from_fn(shared_limit))
-                    .configure(move |c| {
-                        api::v1::configure_auth(&mut Registrar::new(c, "/api/v1/auth", &l1))
-                    })
+                    .configure(move |c| table::api_auth::register(c, &l1))
                     .default_service(web::to(api::not_found)),
             ),
     )
@@ -67,23 +68,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
             .service(
                 web::scope("")
                     .wrap(from_fn(enforce))
-                    .configure(move |c| {
-                        Registrar::new(c, "/api", &l2).get("/openapi.json", openapi::document);
-                    })
+                    .configure(move |c| table::api_docs::register(c, &l2))
                     .service(
                         web::scope("/v1")
                             .wrap(Governor::new(&limits.api_user))
-                            .configure(move |c| {
-                                api::v1::configure(&mut Registrar::new(c, "/api/v1", &l3))
-                            })
+                            .configure(move |c| table::api_v1::register(c, &l3))
                             // The rate-limit demo: its own tiny per-user bucket.
                             .service(
                                 web::scope("/demo/limited")
                                     .wrap(Governor::new(&limits.demo))
-                                    .configure(move |c| {
-                                        Registrar::new(c, "/api/v1/demo/limited", &l6)
-                                            .get("", api::v1::demo::limited);
-                                    }),
+                                    .configure(move |c| table::api_demo_limited::register(c, &l6)),
                             )
                             .default_service(web::to(api::not_found)),
                     )
@@ -98,16 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                 web::scope("")
                     .wrap(from_fn(enforce))
                     .wrap(from_fn(shared_limit))
-                    .configure(move |c| {
-                        Registrar::new(c, "/auth", &l4)
-                            .post("/register", forms::register)
-                            .post("/login", forms::login)
-                            .post("/login/mfa", forms::login_mfa)
-                            .post("/logout", forms::logout)
-                            .post("/password", forms::change_password)
-                            .post("/sessions/revoke-others", forms::revoke_others)
-                            .post("/sessions/{id}/revoke", forms::revoke_session);
-                    }),
+                    .configure(move |c| table::auth_forms::register(c, &l4)),
             ),
     )
     .service(
@@ -119,20 +104,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: &Limiters) -> Registered 
                 web::scope("")
                     .wrap(from_fn(enforce))
                     .wrap(from_fn(shared_limit))
-                    .configure(move |c| {
-                        Registrar::new(c, "/oauth", &l5)
-                            .get("/authorize", oauth::authorize)
-                            .post("/authorize/decision", oauth::decision)
-                            .post("/token", oauth::token)
-                            .post("/revoke", oauth::revoke)
-                            .post("/introspect", oauth::introspect);
-                    }),
+                    .configure(move |c| table::oauth_server::register(c, &l5)),
             ),
     );
     log
 }
 
-/// Every registered route and page must have an entry in the policy table:
+/// Every registered route and page must have an entry in the policy table
+/// (true by construction for the declared routes; pages and anything
+/// registered beside the table are what this guards):
 /// the names of those that do not (empty = all covered). `startup` refuses
 /// to start otherwise, and a test checks it.
 pub fn routes_without_policy(registered: &[(&str, String)], pages: &[String]) -> Vec<String> {
@@ -141,9 +121,7 @@ pub fn routes_without_policy(registered: &[(&str, String)], pages: &[String]) ->
         .iter()
         .map(|(m, p)| (*m, p.clone()))
         .chain(pages)
-        .filter(|(method, path)| {
-            !matches!(policies::lookup(method, path), policies::Lookup::Found(_))
-        })
+        .filter(|(method, path)| !matches!(table::TABLE.lookup(method, path), Lookup::Found(_)))
         .map(|(method, path)| format!("{method} {path}"))
         .collect()
 }

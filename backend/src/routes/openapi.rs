@@ -1,84 +1,20 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations.
+//! The OpenAPI 3 document, generated from the handlers' annotations: the
+//! routes the table (`routes::table`) documents, then the refusals every
+//! operation of a kind can answer ([`RefusalStatuses`]).
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use utoipa::{Modify, OpenApi};
 
+/// The document's frame: its description, the schemas and the tags. The
+/// operations come from the route table's `#[openapi]` groups
+/// ([`document_value`]).
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&RefusalStatuses),
     info(
         title = "Secure Reference App API",
         description = "JSON API of the secure reference application. Browsers authenticate with the \
                        `__Host-access` / `__Host-refresh` cookies; API clients with `Authorization: Bearer` \
                        (tokens from `/api/v1/auth/token`). State-changing cookie requests must come from the app's own origin.",
-    ),
-    paths(
-        super::health::healthz,
-        super::health::readyz,
-        super::metrics::metrics,
-        super::api::v1::auth::register,
-        super::api::v1::auth::password_policy,
-        super::api::v1::auth::login,
-        super::api::v1::auth::login_mfa,
-        super::api::v1::auth::token,
-        super::api::v1::auth::token_mfa,
-        super::api::v1::auth::refresh,
-        super::api::v1::auth::logout,
-        super::api::v1::me::me,
-        super::api::v1::me::change_password,
-        super::api::v1::me::reauthenticate,
-        super::api::v1::me::sessions,
-        super::api::v1::activity::activity,
-        super::api::v1::me::revoke_session,
-        super::api::v1::me::revoke_others,
-        super::api::v1::admin::user_sessions,
-        super::api::v1::admin::revoke_session,
-        super::api::v1::admin::reset_mfa,
-        super::api::v1::admin::shred,
-        super::api::v1::admin::unlock,
-        super::api::v1::admin::overview,
-        super::api::v1::admin::users,
-        super::api::v1::admin::user,
-        super::api::v1::admin::change_role,
-        super::api::v1::admin::lock,
-        super::api::v1::admin::devices_list,
-        super::api::v1::admin::device_compliance,
-        super::api::v1::admin::decisions,
-        super::api::v1::admin::policies,
-        super::api::v1::logs::logs,
-        super::api::v1::admin::audit,
-        super::api::v1::admin::audit_csv,
-        super::api::v1::admin::audit_verify,
-        super::api::v1::oauth_clients::list,
-        super::api::v1::oauth_clients::get,
-        super::api::v1::oauth_clients::create,
-        super::api::v1::oauth_clients::update,
-        super::api::v1::oauth_clients::rotate_secret,
-        super::api::v1::oauth_clients::delete,
-        super::api::v1::ssn::status,
-        super::api::v1::ssn::set,
-        super::api::v1::ssn::remove,
-        super::api::v1::ssn::reveal_mine,
-        super::api::v1::ssn::reveal_theirs,
-        super::api::v1::devices::list,
-        super::api::v1::devices::register,
-        super::api::v1::devices::remove,
-        super::api::v1::mfa::status,
-        super::api::v1::mfa::setup,
-        super::api::v1::mfa::confirm,
-        super::api::v1::mfa::step_up,
-        super::api::v1::mfa::regenerate,
-        super::api::v1::mfa::disable,
-        super::wellknown::jwks,
-        super::api::v1::workshop::challenges,
-        super::api::v1::workshop::answer,
-        super::api::v1::workshop::progress,
-        super::api::v1::demo::token,
-        super::api::v1::demo::limited,
-        super::api::v1::demo::search,
-        super::api::v1::demo::fail,
-        super::api::v1::demo::managed_device,
-        super::api::v1::demo::password_check,
     ),
     components(schemas(
         frontend::api::RegisterRequest,
@@ -310,6 +246,20 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// The whole document: the frame, every documented route's operations
+/// (`paths`: the route table's), then the refusal statuses (which need the
+/// operations). Built once by `routes::configure`.
+pub fn document_value(paths: fn(&mut utoipa::openapi::OpenApi)) -> Document {
+    let mut doc = ApiDoc::openapi();
+    paths(&mut doc);
+    RefusalStatuses.modify(&mut doc);
+    Document(doc)
+}
+
+/// The document, as app data: the table declares this handler, so it cannot
+/// ask the table itself.
+pub struct Document(utoipa::openapi::OpenApi);
+
+pub async fn document(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().json(&doc.0)
 }

@@ -28,6 +28,7 @@ pub mod password;
 pub mod percent;
 pub mod pkce;
 pub mod policy;
+pub mod policy_table;
 pub mod recovery_codes;
 pub mod refresh_token;
 pub mod session_keys;

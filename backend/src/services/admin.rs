@@ -17,8 +17,7 @@ use crate::db::{
 };
 use crate::error::{AppError, AppResult};
 use crate::request_meta::RequestMeta;
-use crate::routes::policies::POLICIES;
-use crate::security::policy::{self, Access, Permission, Role};
+use crate::security::policy::{self, Access, Permission, Role, RoutePolicy};
 use crate::services::devices::rfc3339;
 use crate::services::{access, devices, identity_cache, sessions, sessions::SignedIn};
 use crate::state::AppState;
@@ -286,7 +285,8 @@ pub async fn lock(
     Ok(())
 }
 
-pub fn policies(state: &AppState) -> PoliciesResponse {
+/// `table`: every route's entry (`routes::table`), in declaration order.
+pub fn policies(state: &AppState, table: &[RoutePolicy]) -> PoliciesResponse {
     let networks = |role: Role| -> Vec<String> {
         state
             .policy
@@ -297,7 +297,7 @@ pub fn policies(state: &AppState) -> PoliciesResponse {
             .unwrap_or_default()
     };
     PoliciesResponse {
-        routes: POLICIES
+        routes: table
             .iter()
             .map(|p| PolicyInfo {
                 method: p.method.to_owned(),

@@ -49,7 +49,7 @@ fn parse_label(text: &str) -> AppResult<String> {
 
 /// Registers the calling device. New devices start compliant (self-attested;
 /// an admin can quarantine one, or an MDM feed could set the state), so the
-/// route needs a fresh second factor (`routes/policies.rs`): a session
+/// route needs a fresh second factor (`routes/table.rs`): a session
 /// thief must not be able to mint a managed device. The session that
 /// registers it is bound to it, unless it is bound to a device already
 /// (`sessions::device_posture`).

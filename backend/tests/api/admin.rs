@@ -2,7 +2,7 @@
 //! last admin, time-bound grants), locks, the dashboard figures.
 
 use crate::helpers::{signed_in_admin, spawn_app, TestApp, PASSWORD};
-use backend::routes::policies::POLICIES;
+use backend::routes::table::POLICIES;
 use backend::security::policy::{Access, Role};
 use reqwest::Method;
 use serde_json::{json, Value};

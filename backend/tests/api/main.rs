@@ -36,6 +36,7 @@ mod mfa;
 mod oauth;
 mod oauth_cli;
 mod oauth_clients;
+mod openapi_snapshot;
 mod pages;
 mod password_policy;
 mod patterns;

@@ -2,7 +2,7 @@
 //! facts (identity, device, network, permissions), every deny recorded.
 
 use crate::helpers::{signed_in_admin, spawn_app, spawn_app_with, TestApp};
-use backend::routes::policies::POLICIES;
+use backend::routes::table::POLICIES;
 use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};

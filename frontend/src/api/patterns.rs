@@ -20,7 +20,7 @@ const fn r(path: &'static str, symbol: &'static str, why: &'static str) -> CodeR
 
 pub const ZERO_TRUST: &[CodeRef] = &[
     r("backend/src/http/enforce.rs", "async fn enforce", "The policy enforcement point: every request meets it once, before any handler."),
-    r("backend/src/routes/policies.rs", "POLICIES", "The policy table: each route with what it requires; an unlisted route is refused."),
+    r("backend/src/routes/table.rs", "route_table!", "The route table: each route declared once, with its handler and what it requires; an unlisted route is refused."),
     r("backend/src/security/policy.rs", "fn decide", "The policy decision point: identity, permission, device, network and MFA age in, allow or deny out."),
     r("backend/src/services/access.rs", "fn decide_for", "Gathers the facts, asks the PDP and records every denial (access.denied)."),
     r("backend/src/services/sessions.rs", "fn authenticate_on_device", "Verifies the token, the live session and the device the request names."),

@@ -25,8 +25,8 @@ async fn admin_users(req: HttpRequest) -> HttpResponse {
 
 const CLIENT_INPUT_GOOD: &str = r#"// GOOD: roles come from the database, for the verified user, on every
 // request; the PEP asks the PDP before the handler runs.
-// routes/policies.rs
-admin_read("GET", "/api/v1/admin/users"),
+// routes/table.rs (scope api_v1 "/api/v1")
+GET "/admin/users" => admin::users, admin_read;
 // http/enforce.rs: role-claiming headers are only recorded
 if let Some(name) = PRIVILEGE_HEADERS.iter().find(|h| headers.contains_key(**h)) {
     audit "access.forged_header" (actor: the token's user) — never believed

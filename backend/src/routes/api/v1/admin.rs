@@ -1,13 +1,14 @@
 //! `/api/v1/admin/…`: the admin dashboard's API. Who may call each route is
-//! in the policy table (`routes::policies`) and decided by the enforcement
+//! in the policy table (`routes::table`) and decided by the enforcement
 //! middleware before a handler runs: reads need `admin:read` (admins and
 //! auditors), changes an elevated admin. Handlers only parse and call the
 //! services.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::{
     auth::Authenticated, client::client_ip_addr, client::RequestMeta, json::ApiJson,
 };
+use crate::security::policy_table::PolicyTable;
 use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::{audit_verify, devices, lockout, mfa, sessions, user_keys};
 use crate::state::AppState;
@@ -215,8 +216,12 @@ pub async fn decisions(
 /// The policy table, roles and their networks.
 #[utoipa::path(get, path = "/api/v1/admin/policies", tag = "admin",
     responses((status = 200, body = PoliciesResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn policies(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(admin::policies(&state))
+pub async fn policies(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    // The table `routes::configure` registered (the one the PEP decides by).
+    let table = req
+        .app_data::<PolicyTable>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("the policy table is not registered")))?;
+    Ok(HttpResponse::Ok().json(admin::policies(&state, table.0)))
 }
 
 /// The audit log, newest first, filtered.

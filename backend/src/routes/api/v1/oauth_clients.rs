@@ -1,7 +1,7 @@
 //! `/api/v1/admin/oauth/clients…`: OAuth client management. Reads need
 //! `admin:read` (admins and auditors); changes need `oauth_clients:write`,
 //! a second factor within the step-up window and a registered, compliant
-//! device (the policy table, `routes::policies`). Handlers only parse and
+//! device (the policy table, `routes::table`). Handlers only parse and
 //! call `services::oauth_clients`.
 
 use crate::error::AppResult;
