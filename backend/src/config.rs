@@ -5,10 +5,13 @@
 //! value (Docker secrets), or come from Vault when `VAULT_ADDR` is set (see
 //! `secret_provider` for the order). Every problem is reported at once, naming the
 //! variable, so a misconfigured deployment fails fast and clearly.
+//!
+//! Layer: infrastructure, below `secrets` and `key_provider`, above `secret_provider`, `tls` and `telemetry` (whose `LogFormat` it reads).
 
 use crate::security::brute_force::BruteForcePolicy;
 use crate::security::client_ip::Cidr;
 use crate::security::policy::{PolicySettings, Role};
+use crate::telemetry::LogFormat;
 use frontend::api::password_policy::PolicyKind;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -22,12 +25,6 @@ pub enum AppEnv {
     Dev,
     /// Every key and the database URL must be given; nothing is generated.
     Production,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Pretty,
-    Json,
 }
 
 #[derive(Clone, Debug)]
@@ -538,7 +535,7 @@ impl Settings {
             .map(|v| v.trim().trim_end_matches('/').to_owned())
             .filter(|v| !v.is_empty());
         if let Some(url) = &public_url {
-            if crate::http::csrf::origin_of(url).as_deref() != Some(url.as_str()) {
+            if crate::security::origin::origin_of(url).as_deref() != Some(url.as_str()) {
                 reader.fail(
                     "APP_PUBLIC_URL",
                     format!("`{url}` must be an origin like https://app.example.org (no path)"),

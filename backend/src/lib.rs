@@ -20,9 +20,7 @@ pub mod http;
 #[cfg(test)]
 mod invariants;
 pub mod key_provider;
-pub mod log_line;
 pub mod metrics;
-pub mod recent_logs;
 pub mod routes;
 pub mod secret_provider;
 pub mod secrets;

@@ -16,6 +16,8 @@
 //! | `access_denials_total` | counter | `reason` |
 //! | `rate_limit_hits_total` | counter | `limiter` |
 //! | `rate_limit_backend_errors_total` | counter | `backend` |
+//!
+//! Layer: infrastructure, a leaf like `telemetry`: imports nothing of the crate.
 
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -1,5 +1,7 @@
 //! One connection type for both engines (as vaultwarden does): queries are
 //! written once against the portable schema and run on either.
+//!
+//! Layer: db: imports nothing of the crate.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

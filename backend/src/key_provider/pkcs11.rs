@@ -22,6 +22,8 @@
 //! Longer than most modules (about 600 lines) on purpose: every PKCS#11
 //! call the app makes is here, so what reaches the HSM is reviewed in one
 //! place.
+//!
+//! Layer: infrastructure, in `key_provider`: imports `config` and `security` only.
 
 use crate::config::Pkcs11Settings;
 use crate::security::signing_keys::{self, ExternalSigner, KeyError, SigningKey};
