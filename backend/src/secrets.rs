@@ -7,7 +7,7 @@
 //! With Vault configured a missing key stops start-up in dev mode too: the
 //! operator asked for managed keys, a generated one would hide the mistake.
 //!
-//! Layer: infrastructure, the top of it: above `key_provider`, `config`, `secret_provider` (ARCHITECTURE.md, *Layers*); the field keys the database holds are loaded by `services::key_loading`, above it.
+//! Layer: infrastructure, the top of it: above `key_provider`, `config`, `secret_provider`; the field keys the database holds are loaded by `services::key_loading`, above it.
 
 use crate::config::{AppEnv, Settings};
 use crate::key_provider::pkcs11::Token;

@@ -180,7 +180,7 @@ pub const DATA_PROTECTION: &[CodeRef] = &[
     ),
     r(
         "backend/src/secrets.rs",
-        "fn load_field_keys",
+        "fn field_keys_from(",
         "Field keys: generated in dev, required in production.",
     ),
     r(
