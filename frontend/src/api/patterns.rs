@@ -222,7 +222,7 @@ pub const ANTI_PATTERNS: &[CodeRef] = &[
         "The 500 demo: an internal error through the app's error type.",
     ),
     r(
-        "backend/src/recent_logs.rs",
+        "backend/src/telemetry/recent_logs.rs",
         "pub struct RecentLogsLayer",
         "The server log's recent lines, searchable by request id at /admin/logs.",
     ),
