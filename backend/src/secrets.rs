@@ -16,7 +16,7 @@ use crate::security::field_crypto::FieldKeys;
 use crate::security::session_keys::SessionKeys;
 use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -483,7 +483,7 @@ fn dev_key(name: &str, path: &Path) -> anyhow::Result<secrecy::SecretString> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     restrict(dir, 0o700)?;
     let mut bytes = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut bytes);
     let text = hex::encode(&bytes);
     write_private(path, text.as_bytes())?;
     tracing::warn!(

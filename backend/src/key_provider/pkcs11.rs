@@ -37,7 +37,7 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -394,7 +394,7 @@ impl Token {
     /// returns its label.
     pub fn generate_kek(&self, created: i64) -> anyhow::Result<String> {
         let mut suffix = [0u8; 4];
-        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut suffix);
         let label = format!("{KEK_PREFIX}{created}-{}", hex::encode(suffix));
         let id = label.as_bytes().to_vec();
         let template = [
@@ -424,7 +424,7 @@ impl Token {
     /// `gcm1:<base64url(iv ‖ ciphertext ‖ tag)>`, bound to `key_id`.
     pub fn wrap(&self, kek: &str, key_id: &str, data_key: &[u8]) -> anyhow::Result<String> {
         let mut iv = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut iv);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut iv);
         let aad = wrap_aad(key_id);
         let sealed = self
             .run(|s| {
