@@ -432,10 +432,13 @@ pub fn field_keys_from_files(settings: &Settings) -> anyhow::Result<FieldKeys> {
     field_keys_from(settings, &providers)
 }
 
+/// Field keys as (id, key) pairs, the current first.
+pub type ImportedFieldKeys = Vec<(String, Vec<u8>)>;
+
 /// `KEY_PROVIDER=pkcs11`: `FIELD_KEYS`' keys (id, key), when a secret
 /// provider holds it — imported into an empty `field_data_keys` table, the
 /// move from files (`services::key_loading`).
-pub fn field_keys_to_import(settings: &Settings) -> anyhow::Result<Option<Vec<(String, Vec<u8>)>>> {
+pub fn field_keys_to_import(settings: &Settings) -> anyhow::Result<Option<ImportedFieldKeys>> {
     let lookup = |n: &str| std::env::var(n).ok();
     let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
     let Some(spec) = providers.get("FIELD_KEYS")? else {
