@@ -10,7 +10,6 @@
 
 use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
-use crate::secrets::Keys;
 use crate::security::password;
 use crate::services::{accounts, field_keys};
 use crate::startup::{migrate, Application};
@@ -276,7 +275,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             use crate::services::oauth_clients::{self, NewClient};
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
-            let keys = Keys::load(&settings, &pool).await?;
+            let keys = crate::services::key_loading::load_keys(&settings, &pool).await?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let new = NewClient {
@@ -313,7 +312,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let password = line.trim_end_matches(['\r', '\n']).to_owned();
             let pool = build_pool(settings.database_url.expose_secret(), 2)?;
             migrate(&pool).await?;
-            let keys = Keys::load(&settings, &pool).await?;
+            let keys = crate::services::key_loading::load_keys(&settings, &pool).await?;
             let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;
             crate::services::session_keys::refuse_reused_ids(&pool, &keys.session).await?;
             let state = AppState {

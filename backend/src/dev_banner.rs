@@ -2,6 +2,8 @@
 //! with `APP_ENV` unset or `dev`): on stderr and in the log, so nobody runs
 //! it in production by accident without seeing that its keys are generated
 //! files beside the data.
+//!
+//! Layer: start-up (`main`, `startup`): reads `config`.
 
 use crate::config::{AppEnv, Settings};
 use secrecy::ExposeSecret;

@@ -9,8 +9,10 @@
 //! `503` with `Retry-After`, whichever layer met it (`AppError::is_outage`),
 //! so clients and load balancers back off and retry instead of reporting a
 //! fault.
+//!
+//! Layer: infrastructure, below `db`, above `telemetry` (the request id of an error response).
 
-use crate::telemetry::current_request_id;
+use crate::telemetry::request_id::current_request_id;
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use frontend::api::{ErrorBody, FieldError};
 use std::fmt;

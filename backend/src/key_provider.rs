@@ -7,6 +7,8 @@
 //!   key-encryption key in it wraps the field data keys, which the database
 //!   stores only wrapped (`services::data_keys`) and the server unwraps
 //!   into memory at start — so the rest of the app keeps using `FieldKeys`.
+//!
+//! Layer: infrastructure, below `secrets`, above `config` (it reads its settings).
 
 pub mod pkcs11;
 

@@ -21,9 +21,7 @@ pub mod identity;
 #[cfg(test)]
 mod invariants;
 pub mod key_provider;
-pub mod log_line;
 pub mod metrics;
-pub mod recent_logs;
 pub mod request_meta;
 pub mod routes;
 pub mod secret_provider;

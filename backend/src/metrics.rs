@@ -1,5 +1,6 @@
 //! Prometheus metrics, kept in memory and written in the text exposition
-//! format (version 0.0.4) by `GET /metrics` (`routes::metrics`).
+//! format (version 0.0.4) by `GET /metrics` (`routes::metrics`), through
+//! the `prometheus-client` crate (its `prometheus_text` encoder).
 //!
 //! Framework-free: the request middleware (`http::metrics`), the login
 //! service, the access decisions and the rate limiters each make one cheap
@@ -16,25 +17,27 @@
 //! | `access_denials_total` | counter | `reason` |
 //! | `rate_limit_hits_total` | counter | `limiter` |
 //! | `rate_limit_backend_errors_total` | counter | `backend` |
+//! | `identity_cache_lookups_total` | counter | `result` |
+//!
+//! Counters are registered without their `_total`, which the encoder adds
+//! (to the samples and to the HELP and TYPE lines); the registry adds the
+//! full stop that ends each HELP text. Series are written in no particular
+//! order (Prometheus does not need one), and a family is written once it
+//! has a series.
+//!
+//! Layer: infrastructure, a leaf like `telemetry`: imports nothing of the crate.
 
-use std::collections::HashMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 use std::time::Duration;
 
-/// The latency buckets' upper bounds in microseconds, with their `le` label.
-const BUCKETS: [(u64, &str); 11] = [
-    (5_000, "0.005"),
-    (10_000, "0.01"),
-    (25_000, "0.025"),
-    (50_000, "0.05"),
-    (100_000, "0.1"),
-    (250_000, "0.25"),
-    (500_000, "0.5"),
-    (1_000_000, "1"),
-    (2_500_000, "2.5"),
-    (5_000_000, "5"),
-    (10_000_000, "10"),
+/// The latency buckets' upper bounds, in seconds (5 ms to 10 s).
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// The `route` label of a request no route matched (a 404).
@@ -61,46 +64,84 @@ impl Login {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// One label with a value from a small fixed set (`[("reason", "…")]`).
+type OneLabel = [(&'static str, &'static str); 1];
+
+fn route_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
 /// Every metric of the process (one per application: tests run several).
-#[derive(Default)]
 pub struct Metrics {
-    /// Per matched route pattern. One short lock per request; the map only
-    /// grows on a route's first request (its key is the pattern string the
-    /// router already allocated).
-    routes: Mutex<HashMap<String, RouteStats>>,
-    logins: LabelCounters,
-    denials: LabelCounters,
-    rate_limited: LabelCounters,
-    backend_errors: LabelCounters,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    logins: Family<OneLabel, Counter>,
+    denials: Family<OneLabel, Counter>,
+    rate_limited: Family<OneLabel, Counter>,
+    backend_errors: Family<OneLabel, Counter>,
 }
 
-#[derive(Default)]
-struct RouteStats {
-    /// (method, status, count): a handful per route, scanned linearly.
-    requests: Vec<(&'static str, u16, u64)>,
-    /// Per bucket, not cumulative; the last one is above the largest bound.
-    buckets: [u64; BUCKETS.len() + 1],
-    sum_micros: u64,
-    count: u64,
-}
-
-/// Counters by one label from a small fixed set.
-#[derive(Default)]
-struct LabelCounters(Mutex<Vec<(&'static str, u64)>>);
-
-impl LabelCounters {
-    fn inc(&self, label: &'static str) {
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match counts.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((label, 1)),
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            route_histogram,
+        );
+        let [logins, denials, rate_limited, backend_errors] =
+            std::array::from_fn(|_| Family::<OneLabel, Counter>::default());
+        registry.register(
+            "http_requests",
+            "HTTP requests handled, by matched route pattern, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to handle an HTTP request, by matched route pattern",
+            durations.clone(),
+        );
+        for (name, help, family) in [
+            ("auth_logins", "Sign-in attempts, by outcome", &logins),
+            (
+                "access_denials",
+                "Requests the access policy refused, by reason",
+                &denials,
+            ),
+            (
+                "rate_limit_hits",
+                "Requests a rate limit refused, by limiter",
+                &rate_limited,
+            ),
+            (
+                "rate_limit_backend_errors",
+                "Shared rate-limit checks that failed open, by store",
+                &backend_errors,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
         }
-    }
-
-    fn sorted(&self) -> Vec<(&'static str, u64)> {
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        counts.sort_unstable();
-        counts
+        Self {
+            registry,
+            requests,
+            durations,
+            logins,
+            denials,
+            rate_limited,
+            backend_errors,
+        }
     }
 }
 
@@ -129,176 +170,82 @@ impl Metrics {
         status: u16,
         took: Duration,
     ) {
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let bucket = BUCKETS
-            .iter()
-            .position(|(bound, _)| micros <= *bound)
-            .unwrap_or(BUCKETS.len());
-        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let key = route.as_deref().unwrap_or(UNMATCHED);
-        let stats = match routes.get_mut(key) {
-            Some(stats) => stats,
-            None => routes
-                .entry(route.unwrap_or_else(|| UNMATCHED.to_owned()))
-                .or_default(),
+        let by_route = RouteLabels {
+            route: route.unwrap_or_else(|| UNMATCHED.to_owned()),
         };
-        match stats
-            .requests
-            .iter_mut()
-            .find(|(m, s, _)| *m == method && *s == status)
-        {
-            Some((_, _, n)) => *n += 1,
-            None => stats.requests.push((method, status, 1)),
-        }
-        stats.buckets[bucket] += 1;
-        stats.sum_micros = stats.sum_micros.saturating_add(micros);
-        stats.count += 1;
+        self.durations
+            .get_or_create(&by_route)
+            .observe(took.as_secs_f64());
+        let labels = RequestLabels {
+            route: by_route.route,
+            method,
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
     }
 
     pub fn login(&self, outcome: Login) {
-        self.logins.inc(outcome.as_str());
+        self.logins
+            .get_or_create(&[("outcome", outcome.as_str())])
+            .inc();
     }
 
     /// A request the access policy refused, by the decision's reason.
     pub fn denied(&self, reason: &'static str) {
-        self.denials.inc(reason);
+        self.denials.get_or_create(&[("reason", reason)]).inc();
     }
 
     /// A request a rate limiter refused, by the limiter's name.
     pub fn rate_limited(&self, limiter: &'static str) {
-        self.rate_limited.inc(limiter);
+        self.rate_limited
+            .get_or_create(&[("limiter", limiter)])
+            .inc();
     }
 
     /// The shared rate limit's store (Redis) failed; the request went ahead.
     pub fn redis_error(&self) {
-        self.backend_errors.inc("redis");
+        self.backend_errors
+            .get_or_create(&[("backend", "redis")])
+            .inc();
     }
 
-    /// Everything, in the Prometheus text format (sorted, so stable).
+    /// Everything, in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let mut names: Vec<&String> = routes.keys().collect();
-        names.sort_unstable();
-
-        header(
-            &mut out,
-            "http_requests_total",
-            "counter",
-            "HTTP requests handled, by matched route pattern, method and status.",
-        );
-        for name in &names {
-            let mut requests = routes[*name].requests.clone();
-            requests.sort_unstable();
-            for (method, status, n) in requests {
-                out.push_str("http_requests_total{route=\"");
-                escape_label(&mut out, name);
-                let _ = writeln!(out, "\",method=\"{method}\",status=\"{status}\"}} {n}");
-            }
-        }
-
-        header(
-            &mut out,
-            "http_request_duration_seconds",
-            "histogram",
-            "Time to handle an HTTP request, by matched route pattern.",
-        );
-        for name in &names {
-            let stats = &routes[*name];
-            let mut cumulative = 0;
-            let les = BUCKETS.iter().map(|(_, le)| *le).chain(["+Inf"]);
-            for (le, n) in les.zip(stats.buckets) {
-                cumulative += n;
-                out.push_str("http_request_duration_seconds_bucket{route=\"");
-                escape_label(&mut out, name);
-                let _ = writeln!(out, "\",le=\"{le}\"}} {cumulative}");
-            }
-            out.push_str("http_request_duration_seconds_sum{route=\"");
-            escape_label(&mut out, name);
-            let (secs, micros) = (stats.sum_micros / 1_000_000, stats.sum_micros % 1_000_000);
-            let _ = writeln!(out, "\"}} {secs}.{micros:06}");
-            out.push_str("http_request_duration_seconds_count{route=\"");
-            escape_label(&mut out, name);
-            let _ = writeln!(out, "\"}} {}", stats.count);
-        }
-        drop(routes);
-
-        for (name, help, label, counters) in [
-            (
-                "auth_logins_total",
-                "Sign-in attempts, by outcome.",
-                "outcome",
-                &self.logins,
-            ),
-            (
-                "access_denials_total",
-                "Requests the access policy refused, by reason.",
-                "reason",
-                &self.denials,
-            ),
-            (
-                "rate_limit_hits_total",
-                "Requests a rate limit refused, by limiter.",
-                "limiter",
-                &self.rate_limited,
-            ),
-            (
-                "rate_limit_backend_errors_total",
-                "Shared rate-limit checks that failed open, by store.",
-                "backend",
-                &self.backend_errors,
-            ),
-        ] {
-            header(&mut out, name, "counter", help);
-            for (value, n) in counters.sorted() {
-                let _ = write!(out, "{name}{{{label}=\"");
-                escape_label(&mut out, value);
-                let _ = writeln!(out, "\"}} {n}");
-            }
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
 
 /// The identity cache's lookups (`services::identity_cache`), by result:
-/// how much of the hot path is answered without the database.
+/// how much of the hot path is answered without the database. Its counts
+/// live in the cache; they are written as they are at the scrape.
 pub fn render_identity_cache(out: &mut String, hits: u64, misses: u64) {
-    header(
-        out,
-        "identity_cache_lookups_total",
-        "counter",
-        "Verified-request lookups, answered from memory (hit) or the database (miss).",
-    );
-    let _ = writeln!(out, "identity_cache_lookups_total{{result=\"hit\"}} {hits}");
-    let _ = writeln!(
-        out,
-        "identity_cache_lookups_total{{result=\"miss\"}} {misses}"
-    );
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(IdentityCacheLookups { hits, misses }));
+    let _ = prometheus_client::encoding::prometheus_text::encode(out, &registry);
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = write!(out, "# HELP {name} ");
-    // In HELP text only the backslash and the line feed are escaped.
-    for c in help.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    let _ = writeln!(out, "\n# TYPE {name} {kind}");
+#[derive(Debug)]
+struct IdentityCacheLookups {
+    hits: u64,
+    misses: u64,
 }
 
-/// A label value as the exposition format wants it: backslash, double
-/// quote and line feed escaped.
-fn escape_label(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+impl prometheus_client::collector::Collector for IdentityCacheLookups {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut metric = encoder.encode_descriptor(
+            "identity_cache_lookups",
+            "Verified-request lookups, answered from memory (hit) or the database (miss).",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, n) in [("hit", self.hits), ("miss", self.misses)] {
+            let labels: OneLabel = [("result", result)];
+            ConstCounter::new(n).encode(metric.encode_family(&labels)?)?;
         }
+        Ok(())
     }
 }
 
@@ -306,131 +253,128 @@ fn escape_label(out: &mut String, value: &str) {
 mod tests {
     use super::*;
 
-    const EMPTY_TAIL: &str = "\
-# HELP auth_logins_total Sign-in attempts, by outcome.
-# TYPE auth_logins_total counter
-# HELP access_denials_total Requests the access policy refused, by reason.
-# TYPE access_denials_total counter
-# HELP rate_limit_hits_total Requests a rate limit refused, by limiter.
-# TYPE rate_limit_hits_total counter
-# HELP rate_limit_backend_errors_total Shared rate-limit checks that failed open, by store.
-# TYPE rate_limit_backend_errors_total counter
-";
+    /// The text's lines, sorted (series come in no particular order).
+    fn sorted_lines(text: &str) -> Vec<&str> {
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_unstable();
+        lines
+    }
 
     #[test]
-    fn nothing_recorded_is_headers_only() {
-        let text = Metrics::default().render();
+    fn a_family_is_written_once_it_has_a_series() {
+        let m = Metrics::default();
+        assert_eq!(m.render(), "");
+        m.denied("missing_permission");
         assert_eq!(
-            text,
-            format!(
-                "\
-# HELP http_requests_total HTTP requests handled, by matched route pattern, method and status.
-# TYPE http_requests_total counter
-# HELP http_request_duration_seconds Time to handle an HTTP request, by matched route pattern.
-# TYPE http_request_duration_seconds histogram
-{EMPTY_TAIL}"
-            )
+            m.render(),
+            "\
+# HELP access_denials_total Requests the access policy refused, by reason.
+# TYPE access_denials_total counter
+access_denials_total{reason=\"missing_permission\"} 1
+"
         );
     }
 
     #[test]
     fn the_exposition_format_is_exact() {
         let m = Metrics::default();
-        let ms = Duration::from_millis;
-        m.request(Some("/api/v1/users/{id}".into()), "GET", 200, ms(3));
-        m.request(Some("/api/v1/users/{id}".into()), "GET", 200, ms(30));
-        m.request(Some("/api/v1/users/{id}".into()), "GET", 404, ms(12_000));
-        m.request(Some("/a".into()), "POST", 201, Duration::from_micros(5_000));
-        m.request(None, "GET", 404, Duration::from_micros(1));
+        // Durations whose seconds are exact binary fractions, so the sums print exactly.
+        let ns = Duration::from_nanos;
+        m.request(Some("/api/v1/users/{id}".into()), "GET", 200, ns(3_906_250));
+        m.request(
+            Some("/api/v1/users/{id}".into()),
+            "GET",
+            200,
+            ns(31_250_000),
+        );
+        m.request(
+            Some("/api/v1/users/{id}".into()),
+            "GET",
+            404,
+            ns(12_000_000_000),
+        );
+        m.request(None, "GET", 404, ns(250_000_000));
         m.login(Login::Failure);
         m.login(Login::Success);
         m.login(Login::Failure);
         m.denied("missing_permission");
         m.rate_limited("auth_per_ip");
-        let expected = "\
-# HELP http_requests_total HTTP requests handled, by matched route pattern, method and status.
-# TYPE http_requests_total counter
-http_requests_total{route=\"/a\",method=\"POST\",status=\"201\"} 1
-http_requests_total{route=\"/api/v1/users/{id}\",method=\"GET\",status=\"200\"} 2
-http_requests_total{route=\"/api/v1/users/{id}\",method=\"GET\",status=\"404\"} 1
-http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1
-# HELP http_request_duration_seconds Time to handle an HTTP request, by matched route pattern.
-# TYPE http_request_duration_seconds histogram
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.005\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.01\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.025\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.05\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.1\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.25\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"0.5\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"1\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"2.5\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"5\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"10\"} 1
-http_request_duration_seconds_bucket{route=\"/a\",le=\"+Inf\"} 1
-http_request_duration_seconds_sum{route=\"/a\"} 0.005000
-http_request_duration_seconds_count{route=\"/a\"} 1
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.005\"} 1
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.01\"} 1
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.025\"} 1
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.05\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.1\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.25\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"0.5\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"1\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"2.5\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"5\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"10\"} 2
-http_request_duration_seconds_bucket{route=\"/api/v1/users/{id}\",le=\"+Inf\"} 3
-http_request_duration_seconds_sum{route=\"/api/v1/users/{id}\"} 12.033000
-http_request_duration_seconds_count{route=\"/api/v1/users/{id}\"} 3
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.005\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.01\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.025\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.05\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.1\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.25\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"0.5\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"1\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"2.5\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"5\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"10\"} 1
-http_request_duration_seconds_bucket{route=\"unmatched\",le=\"+Inf\"} 1
-http_request_duration_seconds_sum{route=\"unmatched\"} 0.000001
-http_request_duration_seconds_count{route=\"unmatched\"} 1
-# HELP auth_logins_total Sign-in attempts, by outcome.
-# TYPE auth_logins_total counter
-auth_logins_total{outcome=\"failure\"} 2
-auth_logins_total{outcome=\"success\"} 1
-# HELP access_denials_total Requests the access policy refused, by reason.
-# TYPE access_denials_total counter
-access_denials_total{reason=\"missing_permission\"} 1
-# HELP rate_limit_hits_total Requests a rate limit refused, by limiter.
-# TYPE rate_limit_hits_total counter
-rate_limit_hits_total{limiter=\"auth_per_ip\"} 1
-# HELP rate_limit_backend_errors_total Shared rate-limit checks that failed open, by store.
-# TYPE rate_limit_backend_errors_total counter
-";
-        assert_eq!(m.render(), expected);
+        m.redis_error();
+        let text = m.render();
+        let users = "route=\"/api/v1/users/{id}\"";
+        let mut expected = vec![
+            "# HELP http_requests_total HTTP requests handled, by matched route pattern, method and status.".to_owned(),
+            "# TYPE http_requests_total counter".to_owned(),
+            format!("http_requests_total{{{users},method=\"GET\",status=\"200\"}} 2"),
+            format!("http_requests_total{{{users},method=\"GET\",status=\"404\"}} 1"),
+            "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1".to_owned(),
+            "# HELP http_request_duration_seconds Time to handle an HTTP request, by matched route pattern.".to_owned(),
+            "# TYPE http_request_duration_seconds histogram".to_owned(),
+        ];
+        let les = [
+            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+        ];
+        let users_counts = [1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3];
+        let unmatched_counts = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1];
+        for (route, counts) in [
+            (users, users_counts),
+            ("route=\"unmatched\"", unmatched_counts),
+        ] {
+            for (le, n) in les.iter().zip(counts) {
+                expected.push(format!(
+                    "http_request_duration_seconds_bucket{{{route},le=\"{le}\"}} {n}"
+                ));
+            }
+        }
+        expected.extend([
+            format!("http_request_duration_seconds_sum{{{users}}} 12.03515625"),
+            format!("http_request_duration_seconds_count{{{users}}} 3"),
+            "http_request_duration_seconds_sum{route=\"unmatched\"} 0.25".to_owned(),
+            "http_request_duration_seconds_count{route=\"unmatched\"} 1".to_owned(),
+            "# HELP auth_logins_total Sign-in attempts, by outcome.".to_owned(),
+            "# TYPE auth_logins_total counter".to_owned(),
+            "auth_logins_total{outcome=\"failure\"} 2".to_owned(),
+            "auth_logins_total{outcome=\"success\"} 1".to_owned(),
+            "# HELP access_denials_total Requests the access policy refused, by reason.".to_owned(),
+            "# TYPE access_denials_total counter".to_owned(),
+            "access_denials_total{reason=\"missing_permission\"} 1".to_owned(),
+            "# HELP rate_limit_hits_total Requests a rate limit refused, by limiter.".to_owned(),
+            "# TYPE rate_limit_hits_total counter".to_owned(),
+            "rate_limit_hits_total{limiter=\"auth_per_ip\"} 1".to_owned(),
+            "# HELP rate_limit_backend_errors_total Shared rate-limit checks that failed open, by store.".to_owned(),
+            "# TYPE rate_limit_backend_errors_total counter".to_owned(),
+            "rate_limit_backend_errors_total{backend=\"redis\"} 1".to_owned(),
+        ]);
+        let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(sorted_lines(&text), expected, "{text}");
+        // Each family's HELP and TYPE come first, then its series.
+        let type_at = text.find("# TYPE auth_logins_total").unwrap();
+        assert!(text.find("auth_logins_total{").unwrap() > type_at);
     }
 
     #[test]
     fn label_values_are_escaped() {
-        let mut out = String::new();
-        escape_label(&mut out, "a\\b\"c\nd/{id}");
-        assert_eq!(out, "a\\\\b\\\"c\\nd/{id}");
         let m = Metrics::default();
-        m.request(Some("/x\"y".into()), "GET", 200, Duration::ZERO);
-        assert!(m
-            .render()
-            .contains("http_requests_total{route=\"/x\\\"y\",method=\"GET\",status=\"200\"} 1\n"));
+        m.request(Some("/x\"y\\z\nw".into()), "GET", 200, Duration::ZERO);
+        assert!(m.render().contains(
+            "http_requests_total{route=\"/x\\\"y\\\\z\\nw\",method=\"GET\",status=\"200\"} 1\n"
+        ));
     }
 
     #[test]
-    fn help_text_escapes_backslashes_and_line_feeds_only() {
+    fn the_identity_cache_counts_are_two_series_of_one_counter() {
         let mut out = String::new();
-        header(&mut out, "m", "gauge", "a \"b\" c\\d\ne");
-        assert_eq!(out, "# HELP m a \"b\" c\\\\d\\ne\n# TYPE m gauge\n");
+        render_identity_cache(&mut out, 7, 2);
+        assert_eq!(
+            out,
+            "\
+# HELP identity_cache_lookups_total Verified-request lookups, answered from memory (hit) or the database (miss).
+# TYPE identity_cache_lookups_total counter
+identity_cache_lookups_total{result=\"hit\"} 7
+identity_cache_lookups_total{result=\"miss\"} 2
+"
+        );
     }
 
     #[test]
@@ -448,6 +392,6 @@ rate_limit_hits_total{limiter=\"auth_per_ip\"} 1
         let text = m.render();
         assert!(text.contains("_bucket{route=\"/r\",le=\"0.005\"} 0\n"));
         assert!(text.contains("_bucket{route=\"/r\",le=\"0.01\"} 1\n"));
-        assert!(BUCKETS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(BUCKETS.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -16,6 +16,8 @@
 //! Every secret is held in a `secrecy` wrapper, so `Debug` shows a redaction
 //! marker and never the value; errors name the variable and the source, never
 //! the value.
+//!
+//! Layer: infrastructure, below `config`, above `db` and `telemetry` (Vault's dynamic database credentials open pools).
 
 pub mod vault;
 

@@ -6,6 +6,8 @@
 //! lost on the next deploy (logging everyone out) or differ between replicas.
 //! With Vault configured a missing key stops start-up in dev mode too: the
 //! operator asked for managed keys, a generated one would hide the mistake.
+//!
+//! Layer: infrastructure, the top of it: above `key_provider`, `config`, `secret_provider`; the field keys the database holds are loaded by `services::key_loading`, above it.
 
 use crate::config::{AppEnv, Settings};
 use crate::key_provider::pkcs11::Token;
@@ -14,7 +16,7 @@ use crate::security::field_crypto::FieldKeys;
 use crate::security::session_keys::SessionKeys;
 use crate::security::signing_keys::{self, KeySet, SigningKey};
 use anyhow::{bail, Context};
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -35,28 +37,9 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Every key, once the database is open and migrated: with
-    /// `KEY_PROVIDER=pkcs11` the field data keys are stored in it, wrapped
-    /// by the HSM (`services::data_keys`).
-    pub async fn load(settings: &Settings, pool: &crate::db::Pool) -> anyhow::Result<Self> {
-        let Some(token) = crate::key_provider::token(settings)? else {
-            return Self::load_with(settings, &|n| std::env::var(n).ok());
-        };
-        let session = {
-            let lookup = |n: &str| std::env::var(n).ok();
-            let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
-            session_keys_from(settings, &providers)?
-        };
-        let signing = SigningKeys::load(settings)?;
-        let fields = hsm_field_keys(settings, pool, &token).await?;
-        Ok(Self {
-            session,
-            signing,
-            fields,
-        })
-    }
-
-    /// Like `load`, with the variables read through `lookup` (tests).
+    /// Every key with `KEY_PROVIDER=files`, the variables read through
+    /// `lookup` (`std::env::var`, or a map in tests). With `pkcs11` the field
+    /// keys are in the database: `services::key_loading::load_keys`.
     pub fn load_with(
         settings: &Settings,
         lookup: &dyn Fn(&str) -> Option<String>,
@@ -393,6 +376,14 @@ pub fn load_session_keys(settings: &Settings) -> anyhow::Result<Option<SessionKe
     parse_session_keys(&path.display().to_string(), spec.expose_secret()).map(Some)
 }
 
+/// `SESSION_KEY` from the secret providers, or the dev key file (generated
+/// when missing and allowed).
+pub fn session_keys(settings: &Settings) -> anyhow::Result<SessionKeys> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+    session_keys_from(settings, &providers)
+}
+
 fn session_keys_from(
     settings: &Settings,
     providers: &ProviderChain<'_>,
@@ -434,19 +425,6 @@ fn missing(
     Ok(())
 }
 
-/// The field keys, for commands that need only them (like `rotate-keys`):
-/// `FIELD_KEYS` from the secret providers, or with `KEY_PROVIDER=pkcs11`
-/// the data keys in the database, unwrapped by the HSM.
-pub async fn load_field_keys(
-    settings: &Settings,
-    pool: &crate::db::Pool,
-) -> anyhow::Result<FieldKeys> {
-    match crate::key_provider::token(settings)? {
-        Some(token) => hsm_field_keys(settings, pool, &token).await,
-        None => field_keys_from_files(settings),
-    }
-}
-
 /// `FIELD_KEYS` from the secret providers (or the dev key file).
 pub fn field_keys_from_files(settings: &Settings) -> anyhow::Result<FieldKeys> {
     let lookup = |n: &str| std::env::var(n).ok();
@@ -454,46 +432,23 @@ pub fn field_keys_from_files(settings: &Settings) -> anyhow::Result<FieldKeys> {
     field_keys_from(settings, &providers)
 }
 
-/// `KEY_PROVIDER=pkcs11`: the wrapped data keys, unwrapped. An empty table
-/// (a first start) gets `FIELD_KEYS`' keys when it is set — the move from
-/// files — or one new data key; afterwards `FIELD_KEYS` is ignored.
-/// Production never creates a missing key-encryption key: `hsm-init` does.
-pub async fn hsm_field_keys(
-    settings: &Settings,
-    pool: &crate::db::Pool,
-    token: &Arc<Token>,
-) -> anyhow::Result<FieldKeys> {
-    use crate::services::data_keys::{self, OnMissingKek};
-    let import = {
-        let lookup = |n: &str| std::env::var(n).ok();
-        let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
-        match providers.get("FIELD_KEYS")? {
-            Some(spec) => Some(
-                crate::security::field_crypto::parse_key_set(spec.expose_secret())
-                    .map_err(|e| anyhow::anyhow!("FIELD_KEYS: {e}"))?
-                    .into_iter()
-                    .map(|(_, kid, key)| (kid, key))
-                    .collect::<Vec<_>>(),
-            ),
-            None => None,
-        }
+/// Field keys as (id, key) pairs, the current first.
+pub type ImportedFieldKeys = Vec<(String, Vec<u8>)>;
+
+/// `KEY_PROVIDER=pkcs11`: `FIELD_KEYS`' keys (id, key), when a secret
+/// provider holds it — imported into an empty `field_data_keys` table, the
+/// move from files (`services::key_loading`).
+pub fn field_keys_to_import(settings: &Settings) -> anyhow::Result<Option<ImportedFieldKeys>> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let providers = ProviderChain::standard(&lookup, settings.vault.as_deref());
+    let Some(spec) = providers.get("FIELD_KEYS")? else {
+        return Ok(None);
     };
-    let on_missing = match settings.env {
-        AppEnv::Production => OnMissingKek::Refuse,
-        AppEnv::Dev => OnMissingKek::Create,
-    };
-    let importing = import
-        .as_ref()
-        .map(|keys| keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>());
-    let keys = data_keys::load(pool, token, on_missing, import, true).await?;
-    if let Some(ids) = importing {
-        if ids.iter().all(|id| keys.holds(id)) {
-            tracing::warn!("FIELD_KEYS is set with KEY_PROVIDER=pkcs11: its keys are stored wrapped in the database now; remove FIELD_KEYS");
-        } else {
-            tracing::warn!("FIELD_KEYS is ignored with KEY_PROVIDER=pkcs11 (the database already holds wrapped data keys)");
-        }
-    }
-    Ok(keys)
+    let keys = crate::security::field_crypto::parse_key_set(spec.expose_secret())
+        .map_err(|e| anyhow::anyhow!("FIELD_KEYS: {e}"))?;
+    Ok(Some(
+        keys.into_iter().map(|(_, kid, key)| (kid, key)).collect(),
+    ))
 }
 
 fn field_keys_from(
@@ -531,7 +486,7 @@ fn dev_key(name: &str, path: &Path) -> anyhow::Result<secrecy::SecretString> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     restrict(dir, 0o700)?;
     let mut bytes = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut bytes);
     let text = hex::encode(&bytes);
     write_private(path, text.as_bytes())?;
     tracing::warn!(

@@ -68,7 +68,7 @@ impl Application {
         migrate_as_configured(&settings, &pool).await?;
         let keys = match files_keys {
             Some(keys) => keys,
-            None => Keys::load(&settings, &pool).await?,
+            None => crate::services::key_loading::load_keys(&settings, &pool).await?,
         };
         drop(hsm);
         let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| &k.fields).await?;

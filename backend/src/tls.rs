@@ -11,6 +11,8 @@
 //!   uses actix-http's HTTP/1-only service instead. Keep it that way.
 //!
 //! Errors name the variable and the file, never the file's contents.
+//!
+//! Layer: infrastructure, below `config` (which names its files): imports nothing of the crate.
 
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

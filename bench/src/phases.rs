@@ -107,12 +107,9 @@ pub fn admin(launch: &Launch, api: &Api) -> anyhow::Result<String> {
 }
 
 fn random_password() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
+    use rand::distr::{Alphanumeric, SampleString};
     // Random letters and digits, plus the classes the default policy asks for.
-    format!(
-        "{}#a1A",
-        Alphanumeric.sample_string(&mut rand::thread_rng(), 24)
-    )
+    format!("{}#a1A", Alphanumeric.sample_string(&mut rand::rng(), 24))
 }
 
 /// Part 1: `GET /api/v1/me` through the whole pipeline vs a bare actix handler.

@@ -39,7 +39,7 @@ pub async fn init(settings: &Settings) -> anyhow::Result<()> {
     }
     let pool = build_pool(settings.database_url.expose_secret(), 1)?;
     migrate_as_configured(settings, &pool).await?;
-    let keys = crate::secrets::hsm_field_keys(settings, &pool, &token).await?;
+    let keys = crate::services::key_loading::hsm_field_keys(settings, &pool, &token).await?;
     println!(
         "field data keys in the database (wrapped): {} (current {})",
         keys.key_ids().join(", "),
@@ -68,7 +68,7 @@ pub async fn add_data_key(settings: &Settings) -> anyhow::Result<()> {
     let token = token(settings, "rotate-keys --new-data-key")?;
     let pool = build_pool(settings.database_url.expose_secret(), 1)?;
     // The existing keys first: the same checks as every other command.
-    crate::secrets::hsm_field_keys(settings, &pool, &token).await?;
+    crate::services::key_loading::hsm_field_keys(settings, &pool, &token).await?;
     let kid = data_keys::add_data_key(&pool, &token).await?;
     println!("new field data key {kid} (wrapped by the token) is current");
     Ok(())

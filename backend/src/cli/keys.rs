@@ -17,7 +17,7 @@ async fn checked_field_keys(
     pool_size: u32,
 ) -> anyhow::Result<(std::sync::Arc<FieldKeys>, crate::db::Pool)> {
     let pool = build_pool(settings.database_url.expose_secret(), pool_size)?;
-    let keys = crate::secrets::load_field_keys(settings, &pool).await?;
+    let keys = crate::services::key_loading::load_field_keys(settings, &pool).await?;
     let keys = field_keys::refuse_unless_decryptable(&pool, keys, |k| k).await?;
     Ok((std::sync::Arc::new(keys), pool))
 }
@@ -91,7 +91,7 @@ pub async fn rotate_keys(
 /// `keys status`: the field keys, the provider, the session keys.
 pub async fn status(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-    let keys = crate::secrets::load_field_keys(settings, &pool).await?;
+    let keys = crate::services::key_loading::load_field_keys(settings, &pool).await?;
     let provider = hsm::status(settings, &pool).await?;
     let now = chrono::Utc::now().naive_utc();
     let status = crate::db::run(&pool, move |c| field_keys::status(c, &keys, now))

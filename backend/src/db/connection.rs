@@ -1,9 +1,22 @@
 //! One connection type for both engines (as vaultwarden does): queries are
 //! written once against the portable schema and run on either.
+//!
+//! Why our own r2d2 `Manager` and not `diesel::r2d2::ConnectionManager<DbConn>`
+//! with a `CustomizeConnection` for the SQLite pragmas: the derived
+//! `MultiConnection::establish` tries each engine in turn and drops their
+//! errors, so every PostgreSQL failure reads "Invalid connection url for
+//! multiconnection" — measured (issue 18) against a missing database and a
+//! closed port, where this manager reports `database "…" does not exist` and
+//! `Connection refused` — and a SQLite path is first handed to libpq.
+//! Here the engine is chosen once from the URL's scheme (`Target`) and each
+//! connection is checked and judged broken by Diesel's own `R2D2Connection`
+//! (`ping`, `is_broken`).
+//!
+//! Layer: db: imports nothing of the crate.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2;
+use diesel::r2d2::{self, R2D2Connection};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -125,12 +138,13 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.ping().map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection left inside a transaction, or whose transaction state
+    /// Diesel lost track of, is closed rather than handed out again.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 

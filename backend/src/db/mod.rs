@@ -36,32 +36,36 @@ where
 /// A transaction that will write. On SQLite it starts with `BEGIN IMMEDIATE`,
 /// taking the write lock up front: a transaction that reads and then writes
 /// would otherwise fail with "database is locked" when another one did the
-/// same at the same time (SQLite cannot wait out that deadlock). `f` must
-/// not open a nested transaction.
+/// same at the same time (SQLite cannot wait out that deadlock).
+///
+/// Diesel's own transaction manager runs it (what
+/// `SqliteConnection::immediate_transaction` does, whose closure would get
+/// the SQLite connection rather than the `DbConn` every query takes), so a
+/// nested [`savepoint`] is one of Diesel's savepoints, and a failed `COMMIT`
+/// (a deferred constraint, a busy database: SQLite keeps the transaction
+/// open then) is rolled back before the connection goes back to the pool.
 pub fn write_transaction<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    use diesel::connection::SimpleConnection;
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     use diesel::Connection;
-    match conn {
-        DbConn::Sqlite(_) => {
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            let result = f(conn).and_then(|value| {
-                conn.batch_execute("COMMIT")?;
-                Ok(value)
-            });
-            if result.is_err() {
-                // Also after a failed COMMIT: SQLite keeps the transaction
-                // open then (a deferred constraint, a busy database), and
-                // the pooled connection must not go back half inside one.
-                if let Err(rollback) = conn.batch_execute("ROLLBACK") {
-                    tracing::error!(error = %rollback, "rollback failed");
-                }
-            }
-            result
+    type Manager = <DbConn as Connection>::TransactionManager;
+    let DbConn::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
         }
-        DbConn::Postgres(_) => conn.transaction(f),
+        Err(e) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
     }
 }
 
@@ -73,17 +77,6 @@ pub fn savepoint<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
 ) -> diesel::QueryResult<T> {
-    use diesel::connection::SimpleConnection;
-    conn.batch_execute("SAVEPOINT nested_write")?;
-    match f(conn) {
-        Ok(value) => {
-            conn.batch_execute("RELEASE SAVEPOINT nested_write")?;
-            Ok(value)
-        }
-        Err(e) => {
-            conn.batch_execute("ROLLBACK TO SAVEPOINT nested_write")?;
-            conn.batch_execute("RELEASE SAVEPOINT nested_write")?;
-            Err(e)
-        }
-    }
+    // Inside a transaction, Diesel's `transaction` is a savepoint.
+    diesel::Connection::transaction(conn, f)
 }

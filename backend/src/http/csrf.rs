@@ -17,6 +17,7 @@ use super::has_auth_cookie;
 use crate::audit::{self, AuditEvent, Outcome};
 use crate::error::AppError;
 use crate::http::client::RequestMeta;
+use crate::security::origin::origin_of;
 use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -112,17 +113,6 @@ pub fn login_csrf_cookie(value: &str) -> actix_web::cookie::Cookie<'static> {
         .same_site(actix_web::cookie::SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::hours(2))
         .finish()
-}
-
-/// `scheme://host[:port]` of a URL, or `None` if it is not an http(s) URL.
-/// `scheme://authority` of an http(s) URL.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
 pub async fn csrf(

@@ -1,4 +1,4 @@
-use crate::telemetry::{log_safe, with_request_id};
+use crate::telemetry::{log_safe, request_id::with_request_id};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};

@@ -22,6 +22,8 @@
 //! Longer than most modules (about 600 lines) on purpose: every PKCS#11
 //! call the app makes is here, so what reaches the HSM is reviewed in one
 //! place.
+//!
+//! Layer: infrastructure, in `key_provider`: imports `config` and `security` only.
 
 use crate::config::Pkcs11Settings;
 use crate::security::signing_keys::{self, ExternalSigner, KeyError, SigningKey};
@@ -35,7 +37,7 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -392,7 +394,7 @@ impl Token {
     /// returns its label.
     pub fn generate_kek(&self, created: i64) -> anyhow::Result<String> {
         let mut suffix = [0u8; 4];
-        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut suffix);
         let label = format!("{KEK_PREFIX}{created}-{}", hex::encode(suffix));
         let id = label.as_bytes().to_vec();
         let template = [
@@ -422,7 +424,7 @@ impl Token {
     /// `gcm1:<base64url(iv ‖ ciphertext ‖ tag)>`, bound to `key_id`.
     pub fn wrap(&self, kek: &str, key_id: &str, data_key: &[u8]) -> anyhow::Result<String> {
         let mut iv = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut iv);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut iv);
         let aad = wrap_aad(key_id);
         let sealed = self
             .run(|s| {

@@ -145,7 +145,7 @@ pub async fn authorize(
     let body = view! { <ConsentPage request=request/> }.to_html();
     let mut response = page(actix_web::http::StatusCode::OK, "Allow access?", &body);
     // The decision redirects there: the CSP's form-action must allow it.
-    if let Some(origin) = crate::http::csrf::origin_of(&approved.redirect_uri) {
+    if let Some(origin) = crate::security::origin::origin_of(&approved.redirect_uri) {
         if let Ok(v) = header::HeaderValue::from_str(&origin) {
             response.headers_mut().insert(X_CSP_FORM_ACTION, v);
         }

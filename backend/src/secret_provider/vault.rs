@@ -25,6 +25,8 @@
 //! ten seconds. Errors name the variable to fix and the Vault location, never
 //! a token or a value; messages Vault returns are shortened, escaped, and
 //! scrubbed of the credentials sent.
+//!
+//! Layer: infrastructure, in `secret_provider`: imports `telemetry` below it.
 
 pub mod database;
 #[cfg(test)]

@@ -13,7 +13,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use std::collections::HashMap;
 
 const VERSION: &str = "v1";
@@ -136,7 +136,7 @@ impl FieldKeys {
     /// A new random key, as one `kid:hex` entry.
     pub fn generate_entry(kid: &str) -> String {
         let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut key);
         format!("{kid}:{}", hex::encode(key))
     }
 
@@ -147,7 +147,7 @@ impl FieldKeys {
     pub fn encrypt(&self, field: FieldRef<'_>, plaintext: &[u8]) -> Result<String, CryptoError> {
         let cipher = self.keys.get(&self.current).ok_or(CryptoError::NoKey)?;
         let mut nonce = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut nonce);
         let sealed = seal(cipher, &nonce, field.aad().as_bytes(), plaintext)?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);

@@ -24,6 +24,7 @@ pub mod client_ip;
 pub mod csv;
 pub mod field_crypto;
 pub mod jwt;
+pub mod origin;
 pub mod password;
 pub mod percent;
 pub mod pkce;

@@ -3,7 +3,7 @@
 //! stored only as an HMAC under the server key, so the table alone is useless.
 
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use sha2::Sha256;
 
 pub const COUNT: usize = 10;
@@ -14,7 +14,7 @@ pub fn generate() -> Vec<String> {
     (0..COUNT)
         .map(|_| {
             let mut bytes = [0u8; 10];
-            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            rand::rngs::OsRng.unwrap_err().fill_bytes(&mut bytes);
             // Each index is masked to 0..=31; the table has 32 entries.
             #[allow(clippy::indexing_slicing)]
             let chars: String = bytes

@@ -150,7 +150,10 @@ impl SessionKeys {
             )));
         }
         let mut key = vec![0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        rand::RngCore::fill_bytes(
+            &mut rand::TryRngCore::unwrap_err(rand::rngs::OsRng),
+            &mut key,
+        );
         let spec = format!("{},{kid}:{}", self.expose_spec(), hex::encode(&key));
         // Through the parser, so the new set obeys every rule a configured one does.
         Self::parse(&spec)

@@ -7,7 +7,7 @@
 //! and refuse it, or any earlier step, next time. The clock is a parameter, so
 //! tests can move it.
 
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
@@ -21,7 +21,7 @@ pub struct TotpSecret(Vec<u8>);
 impl TotpSecret {
     pub fn generate() -> Self {
         let mut bytes = vec![0u8; SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut bytes);
         Self(bytes)
     }
 

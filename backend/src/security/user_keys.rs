@@ -24,7 +24,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use zeroize::Zeroizing;
 
 /// The prefix of a value under a user's data key.
@@ -78,7 +78,7 @@ impl DataKey {
     /// A new random key from the OS generator.
     pub fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        rand::rngs::OsRng.unwrap_err().fill_bytes(key.as_mut());
         Self { key }
     }
 
@@ -110,7 +110,7 @@ impl DataKey {
     /// `v2:<base64url(nonce ‖ ciphertext ‖ tag)>` with a fresh nonce.
     pub fn encrypt(&self, field: FieldRef<'_>, plaintext: &[u8]) -> Result<String, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rngs::OsRng.unwrap_err().fill_bytes(&mut nonce);
         let sealed = self
             .cipher()
             .encrypt(

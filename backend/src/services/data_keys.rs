@@ -21,7 +21,7 @@ use crate::key_provider::pkcs11::{Token, TokenReport, KEK_PREFIX};
 use crate::security::field_crypto::FieldKeys;
 use anyhow::{anyhow, bail};
 use chrono::NaiveDateTime;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use std::sync::Arc;
 
 /// Whether a missing key-encryption key may be created on the way.
@@ -143,13 +143,13 @@ fn chain(e: &AppError) -> String {
 /// letters, digits, `-`).
 fn new_key_id(now: i64) -> String {
     let mut suffix = [0u8; 4];
-    rand::rngs::OsRng.fill_bytes(&mut suffix);
+    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut suffix);
     format!("dk{now}-{}", hex::encode(suffix))
 }
 
 fn new_data_key() -> Vec<u8> {
     let mut key = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
+    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut key);
     key
 }
 

@@ -445,8 +445,8 @@ pub async fn require_recent(state: &AppState, who: &SignedIn) -> AppResult<()> {
     if !enabled(state, &who.user.id).await? {
         return Ok(());
     }
-    let window =
-        chrono::Duration::from_std(state.settings.step_up_window).map_err(AppError::internal)?;
+    let window = chrono::Duration::from_std(state.settings.access.step_up_window)
+        .map_err(AppError::internal)?;
     let recent = who
         .session
         .mfa_verified_at

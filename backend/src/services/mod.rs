@@ -13,6 +13,7 @@ pub mod devices;
 pub mod encrypted_columns;
 pub mod field_keys;
 pub mod identity_cache;
+pub mod key_loading;
 pub mod key_rotation;
 pub mod lockout;
 pub mod mfa;

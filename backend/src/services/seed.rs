@@ -474,9 +474,9 @@ struct Draft {
 }
 
 fn draft(rng: &mut impl Rng, actors: usize, weights: u32) -> Draft {
-    let kind = kind_at(rng.gen_range(0..weights));
-    let pick = |rng: &mut dyn rand::RngCore| (actors > 0).then(|| rng.gen_range(0..actors));
-    let actor = if kind.anonymous && rng.gen_bool(0.5) {
+    let kind = kind_at(rng.random_range(0..weights));
+    let pick = |rng: &mut dyn rand::RngCore| (actors > 0).then(|| rng.random_range(0..actors));
+    let actor = if kind.anonymous && rng.random_bool(0.5) {
         None
     } else {
         pick(rng)
@@ -487,8 +487,8 @@ fn draft(rng: &mut impl Rng, actors: usize, weights: u32) -> Draft {
         actor,
         target,
         // A documentation range (RFC 5737): no real client's address.
-        client_ip: format!("203.0.113.{}", rng.gen_range(1..255)),
-        request_id: uuid::Builder::from_random_bytes(rng.gen())
+        client_ip: format!("203.0.113.{}", rng.random_range(1..255)),
+        request_id: uuid::Builder::from_random_bytes(rng.random())
             .into_uuid()
             .to_string(),
     }
@@ -527,7 +527,7 @@ fn seed_audit(
     let existing = newest.map_or(0, |(id, _)| u64::try_from(id).unwrap_or(0));
     let rebuild_indexes = count >= existing;
 
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let weights = total_weight();
     db::write_transaction(conn, |conn| {
         if rebuild_indexes {

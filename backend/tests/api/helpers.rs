@@ -77,7 +77,9 @@ pub async fn spawn_on(dir: TempDir, database_url: String, extra: &[(&str, &str)]
     if std::env::var("TEST_LOG").is_ok() {
         // Kept for the life of the test process (the writer thread stops
         // when its guard is dropped).
-        std::mem::forget(backend::telemetry::init(backend::config::LogFormat::Pretty));
+        std::mem::forget(backend::telemetry::init(
+            backend::telemetry::LogFormat::Pretty,
+        ));
     } else {
         // Quiet, but the admin log view (an in-memory tail) has lines to show.
         backend::telemetry::init_tail_only();

@@ -137,10 +137,11 @@ async fn an_unreachable_redis_fails_open_and_is_logged() {
         .metrics
         .render()
         .contains("rate_limit_backend_errors_total{backend=\"redis\"}"));
-    let logged = backend::recent_logs::recent(&backend::recent_logs::LogQuery {
-        limit: 10_000,
-        ..Default::default()
-    });
+    let logged =
+        backend::telemetry::recent_logs::recent(&backend::telemetry::recent_logs::LogQuery {
+            limit: 10_000,
+            ..Default::default()
+        });
     assert!(
         logged
             .iter()

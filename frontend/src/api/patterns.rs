@@ -180,7 +180,7 @@ pub const DATA_PROTECTION: &[CodeRef] = &[
     ),
     r(
         "backend/src/secrets.rs",
-        "fn load_field_keys",
+        "fn field_keys_from(",
         "Field keys: generated in dev, required in production.",
     ),
     r(
@@ -222,7 +222,7 @@ pub const ANTI_PATTERNS: &[CodeRef] = &[
         "The 500 demo: an internal error through the app's error type.",
     ),
     r(
-        "backend/src/recent_logs.rs",
+        "backend/src/telemetry/recent_logs.rs",
         "pub struct RecentLogsLayer",
         "The server log's recent lines, searchable by request id at /admin/logs.",
     ),

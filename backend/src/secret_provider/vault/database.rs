@@ -11,6 +11,8 @@
 //! pool is opened first, requests in flight finish on the old one). When
 //! Vault is unreachable, the credentials in hand are kept until their lease
 //! ends, with an error in the log every few seconds.
+//!
+//! Layer: infrastructure, in `secret_provider`: imports `db` and `telemetry` below it.
 
 use super::session::Session;
 use crate::db::Pool;

@@ -7,6 +7,8 @@
 //! (it is at its max TTL); a `VAULT_TOKEN` cannot be replaced, so then the
 //! log says loudly when it will expire. While Vault is unreachable the token
 //! in hand is kept and the renewal tried again, with an error in the log.
+//!
+//! Layer: infrastructure, in `secret_provider`: imports nothing outside it.
 
 use super::{read_body, unreachable_error, vault_errors, VaultAuth, VaultConfig};
 use crate::secret_provider::SecretError;

@@ -795,7 +795,7 @@ async fn v10_a_consent_id_counts_only_as_one_well_formed_form_field() {
 /// follow the user to the client in full (Referrer-Policy).
 #[tokio::test]
 async fn v10_consent_ids_and_codes_stay_out_of_logs_audit_and_referers() {
-    use backend::recent_logs::{recent, LogQuery};
+    use backend::telemetry::recent_logs::{recent, LogQuery};
     let app = spawn_app().await;
     let (id, _) = oauth_client(&app, true, &[REDIRECT], &["account"]).await;
     let cookie = app.signed_in("v10_quiet").await;

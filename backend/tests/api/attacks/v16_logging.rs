@@ -25,7 +25,7 @@ async fn a_healthz_flood_does_not_evict_the_error_behind_a_request_id() {
         .unwrap()
         .to_owned();
 
-    let flood = backend::recent_logs::CAPACITY + 200;
+    let flood = backend::telemetry::recent_logs::CAPACITY + 200;
     for chunk in 0..flood.div_ceil(100) {
         let statuses = futures_util::future::join_all(
             (0..100).map(|_| async { app.get("/healthz", None).await.status() }),

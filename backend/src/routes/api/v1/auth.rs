@@ -194,7 +194,7 @@ pub async fn refresh(
             session_cookie::attach(&mut resp, session_cookie::clear());
             Ok(resp.json(ErrorBody {
                 error: AppError::Unauthenticated.to_string(),
-                request_id: crate::telemetry::current_request_id().unwrap_or_default(),
+                request_id: crate::telemetry::request_id::current_request_id().unwrap_or_default(),
                 fields: Vec::new(),
             }))
         }

@@ -3,7 +3,7 @@
 //! an error was shown only its request id; this is where its cause is.
 
 use crate::error::{AppError, AppResult};
-use crate::recent_logs::{self, LogQuery};
+use crate::telemetry::recent_logs::{self, LogQuery};
 use actix_web::{web, HttpResponse};
 use frontend::api::logs::valid_request_id;
 use frontend::api::{ErrorBody, LogLineInfo, LogsResponse};

@@ -1,30 +1,26 @@
-//! Logging set-up and the request id.
+//! Logging set-up: how lines look (`log_line`), the in-memory tail of the
+//! admin log view (`recent_logs`) and the request id every line of a
+//! request carries (`request_id`).
 //!
-//! Each request gets a fresh id (never one the client chose). It is returned
-//! in `X-Request-Id` and kept in a task-local, so every log line of the
-//! request (`log_line`), its error responses and its audit entries carry it
-//! without threading it through every call.
+//! Layer: infrastructure, below `error`; imports only its own submodules
+//! (`log_line`, `recent_logs` -> `request_id`), never `config`.
 
-use crate::config::LogFormat;
-use crate::log_line::{LineFormat, Style};
+pub mod log_line;
+pub mod recent_logs;
+pub mod request_id;
+
+use log_line::{LineFormat, Style};
 use std::io::IsTerminal;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// Runs `fut` with `id` as the current request id.
-pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
-    REQUEST_ID.scope(id, fut).await
-}
-
-/// The id of the request being handled, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+/// `LOG_FORMAT` (read by `config`): the shape of the lines on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
 
 /// Installs the global subscriber (once; later calls are ignored, which tests rely on).
@@ -63,7 +59,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(output)
-        .with(crate::recent_logs::RecentLogsLayer)
+        .with(recent_logs::RecentLogsLayer)
         .try_init();
     guard
 }
@@ -73,7 +69,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
 pub fn init_tail_only() {
     let _ = tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
-        .with(crate::recent_logs::RecentLogsLayer)
+        .with(recent_logs::RecentLogsLayer)
         .try_init();
 }
 
@@ -97,12 +93,5 @@ mod tests {
         assert!(!forged.contains('\n'));
         assert!(!forged.contains('\x1b'));
         assert!(forged.starts_with("alice\\n"));
-    }
-
-    #[tokio::test]
-    async fn request_id_is_visible_inside_its_scope_only() {
-        assert_eq!(current_request_id(), None);
-        let seen = with_request_id("abc".into(), async { current_request_id() }).await;
-        assert_eq!(seen.as_deref(), Some("abc"));
     }
 }

@@ -5,8 +5,10 @@
 //! It holds exactly what the process writes to its log (the same filter, the
 //! same fields), so the rule that no secret is ever logged covers it too.
 //! Per process: with several instances, each shows its own lines.
+//!
+//! Layer: infrastructure, in `telemetry` above `request_id` (its only import).
 
-use crate::telemetry::current_request_id;
+use super::request_id::current_request_id;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -228,9 +230,12 @@ mod tests {
             .build()
             .expect("runtime");
         tracing::subscriber::with_default(subscriber, || {
-            rt.block_on(crate::telemetry::with_request_id(marker.clone(), async {
-                tracing::error!(cause = "disk full\nFAKE LINE", "{marker} failed");
-            }));
+            rt.block_on(crate::telemetry::request_id::with_request_id(
+                marker.clone(),
+                async {
+                    tracing::error!(cause = "disk full\nFAKE LINE", "{marker} failed");
+                },
+            ));
         });
         let lines = recent(&LogQuery {
             request_id: Some(marker.clone()),

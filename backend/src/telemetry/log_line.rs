@@ -2,13 +2,15 @@
 //! or `key=value` text for a terminal, each with the id of the request whose
 //! task logged it.
 //!
-//! The request id comes from the task-local that `telemetry` sets per
-//! request, not from a tracing span: a span per request cost its fields'
+//! The request id comes from the task-local of `telemetry::request_id`, set
+//! per request, not from a tracing span: a span per request cost its fields'
 //! formatting at creation and a JSON re-parse of them for every line, about
 //! a sixth of a verified request's CPU time (docs/benchmarks.md). Lines are
 //! built in one buffer and written with one call.
+//!
+//! Layer: infrastructure, in `telemetry` above `request_id` (its only import).
 
-use crate::telemetry::current_request_id;
+use super::request_id::current_request_id;
 use std::fmt::{self, Write as _};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -231,9 +233,10 @@ mod tests {
             .build()
             .unwrap();
         tracing::subscriber::with_default(subscriber, || match request_id {
-            Some(id) => rt.block_on(crate::telemetry::with_request_id(id.into(), async {
-                log()
-            })),
+            Some(id) => rt.block_on(crate::telemetry::request_id::with_request_id(
+                id.into(),
+                async { log() },
+            )),
             None => log(),
         });
         let bytes = buffer.lock().unwrap().clone();
