@@ -17,9 +17,9 @@ use crate::state::AppState;
 use actix_web::web;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use frontend::api::RegisterRequest;
 use secrecy::ExposeSecret;
 use std::io::BufRead;
+use wire::RegisterRequest;
 
 mod audit;
 mod hsm;

@@ -14,8 +14,8 @@
 
 use crate::telemetry::request_id::current_request_id;
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
-use frontend::api::{ErrorBody, FieldError};
 use std::fmt;
+use wire::{ErrorBody, FieldError};
 
 #[derive(thiserror::Error)]
 pub enum AppError {

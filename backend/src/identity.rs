@@ -10,7 +10,7 @@ use crate::db::models::{
 };
 use crate::security::jwt::AccessClaims;
 use chrono::NaiveDateTime;
-use frontend::api::MeResponse;
+use wire::MeResponse;
 
 /// A verified request: the live session, its user and roles (read from the
 /// database, never from the token), and the token's claims.

@@ -1,8 +1,8 @@
 //! Calls from the browser to the JSON API (hydrate builds only). The session
 //! cookie is HttpOnly: this code never sees it, the browser attaches it.
 
-use crate::api::ErrorBody;
 use gloo_net::http::{Request, Response};
+use wire::ErrorBody;
 
 /// GETs `url` and parses the JSON answer; `None` on any failure (a 401 included).
 pub async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {

@@ -6,7 +6,6 @@
 // builds' `--cfg erase_components`) need more than 128 levels for them.
 #![recursion_limit = "256"]
 
-pub mod api;
 pub mod app;
 mod components;
 mod format;

@@ -6,9 +6,9 @@
 //! the JSON API. Either way the pages only display: every decision is taken
 //! again by the backend.
 
-use crate::api::password_policy::PolicyKind;
-use crate::api::{MeResponse, MfaStatus, SessionInfo};
 use leptos::prelude::*;
+use wire::password_policy::PolicyKind;
+use wire::{MeResponse, MfaStatus, SessionInfo};
 
 /// A boxed future, as the server-side data source returns them.
 #[cfg(feature = "ssr")]
@@ -102,7 +102,7 @@ fn load_password_policy() -> impl std::future::Future<Output = PolicyKind> + Sen
         if let Some(kind) = KNOWN_POLICY.get() {
             return kind;
         }
-        let answer: Option<crate::api::PasswordPolicyResponse> =
+        let answer: Option<wire::PasswordPolicyResponse> =
             crate::client::get_json("/api/v1/auth/password-policy").await;
         match answer {
             Some(answer) => {

@@ -1,10 +1,10 @@
 //! The parse-don't-validate newtypes shared by the server and the wasm
-//! (`frontend::api`): `Username`, `Email`, `LoginName`, `Ssn`. A value that
+//! (`wire`): `Username`, `Email`, `LoginName`, `Ssn`. A value that
 //! parses parses again to itself (the stored form is stable), and a masked
 //! SSN shows at most its last four digits.
 #![no_main]
 
-use frontend::api::{Email, LoginName, Ssn, Username};
+use wire::{Email, LoginName, Ssn, Username};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -29,13 +29,13 @@ use crate::security::brute_force::BruteForcePolicy;
 use crate::security::client_ip::Cidr;
 use crate::security::policy::{PolicySettings, Role};
 use crate::telemetry::LogFormat;
-use frontend::api::password_policy::PolicyKind;
 use reader::Reader;
 use secrecy::SecretString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use wire::password_policy::PolicyKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppEnv {

@@ -7,8 +7,8 @@ use super::reader::Reader;
 use crate::security::brute_force::BruteForcePolicy;
 use crate::security::client_ip::Cidr;
 use crate::security::policy::Role;
-use frontend::api::password_policy::PolicyKind;
 use std::time::Duration;
+use wire::password_policy::PolicyKind;
 
 /// The access policy's settings (`Settings::policy` turns them into what
 /// the decision point applies).
@@ -129,7 +129,7 @@ fn password_policy(r: &Reader<'_>) -> PolicyKind {
 #[cfg(test)]
 mod tests {
     use crate::config::Settings;
-    use frontend::api::password_policy::PolicyKind;
+    use wire::password_policy::PolicyKind;
 
     #[test]
     fn password_policy_is_catalogue_or_nist() {

@@ -125,7 +125,7 @@ fn nul_field(text: &str) -> AppError {
         })
         .filter(|k| plain(k))
         .unwrap_or_else(|| "body".to_owned());
-    AppError::Validation(vec![frontend::api::FieldError::new(&field, "invalid")])
+    AppError::Validation(vec![wire::FieldError::new(&field, "invalid")])
 }
 
 /// Whether a string in the JSON `text` holds an escaped NUL (`\u0000`; a
@@ -269,9 +269,9 @@ mod tests {
 
     #[test]
     fn a_nul_in_a_field_is_that_fields_error() {
-        let Err(e) = super::parse::<frontend::api::LoginRequest>(
-            r#"{"login":"a\u0000b","password":""}"#.as_bytes(),
-        ) else {
+        let Err(e) =
+            super::parse::<wire::LoginRequest>(r#"{"login":"a\u0000b","password":""}"#.as_bytes())
+        else {
             panic!("a NUL was accepted");
         };
         match e {
@@ -287,7 +287,7 @@ mod tests {
     }
 
     use super::*;
-    use frontend::api::LoginRequest;
+    use wire::LoginRequest;
 
     fn err_text(r: Result<LoginRequest, AppError>) -> String {
         match r {

@@ -223,7 +223,7 @@ impl Limiters {
                 .finish()
                 .ok_or_else(missing)?,
             demo: builder(RateLimit {
-                count: frontend::api::demo::DEMO_LIMIT_PER_MINUTE,
+                count: wire::demo::DEMO_LIMIT_PER_MINUTE,
                 per_secs: 60,
             })
             .key_extractor(ByUser {

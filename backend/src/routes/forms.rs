@@ -13,7 +13,7 @@ use crate::services::{mfa, sessions};
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use wire::{ChangePasswordRequest, LoginRequest, RegisterRequest};
 
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -55,7 +55,7 @@ pub async fn register(
 }
 
 /// The login form: the JSON login's fields plus where to continue
-/// (`next`, honoured only by `frontend::api::login_next`'s rule).
+/// (`next`, honoured only by `wire::login_next`'s rule).
 #[derive(serde::Deserialize)]
 pub struct LoginForm {
     login: String,
@@ -103,7 +103,7 @@ pub async fn login(
         Ok(LoginOutcome::MfaRequired(token)) => {
             let mut resp = HttpResponse::SeeOther();
             // `next` rides along (percent-encoded) so the code step can continue there.
-            let step = match next.as_deref().and_then(frontend::api::login_next) {
+            let step = match next.as_deref().and_then(wire::login_next) {
                 Some(n) => format!(
                     "/login?step=mfa&next={}",
                     crate::security::percent::encode(n)
@@ -127,7 +127,7 @@ fn signed_in_redirect(
 ) -> HttpResponse {
     let mut resp = HttpResponse::SeeOther();
     let to = next
-        .and_then(frontend::api::login_next)
+        .and_then(wire::login_next)
         .filter(|n| actix_web::http::header::HeaderValue::from_str(n).is_ok())
         .unwrap_or("/account");
     resp.insert_header((LOCATION, to));
@@ -142,7 +142,7 @@ fn signed_in_redirect(
 #[derive(serde::Deserialize)]
 pub struct CodeForm {
     code: String,
-    /// Where to continue (`frontend::api::login_next`'s rule).
+    /// Where to continue (`wire::login_next`'s rule).
     next: Option<String>,
 }
 
@@ -238,7 +238,7 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use frontend::api::FieldError;
+    use wire::FieldError;
 
     fn location(resp: &HttpResponse) -> String {
         resp.headers()

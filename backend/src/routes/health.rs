@@ -3,7 +3,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
-use frontend::api::StatusResponse;
+use wire::StatusResponse;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health",
@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, body = StatusResponse), (status = 503, body = frontend::api::ErrorBody)))]
+    responses((status = 200, body = StatusResponse), (status = 503, body = wire::ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     db::run(&state.pool, |c| {
         c.batch_execute("SELECT 1").map_err(AppError::from)

@@ -32,8 +32,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
     responses(
         (status = 200, description = "Prometheus text format 0.0.4; `Authorization: Bearer <METRICS_TOKEN>` or an admin:read session",
             content_type = "text/plain", body = String),
-        (status = 401, body = frontend::api::ErrorBody),
-        (status = 403, body = frontend::api::ErrorBody)))]
+        (status = 401, body = wire::ErrorBody),
+        (status = 403, body = wire::ErrorBody)))]
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
     if scrape_token_matches(&state, &req) {
         // The enforcement point left this route to us: count the allowed

@@ -13,7 +13,7 @@
 //! form, below 7·10⁻⁵ per password: one strong password in ~15,000 is asked to
 //! be changed. That costs a user one retry and gives an attacker nothing.
 
-use frontend::api::password_policy::LookupForms;
+use wire::password_policy::LookupForms;
 
 /// How many lines of the ranked source list the artefact was built from.
 pub const SOURCE_ENTRIES: usize = 100_000;
@@ -27,7 +27,7 @@ fn fingerprints() -> &'static [[u8; 4]] {
 }
 
 /// True when the password, in any of its [`LookupForms`], is on the list.
-/// This is the [`frontend::api::password_policy::Blocklist`] the server
+/// This is the [`wire::password_policy::Blocklist`] the server
 /// injects into its `PasswordPolicy`.
 pub fn contains(raw: &str) -> bool {
     let forms = LookupForms::of(raw);
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn both_policies_refuse_listed_passwords_through_the_injected_list() {
-        use frontend::api::password_policy::{PasswordContext, PasswordPolicy, PolicyKind};
+        use wire::password_policy::{PasswordContext, PasswordPolicy, PolicyKind};
         let ctx = PasswordContext {
             username: "alice",
             email: "alice@example.org",

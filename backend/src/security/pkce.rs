@@ -43,7 +43,7 @@ impl PkceError {
 
 /// RFC 7636 §4.1: `code-verifier = 43*128unreserved`.
 pub fn validate_verifier(verifier: &str) -> Result<(), PkceError> {
-    if frontend::api::pkce::is_valid_verifier(verifier) {
+    if wire::pkce::is_valid_verifier(verifier) {
         Ok(())
     } else {
         Err(PkceError::MalformedVerifier)
@@ -52,9 +52,9 @@ pub fn validate_verifier(verifier: &str) -> Result<(), PkceError> {
 
 /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))` (RFC 7636 §4.2, `S256`).
 /// One implementation for both sides: the OAuth playground derives its
-/// challenge in the browser with the same function (`frontend::api::pkce`).
+/// challenge in the browser with the same function (`wire::pkce`).
 pub fn s256_challenge(verifier: &str) -> String {
-    frontend::api::pkce::s256_challenge(verifier)
+    wire::pkce::s256_challenge(verifier)
 }
 
 /// Checks the challenge parameters of an authorization request and returns

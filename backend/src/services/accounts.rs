@@ -13,7 +13,7 @@ use crate::services::lockout::{self, PasswordCheck};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{identity_cache, mfa};
 use crate::state::AppState;
-use frontend::api::{
+use wire::{
     ChangePasswordRequest, Email, FieldError, LoginName, LoginRequest, PasswordContext,
     PasswordPolicy, RegisterRequest, Username,
 };
@@ -424,7 +424,7 @@ pub async fn change_password(
 mod tests {
     use super::*;
 
-    use frontend::api::password_policy::PolicyKind;
+    use wire::password_policy::PolicyKind;
 
     fn request(password: &str) -> RegisterRequest {
         RegisterRequest {

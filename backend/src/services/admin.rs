@@ -22,8 +22,8 @@ use crate::services::devices::rfc3339;
 use crate::services::{access, devices, identity_cache, sessions, sessions::SignedIn};
 use crate::state::AppState;
 use chrono::{Duration, NaiveDateTime, Timelike};
-use frontend::api::*;
 use std::collections::BTreeMap;
+use wire::*;
 
 pub const PAGE_SIZE: i64 = 50;
 /// Time-bound grants: between a minute and 30 days.

@@ -14,7 +14,7 @@ use crate::request_meta::RequestMeta;
 use crate::security::audit_chain::{Broken, Verifier};
 use crate::services::sessions::SignedIn;
 use crate::state::AppState;
-use frontend::api::{AuditChainBreak, AuditVerifyResult};
+use wire::{AuditChainBreak, AuditVerifyResult};
 
 /// Entries read per query.
 pub const BATCH: i64 = 500;

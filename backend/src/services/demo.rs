@@ -9,8 +9,8 @@ use crate::security::{blocklist, jwt};
 use crate::services::sessions;
 use crate::state::AppState;
 use diesel::prelude::*;
-use frontend::api::demo::{DemoSearchResult, PasswordCheckResponse, PolicyVerdict, TokenView};
-use frontend::api::password_policy::{PasswordContext, PasswordPolicy, PolicyKind};
+use wire::demo::{DemoSearchResult, PasswordCheckResponse, PolicyVerdict, TokenView};
+use wire::password_policy::{PasswordContext, PasswordPolicy, PolicyKind};
 
 /// The longest search text the demo accepts (characters).
 pub const SEARCH_MAX_CHARS: usize = 100;

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::request_meta::RequestMeta;
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
-use frontend::api::{DeviceInfo, DeviceRegistration, FieldError};
+use wire::{DeviceInfo, DeviceRegistration, FieldError};
 
 /// RFC 3339, UTC: how the wire types carry times.
 pub(crate) fn rfc3339(t: chrono::NaiveDateTime) -> String {

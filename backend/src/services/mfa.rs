@@ -20,7 +20,7 @@ use crate::security::{recovery_codes, totp};
 use crate::services::sessions::{self, IssuedTokens, SignedIn};
 use crate::services::{identity_cache, lockout, user_keys};
 use crate::state::AppState;
-use frontend::api::{FieldError, MfaSetupResponse, MfaStatus};
+use wire::{FieldError, MfaSetupResponse, MfaStatus};
 
 /// How long the second login step may take.
 const CHALLENGE_TTL_SECS: i64 = 300;

@@ -28,7 +28,7 @@ use crate::security::{pkce, refresh_token::RefreshToken};
 use crate::services::devices::rfc3339;
 use crate::services::oauth::{valid_audience, valid_scope_token};
 use crate::services::sessions;
-use frontend::api::{ClientName, OAuthClientInfo, OAuthClientList, OAuthScopeInfo};
+use wire::{ClientName, OAuthClientInfo, OAuthClientList, OAuthScopeInfo};
 
 /// Session revocation reason when the client that opened it is deleted.
 pub const DELETED_REASON: &str = "oauth_client_deleted";

@@ -22,8 +22,8 @@ use crate::security::refresh_token::RefreshToken;
 use crate::services::identity_cache;
 use crate::state::AppState;
 use chrono::NaiveDateTime;
-use frontend::api::SessionInfo;
 use std::sync::Arc;
+use wire::SessionInfo;
 
 /// Only refresh `last_seen_at` when it is older than this, so reading pages
 /// does not turn into one database write per request.

@@ -12,7 +12,7 @@ use crate::security::field_crypto::FieldRef;
 use crate::services::sessions::{self, SignedIn};
 use crate::services::user_keys;
 use crate::state::AppState;
-use frontend::api::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
+use wire::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
 
 /// Where an SSN ciphertext lives (its associated data): copied to another
 /// row or column it no longer decrypts.

@@ -14,11 +14,11 @@ use crate::request_meta::RequestMeta;
 use crate::security::workshop::{self as rules, Context, Observed, CHALLENGES};
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
-use frontend::api::workshop::{
+use std::collections::HashMap;
+use wire::workshop::{
     ChallengeInfo, ChallengeTotal, ParticipantProgress, WorkshopAnswer, WorkshopAnswerResult,
     WorkshopChallenges, WorkshopProgress,
 };
-use std::collections::HashMap;
 
 /// The audit action of a server error a participant caused (workshop mode
 /// only): what the request-id challenge's answer is checked against.

@@ -691,7 +691,7 @@ pub async fn register_with_roles(
     backend::services::accounts::register(
         &app.state,
         None,
-        frontend::api::RegisterRequest {
+        wire::RegisterRequest {
             email: format!("{username}@example.org"),
             username: username.into(),
             password: PASSWORD.into(),

@@ -24,7 +24,7 @@ fn every_code_ref_points_at_a_file_that_has_its_symbol() {
         .unwrap()
         .to_path_buf();
     let mut checked = 0;
-    for (page, refs) in frontend::api::patterns::ALL {
+    for (page, refs) in wire::patterns::ALL {
         assert!(!refs.is_empty(), "{page} lists no code");
         for r in *refs {
             let path = root.join(r.path);

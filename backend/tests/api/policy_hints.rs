@@ -4,8 +4,8 @@
 //! browser (or any client) what the rules are.
 
 use crate::helpers::{header, spawn_app, spawn_app_with, TestApp};
-use frontend::api::password_policy::PolicyKind;
 use serde_json::{json, Value};
+use wire::password_policy::PolicyKind;
 
 async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
     let r = app.get(path, cookie).await;

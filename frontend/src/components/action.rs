@@ -3,10 +3,10 @@
 //! through a second factor (or the password) when the server asks for one. They need the wasm;
 //! without it a page shows the data and a hint instead.
 
-#[cfg(feature = "hydrate")]
-use crate::api::{form_error_message, ErrorBody};
 use crate::components::form::{ReauthCheck, StepUpCheck};
 use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
+use wire::{form_error_message, ErrorBody};
 
 /// The HTTP method of an [`ApiCall`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

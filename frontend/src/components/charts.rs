@@ -2,8 +2,8 @@
 //! script needed to see them. Geometry goes in attributes; colours come from
 //! classes in main.css, since the CSP allows no inline style.
 
-use crate::api::HourStats;
 use leptos::prelude::*;
+use wire::HourStats;
 
 /// One kind of event in the activity chart.
 struct Series {

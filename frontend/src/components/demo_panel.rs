@@ -7,10 +7,10 @@
 //! Demos that act as the signed-in user say "sign in to try this" to a
 //! reader who is not.
 
-use crate::api::ActivityEntry;
 use crate::page_data::use_current_user;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use wire::ActivityEntry;
 
 /// The demonstrations there are. Each knows what it sends and which audit
 /// actions it may leave behind.
@@ -282,8 +282,8 @@ mod browser {
     use super::{
         body_for_display, newest_new_entry, Demo, DemoReport, SECURITY_HEADERS, SHOWN_HEADERS,
     };
-    use crate::api::{fields, ActivityEntry};
     use gloo_net::http::{Request, Response};
+    use wire::{fields, ActivityEntry};
 
     const UNREACHABLE: &str = "Could not reach the server.";
     /// The device id no one registered.
@@ -389,7 +389,7 @@ mod browser {
                 report.request = format!("GET /api/v1/me/ssn\n{COOKIE_LINE}");
                 let sent = Request::get("/api/v1/me/ssn").send().await;
                 if let Some((_, body)) = answered(&mut report, sent).await {
-                    if let Ok(s) = serde_json::from_str::<crate::api::SsnStatus>(&body) {
+                    if let Ok(s) = serde_json::from_str::<wire::SsnStatus>(&body) {
                         report.notes.push(if s.stored {
                             "The database holds only AES-256-GCM ciphertext; the server decrypted \
                              it to mask it. The full number needs a fresh second factor (Account)."
@@ -414,8 +414,7 @@ mod browser {
                     .send()
                     .await;
                 if let Some((_, body)) = answered(&mut report, sent).await {
-                    if let Ok(r) = serde_json::from_str::<crate::api::demo::DemoSearchResult>(&body)
-                    {
+                    if let Ok(r) = serde_json::from_str::<wire::demo::DemoSearchResult>(&body) {
                         report.notes.push(format!(
                             "{} matching action(s). The text was bound as the single value \
                              {:?} of a LIKE comparison: it could not change the query.",
@@ -429,7 +428,7 @@ mod browser {
                 report.request = format!("POST /api/v1/demo/fail\n{COOKIE_LINE}");
                 let sent = Request::post("/api/v1/demo/fail").send().await;
                 if let Some((_, body)) = answered(&mut report, sent).await {
-                    if let Ok(e) = serde_json::from_str::<crate::api::ErrorBody>(&body) {
+                    if let Ok(e) = serde_json::from_str::<wire::ErrorBody>(&body) {
                         report.notes.push(format!(
                             "Only a generic message and the request id {}: operators find the \
                              cause in the server log under that id (admins and auditors: \
@@ -454,14 +453,13 @@ mod browser {
                     "POST /api/v1/demo/password-check\nContent-Type: application/json\n\n\
                      {{\"password\": \"… ({n} characters, not shown here)\"}}"
                 );
-                let body = crate::api::demo::PasswordCheckRequest { password: input };
+                let body = wire::demo::PasswordCheckRequest { password: input };
                 let sent = match Request::post("/api/v1/demo/password-check").json(&body) {
                     Ok(r) => r.send().await,
                     Err(e) => Err(e),
                 };
                 if let Some((_, body)) = answered(&mut report, sent).await {
-                    if let Ok(r) =
-                        serde_json::from_str::<crate::api::demo::PasswordCheckResponse>(&body)
+                    if let Ok(r) = serde_json::from_str::<wire::demo::PasswordCheckResponse>(&body)
                     {
                         for v in [r.catalogue, r.nist] {
                             let why: Vec<&str> = v

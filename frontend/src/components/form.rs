@@ -1,9 +1,9 @@
 //! Accessible form pieces: every input has a visible label, its errors are
 //! linked with `aria-describedby` and announced with `role="alert"`.
 
-use crate::api::{form_error_message, FieldError};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use wire::{form_error_message, FieldError};
 
 /// The errors that concern one field.
 pub fn errors_for(errors: &[FieldError], field: &str) -> Vec<String> {
@@ -254,7 +254,7 @@ pub fn ReauthCheck(open: RwSignal<bool>, on_confirmed: Callback<()>) -> impl Int
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = crate::api::ReauthenticateRequest { password: value };
+            let body = wire::ReauthenticateRequest { password: value };
             match crate::client::post_json("/api/v1/me/reauthenticate", &body).await {
                 Ok(()) => {
                     password.set(String::new());
@@ -296,7 +296,7 @@ pub fn StepUpCheck(open: RwSignal<bool>, on_confirmed: Callback<()>) -> impl Int
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = crate::api::MfaCodeRequest { code: value };
+            let body = wire::MfaCodeRequest { code: value };
             match crate::client::post_json("/api/v1/me/mfa/step-up", &body).await {
                 Ok(()) => {
                     code.set(String::new());

@@ -1,5 +1,3 @@
-use crate::api::password_policy::PolicyKind;
-use crate::api::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
 use crate::components::email_state::EmailState;
 use crate::components::form::{FormAlert, FormState, StepUpPrompt, TextField};
 use crate::format::short_time;
@@ -10,6 +8,8 @@ use crate::pages::two_factor::TwoFactor;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
+use wire::password_policy::PolicyKind;
+use wire::{ChangePasswordRequest, FieldError, PasswordContext, PasswordPolicy};
 
 /// What the browser checks before sending a password change: the full rules
 /// of the server's policy `kind` (all but its big list of common passwords).

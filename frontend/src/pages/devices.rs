@@ -1,13 +1,13 @@
 //! The account page's "Devices" section: the devices I registered, a form to
 //! register this browser, and a way to remove one.
 
-use crate::api::{DeviceInfo, DeviceRegistration, FieldError};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall};
 use crate::components::data_table::{col, hidden_col, Column, DataTable, Empty};
 use crate::components::form::TextField;
 use crate::format::{encode, short_time};
 use crate::page_data::{api_resource, LoadError};
 use leptos::prelude::*;
+use wire::{DeviceInfo, DeviceRegistration, FieldError};
 
 /// A device label's length, as the server checks it.
 const LABEL_CHARS: std::ops::RangeInclusive<usize> = 1..=60;

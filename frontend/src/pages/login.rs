@@ -5,11 +5,11 @@
 //! cookie). Once hydrated, the page checks the fields first, calls the JSON
 //! API, and shows the code step or the server's answer in place.
 
-use crate::api::{FieldError, LoginName};
 use crate::components::form::{FormAlert, FormState, TextField};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
+use wire::{FieldError, LoginName};
 
 /// What the browser checks before sending: the same parsers the server uses.
 pub fn check(login: &str, password: &str) -> Vec<FieldError> {
@@ -42,7 +42,7 @@ pub fn LoginPage() -> impl IntoView {
     // the server applies the same rule).
     let next = query
         .get("next")
-        .and_then(|n| crate::api::login_next(&n).map(str::to_owned));
+        .and_then(|n| wire::login_next(&n).map(str::to_owned));
     let after_login = StoredValue::new(next.clone().unwrap_or_else(|| "/account".to_owned()));
     let next_for_code = next.clone();
     let login = RwSignal::new(String::new());
@@ -86,7 +86,7 @@ pub fn LoginPage() -> impl IntoView {
             return;
         };
         ev.prevent_default();
-        let body = crate::api::MfaLoginRequest {
+        let body = wire::MfaLoginRequest {
             mfa_token: token,
             code: code.get_untracked(),
         };
@@ -142,12 +142,12 @@ fn password_step(
     after_login: String,
 ) {
     form.pending.set(true);
-    let body = crate::api::LoginRequest {
+    let body = wire::LoginRequest {
         login: login.get_untracked(),
         password: password.get_untracked(),
     };
     leptos::task::spawn_local(async move {
-        let answer: Result<crate::api::LoginResponse, _> =
+        let answer: Result<wire::LoginResponse, _> =
             crate::client::post_json_for("/api/v1/auth/login", &body).await;
         form.pending.set(false);
         match answer {

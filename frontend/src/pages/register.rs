@@ -1,13 +1,13 @@
 //! The registration form, checked in the browser by the very code the server
 //! runs (`api::fields`, `api::password_policy`).
 
-use crate::api::password_policy::PolicyKind;
-use crate::api::{Email, FieldError, PasswordContext, PasswordPolicy, RegisterRequest, Username};
 use crate::components::form::{FormAlert, FormState, TextField};
 use crate::page_data::password_policy_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use wire::password_policy::PolicyKind;
+use wire::{Email, FieldError, PasswordContext, PasswordPolicy, RegisterRequest, Username};
 
 /// Every problem with the three fields, as the server would report it under
 /// its password policy `kind` (all but the server's big list of common

@@ -2,12 +2,12 @@
 //! a form to store or change it, and "Reveal", which asks for a fresh code
 //! when the server wants one and hides the number again after 30 seconds.
 
-use crate::api::{FieldError, Ssn, SsnRequest, SsnStatus};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall};
 use crate::components::form::{StepUpCheck, TextField};
 use crate::format::short_time;
 use crate::page_data::{api_resource, LoadError};
 use leptos::prelude::*;
+use wire::{FieldError, Ssn, SsnRequest, SsnStatus};
 
 /// How long a revealed number stays on screen.
 #[cfg(feature = "hydrate")]
@@ -90,7 +90,7 @@ pub fn SsnReveal(url: String, masked: String) -> impl IntoView {
         problem.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let answer = crate::client::post_json_for::<_, crate::api::SsnRevealed>(
+            let answer = crate::client::post_json_for::<_, wire::SsnRevealed>(
                 &url.get_value(),
                 &serde_json::json!({}),
             )

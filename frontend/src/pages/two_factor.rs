@@ -3,12 +3,12 @@
 //! Enrolment runs in the browser (it shows a secret once); without
 //! JavaScript the section explains that.
 
-#[cfg(feature = "hydrate")]
-use crate::api::form_error_message;
-use crate::api::{FieldError, MfaSetupResponse, MfaStatus};
 use crate::components::form::{ReauthCheck, TextField};
 use crate::format::short_time;
 use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
+use wire::form_error_message;
+use wire::{FieldError, MfaSetupResponse, MfaStatus};
 
 /// `data:` URL for inline content (QR SVG, recovery-code download): every
 /// byte outside `[A-Za-z0-9-_.~]` percent-encoded.
@@ -144,8 +144,8 @@ fn confirm_code_step(
     alert: RwSignal<Option<String>>,
 ) {
     leptos::task::spawn_local(async move {
-        let body = crate::api::MfaCodeRequest { code };
-        let answer = crate::client::post_json_for::<_, crate::api::RecoveryCodesResponse>(
+        let body = wire::MfaCodeRequest { code };
+        let answer = crate::client::post_json_for::<_, wire::RecoveryCodesResponse>(
             "/api/v1/me/mfa/totp/confirm",
             &body,
         )
@@ -210,7 +210,7 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = crate::api::DisableMfaRequest {
+            let body = wire::DisableMfaRequest {
                 password: p,
                 code: c,
             };
@@ -244,7 +244,7 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             if need_step_up.get_untracked() {
-                let body = crate::api::MfaCodeRequest { code: step_up_code };
+                let body = wire::MfaCodeRequest { code: step_up_code };
                 if crate::client::post_json("/api/v1/me/mfa/step-up", &body)
                     .await
                     .is_err()
@@ -253,7 +253,7 @@ fn Enabled(status: MfaStatus) -> impl IntoView {
                     return;
                 }
             }
-            match crate::client::post_json_for::<_, crate::api::RecoveryCodesResponse>(
+            match crate::client::post_json_for::<_, wire::RecoveryCodesResponse>(
                 "/api/v1/me/mfa/recovery-codes",
                 &(),
             )

@@ -5,10 +5,10 @@
 //! observed the attempt, and the one answer form sends a value the server
 //! checks against its own records.
 
-use crate::api::workshop::{ChallengeInfo, WorkshopChallenges, WORKSHOP_BANNER};
 use crate::page_data::{api_resource, set_page_status, LoadError};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::workshop::{ChallengeInfo, WorkshopChallenges, WORKSHOP_BANNER};
 
 /// Whether workshop mode is on, provided by `App` for the banner and the nav.
 #[derive(Clone, Copy)]
@@ -174,16 +174,17 @@ fn AnswerForm(challenge: String) -> impl IntoView {
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         {
-            let body = crate::api::workshop::WorkshopAnswer {
+            let body = wire::workshop::WorkshopAnswer {
                 challenge: challenge.get_value(),
                 answer: value.get_untracked(),
             };
             leptos::task::spawn_local(async move {
-                let answer = crate::client::post_json_for::<
-                    _,
-                    crate::api::workshop::WorkshopAnswerResult,
-                >("/api/v1/workshop/answer", &body)
-                .await;
+                let answer =
+                    crate::client::post_json_for::<_, wire::workshop::WorkshopAnswerResult>(
+                        "/api/v1/workshop/answer",
+                        &body,
+                    )
+                    .await;
                 match answer {
                     Ok(r) if r.correct => crate::client::reload(),
                     Ok(_) => message.set(Some(

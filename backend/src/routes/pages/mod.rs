@@ -16,11 +16,11 @@ use crate::services::{access, mfa, sessions};
 use crate::state::AppState;
 use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpMessage};
-use frontend::api::{MeResponse, MfaStatus, SessionInfo};
 use frontend::page_data::{PageData, PageDataSource, PageFuture};
 use leptos::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
+use wire::{MeResponse, MfaStatus, SessionInfo};
 
 /// The page request the reads are made for.
 pub struct PageRequest {
@@ -103,7 +103,7 @@ impl PageData for RequestPageData {
         })
     }
 
-    fn password_policy(&self) -> PageFuture<frontend::api::password_policy::PolicyKind> {
+    fn password_policy(&self) -> PageFuture<wire::password_policy::PolicyKind> {
         let kind = self.state.settings.password_policy;
         Box::pin(async move { kind })
     }

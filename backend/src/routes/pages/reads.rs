@@ -18,10 +18,10 @@ use crate::services::sessions::{self, SignedIn};
 use crate::services::{devices, mfa, oauth_clients, ssn, workshop};
 use crate::state::AppState;
 use actix_web::web;
-use frontend::api::workshop::{WorkshopChallenges, WorkshopProgress};
-use frontend::api::*;
 use std::future::Future;
 use std::pin::Pin;
+use wire::workshop::{WorkshopChallenges, WorkshopProgress};
+use wire::*;
 
 /// A read, as the route table holds it: the JSON body, or why not.
 pub type Read =

@@ -5,13 +5,13 @@
 
 use super::decisions::{short_id, FilterInput};
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
-use crate::api::{AuditEntryInfo, AuditPage};
 use crate::components::action::NeedsScript;
 use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{AuditEntryInfo, AuditPage};
 
 /// The filters, as the page's URL and the API both name them.
 #[derive(Clone, Default)]
@@ -180,7 +180,7 @@ fn VerifyChain() -> impl IntoView {
             pending.set(true);
             result.set(None);
             leptos::task::spawn_local(async move {
-                let answer = crate::client::post_json_for::<_, crate::api::AuditVerifyResult>(
+                let answer = crate::client::post_json_for::<_, wire::AuditVerifyResult>(
                     "/api/v1/admin/audit/verify",
                     &serde_json::json!({}),
                 )

@@ -2,12 +2,12 @@
 //! newest first, filtered by a plain GET form (no JavaScript needed).
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
-use crate::api::{DecisionInfo, DecisionPage};
 use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{DecisionInfo, DecisionPage};
 
 /// The filters, as the page's URL and the API both name them.
 #[derive(Clone, Default)]

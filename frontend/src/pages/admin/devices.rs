@@ -2,13 +2,13 @@
 //! quarantines one (its requests are refused until it is marked compliant).
 
 use super::{loading, user_href, AdminNav, LoadFailed};
-use crate::api::{ComplianceRequest, DeviceInfo};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
 use crate::components::data_table::{col, Column, DataTable, Empty};
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{ComplianceRequest, DeviceInfo};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {

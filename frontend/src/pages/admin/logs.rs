@@ -5,11 +5,11 @@
 
 use super::decisions::FilterInput;
 use super::{loading, query_param, AdminNav, LoadFailed};
-use crate::api::{LogLineInfo, LogsResponse};
 use crate::format::{query_string, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{LogLineInfo, LogsResponse};
 
 #[component]
 pub fn LogsPage() -> impl IntoView {

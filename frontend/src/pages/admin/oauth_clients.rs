@@ -5,16 +5,16 @@
 //! secret is shown once, here, and never again.
 
 use super::{loading, AdminNav, LoadFailed};
-use crate::api::oauth_clients::redirect_uri_lines;
-use crate::api::{
-    ClientName, NewOAuthClientRequest, OAuthClientCreated, OAuthClientInfo, OAuthClientList,
-    OAuthClientSecret, OAuthScopeInfo, UpdateOAuthClientRequest,
-};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
 use crate::format::{encode, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::oauth_clients::redirect_uri_lines;
+use wire::{
+    ClientName, NewOAuthClientRequest, OAuthClientCreated, OAuthClientInfo, OAuthClientList,
+    OAuthClientSecret, OAuthScopeInfo, UpdateOAuthClientRequest,
+};
 
 const LIST_URL: &str = "/api/v1/admin/oauth/clients";
 

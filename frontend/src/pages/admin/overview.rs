@@ -2,13 +2,13 @@
 //! requests were denied, and what the signed-in admin may do right now.
 
 use super::{loading, AdminNav, LoadFailed};
-use crate::api::{LabelCount, MyAccess, Overview};
 use crate::components::charts::{ActivityChart, MfaDonut};
 use crate::components::form::StepUpCheck;
 use crate::format::short_time;
 use crate::page_data::{api_resource, use_current_user};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{LabelCount, MyAccess, Overview};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {

@@ -2,11 +2,11 @@
 //! read-only (they are code and configuration, not data).
 
 use super::{loading, AdminNav, LoadFailed};
-use crate::api::{PoliciesResponse, PolicyInfo, RolePermissions};
 use crate::format::duration_words;
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{PoliciesResponse, PolicyInfo, RolePermissions};
 
 #[component]
 pub fn PoliciesPage() -> impl IntoView {

@@ -6,9 +6,6 @@
 use super::devices::ComplianceButton;
 use super::users::RoleList;
 use super::{loading, AdminNav, LoadFailed};
-use crate::api::{
-    AdminUserDetail, DeviceInfo, FieldError, RoleChangeRequest, RoleGrantInfo, SessionInfo,
-};
 use crate::components::action::{ActionFeedback, ActionState, ApiCall, NeedsScript};
 use crate::components::data_table::{col, hidden_col, Column, DataTable, Empty};
 use crate::components::email_state::EmailState;
@@ -18,6 +15,9 @@ use crate::pages::ssn::SsnReveal;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use wire::{
+    AdminUserDetail, DeviceInfo, FieldError, RoleChangeRequest, RoleGrantInfo, SessionInfo,
+};
 
 /// The roles an admin can grant or revoke.
 const ROLES: [&str; 3] = ["admin", "auditor", "user"];

@@ -4,13 +4,13 @@
 //! index walk with millions of users (`User::search` in the backend).
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
-use crate::api::{AdminUserSummary, RoleGrantInfo, UserPage};
 use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
 use crate::components::email_state::EmailState;
 use crate::format::{query_string, short_time};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::{AdminUserSummary, RoleGrantInfo, UserPage};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {

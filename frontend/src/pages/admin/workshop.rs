@@ -2,11 +2,11 @@
 //! participant × every challenge, with totals (admins and auditors).
 
 use super::{loading, AdminNav, LoadFailed};
-use crate::api::workshop::{ChallengeTotal, ParticipantProgress, WorkshopProgress};
 use crate::page_data::{api_resource, LoadError};
 use crate::pages::workshop::{stars, WorkshopUnavailable};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use wire::workshop::{ChallengeTotal, ParticipantProgress, WorkshopProgress};
 
 #[component]
 pub fn WorkshopProgressPage() -> impl IntoView {

@@ -1,9 +1,9 @@
 //! `/patterns/api-security`: input validation, rate limiting, SQL injection.
 
 use super::{PatternLayout, StaticTable};
-use crate::api::demo::DEMO_LIMIT_PER_MINUTE;
 use crate::components::demo_panel::{Demo, DemoPanel};
 use leptos::prelude::*;
+use wire::demo::DEMO_LIMIT_PER_MINUTE;
 
 const INPUT_RULES: &[&[&str]] = &[
     &[

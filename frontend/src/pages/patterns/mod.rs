@@ -14,10 +14,10 @@ pub mod password_policy;
 pub mod tools;
 pub mod zero_trust;
 
-use crate::api::patterns::{self, CodeRef};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use wire::patterns::{self, CodeRef};
 
 /// One page of the area: its URL slug, its title and a one-line summary.
 pub struct PageInfo {

@@ -6,13 +6,13 @@
 // explanations, not the flow.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
-use crate::api::pkce;
-use crate::api::ActivityEntry;
 use crate::format::encode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use wire::pkce;
+use wire::ActivityEntry;
 
 /// The built-in demo client (registered by the server at start-up).
 pub const CLIENT_ID: &str = "oauth-playground";

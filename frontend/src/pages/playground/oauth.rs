@@ -10,11 +10,11 @@
 //! server renders the explanations, so they read without JavaScript.
 
 use super::flow::{self, Callback, Pending, StateCheck};
-use crate::api::ActivityEntry;
 use crate::page_data::{set_page_status, use_current_user};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use wire::ActivityEntry;
 
 /// Where an attacker would like the code to go (the "changed redirect URI").
 const OTHER_REDIRECT_URI: &str = "https://attacker.example/callback";
@@ -523,10 +523,10 @@ fn Playground() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::{flow, Callback, Exchange, Pending, Tamper, TamperReport};
-    use crate::api::ActivityEntry;
     use gloo_net::http::Request;
     use leptos::prelude::*;
     use web_sys::RequestCredentials;
+    use wire::ActivityEntry;
 
     const UNREACHABLE: &str = "Could not reach the server. Check your connection and try again.";
 

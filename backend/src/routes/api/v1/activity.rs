@@ -6,7 +6,7 @@ use crate::http::auth::Authenticated;
 use crate::services::admin;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use frontend::api::{ActivityEntry, ErrorBody};
+use wire::{ActivityEntry, ErrorBody};
 
 /// My most recent audit entries (where I acted or was acted on), newest
 /// first, at most 20: id, time, action, outcome and the recorded detail.

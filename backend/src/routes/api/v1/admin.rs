@@ -13,7 +13,7 @@ use crate::services::admin::{self, AuditQuery, DecisionQuery};
 use crate::services::{audit_verify, devices, lockout, mfa, sessions, user_keys};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::*;
+use wire::*;
 
 /// Query parameters of the users search.
 #[derive(Debug, serde::Deserialize)]

@@ -8,7 +8,7 @@ use crate::services::sessions::IssuedTokens;
 use crate::services::{mfa, sessions};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::{
+use wire::{
     ErrorBody, LoginRequest, LoginResponse, MfaLoginRequest, PasswordPolicyResponse,
     RefreshRequest, RegisterRequest, RegisteredResponse, TokenResponse,
 };

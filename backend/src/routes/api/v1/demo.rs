@@ -9,11 +9,11 @@ use crate::services::demo;
 use crate::state::AppState;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::demo::{
+use wire::demo::{
     DemoLimitedResponse, DemoSearchResult, PasswordCheckRequest, PasswordCheckResponse, TokenView,
     DEMO_LIMIT_PER_MINUTE,
 };
-use frontend::api::{ErrorBody, StatusResponse};
+use wire::{ErrorBody, StatusResponse};
 
 fn no_store() -> CacheControl {
     CacheControl(vec![CacheDirective::NoStore])

@@ -7,7 +7,7 @@ use crate::services::devices;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
-use frontend::api::{DeviceInfo, DeviceRegistration, ErrorBody};
+use wire::{DeviceInfo, DeviceRegistration, ErrorBody};
 
 /// My registered devices; the one this request names is `current`.
 #[utoipa::path(get, path = "/api/v1/me/devices", tag = "devices",

@@ -5,9 +5,9 @@
 use crate::error::{AppError, AppResult};
 use crate::telemetry::recent_logs::{self, LogQuery};
 use actix_web::{web, HttpResponse};
-use frontend::api::logs::valid_request_id;
-use frontend::api::{ErrorBody, LogLineInfo, LogsResponse};
 use serde::Deserialize;
+use wire::logs::valid_request_id;
+use wire::{ErrorBody, LogLineInfo, LogsResponse};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

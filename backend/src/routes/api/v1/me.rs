@@ -3,7 +3,7 @@ use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::{accounts, sessions};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use frontend::api::{
+use wire::{
     ChangePasswordRequest, ErrorBody, MeResponse, ReauthenticateRequest, RevokedResponse,
     SessionInfo,
 };

@@ -5,7 +5,7 @@ use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::mfa;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use frontend::api::{
+use wire::{
     DisableMfaRequest, ErrorBody, MfaCodeRequest, MfaSetupResponse, MfaStatus,
     RecoveryCodesResponse,
 };

@@ -10,7 +10,7 @@ use crate::services::oauth_clients::{self, ClientChanges, NewClient};
 use crate::state::AppState;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{web, HttpResponse};
-use frontend::api::*;
+use wire::*;
 
 /// Every registered client (never a secret), and the scopes that can be given.
 #[utoipa::path(get, path = "/api/v1/admin/oauth/clients", tag = "admin",

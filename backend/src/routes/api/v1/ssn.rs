@@ -7,7 +7,7 @@ use crate::services::ssn;
 use crate::state::AppState;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
-use frontend::api::{ErrorBody, SsnRequest, SsnRevealed, SsnStatus};
+use wire::{ErrorBody, SsnRequest, SsnRevealed, SsnStatus};
 
 fn no_store(body: &SsnRevealed) -> HttpResponse {
     HttpResponse::Ok()

@@ -9,10 +9,8 @@ use crate::http::{auth::Authenticated, client::RequestMeta, json::ApiJson};
 use crate::services::workshop;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use frontend::api::workshop::{
-    WorkshopAnswer, WorkshopAnswerResult, WorkshopChallenges, WorkshopProgress,
-};
-use frontend::api::ErrorBody;
+use wire::workshop::{WorkshopAnswer, WorkshopAnswerResult, WorkshopChallenges, WorkshopProgress};
+use wire::ErrorBody;
 
 /// The challenge catalogue, with which of them I have solved.
 #[utoipa::path(get, path = "/api/v1/workshop/challenges", tag = "workshop",

@@ -51,7 +51,7 @@ pub fn redirect_uri_lines(text: &str) -> Vec<String> {
 
 /// One registered client, as the admin API shows it (never its secret).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthClientInfo {
     /// The `client_id`.
     pub id: String,
@@ -74,7 +74,7 @@ pub struct OAuthClientInfo {
 /// A scope a client can be given, and the permission it lets its tokens use
 /// (within the user's own roles).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthScopeInfo {
     pub name: String,
     pub permission: String,
@@ -83,7 +83,7 @@ pub struct OAuthScopeInfo {
 /// `GET /api/v1/admin/oauth/clients`: every client, newest first, and the
 /// scopes this server knows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthClientList {
     pub clients: Vec<OAuthClientInfo>,
     pub scopes: Vec<OAuthScopeInfo>,
@@ -91,7 +91,7 @@ pub struct OAuthClientList {
 
 /// `POST /api/v1/admin/oauth/clients`: register a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOAuthClientRequest {
     /// 1–100 characters, shown on the consent page.
@@ -111,7 +111,7 @@ pub struct NewOAuthClientRequest {
 /// scopes and audience (a missing or empty `audience` means this app's API).
 /// Removing a scope ends the client's sessions that were granted it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOAuthClientRequest {
     pub name: String,
@@ -124,7 +124,7 @@ pub struct UpdateOAuthClientRequest {
 /// `201` to a registration: the client, and its secret — shown this once,
 /// stored only as an HMAC (none for a public client).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthClientCreated {
     pub client: OAuthClientInfo,
     pub client_secret: Option<String>,
@@ -145,7 +145,7 @@ impl std::fmt::Debug for OAuthClientCreated {
 /// `POST /api/v1/admin/oauth/clients/{id}/secret`: the new secret, shown
 /// this once; the previous one stops working at once.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthClientSecret {
     pub client_id: String,
     pub client_secret: String,

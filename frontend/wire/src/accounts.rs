@@ -1,10 +1,10 @@
-//! JSON bodies of the `/api/v1` endpoints, as the server sends and the pages read them.
+//! JSON bodies of the `/api/v1` sign-in, account, session and MFA endpoints (and the error body), as the server sends and the pages read them.
 
 use super::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub email: String,
@@ -23,19 +23,19 @@ pub fn login_next(next: &str) -> Option<&str> {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or e-mail address.
-    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub login: String,
-    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
 }
 
 /// The signed-in user, as `GET /api/v1/me` returns it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     pub id: String,
     pub username: String,
@@ -52,7 +52,7 @@ pub struct MeResponse {
 /// (signed in) or a request for the second factor, with the token that
 /// `POST /api/v1/auth/login/mfa` takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub mfa_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +63,7 @@ pub struct LoginResponse {
 
 /// The second step of a login with MFA.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MfaLoginRequest {
     pub mfa_token: String,
@@ -73,14 +73,14 @@ pub struct MfaLoginRequest {
 
 /// A one-time code: TOTP (6 digits) or, where allowed, a recovery code.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MfaCodeRequest {
     pub code: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DisableMfaRequest {
     pub password: String,
@@ -89,7 +89,7 @@ pub struct DisableMfaRequest {
 
 /// A new (not yet enabled) TOTP enrolment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaSetupResponse {
     /// Base32, for typing into an authenticator app.
     pub secret: String,
@@ -100,13 +100,13 @@ pub struct MfaSetupResponse {
 
 /// Shown once: at enrolment and when regenerated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaStatus {
     pub enabled: bool,
     /// RFC 3339, UTC.
@@ -118,7 +118,7 @@ pub struct MfaStatus {
 
 /// One of my sessions, as `GET /api/v1/me/sessions` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub id: String,
     /// "Firefox on Linux", from the user agent at login.
@@ -134,7 +134,7 @@ pub struct SessionInfo {
 
 /// Tokens for API clients (`POST /api/v1/auth/token`, `POST /api/v1/auth/refresh`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
@@ -148,17 +148,17 @@ pub struct TokenResponse {
 /// `POST /api/v1/me/reauthenticate`: the password again, so that this
 /// session may change the account's security (`reauthentication_required`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReauthenticateRequest {
-    #[cfg_attr(feature = "ssr", schema(min_length = 1))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
 }
 
 /// `POST /api/v1/auth/refresh`: API clients send the token; browsers send
 /// nothing here (their refresh token travels in an HttpOnly cookie).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[serde(default)]
@@ -166,7 +166,7 @@ pub struct RefreshRequest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
@@ -178,7 +178,7 @@ pub struct ChangePasswordRequest {
 /// what the server will require. The server also refuses the 100,000 most
 /// common passwords, which this does not describe.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordPolicyResponse {
     pub policy: super::password_policy::PolicyKind,
     /// The fewest Unicode code points.
@@ -201,21 +201,21 @@ impl PasswordPolicyResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedResponse {
     /// How many sessions were ended.
     pub revoked: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredResponse {
     pub id: String,
     pub username: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     pub status: String,
 }
@@ -223,17 +223,17 @@ pub struct StatusResponse {
 /// Every error the API returns. A 5xx carries only `error` and `request_id`;
 /// a 422 also lists what was wrong with each field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub request_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "ssr", schema(value_type = Vec<FieldErrorSchema>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<FieldErrorSchema>))]
     pub fields: Vec<FieldError>,
 }
 
 /// Schema twin of [`FieldError`] for the OpenAPI document.
-#[cfg(feature = "ssr")]
+#[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct FieldErrorSchema {

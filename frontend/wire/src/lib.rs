@@ -1,7 +1,10 @@
-//! Wire types and parse-don't-validate newtypes.
+//! Wire types and parse-don't-validate newtypes, shared by the server and the
+//! browser.
 //!
 //! Everything here compiles both into the server and into the wasm bundle, so a
-//! form shows exactly the errors the server would return, before it is sent.
+//! form shows exactly the errors the server would return, before it is sent. A
+//! crate of its own, with no Leptos: the server's security code depends on
+//! these types, not on the pages (feature `openapi`: their OpenAPI schemas).
 
 pub mod activity;
 pub mod admin;
@@ -14,7 +17,7 @@ pub mod password_policy;
 pub mod patterns;
 pub mod pkce;
 pub mod ssn;
-pub mod wire;
+pub mod accounts;
 pub mod workshop;
 
 pub use activity::ActivityEntry;
@@ -28,4 +31,4 @@ pub use oauth_clients::{
 };
 pub use password_policy::{Password, PasswordContext, PasswordPolicy};
 pub use ssn::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
-pub use wire::*;
+pub use accounts::*;

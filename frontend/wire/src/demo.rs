@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 /// request was authenticated with. The token itself is never sent back (the
 /// cookie holding it is HttpOnly, and stays the only copy the browser has).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenView {
     /// The JOSE header (`alg`, `typ`, `kid`).
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub header: serde_json::Value,
     /// The verified claims.
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub claims: serde_json::Value,
     /// Seconds left before `exp`.
     pub expires_in_secs: i64,
@@ -22,7 +22,7 @@ pub struct TokenView {
 /// `GET /api/v1/demo/search?q=`: a search over the caller's own audit
 /// actions, built with the query builder; `q` is bound as one value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoSearchResult {
     /// What was searched for, exactly as received.
     pub query: String,
@@ -35,14 +35,14 @@ pub struct DemoSearchResult {
 /// `POST /api/v1/demo/password-check`. Deliberately not `Debug`: the
 /// password must not reach a log line.
 #[derive(Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordCheckRequest {
     pub password: String,
 }
 
 /// One policy's verdict on a candidate password.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVerdict {
     /// `catalogue` or `nist`.
     pub policy: String,
@@ -53,7 +53,7 @@ pub struct PolicyVerdict {
 
 /// The verdicts of both policies (the password is not echoed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordCheckResponse {
     pub length: usize,
     pub catalogue: PolicyVerdict,
@@ -64,7 +64,7 @@ pub struct PasswordCheckResponse {
 
 /// `GET /api/v1/demo/limited`: allowed, within the demo's own limit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoLimitedResponse {
     pub status: String,
     /// The demo limit: this many calls per minute, per user.

@@ -121,12 +121,12 @@ pub const AUTHENTICATION: &[CodeRef] = &[
 
 pub const API_SECURITY: &[CodeRef] = &[
     r(
-        "frontend/src/api/fields.rs",
+        "frontend/wire/src/fields.rs",
         "fn parse",
         "Input validation: parse-don't-validate newtypes shared by server and browser.",
     ),
     r(
-        "frontend/src/api/password_policy.rs",
+        "frontend/wire/src/password_policy.rs",
         "fn check",
         "The password rules, one implementation for both sides.",
     ),
@@ -258,7 +258,7 @@ pub const TOOLS: &[CodeRef] = &[
 
 pub const PASSWORD_POLICY: &[CodeRef] = &[
     r(
-        "frontend/src/api/password_policy.rs",
+        "frontend/wire/src/password_policy.rs",
         "fn check",
         "Both rule sets: the catalogue's composition rules and NIST's length rule.",
     ),

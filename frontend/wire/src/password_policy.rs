@@ -41,7 +41,7 @@ pub struct PasswordContext<'a> {
 /// Which rule set applies (the server's `PASSWORD_POLICY`). On the wire it is
 /// spelled as the setting is: `"catalogue"` or `"nist"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
     /// 12–128 characters with upper, lower, digit and special.
@@ -523,11 +523,11 @@ mod tests {
             for kind in [PolicyKind::Catalogue, PolicyKind::Nist] {
                 for e in PasswordPolicy::new(kind).check(pw, CTX) {
                     assert!(
-                        crate::api::fields::describe("password", &e.code).is_some(),
+                        crate::fields::describe("password", &e.code).is_some(),
                         "{} has no message",
                         e.code
                     );
-                    assert!(crate::api::fields::describe("new_password", &e.code).is_some());
+                    assert!(crate::fields::describe("new_password", &e.code).is_some());
                 }
             }
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A role a user holds, and for how long.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleGrantInfo {
     /// `admin`, `auditor` or `user`.
     pub role: String,
@@ -19,7 +19,7 @@ pub struct RoleGrantInfo {
 
 /// One row of the users list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserSummary {
     pub id: String,
     pub username: String,
@@ -36,7 +36,7 @@ pub struct AdminUserSummary {
 /// `GET /api/v1/admin/users?q=…&after=…&limit=…`: one page, ordered by
 /// username; `next` is the cursor for the following page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserPage {
     pub users: Vec<AdminUserSummary>,
     pub next: Option<String>,
@@ -44,7 +44,7 @@ pub struct UserPage {
 
 /// `GET /api/v1/admin/users/{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUserDetail {
     pub user: AdminUserSummary,
     pub failed_logins: i32,
@@ -55,7 +55,7 @@ pub struct AdminUserDetail {
 /// `PUT /api/v1/admin/users/{id}/roles`: grant or revoke one role. A grant
 /// may be time-bound (`expires_in_minutes`). Needs a recent second factor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleChangeRequest {
     pub role: String,
     pub grant: bool,
@@ -66,7 +66,7 @@ pub struct RoleChangeRequest {
 /// A device a user registered: the browser's device cookie or an API
 /// client's `X-Device-ID`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     pub id: String,
     pub user_id: String,
@@ -85,12 +85,12 @@ pub struct DeviceInfo {
 
 /// `POST /api/v1/me/devices`: register the calling device.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceRegistration {
     /// A name the user recognises ("Work laptop"). 1–60 characters, not
     /// all spaces, no control characters.
     #[cfg_attr(
-        feature = "ssr",
+        feature = "openapi",
         schema(
             min_length = 1,
             max_length = 60,
@@ -102,14 +102,14 @@ pub struct DeviceRegistration {
 
 /// `PUT /api/v1/admin/devices/{id}/compliance`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceRequest {
     pub compliant: bool,
 }
 
 /// One access decision of the policy decision point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionInfo {
     pub id: i64,
     pub decided_at: String,
@@ -127,7 +127,7 @@ pub struct DecisionInfo {
 
 /// `GET /api/v1/admin/decisions?user=&route=&outcome=&reason=&from=&to=&before=`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionPage {
     pub decisions: Vec<DecisionInfo>,
     /// Pass as `before` for older entries.
@@ -136,7 +136,7 @@ pub struct DecisionPage {
 
 /// One row of the policy table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyInfo {
     pub method: String,
     pub path: String,
@@ -153,7 +153,7 @@ pub struct PolicyInfo {
 
 /// Which permissions a role grants.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolePermissions {
     pub role: String,
     pub permissions: Vec<String>,
@@ -163,7 +163,7 @@ pub struct RolePermissions {
 
 /// `GET /api/v1/admin/policies`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoliciesResponse {
     pub routes: Vec<PolicyInfo>,
     pub roles: Vec<RolePermissions>,
@@ -176,7 +176,7 @@ pub struct PoliciesResponse {
 
 /// One hour of activity for the overview charts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HourStats {
     /// Start of the hour.
     pub hour: String,
@@ -188,7 +188,7 @@ pub struct HourStats {
 
 /// A count per label (deny reasons, roles…).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabelCount {
     pub label: String,
     pub count: i64,
@@ -196,7 +196,7 @@ pub struct LabelCount {
 
 /// One configured limit and how often it was hit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LimitInfo {
     /// What is limited ("Sign-in per IP", …).
     pub name: String,
@@ -208,7 +208,7 @@ pub struct LimitInfo {
 
 /// What the signed-in admin or auditor may do right now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MyAccess {
     pub permissions: Vec<String>,
     /// Admin writes are active (a second factor within the elevation window).
@@ -218,7 +218,7 @@ pub struct MyAccess {
 
 /// `GET /api/v1/admin/overview`: the dashboard's figures, last 24 hours.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub users: i64,
     pub mfa_users: i64,
@@ -235,7 +235,7 @@ pub struct Overview {
 
 /// One audit-log row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryInfo {
     pub id: i64,
     pub occurred_at: String,
@@ -256,7 +256,7 @@ pub struct AuditEntryInfo {
 /// `GET /api/v1/admin/audit?actor=&action=&outcome=&from=&to=&before=`:
 /// newest first; `next` is the `before` cursor of the following page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntryInfo>,
     pub next: Option<i64>,

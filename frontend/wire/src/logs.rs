@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One log line: what the server wrote to its log (never a secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLineInfo {
     /// Increasing in the order the lines were written.
     pub seq: u64,
@@ -21,7 +21,7 @@ pub struct LogLineInfo {
 
 /// The newest lines first, at most `limit`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogsResponse {
     pub lines: Vec<LogLineInfo>,
     /// How many lines this instance keeps in memory.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One entry of my activity, newest first. Only what concerns me: no other
 /// user's id, no IP address, no request id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityEntry {
     /// The audit entry's id.
     pub id: i64,
@@ -17,7 +17,7 @@ pub struct ActivityEntry {
     /// `success`, `failure` or `denied`.
     pub outcome: String,
     /// The event's details as recorded (never a secret).
-    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: serde_json::Value,
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One challenge, with whether the caller has solved it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeInfo {
     pub id: String,
     pub title: String,
@@ -23,7 +23,7 @@ pub struct ChallengeInfo {
 
 /// `GET /api/v1/workshop/challenges`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkshopChallenges {
     pub challenges: Vec<ChallengeInfo>,
     pub solved: usize,
@@ -33,17 +33,17 @@ pub struct WorkshopChallenges {
 /// `POST /api/v1/workshop/answer`: an answer the server checks against its
 /// own records (the request-id challenge).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkshopAnswer {
     /// The challenge answered: only `error-request-id` takes an answer.
-    #[cfg_attr(feature = "ssr", schema(pattern = "^error-request-id$"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^error-request-id$"))]
     pub challenge: String,
     pub answer: String,
 }
 
 /// The verdict on an answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkshopAnswerResult {
     pub challenge: String,
     pub correct: bool,
@@ -51,7 +51,7 @@ pub struct WorkshopAnswerResult {
 
 /// A challenge in the instructor's view, with how many solved it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeTotal {
     pub id: String,
     pub title: String,
@@ -62,7 +62,7 @@ pub struct ChallengeTotal {
 
 /// One participant's progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParticipantProgress {
     pub user_id: String,
     pub username: String,
@@ -72,7 +72,7 @@ pub struct ParticipantProgress {
 
 /// `GET /api/v1/workshop/progress` (instructors: `admin:read`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkshopProgress {
     pub challenges: Vec<ChallengeTotal>,
     pub participants: Vec<ParticipantProgress>,

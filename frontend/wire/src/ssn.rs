@@ -59,7 +59,7 @@ impl Ssn {
 
 /// `PUT /api/v1/me/ssn`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsnRequest {
     /// `###-##-####`.
     pub ssn: String,
@@ -73,7 +73,7 @@ impl std::fmt::Debug for SsnRequest {
 
 /// `GET /api/v1/me/ssn`: whether one is stored, masked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsnStatus {
     pub stored: bool,
     /// `***-**-1234`.
@@ -83,7 +83,7 @@ pub struct SsnStatus {
 
 /// `POST …/ssn/reveal`: the full number, sent with `Cache-Control: no-store`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SsnRevealed {
     pub ssn: String,
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The result of walking the audit log's hash chain.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerifyResult {
     /// No broken entry was found.
     pub ok: bool,
@@ -20,7 +20,7 @@ pub struct AuditVerifyResult {
 
 /// Where the chain breaks and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditChainBreak {
     /// The broken entry's id; for deleted entries, the first missing id.
     pub id: i64,
