@@ -18,4 +18,5 @@ mod v6_authentication;
 mod v6_enumeration;
 mod v7_sessions;
 mod v8_authorization;
+mod v8_page_reads;
 mod v9_tokens;
