@@ -141,7 +141,7 @@ pub fn is_database_outage(e: &diesel::result::Error) -> bool {
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         // PostgreSQL refuses a NUL in a text parameter. The request target
-        // and JSON bodies are checked for one at the edge (`http::nul_input`,
+        // and JSON bodies are checked for one at the edge (`http::request_target`,
         // `http::json`); any other way in is still bad input, not a fault.
         if let diesel::result::Error::DatabaseError(_, info) = &e {
             let m = info.message();

@@ -430,7 +430,7 @@ fn app(
         .wrap(from_fn(move |req, next| {
             rate_limit::per_ip(per_ip.clone(), req, next)
         }))
-        .wrap(from_fn(crate::http::nul_input::refuse_nul_in_target))
+        .wrap(from_fn(crate::http::request_target::refuse_unsafe_target))
         .wrap(from_fn(header_limits))
         .wrap(from_fn(management_plane))
         .wrap(from_fn(security_headers))

@@ -93,7 +93,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         )));
     }
     if holds_nul(text) {
-        // Like `http::nul_input` for the request target; here it is a
+        // Like `http::request_target` for the request target; here it is a
         // field's value no field accepts, so a 422 naming the field.
         return Err(nul_field(text));
     }

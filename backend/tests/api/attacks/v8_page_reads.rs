@@ -192,9 +192,8 @@ async fn path_tricks_in_a_pages_url_reach_no_other_read() {
             "admin: {path}"
         );
     }
-    // The same with literal dot segments, which no client normalizes
-    // away: the page the router resolves them to still gets no data (its
-    // reads are decided again; see the hole below for the page itself).
+    // The same with literal dot segments, which no browser sends: refused
+    // before routing (see the next test), so no page and no data.
     for raw in [
         "/admin/users/..".to_owned(),
         "/admin/users/../policies".to_owned(),
@@ -202,8 +201,7 @@ async fn path_tricks_in_a_pages_url_reach_no_other_read() {
         "/nowhere/../admin/audit".to_owned(),
     ] {
         let (status, html) = raw_get(&app, &raw, &user).await;
-        assert_eq!(status, 403, "user: {raw}");
-        assert!(html.contains("data-testid=\"not-allowed\""), "user: {raw}");
+        assert_eq!(status, 400, "user: {raw}");
         assert_eq!(leaked(&html, &others), Vec::<String>::new(), "user: {raw}");
     }
 }
@@ -370,36 +368,36 @@ async fn auditors_and_lapsed_admins_read_pages_but_change_nothing() {
         .any(|a| a.0 == "account.locked"));
 }
 
-/// HOLE. A path with dot segments (`/nowhere/../admin/policies`, also
-/// `%2E%2E`, `/./`) matches no actix pattern, so the enforcement point
-/// passes it on undecided ("nothing to protect": `http::enforce`, the
-/// `req.match_pattern()` = `None` branch), and the pages' default service
-/// (`startup`, `render_app_async_with_context`) hands the raw path to the
-/// Leptos router, which resolves the dots and renders the admin page. The
-/// page's own policy entry is never consulted nor recorded; only its data
-/// reads are decided (so no data leaks today). Expected: such a path is
-/// either not rendered as that page (404 or 400), or decided under the
-/// page's entry like `/admin/policies` itself (a recorded deny).
+/// A path with dot segments (`/nowhere/../admin/policies`, also `%2E%2E`,
+/// `/./`) matched no actix pattern, so the enforcement point passed it on
+/// undecided and the pages' fallback handed the raw path to the Leptos
+/// router, which resolved the dots and rendered the admin page: the page's
+/// own policy entry was never decided (its data reads were, so nothing
+/// leaked). Found by this suite; now `http::request_target` refuses such a
+/// path with a 400 before routing, for a user and for an admin alike.
 #[tokio::test]
-#[ignore = "hole: dot-segment paths render a page without the PEP deciding it (http::enforce unmatched branch + startup default_service)"]
 async fn a_dot_segment_path_does_not_render_a_page_its_policy_did_not_decide() {
     let app = spawn_app_with(&[]).await;
     let user = app.signed_in("pd_user").await;
-    let uid = app.user_id(&user).await;
-    for raw in [
-        "/nowhere/../admin/policies",
-        "/admin/./policies",
-        "/%2E%2E/admin/policies",
-    ] {
-        let (status, html) = raw_get(&app, raw, &user).await;
-        let rendered = html.contains("<title>Policies · Admin</title>");
-        let page_decided = denied_routes(&app, &uid)
-            .await
-            .iter()
-            .any(|(route, why)| route == "/admin/policies" && why == "missing_permission");
-        assert!(
-            !rendered || page_decided,
-            "{raw} -> {status}: the policies page rendered, and its entry never decided"
-        );
+    let (admin, _) = signed_in_admin(&app, "pd_admin").await;
+    for cookie in [&user, &admin] {
+        for raw in [
+            "/nowhere/../admin/policies",
+            "/admin/./policies",
+            "/%2E%2E/admin/policies",
+            "/%2e/admin/policies",
+            "/.%2E/admin/policies",
+            "/admin/users/..",
+            "/auth/../admin/audit",
+            "/api/v1/../../admin/decisions",
+        ] {
+            let (status, html) = raw_get(&app, raw, cookie).await;
+            assert_eq!(status, 400, "{raw}");
+            assert!(
+                !html.contains("Admin</title>"),
+                "{raw} rendered an admin page"
+            );
+            assert!(html.contains("`.` or `..` segment"), "{raw}: {html}");
+        }
     }
 }
