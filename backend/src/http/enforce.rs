@@ -106,7 +106,7 @@ pub async fn enforce<B: MessageBody + 'static>(
         let device = presented_device(req.request());
         let subject = token
             .as_deref()
-            .and_then(|t| sessions::token_subject(&state, t, device.as_deref()));
+            .and_then(|t| sessions::verify::token_subject(&state, t, device.as_deref()));
         if token.is_none() {
             // No credential at all: counted, not recorded one by one
             // (`services::access`).

@@ -189,7 +189,7 @@ pub async fn revoke_session(
     let Some(Authenticated(who)) = who else {
         return see_other("/login");
     };
-    match sessions::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await {
+    match sessions::manage::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await {
         Ok(()) | Err(AppError::NotFound) => see_other("/account/sessions"),
         Err(e) => back_with("/account/sessions", &e),
     }
@@ -204,7 +204,7 @@ pub async fn revoke_others(
     let Some(Authenticated(who)) = who else {
         return see_other("/login");
     };
-    let result = sessions::revoke_all_except(
+    let result = sessions::manage::revoke_all_except(
         &state,
         &meta,
         &who.user.id,

@@ -293,7 +293,7 @@ pub async fn login(
     attempt.signed_in(state).await?;
     state.login_throttle.clear(&login_key);
     let uid = user.id.clone();
-    let tokens = sessions::open(state, meta, &user, move |session_id| {
+    let tokens = sessions::open::open(state, meta, &user, move |session_id| {
         AuditEvent::new("auth.login", Outcome::Success)
             .actor(uid.clone())
             .target(uid)
@@ -409,8 +409,14 @@ pub async fn change_password(
     let ended = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             User::set_password_hash(c, &uid, &phc, sessions::now())?;
-            let ended =
-                sessions::revoke_all_except_in(c, &m, &uid, &uid, Some(&sid), "password_changed")?;
+            let ended = sessions::manage::revoke_all_except_in(
+                c,
+                &m,
+                &uid,
+                &uid,
+                Some(&sid),
+                "password_changed",
+            )?;
             audit::record_in(c, Some(&m), event)?;
             Ok(ended)
         })

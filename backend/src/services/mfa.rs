@@ -394,17 +394,18 @@ pub async fn complete_login(
             lockout::clear_user(state, &user.id).await?;
             state.login_throttle.clear(&user.id);
             let uid = user.id.clone();
-            let tokens = sessions::open_with_mfa(state, meta, &user, true, move |session_id| {
-                AuditEvent::new("auth.login", Outcome::Success)
-                    .actor(uid.clone())
-                    .target(uid)
-                    .detail(serde_json::json!({
-                        "step": "mfa",
-                        "method": if proof == Proof::Totp { "totp" } else { "recovery_code" },
-                        "session_id": session_id,
-                    }))
-            })
-            .await?;
+            let tokens =
+                sessions::open::open_with_mfa(state, meta, &user, true, move |session_id| {
+                    AuditEvent::new("auth.login", Outcome::Success)
+                        .actor(uid.clone())
+                        .target(uid)
+                        .detail(serde_json::json!({
+                            "step": "mfa",
+                            "method": if proof == Proof::Totp { "totp" } else { "recovery_code" },
+                            "session_id": session_id,
+                        }))
+                })
+                .await?;
             state.metrics.login(crate::metrics::Login::Success);
             Ok((user, tokens))
         }
@@ -542,7 +543,7 @@ pub async fn admin_reset(
                 return Err(AppError::NotFound);
             }
             UserMfa::remove(c, &uid)?;
-            sessions::revoke_all_except_in(c, &m, &by, &uid, None, "mfa_reset_by_admin")?;
+            sessions::manage::revoke_all_except_in(c, &m, &by, &uid, None, "mfa_reset_by_admin")?;
             audit::record_in(c, Some(&m), event)
         })
     })

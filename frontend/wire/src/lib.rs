@@ -6,6 +6,7 @@
 //! crate of its own, with no Leptos: the server's security code depends on
 //! these types, not on the pages (feature `openapi`: their OpenAPI schemas).
 
+pub mod accounts;
 pub mod activity;
 pub mod admin;
 pub mod audit;
@@ -17,9 +18,9 @@ pub mod password_policy;
 pub mod patterns;
 pub mod pkce;
 pub mod ssn;
-pub mod accounts;
 pub mod workshop;
 
+pub use accounts::*;
 pub use activity::ActivityEntry;
 pub use admin::*;
 pub use audit::{AuditChainBreak, AuditVerifyResult};
@@ -31,4 +32,3 @@ pub use oauth_clients::{
 };
 pub use password_policy::{Password, PasswordContext, PasswordPolicy};
 pub use ssn::{Ssn, SsnRequest, SsnRevealed, SsnStatus};
-pub use accounts::*;
