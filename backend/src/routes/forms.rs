@@ -156,7 +156,7 @@ pub async fn login_mfa(
     let Some(token) = req.cookie(MFA_COOKIE).map(|c| c.value().to_owned()) else {
         return see_other("/login?error=mfa_expired");
     };
-    match mfa::complete_login(&state, &meta, &token, &form.code).await {
+    match mfa::login::complete_login(&state, &meta, &token, &form.code).await {
         Ok((_, tokens)) => signed_in_redirect(&state, &tokens, form.next.as_deref()),
         Err(AppError::InvalidCode) => see_other("/login?step=mfa&error=invalid_code"),
         Err(e) => back_with("/login", &e),

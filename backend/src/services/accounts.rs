@@ -286,7 +286,7 @@ pub async fn login(
     // With MFA on, the failure count is cleared only once the code is proven too.
     if mfa::enabled(state, &user.id).await? {
         attempt.passed(state).await?;
-        let token = mfa::start_login(state, meta, &user).await?;
+        let token = mfa::login::start_login(state, meta, &user).await?;
         state.metrics.login(crate::metrics::Login::MfaRequired);
         return Ok(LoginOutcome::MfaRequired(token));
     }
@@ -356,7 +356,7 @@ pub async fn change_password(
     who: &SignedIn,
     req: ChangePasswordRequest,
 ) -> AppResult<usize> {
-    mfa::require_recent(state, who).await?;
+    mfa::step_up::require_recent(state, who).await?;
     let violations = password_policy(state).check(
         &req.new_password,
         PasswordContext {

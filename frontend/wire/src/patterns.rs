@@ -103,7 +103,7 @@ pub const AUTHENTICATION: &[CodeRef] = &[
         "TOTP (RFC 6238) with the replay rule.",
     ),
     r(
-        "backend/src/services/mfa.rs",
+        "backend/src/services/mfa/step_up.rs",
         "fn step_up",
         "Step-up: a fresh second factor before sensitive actions.",
     ),

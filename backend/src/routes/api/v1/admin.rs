@@ -122,7 +122,7 @@ pub async fn reset_mfa(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    mfa::admin_reset(&state, &meta, &who, &path).await?;
+    mfa::disable::admin_reset(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

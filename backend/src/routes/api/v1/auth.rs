@@ -102,7 +102,8 @@ pub async fn login_mfa(
     meta: RequestMeta,
     ApiJson(body): ApiJson<MfaLoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (user, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
+    let (user, tokens) =
+        mfa::login::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
     signed_in_response(&state, user, &tokens).await
 }
 
@@ -135,7 +136,8 @@ pub async fn token_mfa(
     meta: RequestMeta,
     ApiJson(body): ApiJson<MfaLoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (_, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
+    let (_, tokens) =
+        mfa::login::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
     Ok(HttpResponse::Ok().json(token_response(tokens)))
 }
 
