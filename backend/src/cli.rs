@@ -387,11 +387,11 @@ fn restore(
     let keys = match &token {
         Some(token) => BackupKeys::Token(token),
         None => {
-            files = crate::secrets::field_keys_from_files(settings)?;
+            files = crate::keys::symmetric::field_keys_from_files(settings)?;
             BackupKeys::Files(&files)
         }
     };
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let signing = crate::keys::signing::SigningKeys::load(settings)?.current();
     let url = settings.database_url.expose_secret();
     let r = match into {
         Some(into) => {

@@ -254,7 +254,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("secret_provider", 4), // where secrets are read (files, Vault; its database credentials)
     ("config", 5),          // the settings
     ("key_provider", 6),    // where the signing keys and key-encrypting key are
-    ("secrets", 7),         // the loaded keys
+    ("keys", 7),            // the loaded keys (Keys): signing, symmetric, key files
     ("identity", 8),        // who a verified request is (SignedIn)
     ("request_meta", 8),    // what is recorded about a request
     ("audit", 9),           // the one writer of the audit log

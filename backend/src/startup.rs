@@ -11,8 +11,8 @@ use crate::http::{
     csrf::csrf, enforce::enforce_outside_scopes, header_limits::header_limits,
     request_id::request_id, security_headers::security_headers, session_refresh::session_refresh,
 };
+use crate::keys::Keys;
 use crate::routes;
-use crate::secrets::Keys;
 use crate::security::password;
 use crate::services::{access, field_keys, identity_cache, workshop};
 use crate::state::decision_stats::DecisionStats;

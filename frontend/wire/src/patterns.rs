@@ -179,7 +179,7 @@ pub const DATA_PROTECTION: &[CodeRef] = &[
         "Where secrets come from: environment, *_FILE, then Vault.",
     ),
     r(
-        "backend/src/secrets.rs",
+        "backend/src/keys/symmetric.rs",
         "fn field_keys_from(",
         "Field keys: generated in dev, required in production.",
     ),
