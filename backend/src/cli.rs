@@ -12,7 +12,8 @@ use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
 use crate::security::password;
 use crate::services::{accounts, field_keys};
-use crate::startup::{migrate, Application};
+use crate::startup::migrations::migrate;
+use crate::startup::Application;
 use crate::state::AppState;
 use actix_web::web;
 use anyhow::Context;
@@ -216,7 +217,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-            let applied = crate::startup::migrate_as_configured(&settings, &pool).await?;
+            let applied =
+                crate::startup::migrations::migrate_as_configured(&settings, &pool).await?;
             println!("{applied} migration(s) applied");
         }
         Command::AnchorAudit => audit::anchor(&settings).await?,
