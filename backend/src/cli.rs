@@ -25,6 +25,7 @@ use wire::RegisterRequest;
 mod audit;
 mod hsm;
 mod keys;
+pub mod seed;
 
 #[derive(Parser)]
 #[command(name = "backend", about = "Secure reference app server", version)]
@@ -246,7 +247,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("workshop reset: {removed} solve(s) cleared");
         }
         Command::Seed { users, audit } => {
-            use crate::services::seed::{self, SeedOptions};
+            use seed::SeedOptions;
             seed::refuse_in_production(&settings)?;
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             migrate(&pool).await?;
