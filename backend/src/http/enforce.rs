@@ -54,7 +54,7 @@ pub fn presented_device(req: &HttpRequest) -> Option<String> {
 const SELF_ENFORCING_SCOPES: [&str; 3] = ["/api", "/auth", "/oauth"];
 
 /// Routes whose handler decides, through the same decision point
-/// (`routes::metrics`: a scrape token is no identity the table can name).
+/// (`routes::metrics_endpoint`: a scrape token is no identity the table can name).
 /// The PEP passes them on undecided, so each request is decided once.
 const HANDLER_DECIDES: [&str; 1] = ["/metrics"];
 

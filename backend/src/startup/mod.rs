@@ -330,7 +330,7 @@ fn app(
         .wrap(from_fn(security_headers))
         .wrap(from_fn(request_id))
         // Outermost: counts and times every request, by route pattern.
-        .wrap(from_fn(crate::http::metrics::track))
+        .wrap(from_fn(crate::http::request_metrics::track))
         .configure(|cfg| {
             routes::configure(cfg, &limiters);
         })
