@@ -154,6 +154,32 @@ fn strip_test_items(code: &str) -> (String, Vec<String>) {
     (code, test_modules)
 }
 
+/// Rooms of a livable size: a file with more lines of code than this (test
+/// items, comments and blank lines not counted) says at its top why it is
+/// one file, in a `//!` line starting "Longer than most modules".
+const LONG_FILE_LINES: usize = 500;
+
+#[test]
+fn a_long_file_says_why_at_its_top() {
+    let mut unexplained = Vec::new();
+    for file in rust_files(&src()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = strip_test_items(&blank_comments_and_literals(&text)).0;
+        let lines = code.lines().filter(|l| !l.trim().is_empty()).count();
+        let says_why = text
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .any(|l| l.contains("Longer than most modules"));
+        if lines > LONG_FILE_LINES && !says_why {
+            unexplained.push(format!("{} ({lines} lines of code)", file.display()));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "split these by job, or say at the top why not: {unexplained:#?}"
+    );
+}
+
 #[test]
 fn security_code_is_framework_free() {
     // Web, database, async runtime and network crates; the security module
