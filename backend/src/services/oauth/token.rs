@@ -83,9 +83,7 @@ async fn refuse_for(
     Ok(Err(err))
 }
 
-/// Authenticates the client: a confidential client by its secret (Basic or
-/// body, not both), a public one by its id alone (and it must not send a
-
+/// `POST /oauth/token`.
 pub async fn token(
     state: &AppState,
     meta: &RequestMeta,
