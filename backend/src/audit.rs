@@ -247,7 +247,7 @@ pub(crate) struct Unlinked<'a> {
 
 /// Appends `entries`, in order, to the chain, linked exactly as [`append_in`]
 /// links one entry, with multi-row inserts: for bulk writers
-/// (`services::seed`), not for events (use [`record_in`]). Runs inside the
+/// (`cli::seed`), not for events (use [`record_in`]). Runs inside the
 /// caller's `db::write_transaction`, under the chain lock (taken again
 /// here; both locks may be taken twice in one transaction). Times are
 /// stored at microseconds, as hashed.

@@ -12,7 +12,8 @@ use crate::config::Settings;
 use crate::db::{connection::build_pool, models::user::Role};
 use crate::security::password;
 use crate::services::{accounts, field_keys};
-use crate::startup::{migrate, Application};
+use crate::startup::migrations::migrate;
+use crate::startup::Application;
 use crate::state::AppState;
 use actix_web::web;
 use anyhow::Context;
@@ -24,6 +25,7 @@ use wire::RegisterRequest;
 mod audit;
 mod hsm;
 mod keys;
+pub mod seed;
 
 #[derive(Parser)]
 #[command(name = "backend", about = "Secure reference app server", version)]
@@ -216,7 +218,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-            let applied = crate::startup::migrate_as_configured(&settings, &pool).await?;
+            let applied =
+                crate::startup::migrations::migrate_as_configured(&settings, &pool).await?;
             println!("{applied} migration(s) applied");
         }
         Command::AnchorAudit => audit::anchor(&settings).await?,
@@ -244,7 +247,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("workshop reset: {removed} solve(s) cleared");
         }
         Command::Seed { users, audit } => {
-            use crate::services::seed::{self, SeedOptions};
+            use seed::SeedOptions;
             seed::refuse_in_production(&settings)?;
             let pool = build_pool(settings.database_url.expose_secret(), 1)?;
             migrate(&pool).await?;
@@ -387,11 +390,11 @@ fn restore(
     let keys = match &token {
         Some(token) => BackupKeys::Token(token),
         None => {
-            files = crate::secrets::field_keys_from_files(settings)?;
+            files = crate::keys::symmetric::field_keys_from_files(settings)?;
             BackupKeys::Files(&files)
         }
     };
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let signing = crate::keys::signing::SigningKeys::load(settings)?.current();
     let url = settings.database_url.expose_secret();
     let r = match into {
         Some(into) => {

@@ -31,7 +31,7 @@ pub struct SignedIn {
     /// The account's known-bad device state applies to this request: the
     /// session's device is quarantined, or the request names none of the
     /// user's devices, its session is bound to none, and the user has a
-    /// quarantined device. See `services::sessions::device_posture`.
+    /// quarantined device. See `services::sessions::verify::device_posture`.
     pub device_quarantined: bool,
 }
 

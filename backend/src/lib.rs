@@ -21,11 +21,11 @@ pub mod identity;
 #[cfg(test)]
 mod invariants;
 pub mod key_provider;
+pub mod keys;
 pub mod metrics;
 pub mod request_meta;
 pub mod routes;
 pub mod secret_provider;
-pub mod secrets;
 pub mod security;
 pub mod services;
 pub mod startup;

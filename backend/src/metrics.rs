@@ -1,8 +1,8 @@
 //! Prometheus metrics, kept in memory and written in the text exposition
-//! format (version 0.0.4) by `GET /metrics` (`routes::metrics`), through
+//! format (version 0.0.4) by `GET /metrics` (`routes::metrics_endpoint`), through
 //! the `prometheus-client` crate (its `prometheus_text` encoder).
 //!
-//! Framework-free: the request middleware (`http::metrics`), the login
+//! Framework-free: the request middleware (`http::request_metrics`), the login
 //! service, the access decisions and the rate limiters each make one cheap
 //! call. Label values are bounded sets: a route is the pattern the router
 //! matched (`/api/v1/admin/users/{id}`, never the id: no personal data, no

@@ -11,7 +11,7 @@
 //! local value is in force. A local value (1 or 2) wins over Vault, with a
 //! warning that names the variable: it is an explicit override on this
 //! machine. The names read this way are `DATABASE_URL`, `DATABASE_MIGRATION_URL` (by `config`),
-//! `SESSION_KEY` and `FIELD_KEYS` (by `secrets`).
+//! `SESSION_KEY` and `FIELD_KEYS` (by `keys::symmetric`).
 //!
 //! Every secret is held in a `secrecy` wrapper, so `Debug` shows a redaction
 //! marker and never the value; errors name the variable and the source, never

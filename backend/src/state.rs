@@ -19,7 +19,7 @@ pub mod shared_limiter;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::secrets::Keys;
+use crate::keys::Keys;
 use crate::security::policy::PolicySettings;
 use decision_stats::DecisionStats;
 use identity_cache::IdentityCache;

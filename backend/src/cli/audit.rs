@@ -44,7 +44,7 @@ async fn check_against_anchor(
         println!("no audit anchor yet (`backend anchor-audit` writes one)");
         return Ok(());
     }
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let signing = crate::keys::signing::SigningKeys::load(settings)?.current();
     let Some(anchor) = audit_anchor::newest(&signing, &settings.data_dir)? else {
         return Ok(());
     };
@@ -71,7 +71,7 @@ async fn check_against_anchor(
 pub async fn anchor(settings: &Settings) -> anyhow::Result<()> {
     use crate::services::audit_anchor::{self, Anchored};
     let pool = build_pool(settings.database_url.expose_secret(), 1)?;
-    let signing = crate::secrets::SigningKeys::load(settings)?.current();
+    let signing = crate::keys::signing::SigningKeys::load(settings)?.current();
     match audit_anchor::anchor(&pool, &signing, &settings.data_dir, "command").await? {
         Anchored::Written(a) => println!("anchored #{} {}", a.head_id, a.head_hash),
         Anchored::Unchanged(a) => println!("already anchored: #{} {}", a.head_id, a.head_hash),

@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::db::connection::build_pool;
 use crate::key_provider::pkcs11::Token;
 use crate::services::data_keys::{self, OnMissingKek, ProviderStatus};
-use crate::startup::migrate_as_configured;
+use crate::startup::migrations::migrate_as_configured;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use std::sync::Arc;

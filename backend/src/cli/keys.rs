@@ -98,7 +98,7 @@ pub async fn status(settings: &Settings, json: bool) -> anyhow::Result<()> {
         .await
         .context("cannot read the key status (has `backend migrate` run?)")?;
     // The session-key part (`services::session_keys::status`).
-    let session = match crate::secrets::load_session_keys(settings)? {
+    let session = match crate::keys::symmetric::load_session_keys(settings)? {
         Some(keys) => Some(
             crate::db::run(&pool, move |c| {
                 crate::services::session_keys::status(c, &keys, now)
@@ -137,7 +137,7 @@ pub async fn status(settings: &Settings, json: bool) -> anyhow::Result<()> {
 /// `rotate-signing-key`: a new key, published now, signing later.
 pub fn rotate_signing_key(settings: &Settings) -> anyhow::Result<()> {
     let publication = settings.signing_key_publication_secs;
-    let (rotated, place) = crate::secrets::rotate_signing_key_as_configured(settings)?;
+    let (rotated, place) = crate::keys::signing::rotate_signing_key_as_configured(settings)?;
     println!("new signing key {} in {place}", rotated.kid);
     // The running servers publish it at their next folder read; it
     // signs only once every cached JWKS can hold it.
@@ -155,7 +155,7 @@ pub fn rotate_signing_key(settings: &Settings) -> anyhow::Result<()> {
 /// `rotate-session-key`: the next `SESSION_KEY` on standard output only.
 pub async fn rotate_session_key(settings: &Settings, step: SessionKeyStep) -> anyhow::Result<()> {
     use crate::services::session_keys;
-    let keys = crate::secrets::load_session_keys(settings)?
+    let keys = crate::keys::symmetric::load_session_keys(settings)?
         .context("SESSION_KEY is not set here: run this with the SESSION_KEY the servers use")?;
     let pool = build_pool(settings.database_url.expose_secret(), 1)?;
     let now = chrono::Utc::now().naive_utc();

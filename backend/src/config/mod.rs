@@ -10,7 +10,7 @@
 //! `security`, `limits`, `server`, `key_provider`) through one `Reader` that
 //! collects the problems; `Settings::from_lookup` runs them in turn.
 //!
-//! Layer: infrastructure, below `secrets` and `key_provider`, above `secret_provider`, `tls` and `telemetry` (whose `LogFormat` it reads).
+//! Layer: infrastructure, below `keys` and `key_provider`, above `secret_provider`, `tls` and `telemetry` (whose `LogFormat` it reads).
 
 mod app;
 mod database;

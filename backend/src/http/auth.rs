@@ -61,7 +61,7 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-            match sessions::authenticate_shared(&state, token.as_deref(), None).await {
+            match sessions::verify::authenticate_shared(&state, token.as_deref(), None).await {
                 Ok(signed_in) => Ok(Authenticated(signed_in)),
                 Err(denied) => {
                     if let Some(outage) = denied.outage() {

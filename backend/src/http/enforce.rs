@@ -54,7 +54,7 @@ pub fn presented_device(req: &HttpRequest) -> Option<String> {
 const SELF_ENFORCING_SCOPES: [&str; 3] = ["/api", "/auth", "/oauth"];
 
 /// Routes whose handler decides, through the same decision point
-/// (`routes::metrics`: a scrape token is no identity the table can name).
+/// (`routes::metrics_endpoint`: a scrape token is no identity the table can name).
 /// The PEP passes them on undecided, so each request is decided once.
 const HANDLER_DECIDES: [&str; 1] = ["/metrics"];
 
@@ -106,7 +106,7 @@ pub async fn enforce<B: MessageBody + 'static>(
         let device = presented_device(req.request());
         let subject = token
             .as_deref()
-            .and_then(|t| sessions::token_subject(&state, t, device.as_deref()));
+            .and_then(|t| sessions::verify::token_subject(&state, t, device.as_deref()));
         if token.is_none() {
             // No credential at all: counted, not recorded one by one
             // (`services::access`).

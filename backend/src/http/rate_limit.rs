@@ -123,7 +123,7 @@ impl KeyExtractor for ByUser {
             return Ok(None);
         };
         let device = presented_device(req.request());
-        Ok(sessions::token_subject(
+        Ok(sessions::verify::token_subject(
             &self.state,
             &token,
             device.as_deref(),

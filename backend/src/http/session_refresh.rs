@@ -49,14 +49,21 @@ pub async fn session_refresh(
         return next.call(req).await;
     };
     let device = presented_device(req.request());
-    let access_ok = req
-        .cookie(ACCESS_COOKIE)
-        .is_some_and(|c| sessions::token_subject(&state, c.value(), device.as_deref()).is_some());
+    let access_ok = req.cookie(ACCESS_COOKIE).is_some_and(|c| {
+        sessions::verify::token_subject(&state, c.value(), device.as_deref()).is_some()
+    });
     if access_ok {
         return next.call(req).await;
     }
     let meta = RequestMeta::of(req.request());
-    match sessions::refresh(&state, &meta, &refresh, sessions::Redeemer::FirstParty).await {
+    match sessions::refresh::refresh(
+        &state,
+        &meta,
+        &refresh,
+        sessions::refresh::Redeemer::FirstParty,
+    )
+    .await
+    {
         Ok(tokens) => {
             req.extensions_mut()
                 .insert(FreshAccess(tokens.access_token.clone()));

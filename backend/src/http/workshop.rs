@@ -93,7 +93,7 @@ async fn context(state: &AppState, req: &HttpRequest) -> Context {
             continue;
         }
         tried = Some(token);
-        if let Ok(who) = sessions::authenticate(state, Some(token)).await {
+        if let Ok(who) = sessions::verify::authenticate(state, Some(token)).await {
             participant = Some(who.user.id);
             break;
         }

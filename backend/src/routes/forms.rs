@@ -156,7 +156,7 @@ pub async fn login_mfa(
     let Some(token) = req.cookie(MFA_COOKIE).map(|c| c.value().to_owned()) else {
         return see_other("/login?error=mfa_expired");
     };
-    match mfa::complete_login(&state, &meta, &token, &form.code).await {
+    match mfa::login::complete_login(&state, &meta, &token, &form.code).await {
         Ok((_, tokens)) => signed_in_redirect(&state, &tokens, form.next.as_deref()),
         Err(AppError::InvalidCode) => see_other("/login?step=mfa&error=invalid_code"),
         Err(e) => back_with("/login", &e),
@@ -189,7 +189,7 @@ pub async fn revoke_session(
     let Some(Authenticated(who)) = who else {
         return see_other("/login");
     };
-    match sessions::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await {
+    match sessions::manage::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await {
         Ok(()) | Err(AppError::NotFound) => see_other("/account/sessions"),
         Err(e) => back_with("/account/sessions", &e),
     }
@@ -204,7 +204,7 @@ pub async fn revoke_others(
     let Some(Authenticated(who)) = who else {
         return see_other("/login");
     };
-    let result = sessions::revoke_all_except(
+    let result = sessions::manage::revoke_all_except(
         &state,
         &meta,
         &who.user.id,

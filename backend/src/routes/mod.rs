@@ -6,7 +6,7 @@ pub mod api;
 mod declare;
 pub mod forms;
 pub mod health;
-pub mod metrics;
+pub mod metrics_endpoint;
 pub mod oauth;
 pub mod openapi;
 pub mod pages;

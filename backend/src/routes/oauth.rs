@@ -10,9 +10,9 @@ use crate::error::AppError;
 use crate::http::auth::{presented_access_token, Authenticated};
 use crate::http::client::RequestMeta;
 use crate::http::security_headers::X_CSP_FORM_ACTION;
-use crate::services::oauth::{
-    self, AuthorizeError, AuthorizeParams, BasicCredentials, TokenParams,
-};
+use crate::services::oauth::authorize::{self, AuthorizeError, AuthorizeParams};
+use crate::services::oauth::token::TokenParams;
+use crate::services::oauth::{self, consent, revoke_introspect, BasicCredentials};
 use crate::services::sessions::{self, SignedIn};
 use crate::state::AppState;
 use actix_web::http::header::{self, ContentType};
@@ -77,7 +77,9 @@ async fn signed_in(state: &AppState, req: &HttpRequest) -> Option<SignedIn> {
         return Some(SignedIn::clone(who));
     }
     let token = presented_access_token(req)?;
-    sessions::authenticate(state, Some(&token)).await.ok()
+    sessions::verify::authenticate(state, Some(&token))
+        .await
+        .ok()
 }
 
 /// Whether the request carries an `Authorization` header: then the identity
@@ -96,8 +98,8 @@ async fn not_first_party(
     client_id: Option<&str>,
     reason: &str,
 ) -> Result<HttpResponse, AppError> {
-    oauth::consent_refused(state, meta, &who.user.id, client_id, reason).await?;
-    Err(AppError::Forbidden(oauth::FIRST_PARTY_ONLY.into()))
+    consent::consent_refused(state, meta, &who.user.id, client_id, reason).await?;
+    Err(AppError::Forbidden(consent::FIRST_PARTY_ONLY.into()))
 }
 
 /// `GET /oauth/authorize`.
@@ -110,7 +112,7 @@ pub async fn authorize(
         return Ok(error_page("the request's parameters could not be read"));
     };
     let params = params.into_inner();
-    let approved = match oauth::validate(&state, &params).await? {
+    let approved = match authorize::validate(&state, &params).await? {
         Ok(a) => a,
         Err(AuthorizeError::NoRedirect(reason)) => return Ok(error_page(reason)),
         Err(AuthorizeError::Redirect(url)) => return Ok(see_other(&url)),
@@ -124,10 +126,10 @@ pub async fn authorize(
     };
     // Only the user's own browser session gets a consent page (and with it
     // a consent id): not a bearer token, not an OAuth client's session.
-    if let Err(reason) = oauth::first_party(&who, has_authorization(&req)) {
+    if let Err(reason) = consent::first_party(&who, has_authorization(&req)) {
         return not_first_party(&state, &meta, &who, Some(&approved.client.id), reason).await;
     }
-    let consent = oauth::render_consent(&state, &who, &approved).await?;
+    let consent = consent::render_consent(&state, &who, &approved).await?;
     let request = ConsentRequest {
         client_name: approved.client.name.clone(),
         username: who.user.username.clone(),
@@ -172,7 +174,7 @@ pub async fn decision(
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     let who = &who.0;
-    if let Err(reason) = oauth::first_party(who, has_authorization(&req)) {
+    if let Err(reason) = consent::first_party(who, has_authorization(&req)) {
         return not_first_party(&state, &meta, who, None, reason).await;
     }
     let f = form.into_inner();
@@ -186,21 +188,21 @@ pub async fn decision(
             ))
         }
     };
-    let row = match oauth::take_consent(&state, who, f.consent_id.as_deref()).await? {
+    let row = match consent::take_consent(&state, who, f.consent_id.as_deref()).await? {
         Ok(row) => row,
         Err(reason) => {
-            oauth::consent_refused(&state, &meta, &who.user.id, None, reason).await?;
-            return Err(AppError::BadRequest(oauth::NO_SUCH_CONSENT.into()));
+            consent::consent_refused(&state, &meta, &who.user.id, None, reason).await?;
+            return Err(AppError::BadRequest(consent::NO_SUCH_CONSENT.into()));
         }
     };
     // Validated again: the client's registration may have changed since.
-    let approved = match oauth::validate(&state, &oauth::params_of(&row)).await? {
+    let approved = match authorize::validate(&state, &consent::params_of(&row)).await? {
         Ok(a) => a,
         Err(refused) => {
             // Taken, then refused by the registration as it is now (a
             // redirect URI or a scope removed since the page was shown): a
             // refused decision like the others, so audited once like them.
-            oauth::consent_refused(
+            consent::consent_refused(
                 &state,
                 &meta,
                 &who.user.id,
@@ -216,9 +218,9 @@ pub async fn decision(
     };
     let user_id = &who.user.id;
     let url = if allow {
-        oauth::allow(&state, &meta, user_id, &approved).await?
+        consent::allow(&state, &meta, user_id, &approved).await?
     } else {
-        oauth::deny(&state, &meta, user_id, &approved).await?
+        consent::deny(&state, &meta, user_id, &approved).await?
     };
     Ok(see_other(&url))
 }
@@ -277,7 +279,7 @@ pub async fn token(
             unauthorized: true,
         }));
     };
-    match oauth::token(&state, &meta, form.into_inner(), basic).await? {
+    match oauth::token::token(&state, &meta, form.into_inner(), basic).await? {
         Ok(tokens) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
@@ -291,7 +293,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     meta: RequestMeta,
     req: HttpRequest,
-    form: Result<web::Form<oauth::TokenQuery>, actix_web::Error>,
+    form: Result<web::Form<revoke_introspect::TokenQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     let (Ok(form), Ok(basic)) = (form, basic_credentials(&req)) else {
         return Ok(oauth_error(&oauth::OAuthError {
@@ -300,7 +302,7 @@ pub async fn revoke(
             unauthorized: false,
         }));
     };
-    match oauth::revoke(&state, &meta, form.into_inner(), basic).await? {
+    match revoke_introspect::revoke(&state, &meta, form.into_inner(), basic).await? {
         Ok(()) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish()),
@@ -312,7 +314,7 @@ pub async fn revoke(
 pub async fn introspect(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: Result<web::Form<oauth::TokenQuery>, actix_web::Error>,
+    form: Result<web::Form<revoke_introspect::TokenQuery>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     let (Ok(form), Ok(basic)) = (form, basic_credentials(&req)) else {
         return Ok(oauth_error(&oauth::OAuthError {
@@ -321,7 +323,7 @@ pub async fn introspect(
             unauthorized: false,
         }));
     };
-    match oauth::introspect(&state, form.into_inner(), basic).await? {
+    match revoke_introspect::introspect(&state, form.into_inner(), basic).await? {
         Ok(body) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(body)),

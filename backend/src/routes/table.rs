@@ -20,7 +20,7 @@ use super::api::v1::{
     activity, admin, auth, demo, devices, logs, me, mfa, oauth_clients, ssn, workshop,
 };
 use super::pages::reads;
-use super::{forms, health, metrics, oauth, openapi, wellknown};
+use super::{forms, health, metrics_endpoint, oauth, openapi, wellknown};
 use crate::security::policy::Permission;
 use crate::security::policy_table::PolicyTable;
 
@@ -37,10 +37,10 @@ super::declare::route_table! {
         GET "/readyz" => health::readyz, public;
         // Prometheus scrapes: a scraper has no account but a token
         // (`METRICS_TOKEN`), which no entry can express, so the handler
-        // decides: the token, else `routes::metrics::POLICY` (admin:read)
+        // decides: the token, else `routes::metrics_endpoint::POLICY` (admin:read)
         // through the same decision point, refusals recorded like every
         // other.
-        GET "/metrics" => metrics::metrics, public;
+        GET "/metrics" => metrics_endpoint::metrics, public;
     }
     // OAuth discovery: public, outside the OpenAPI document (RFC 8414).
     scope discovery "" {

@@ -56,7 +56,7 @@ fn age_secs(t: chrono::NaiveDateTime) -> i64 {
 }
 
 /// The device fact for a request that named `device_id` (or none): the
-/// device its session is bound to or it named (`sessions::device_posture`);
+/// device its session is bound to or it named (`sessions::verify::device_posture`);
 /// a quarantined account state is reported as the non-compliant device it
 /// may be, so the PDP refuses it everywhere.
 pub fn device_fact(device_id: Option<&str>, who: Option<&SignedIn>) -> DeviceFact {
@@ -99,7 +99,7 @@ pub async fn decide(
         state.decision_stats.allowed(req.policy.path);
         return Ok(Ok(None));
     }
-    let who = sessions::authenticate_shared(state, token, req.device_id).await;
+    let who = sessions::verify::authenticate_shared(state, token, req.device_id).await;
     decide_for(state, req, who).await
 }
 

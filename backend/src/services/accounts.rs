@@ -286,14 +286,14 @@ pub async fn login(
     // With MFA on, the failure count is cleared only once the code is proven too.
     if mfa::enabled(state, &user.id).await? {
         attempt.passed(state).await?;
-        let token = mfa::start_login(state, meta, &user).await?;
+        let token = mfa::login::start_login(state, meta, &user).await?;
         state.metrics.login(crate::metrics::Login::MfaRequired);
         return Ok(LoginOutcome::MfaRequired(token));
     }
     attempt.signed_in(state).await?;
     state.login_throttle.clear(&login_key);
     let uid = user.id.clone();
-    let tokens = sessions::open(state, meta, &user, move |session_id| {
+    let tokens = sessions::open::open(state, meta, &user, move |session_id| {
         AuditEvent::new("auth.login", Outcome::Success)
             .actor(uid.clone())
             .target(uid)
@@ -356,7 +356,7 @@ pub async fn change_password(
     who: &SignedIn,
     req: ChangePasswordRequest,
 ) -> AppResult<usize> {
-    mfa::require_recent(state, who).await?;
+    mfa::step_up::require_recent(state, who).await?;
     let violations = password_policy(state).check(
         &req.new_password,
         PasswordContext {
@@ -409,8 +409,14 @@ pub async fn change_password(
     let ended = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             User::set_password_hash(c, &uid, &phc, sessions::now())?;
-            let ended =
-                sessions::revoke_all_except_in(c, &m, &uid, &uid, Some(&sid), "password_changed")?;
+            let ended = sessions::manage::revoke_all_except_in(
+                c,
+                &m,
+                &uid,
+                &uid,
+                Some(&sid),
+                "password_changed",
+            )?;
             audit::record_in(c, Some(&m), event)?;
             Ok(ended)
         })

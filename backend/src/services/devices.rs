@@ -52,7 +52,7 @@ fn parse_label(text: &str) -> AppResult<String> {
 /// route needs a fresh second factor (`routes/table.rs`): a session
 /// thief must not be able to mint a managed device. The session that
 /// registers it is bound to it, unless it is bound to a device already
-/// (`sessions::device_posture`).
+/// (`sessions::verify::device_posture`).
 pub async fn register(
     state: &AppState,
     meta: &RequestMeta,

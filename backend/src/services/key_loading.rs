@@ -1,15 +1,16 @@
 //! Every key the server and the key commands load, where the field keys
 //! may live in the database: with `KEY_PROVIDER=pkcs11` they are the
 //! wrapped data keys of `field_data_keys`, unwrapped through the HSM
-//! (`data_keys`); with `files` everything comes from `secrets`.
+//! (`data_keys`); with `files` everything comes from `keys`.
 //!
-//! Here rather than in `secrets` so that key loading (infrastructure) never
+//! Here rather than in `keys` so that key loading (infrastructure) never
 //! reaches up into the services and the audit log the data keys need.
 
 use crate::config::{AppEnv, Settings};
 use crate::db::Pool;
 use crate::key_provider::pkcs11::Token;
-use crate::secrets::{self, Keys, SigningKeys};
+use crate::keys::signing::SigningKeys;
+use crate::keys::{symmetric, Keys};
 use crate::security::field_crypto::FieldKeys;
 use crate::services::data_keys::{self, OnMissingKek};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ pub async fn load_keys(settings: &Settings, pool: &Pool) -> anyhow::Result<Keys>
     let Some(token) = crate::key_provider::token(settings)? else {
         return Keys::load_with(settings, &|n| std::env::var(n).ok());
     };
-    let session = secrets::session_keys(settings)?;
+    let session = symmetric::session_keys(settings)?;
     let signing = SigningKeys::load(settings)?;
     let fields = hsm_field_keys(settings, pool, &token).await?;
     Ok(Keys {
@@ -37,7 +38,7 @@ pub async fn load_keys(settings: &Settings, pool: &Pool) -> anyhow::Result<Keys>
 pub async fn load_field_keys(settings: &Settings, pool: &Pool) -> anyhow::Result<FieldKeys> {
     match crate::key_provider::token(settings)? {
         Some(token) => hsm_field_keys(settings, pool, &token).await,
-        None => secrets::field_keys_from_files(settings),
+        None => symmetric::field_keys_from_files(settings),
     }
 }
 
@@ -50,7 +51,7 @@ pub async fn hsm_field_keys(
     pool: &Pool,
     token: &Arc<Token>,
 ) -> anyhow::Result<FieldKeys> {
-    let import = secrets::field_keys_to_import(settings)?;
+    let import = symmetric::field_keys_to_import(settings)?;
     let on_missing = match settings.env {
         AppEnv::Production => OnMissingKek::Refuse,
         AppEnv::Dev => OnMissingKek::Create,

@@ -21,7 +21,6 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod oauth_playground;
 pub mod restore;
-pub mod seed;
 pub mod session_keys;
 pub mod sessions;
 pub mod ssn;

@@ -238,7 +238,14 @@ pub async fn shred(
             }
             if done.mfa {
                 UserMfa::remove(c, &uid)?;
-                sessions::revoke_all_except_in(c, &m, &by, &uid, None, "data_shredded_by_admin")?;
+                sessions::manage::revoke_all_except_in(
+                    c,
+                    &m,
+                    &by,
+                    &uid,
+                    None,
+                    "data_shredded_by_admin",
+                )?;
             }
             let detail = serde_json::to_value(done).map_err(AppError::internal)?;
             audit::record_in(

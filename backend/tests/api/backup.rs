@@ -298,7 +298,7 @@ async fn a_cut_audit_tail_or_an_older_database_put_back_is_caught_by_its_anchor(
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let pool = build_pool(&url, 2).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     let record = |n: usize| {
         let pool = pool.clone();
         async move {
@@ -378,7 +378,7 @@ async fn a_postgresql_backup_is_a_pg_dump_of_the_schema_its_manifest_describes()
         return; // SQLite: the drill above.
     }
     let pool = build_pool(&url, 2).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     let keys = FieldKeys::parse(KEY).unwrap();
     {
         let mut c = conn(&pool);
@@ -482,7 +482,7 @@ async fn a_postgresql_dump_is_restored_into_an_empty_database_and_checked_there(
         return; // SQLite: the drill above.
     }
     let pool = build_pool(&url, 2).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     let keys = FieldKeys::parse(KEY).unwrap();
     let ids = {
         let mut c = conn(&pool);
@@ -598,7 +598,7 @@ async fn a_postgresql_dump_is_restored_into_an_empty_database_and_checked_there(
 async fn the_anchor_is_signed_again_under_a_new_signing_key_and_still_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let pool = build_pool(&sqlite_url(&dir), 1).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     backend::audit::record(
         &pool,
         None,

@@ -152,7 +152,7 @@ async fn a_key_rotated_by_one_instance_is_trusted_by_the_other_at_once() {
     // `backend rotate-signing-key` on the shared folder; A picks it up and
     // signs with it, while B has not re-read the folder yet.
     let dir = a.state.settings.signing_keys_dir.clone();
-    let kid = backend::secrets::rotate_signing_key(&dir, 900, 0)
+    let kid = backend::keys::signing::rotate_signing_key(&dir, 900, 0)
         .unwrap()
         .kid;
     // A key made in the same second as the one before it is dated a second

@@ -53,7 +53,7 @@ pub(crate) fn ssn(user: &str) -> FieldRef<'_> {
 pub(crate) async fn database(dir: &tempfile::TempDir) -> (String, Pool) {
     let url = fresh_database(dir);
     let pool = build_pool(&url, 4).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     (url, pool)
 }
 

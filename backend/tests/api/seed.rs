@@ -64,7 +64,7 @@ async fn seeded_data_continues_the_chain_and_pages_by_prefix() {
 
     // The indexes the seed dropped for the load are all back, and its list
     // of them is the migrated schema's.
-    let mut expected: Vec<String> = backend::services::seed::AUDIT_INDEXES
+    let mut expected: Vec<String> = backend::cli::seed::audit_entries::AUDIT_INDEXES
         .iter()
         .map(|(_, create)| create.split_whitespace().nth(2).unwrap().to_owned())
         .collect();

@@ -391,7 +391,7 @@ async fn signing_keys_rotate_without_logging_anyone_out() {
     let old_kid = base_kid(&old_access).unwrap();
 
     let dir = app.state.settings.signing_keys_dir.clone();
-    let rotated = backend::secrets::rotate_signing_key(&dir, 900, 2).unwrap();
+    let rotated = backend::keys::signing::rotate_signing_key(&dir, 900, 2).unwrap();
     let new_kid = rotated.kid.clone();
     assert_eq!(
         Some(rotated.signs_from),

@@ -337,7 +337,7 @@ async fn a_missing_key_that_wraps_data_keys_is_refused_by_status_start_and_resto
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("app.db").display());
     let pool = backend::db::connection::build_pool(&url, 2).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     {
         let mut c = conn(&pool);
         let ids = insert_users(&mut c, 3);

@@ -186,7 +186,7 @@ async fn kill_9_during_rotate_keys_then_a_rerun_finishes_with_every_value_intact
     const ROWS: usize = 20_000;
 
     let pool = build_pool(&url, 1).unwrap();
-    backend::startup::migrate(&pool).await.unwrap();
+    backend::startup::migrations::migrate(&pool).await.unwrap();
     let mut plain = HashMap::new();
     {
         let mut conn = pool.get().unwrap();

@@ -23,7 +23,7 @@ pub const ZERO_TRUST: &[CodeRef] = &[
     r("backend/src/routes/table.rs", "route_table!", "The route table: each route declared once, with its handler and what it requires; an unlisted route is refused."),
     r("backend/src/security/policy.rs", "fn decide", "The policy decision point: identity, permission, device, network and MFA age in, allow or deny out."),
     r("backend/src/services/access.rs", "fn decide_for", "Gathers the facts, asks the PDP and records every denial (access.denied)."),
-    r("backend/src/services/sessions.rs", "fn authenticate_on_device", "Verifies the token, the live session and the device the request names."),
+    r("backend/src/services/sessions/verify.rs", "fn authenticate_on_device", "Verifies the token, the live session and the device the request names."),
     r("backend/src/security/client_ip.rs", "fn resolve", "The client's address: the TCP peer unless a trusted proxy vouches for another."),
     r("backend/src/services/devices.rs", "fn set_compliance", "Device health: an administrator marks a device non-compliant."),
 ];
@@ -78,7 +78,7 @@ pub const AUTHENTICATION: &[CodeRef] = &[
         "PKCE: the code verifier's S256 hash is compared in constant time.",
     ),
     r(
-        "backend/src/services/oauth.rs",
+        "backend/src/services/oauth/token.rs",
         "code_verifier",
         "The token endpoint: a code is exchanged only with its verifier.",
     ),
@@ -93,7 +93,7 @@ pub const AUTHENTICATION: &[CodeRef] = &[
         "Verification: RS256 pinned, keys only from our set, every claim required.",
     ),
     r(
-        "backend/src/services/sessions.rs",
+        "backend/src/services/sessions/refresh.rs",
         "pub async fn refresh",
         "Refresh tokens: server-side, rotated, reuse revokes the session.",
     ),
@@ -103,7 +103,7 @@ pub const AUTHENTICATION: &[CodeRef] = &[
         "TOTP (RFC 6238) with the replay rule.",
     ),
     r(
-        "backend/src/services/mfa.rs",
+        "backend/src/services/mfa/step_up.rs",
         "fn step_up",
         "Step-up: a fresh second factor before sensitive actions.",
     ),
@@ -179,7 +179,7 @@ pub const DATA_PROTECTION: &[CodeRef] = &[
         "Where secrets come from: environment, *_FILE, then Vault.",
     ),
     r(
-        "backend/src/secrets.rs",
+        "backend/src/keys/symmetric.rs",
         "fn field_keys_from(",
         "Field keys: generated in dev, required in production.",
     ),

@@ -58,8 +58,12 @@ impl RequestPageData {
         );
         async move {
             cell.get_or_init(|| async {
-                sessions::authenticate_shared(&state, token.as_deref(), page.device_id.as_deref())
-                    .await
+                sessions::verify::authenticate_shared(
+                    &state,
+                    token.as_deref(),
+                    page.device_id.as_deref(),
+                )
+                .await
             })
             .await
             .clone()
@@ -156,7 +160,7 @@ impl PageData for RequestPageData {
         let (state, who, outage) = (self.state.clone(), self.who(), OutageMark::here());
         Box::pin(async move {
             let who = who.await?;
-            match sessions::list(&state, &who.user.id, Some(&who.session.id)).await {
+            match sessions::manage::list(&state, &who.user.id, Some(&who.session.id)).await {
                 Ok(list) => Some(list),
                 Err(e) => {
                     outage.set_if(&e);

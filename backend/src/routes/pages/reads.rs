@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::routes::api::v1::admin::UserQuery;
 use crate::routes::api::v1::logs;
 use crate::security::policy_table::PolicyTable;
-use crate::services::admin::{self, AuditQuery, DecisionQuery};
+use crate::services::admin::{self, audit_log::AuditQuery, decisions::DecisionQuery};
 use crate::services::sessions::{self, SignedIn};
 use crate::services::{devices, mfa, oauth_clients, ssn, workshop};
 use crate::state::AppState;
@@ -72,7 +72,7 @@ pub async fn my_mfa(cx: &Cx<'_>) -> AppResult<MfaStatus> {
 }
 
 pub async fn my_sessions(cx: &Cx<'_>) -> AppResult<Vec<SessionInfo>> {
-    sessions::list(cx.state, &cx.who.user.id, Some(&cx.who.session.id)).await
+    sessions::manage::list(cx.state, &cx.who.user.id, Some(&cx.who.session.id)).await
 }
 
 pub async fn my_ssn(cx: &Cx<'_>) -> AppResult<SsnStatus> {
@@ -84,20 +84,20 @@ pub async fn my_devices(cx: &Cx<'_>) -> AppResult<Vec<DeviceInfo>> {
 }
 
 pub async fn admin_overview(cx: &Cx<'_>) -> AppResult<Overview> {
-    admin::overview(cx.state, cx.who, cx.page.client_ip).await
+    admin::overview::overview(cx.state, cx.who, cx.page.client_ip).await
 }
 
 pub async fn admin_users(cx: &Cx<'_>) -> AppResult<UserPage> {
     let q: UserQuery = cx.query()?;
-    admin::users(cx.state, q.q, q.after, q.limit).await
+    admin::users::users(cx.state, q.q, q.after, q.limit).await
 }
 
 pub async fn admin_user(cx: &Cx<'_>) -> AppResult<AdminUserDetail> {
-    admin::user_detail(cx.state, cx.who, cx.id()?).await
+    admin::users::user_detail(cx.state, cx.who, cx.id()?).await
 }
 
 pub async fn admin_user_sessions(cx: &Cx<'_>) -> AppResult<Vec<SessionInfo>> {
-    sessions::list(cx.state, cx.id()?, Some(&cx.who.session.id)).await
+    sessions::manage::list(cx.state, cx.id()?, Some(&cx.who.session.id)).await
 }
 
 pub async fn admin_devices(cx: &Cx<'_>) -> AppResult<Vec<DeviceInfo>> {
@@ -105,15 +105,15 @@ pub async fn admin_devices(cx: &Cx<'_>) -> AppResult<Vec<DeviceInfo>> {
 }
 
 pub async fn admin_decisions(cx: &Cx<'_>) -> AppResult<DecisionPage> {
-    admin::decisions(cx.state, cx.query::<DecisionQuery>()?).await
+    admin::decisions::decisions(cx.state, cx.query::<DecisionQuery>()?).await
 }
 
 pub async fn admin_policies(cx: &Cx<'_>) -> AppResult<PoliciesResponse> {
-    Ok(admin::policies(cx.state, cx.table.0))
+    Ok(admin::policies::policies(cx.state, cx.table.0))
 }
 
 pub async fn admin_audit(cx: &Cx<'_>) -> AppResult<AuditPage> {
-    admin::audit_page(cx.state, cx.query::<AuditQuery>()?).await
+    admin::audit_log::audit_page(cx.state, cx.query::<AuditQuery>()?).await
 }
 
 pub async fn admin_logs(cx: &Cx<'_>) -> AppResult<LogsResponse> {

@@ -10,7 +10,8 @@
 //!
 //! Layer: infrastructure, in `secret_provider`: imports nothing outside it.
 
-use super::{read_body, unreachable_error, vault_errors, VaultAuth, VaultConfig};
+use super::client::{read_body, unreachable_error, vault_errors};
+use super::{VaultAuth, VaultConfig};
 use crate::secret_provider::SecretError;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, Mutex, PoisonError};

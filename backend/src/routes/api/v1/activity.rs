@@ -16,5 +16,5 @@ pub async fn activity(
     state: web::Data<AppState>,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(admin::my_activity(&state, &who.user.id).await?))
+    Ok(HttpResponse::Ok().json(admin::audit_log::my_activity(&state, &who.user.id).await?))
 }

@@ -9,7 +9,7 @@ use crate::http::{
     auth::Authenticated, client::client_ip_addr, client::RequestMeta, json::ApiJson,
 };
 use crate::security::policy_table::PolicyTable;
-use crate::services::admin::{self, AuditQuery, DecisionQuery};
+use crate::services::admin::{self, audit_log::AuditQuery, decisions::DecisionQuery};
 use crate::services::{audit_verify, devices, lockout, mfa, sessions, user_keys};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -31,7 +31,7 @@ pub async fn overview(
     req: HttpRequest,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    let body = admin::overview(&state, &who, client_ip_addr(&req)).await?;
+    let body = admin::overview::overview(&state, &who, client_ip_addr(&req)).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -47,7 +47,7 @@ pub async fn users(
     query: web::Query<UserQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    Ok(HttpResponse::Ok().json(admin::users(&state, q.q, q.after, q.limit).await?))
+    Ok(HttpResponse::Ok().json(admin::users::users(&state, q.q, q.after, q.limit).await?))
 }
 
 /// One user: roles, lock, MFA, sessions and devices.
@@ -60,7 +60,7 @@ pub async fn user(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(admin::user_detail(&state, &who, &path).await?))
+    Ok(HttpResponse::Ok().json(admin::users::user_detail(&state, &who, &path).await?))
 }
 
 /// Grant or revoke a role (optionally time-bound). Needs a recent second
@@ -79,7 +79,7 @@ pub async fn change_role(
     path: web::Path<String>,
     ApiJson(body): ApiJson<RoleChangeRequest>,
 ) -> AppResult<HttpResponse> {
-    admin::change_role(&state, &meta, &who, &path, body).await?;
+    admin::roles::change_role(&state, &meta, &who, &path, body).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -94,7 +94,7 @@ pub async fn lock(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    admin::lock(&state, &meta, &who, &path).await?;
+    admin::users::lock(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -122,7 +122,7 @@ pub async fn reset_mfa(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    mfa::admin_reset(&state, &meta, &who, &path).await?;
+    mfa::disable::admin_reset(&state, &meta, &who, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -155,7 +155,7 @@ pub async fn user_sessions(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let current = Some(who.session.id.as_str());
-    Ok(HttpResponse::Ok().json(sessions::list(&state, &path, current).await?))
+    Ok(HttpResponse::Ok().json(sessions::manage::list(&state, &path, current).await?))
 }
 
 /// Revoke any session.
@@ -168,7 +168,7 @@ pub async fn revoke_session(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    sessions::revoke(&state, &meta, &who.user.id, None, &path).await?;
+    sessions::manage::revoke(&state, &meta, &who.user.id, None, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -210,7 +210,7 @@ pub async fn decisions(
     state: web::Data<AppState>,
     query: web::Query<DecisionQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(admin::decisions(&state, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(admin::decisions::decisions(&state, query.into_inner()).await?))
 }
 
 /// The policy table, roles and their networks.
@@ -221,7 +221,7 @@ pub async fn policies(state: web::Data<AppState>, req: HttpRequest) -> AppResult
     let table = req
         .app_data::<PolicyTable>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("the policy table is not registered")))?;
-    Ok(HttpResponse::Ok().json(admin::policies(&state, table.0)))
+    Ok(HttpResponse::Ok().json(admin::policies::policies(&state, table.0)))
 }
 
 /// The audit log, newest first, filtered.
@@ -238,7 +238,7 @@ pub async fn audit(
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(admin::audit_page(&state, query.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(admin::audit_log::audit_page(&state, query.into_inner()).await?))
 }
 
 /// The filtered audit log as a CSV download (newest first, at most 10,000
@@ -259,7 +259,7 @@ pub async fn audit_csv(
     Authenticated(who): Authenticated,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let body = admin::audit_csv(&state, &meta, &who, query.into_inner()).await?;
+    let body = admin::audit_log::audit_csv(&state, &meta, &who, query.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -102,7 +102,8 @@ pub async fn login_mfa(
     meta: RequestMeta,
     ApiJson(body): ApiJson<MfaLoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (user, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
+    let (user, tokens) =
+        mfa::login::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
     signed_in_response(&state, user, &tokens).await
 }
 
@@ -135,7 +136,8 @@ pub async fn token_mfa(
     meta: RequestMeta,
     ApiJson(body): ApiJson<MfaLoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let (_, tokens) = mfa::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
+    let (_, tokens) =
+        mfa::login::complete_login(&state, &meta, &body.mfa_token, &body.code).await?;
     Ok(HttpResponse::Ok().json(token_response(tokens)))
 }
 
@@ -166,18 +168,23 @@ pub async fn refresh(
     body: OptionalJson<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
     if let Some(presented) = body.0.and_then(|b| b.refresh_token) {
-        let tokens =
-            sessions::refresh(&state, &meta, &presented, sessions::Redeemer::FirstParty).await?;
+        let tokens = sessions::refresh::refresh(
+            &state,
+            &meta,
+            &presented,
+            sessions::refresh::Redeemer::FirstParty,
+        )
+        .await?;
         return Ok(HttpResponse::Ok().json(token_response(tokens)));
     }
     let Some(cookie) = req.cookie(REFRESH_COOKIE) else {
         return Err(AppError::Unauthenticated);
     };
-    match sessions::refresh(
+    match sessions::refresh::refresh(
         &state,
         &meta,
         cookie.value(),
-        sessions::Redeemer::FirstParty,
+        sessions::refresh::Redeemer::FirstParty,
     )
     .await
     {
@@ -219,9 +226,9 @@ pub async fn logout(
 
 /// Shared by the API and the form logout.
 pub async fn end_session(state: &AppState, meta: &RequestMeta, req: &HttpRequest) -> AppResult<()> {
-    match sessions::authenticate(state, presented_access_token(req).as_deref()).await {
+    match sessions::verify::authenticate(state, presented_access_token(req).as_deref()).await {
         Ok(signed_in) => {
-            sessions::end(
+            sessions::manage::end(
                 state,
                 meta,
                 &signed_in.user.id,
@@ -231,7 +238,7 @@ pub async fn end_session(state: &AppState, meta: &RequestMeta, req: &HttpRequest
             .await
         }
         Err(_) => match req.cookie(REFRESH_COOKIE) {
-            Some(c) => sessions::end_by_refresh_token(state, meta, c.value()).await,
+            Some(c) => sessions::manage::end_by_refresh_token(state, meta, c.value()).await,
             None => Ok(()),
         },
     }

@@ -61,7 +61,7 @@ pub async fn sessions(
     state: web::Data<AppState>,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    let list = sessions::list(&state, &who.user.id, Some(&who.session.id)).await?;
+    let list = sessions::manage::list(&state, &who.user.id, Some(&who.session.id)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -75,7 +75,7 @@ pub async fn revoke_session(
     Authenticated(who): Authenticated,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    sessions::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await?;
+    sessions::manage::revoke(&state, &meta, &who.user.id, Some(&who.user.id), &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -87,7 +87,7 @@ pub async fn revoke_others(
     meta: RequestMeta,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    let revoked = sessions::revoke_all_except(
+    let revoked = sessions::manage::revoke_all_except(
         &state,
         &meta,
         &who.user.id,

@@ -28,7 +28,7 @@ pub async fn setup(
     meta: RequestMeta,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(mfa::setup(&state, &meta, &who).await?))
+    Ok(HttpResponse::Ok().json(mfa::enrol::setup(&state, &meta, &who).await?))
 }
 
 /// Finish enrolment with a current code; returns 10 recovery codes, shown once.
@@ -42,7 +42,7 @@ pub async fn confirm(
     Authenticated(who): Authenticated,
     ApiJson(body): ApiJson<MfaCodeRequest>,
 ) -> AppResult<HttpResponse> {
-    let recovery_codes = mfa::confirm(&state, &meta, &who, &body.code).await?;
+    let recovery_codes = mfa::enrol::confirm(&state, &meta, &who, &body.code).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }
 
@@ -58,7 +58,7 @@ pub async fn step_up(
     Authenticated(who): Authenticated,
     ApiJson(body): ApiJson<MfaCodeRequest>,
 ) -> AppResult<HttpResponse> {
-    mfa::step_up(&state, &meta, &who, &body.code).await?;
+    mfa::step_up::step_up(&state, &meta, &who, &body.code).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -71,7 +71,7 @@ pub async fn regenerate(
     meta: RequestMeta,
     Authenticated(who): Authenticated,
 ) -> AppResult<HttpResponse> {
-    let recovery_codes = mfa::regenerate_recovery_codes(&state, &meta, &who).await?;
+    let recovery_codes = mfa::recovery::regenerate_recovery_codes(&state, &meta, &who).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodesResponse { recovery_codes }))
 }
 
@@ -86,6 +86,6 @@ pub async fn disable(
     Authenticated(who): Authenticated,
     ApiJson(body): ApiJson<DisableMfaRequest>,
 ) -> AppResult<HttpResponse> {
-    mfa::disable(&state, &meta, &who, body.password, &body.code).await?;
+    mfa::disable::disable(&state, &meta, &who, body.password, &body.code).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,9 +1,14 @@
 //! Building the application: state, database, middleware, routes, server.
 //! `main` and the integration tests both go through [`Application::build`].
+//! What runs beside the server is in `background`; the migrations in
+//! `migrations`.
+
+mod background;
+pub mod migrations;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, connection::build_pool, Pool};
+use crate::db::connection::build_pool;
 use crate::http::management::{management_plane, ManagementPlane};
 use crate::http::rate_limit::{self, Limiters};
 use crate::http::security_headers::X_CSP_NONCE;
@@ -11,10 +16,10 @@ use crate::http::{
     csrf::csrf, enforce::enforce_outside_scopes, header_limits::header_limits,
     request_id::request_id, security_headers::security_headers, session_refresh::session_refresh,
 };
+use crate::keys::Keys;
 use crate::routes;
-use crate::secrets::Keys;
 use crate::security::password;
-use crate::services::{access, field_keys, identity_cache, workshop};
+use crate::services::{field_keys, identity_cache, workshop};
 use crate::state::decision_stats::DecisionStats;
 use crate::state::identity_cache::IdentityCache;
 use crate::state::login_throttle::LoginThrottle;
@@ -27,8 +32,13 @@ use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use background::{
+    anchor_audit_periodically, flush_counters_periodically, reload_signing_keys_periodically,
+    Instance,
+};
 use leptos::prelude::*;
 use leptos_actix::{generate_route_list, LeptosRoutes};
+use migrations::migrate_as_configured;
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -172,122 +182,6 @@ impl Application {
         self.instance.stop(&self.state).await;
         served
     }
-}
-
-/// This server in `app_instances`: its field key ids and a heartbeat, so
-/// `rotate-keys` and `keys status` know what the running servers hold
-/// (`services::field_keys`).
-struct Instance {
-    id: String,
-    label: String,
-    stopped: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Instance {
-    /// Writes the row before the server answers anything: a server
-    /// `rotate-keys` cannot see would be one it cannot wait for.
-    async fn announce(state: &web::Data<AppState>) -> anyhow::Result<Self> {
-        let instance = Self {
-            id: uuid::Uuid::new_v4().to_string(),
-            label: field_keys::instance_label(),
-            stopped: Arc::default(),
-        };
-        field_keys::beat(
-            &state.pool,
-            instance.id.clone(),
-            instance.label.clone(),
-            &state.keys.fields,
-            &state.keys.session,
-            chrono::Utc::now().naive_utc(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot register this instance in app_instances: {e}"))?;
-        Ok(instance)
-    }
-
-    fn beat_periodically(&self, state: &web::Data<AppState>) {
-        let weak = Arc::downgrade(&state.clone().into_inner());
-        let (id, label, stopped) = (self.id.clone(), self.label.clone(), self.stopped.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(field_keys::HEARTBEAT_EVERY).await;
-                let Some(state) = weak.upgrade() else { break };
-                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
-                }
-                let now = chrono::Utc::now().naive_utc();
-                let beat = field_keys::beat(
-                    &state.pool,
-                    id.clone(),
-                    label.clone(),
-                    &state.keys.fields,
-                    &state.keys.session,
-                    now,
-                );
-                if let Err(e) = beat.await {
-                    tracing::error!(error = ?e, "could not write this instance's heartbeat");
-                }
-            }
-        });
-    }
-
-    /// A clean stop: the row goes at once. (A heartbeat already under way
-    /// may write it again; it then stops counting as live after
-    /// `LIVE_WITHIN`, like a crashed instance's.)
-    async fn stop(&self, state: &web::Data<AppState>) {
-        self.stopped
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Err(e) = field_keys::forget_instance(&state.pool, self.id.clone()).await {
-            tracing::error!(error = ?e, "could not remove this instance from app_instances");
-        }
-    }
-}
-
-/// Applies pending migrations: through `DATABASE_MIGRATION_URL` (the schema
-/// owner) when it is set, then grants the role of `pool` (`DATABASE_URL`)
-/// what the app needs (`db::migrations::grant_app_role`); else through
-/// `pool` itself.
-pub async fn migrate_as_configured(settings: &Settings, pool: &Pool) -> anyhow::Result<usize> {
-    let Some(owner_url) = &settings.database_migration_url else {
-        return migrate(pool).await;
-    };
-    let owner = build_pool(owner_url.expose_secret(), 1)
-        .context("cannot open the database (check DATABASE_MIGRATION_URL)")?;
-    let applied = migrate(&owner).await?;
-    let app_pool = pool.clone();
-    web::block(move || -> anyhow::Result<()> {
-        use diesel::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Role {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-        }
-        let role = match &mut *app_pool.get()? {
-            db::DbConn::Postgres(c) => {
-                diesel::sql_query("SELECT current_user::text AS name")
-                    .get_result::<Role>(c)?
-                    .name
-            }
-            db::DbConn::Sqlite(_) => return Ok(()),
-        };
-        db::migrations::grant_app_role(&mut *owner.get()?, &role)
-    })
-    .await??;
-    Ok(applied)
-}
-
-/// Applies pending migrations on a blocking thread.
-pub async fn migrate(pool: &Pool) -> anyhow::Result<usize> {
-    let pool = pool.clone();
-    let applied = web::block(move || {
-        let mut conn = pool.get()?;
-        db::migrations::run(&mut conn)
-    })
-    .await??;
-    if applied > 0 {
-        tracing::info!(applied, "database migrations applied");
-    }
-    Ok(applied)
 }
 
 /// The bound listeners: the public one (`APP_ADDR`) and, with `ADMIN_ADDR`,
@@ -436,7 +330,7 @@ fn app(
         .wrap(from_fn(security_headers))
         .wrap(from_fn(request_id))
         // Outermost: counts and times every request, by route pattern.
-        .wrap(from_fn(crate::http::metrics::track))
+        .wrap(from_fn(crate::http::request_metrics::track))
         .configure(|cfg| {
             routes::configure(cfg, &limiters);
         })
@@ -474,61 +368,6 @@ pub fn page_routes() -> Vec<leptos_actix::ActixRouteListing> {
     cached
         .get_or_insert_with(|| generate_route_list(frontend::App))
         .clone()
-}
-
-/// Picks up keys added by `backend rotate-signing-key` (or mounted by a
-/// deployment) without a restart. Stops when the application is dropped.
-fn reload_signing_keys_periodically(state: &web::Data<AppState>) {
-    let weak = Arc::downgrade(&state.clone().into_inner());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            let Some(state) = weak.upgrade() else { break };
-            if let Err(e) = state.keys.signing.reload() {
-                tracing::error!(error = %e, "could not reload the signing keys; keeping the loaded ones");
-            }
-        }
-    });
-}
-
-/// Anchors the audit head outside the table every `ANCHOR_EVERY` when it
-/// moved (`services::audit_anchor`). A chain that no longer reaches the
-/// newest anchor is an alert, and is not anchored.
-fn anchor_audit_periodically(state: &web::Data<AppState>) {
-    let weak = Arc::downgrade(&state.clone().into_inner());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(crate::services::audit_anchor::ANCHOR_EVERY).await;
-            let Some(state) = weak.upgrade() else { break };
-            let keys = state.keys.signing.current();
-            let anchored = crate::services::audit_anchor::anchor(
-                &state.pool,
-                &keys,
-                &state.settings.data_dir,
-                "periodic",
-            );
-            if let Err(e) = anchored.await {
-                tracing::error!(error = %e, "could not anchor the audit log");
-            }
-        }
-    });
-}
-
-/// Writes the rate-limit hits and the allowed-decision counts once a minute.
-fn flush_counters_periodically(state: &web::Data<AppState>) {
-    let weak = Arc::downgrade(&state.clone().into_inner());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            let Some(state) = weak.upgrade() else { break };
-            if let Err(e) = state.rate_limits.flush(&state.pool).await {
-                tracing::error!(error = ?e, "could not record rate-limit hits");
-            }
-            if let Err(e) = access::flush(&state).await {
-                tracing::error!(error = ?e, "could not record decision counts");
-            }
-        }
-    });
 }
 
 /// Hands Leptos's per-request script nonce to the security-headers
