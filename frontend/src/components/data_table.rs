@@ -5,6 +5,7 @@
 //! how a table is marked up (headings' `scope`, the scrolling wrapper, the
 //! pager's landmark) is made once.
 
+use crate::format::query_string;
 use leptos::prelude::*;
 
 /// A column heading. A hidden one is still read by screen readers (an
@@ -54,6 +55,36 @@ pub struct Pager {
     pub label: &'static str,
     pub first: Option<PageLink>,
     pub next: Option<PageLink>,
+}
+
+impl Pager {
+    /// The pager of a newest-first list paged by a keyset cursor
+    /// (`before=<id>`): "Newest" once paged, "Older" while there is more.
+    /// `path` is the page, `filters` the query pairs in force.
+    pub fn newest_first(
+        label: &'static str,
+        path: &str,
+        filters: &[(&str, &str)],
+        paged: bool,
+        next: Option<i64>,
+    ) -> Self {
+        let first = paged.then(|| PageLink {
+            href: format!("{path}{}", query_string(filters)),
+            text: "Newest",
+            test_id: "",
+        });
+        let next = next.map(|id| {
+            let id = id.to_string();
+            let mut pairs = filters.to_vec();
+            pairs.push(("before", &id));
+            PageLink {
+                href: format!("{path}{}", query_string(&pairs)),
+                text: "Older",
+                test_id: "older-page",
+            }
+        });
+        Self { label, first, next }
+    }
 }
 
 #[component]

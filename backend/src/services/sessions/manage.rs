@@ -20,7 +20,6 @@ pub async fn end(
     session_id: &str,
     reason: &'static str,
 ) -> AppResult<()> {
-    let now = now();
     let (sid, m) = (session_id.to_owned(), meta.clone());
     let action = if reason == "logout" {
         "auth.logout"
@@ -31,20 +30,7 @@ pub async fn end(
         .actor(user_id.to_owned())
         .target(session_id.to_owned())
         .detail(serde_json::json!({ "reason": reason }));
-    let ended = db::run(&state.pool, move |c| {
-        db::write_transaction(c, |c| {
-            let ended = Session::revoke(c, &sid, reason, now)?;
-            if ended {
-                audit::record_in(c, Some(&m), event)?;
-            }
-            Ok(ended)
-        })
-    })
-    .await?;
-    if ended {
-        identity_cache::forget_user(state, user_id).await;
-    }
-    Ok(())
+    revoke_recorded(state, sid, m, reason, event, user_id).await
 }
 
 /// Logout from a refresh token alone (when the access token has expired).
@@ -135,24 +121,37 @@ pub async fn revoke(
     } else {
         "revoked_by_admin"
     };
-    let now = now();
     let (sid, m) = (session.id.clone(), meta.clone());
     let event = AuditEvent::new("session.revoke", Outcome::Success)
         .actor(actor.to_owned())
         .target(session.id.clone())
         .detail(serde_json::json!({ "reason": reason, "owner": session.user_id }));
+    revoke_recorded(state, sid, m, reason, event, &session.user_id).await
+}
+
+/// Ends session `sid` and, if it was live, records `event` in the same
+/// transaction and forgets its owner's cached verdicts on every instance.
+async fn revoke_recorded(
+    state: &AppState,
+    sid: String,
+    meta: RequestMeta,
+    reason: &'static str,
+    event: AuditEvent,
+    owner: &str,
+) -> AppResult<()> {
+    let now = now();
     let ended = db::run(&state.pool, move |c| {
         db::write_transaction(c, |c| {
             let ended = Session::revoke(c, &sid, reason, now)?;
             if ended {
-                audit::record_in(c, Some(&m), event)?;
+                audit::record_in(c, Some(&meta), event)?;
             }
             Ok(ended)
         })
     })
     .await?;
     if ended {
-        identity_cache::forget_user(state, &session.user_id).await;
+        identity_cache::forget_user(state, owner).await;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use super::decisions::{short_id, FilterInput};
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
 use crate::components::action::NeedsScript;
-use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
+use crate::components::data_table::{col, Column, DataTable, Empty, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -86,26 +86,13 @@ pub fn AuditLogPage() -> impl IntoView {
 
 #[component]
 fn AuditView(page: AuditPage, filters: Filters, paged: bool) -> impl IntoView {
-    let newest = paged.then(|| PageLink {
-        href: format!("/admin/audit{}", query_string(&filters.pairs())),
-        text: "Newest",
-        test_id: "",
-    });
-    let older = page.next.map(|id| {
-        let id = id.to_string();
-        let mut pairs = filters.pairs().to_vec();
-        pairs.push(("before", &id));
-        PageLink {
-            href: format!("/admin/audit{}", query_string(&pairs)),
-            text: "Older",
-            test_id: "older-page",
-        }
-    });
-    let pager = Pager {
-        label: "Pages of the audit log",
-        first: newest,
-        next: older,
-    };
+    let pager = Pager::newest_first(
+        "Pages of the audit log",
+        "/admin/audit",
+        &filters.pairs(),
+        paged,
+        page.next,
+    );
     let csv = format!("/api/v1/admin/audit.csv{}", filters.api_query(""));
     // The filters, and the export of what they select.
     let filter = move || {

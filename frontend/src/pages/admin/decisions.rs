@@ -2,7 +2,7 @@
 //! newest first, filtered by a plain GET form (no JavaScript needed).
 
 use super::{loading, query_param, user_href, AdminNav, LoadFailed};
-use crate::components::data_table::{col, Column, DataTable, Empty, PageLink, Pager};
+use crate::components::data_table::{col, Column, DataTable, Empty, Pager};
 use crate::format::{query_string, short_time, to_rfc3339};
 use crate::page_data::api_resource;
 use leptos::prelude::*;
@@ -84,26 +84,13 @@ pub fn DecisionsPage() -> impl IntoView {
 
 #[component]
 fn DecisionsView(page: DecisionPage, filters: Filters, paged: bool) -> impl IntoView {
-    let newest = paged.then(|| PageLink {
-        href: format!("/admin/decisions{}", query_string(&filters.pairs())),
-        text: "Newest",
-        test_id: "",
-    });
-    let older = page.next.map(|id| {
-        let id = id.to_string();
-        let mut pairs = filters.pairs().to_vec();
-        pairs.push(("before", &id));
-        PageLink {
-            href: format!("/admin/decisions{}", query_string(&pairs)),
-            text: "Older",
-            test_id: "older-page",
-        }
-    });
-    let pager = Pager {
-        label: "Pages of decisions",
-        first: newest,
-        next: older,
-    };
+    let pager = Pager::newest_first(
+        "Pages of decisions",
+        "/admin/decisions",
+        &filters.pairs(),
+        paged,
+        page.next,
+    );
     view! {
         <AdminNav/>
         <h1>"Access decisions"</h1>
